@@ -1,0 +1,29 @@
+-- Customers with their address, city and country. Raw tables keep every capture, so take the newest row of each key.
+WITH customer AS (
+    SELECT * FROM raw.sakila_customer
+    QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY _caudal_ingested_at DESC) = 1
+), address AS (
+    SELECT * FROM raw.sakila_address
+    QUALIFY row_number() OVER (PARTITION BY address_id ORDER BY _caudal_ingested_at DESC) = 1
+), city AS (
+    SELECT * FROM raw.sakila_city
+    QUALIFY row_number() OVER (PARTITION BY city_id ORDER BY _caudal_ingested_at DESC) = 1
+), country AS (
+    SELECT * FROM raw.sakila_country
+    QUALIFY row_number() OVER (PARTITION BY country_id ORDER BY _caudal_ingested_at DESC) = 1
+)
+SELECT
+    c.customer_id,
+    c.store_id,
+    c.first_name,
+    c.last_name,
+    c.email,
+    c.active,
+    c.create_date,
+    a.district,
+    ci.city,
+    co.country
+FROM customer c
+JOIN address a USING (address_id)
+JOIN city ci USING (city_id)
+JOIN country co USING (country_id)

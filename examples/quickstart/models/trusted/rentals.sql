@@ -1,0 +1,46 @@
+-- One row per rental: who rented which film from which store, what they paid, and their country.
+-- Raw tables keep every capture, so each source table is reduced to the newest row of each primary key.
+WITH rental AS (
+    SELECT * FROM raw.sakila_rental
+    QUALIFY row_number() OVER (PARTITION BY rental_id ORDER BY _caudal_ingested_at DESC) = 1
+), payment AS (
+    SELECT rental_id, sum(amount) AS amount, max(payment_date) AS payment_date
+    FROM (
+        SELECT * FROM raw.sakila_payment
+        QUALIFY row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC) = 1
+    )
+    GROUP BY rental_id
+), inventory AS (
+    SELECT * FROM raw.sakila_inventory
+    QUALIFY row_number() OVER (PARTITION BY inventory_id ORDER BY _caudal_ingested_at DESC) = 1
+), film AS (
+    SELECT * FROM raw.sakila_film
+    QUALIFY row_number() OVER (PARTITION BY film_id ORDER BY _caudal_ingested_at DESC) = 1
+), film_category AS (
+    SELECT * FROM raw.sakila_film_category
+    QUALIFY row_number() OVER (PARTITION BY film_id ORDER BY category_id, _caudal_ingested_at DESC) = 1
+), category AS (
+    SELECT * FROM raw.sakila_category
+    QUALIFY row_number() OVER (PARTITION BY category_id ORDER BY _caudal_ingested_at DESC) = 1
+)
+SELECT
+    r.rental_id,
+    r.rental_date,
+    r.return_date,
+    r.customer_id,
+    i.store_id,
+    f.film_id,
+    f.title AS film_title,
+    f.rating AS film_rating,
+    cat.name AS category,
+    coalesce(p.amount, 0) AS amount_paid,
+    p.payment_date,
+    cu.city,
+    cu.country
+FROM rental r
+JOIN inventory i USING (inventory_id)
+JOIN film f USING (film_id)
+LEFT JOIN film_category fc USING (film_id)
+LEFT JOIN category cat USING (category_id)
+LEFT JOIN payment p USING (rental_id)
+JOIN trusted.customers cu USING (customer_id)

@@ -1,0 +1,52 @@
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Caudal.Cli.Commands;
+
+public sealed class RunCommand : AsyncCommand<SpecSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, SpecSettings settings, CancellationToken ct)
+    {
+        var spec = settings.Load();
+        RunRecord run;
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            run = await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new SpinnerColumn(), new ElapsedTimeColumn())
+                .StartAsync(async progress => await new PipelineRunner(spec, new LiveProgress(progress)).RunAsync(ct));
+        }
+        else
+        {
+            run = await new PipelineRunner(spec, new PlainProgress()).RunAsync(ct);
+        }
+        Report.RunSummary(run, spec);
+        return run.Status == RunStatus.Succeeded ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    /// <summary>One line per finished stage, for logs and redirected output.</summary>
+    private sealed class PlainProgress : IRunObserver
+    {
+        public void StageFinished(StageRecord stage) => Console.WriteLine(Report.StageLine(stage));
+    }
+
+    private sealed class LiveProgress(ProgressContext progress) : IRunObserver
+    {
+        private readonly Dictionary<StageRecord, ProgressTask> _tasks = [];
+
+        public void StageStarted(StageRecord stage) =>
+            _tasks[stage] = progress.AddTask(Markup.Escape($"{stage.Stage} {stage.Table}"), maxValue: 1).IsIndeterminate();
+
+        public void StageFinished(StageRecord stage)
+        {
+            if (!_tasks.TryGetValue(stage, out var task))
+                task = _tasks[stage] = progress.AddTask("", maxValue: 1);
+            task.Description = Report.StageMarkup(stage);
+            task.IsIndeterminate = false;
+            task.Value = 1;
+            task.StopTask();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Caudal.Cli;
+using Caudal.Cli.Commands;
+using Caudal.Spec;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("caudal");
+    config.AddCommand<RunCommand>("run").WithDescription("Run the pipeline once: capture to raw, then models to trusted and refined.");
+    config.AddCommand<ValidateCommand>("validate").WithDescription("Check the spec and report every problem with file:line:column.");
+    config.AddCommand<PlanCommand>("plan").WithDescription("Print the pipeline's graph (sources -> raw tables -> models -> outputs) without running it.");
+    config.AddCommand<RunsCommand>("runs").WithDescription("List recent runs recorded in the lake.");
+    config.AddCommand<StatusCommand>("status").WithDescription("List the lake's tables with version, rows and last commit.");
+    config.AddCommand<VacuumCommand>("vacuum").WithDescription("Delete data files no table version needs any more (older than the retention).");
+    config.AddCommand<QueryCommand>("query").WithDescription("Run SQL over the lake's tables (zone.name) with the embedded engine.");
+    config.AddCommand<SchemaCommand>("schema").WithDescription("Print the JSON Schema of caudal.yaml (for editor completion).");
+    config.AddBranch("sample", sample =>
+    {
+        sample.SetDescription("Generate sample data.");
+        sample.AddCommand<SampleSakilaCommand>("sakila").WithDescription("Generate a deterministic SQLite database in the Sakila schema.");
+    });
+    config.SetExceptionHandler((exception, _) =>
+    {
+        switch (exception)
+        {
+            case SpecException spec:
+                foreach (var error in spec.Errors) Console.Error.WriteLine(error);
+                return ExitCodes.InvalidSpec;
+            case CommandAppException usage:
+                Console.Error.WriteLine($"caudal: {usage.Message}");
+                Console.Error.WriteLine("Try 'caudal --help'.");
+                return ExitCodes.InvalidSpec;
+            default:
+                Console.Error.WriteLine($"caudal: {exception.Message}");
+                return ExitCodes.Failed;
+        }
+    });
+});
+AnsiConsole.Profile.Capabilities.Interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+return await app.RunAsync(args);

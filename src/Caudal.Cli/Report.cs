@@ -1,0 +1,51 @@
+using System.Globalization;
+using Caudal.Runs;
+using Caudal.Spec;
+using Spectre.Console;
+
+namespace Caudal.Cli;
+
+/// <summary>How runs and stages are written to the terminal and to logs.</summary>
+internal static class Report
+{
+    public static string StageLine(StageRecord s) => s.Status switch
+    {
+        RunStatus.Succeeded => string.Create(CultureInfo.InvariantCulture,
+            $"{s.Stage,-7} {s.Table,-40} ok      {s.Rows,10:N0} rows {s.Files,3} files {Bytes(s.Bytes),9} v{s.Version} {s.Seconds,6:F2}s"),
+        _ => $"{s.Stage,-7} {s.Table,-40} {s.Status.ToString().ToLowerInvariant(),-7} {s.Error}",
+    };
+
+    public static string StageMarkup(StageRecord s) => s.Status == RunStatus.Succeeded
+        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows, v{s.Version}"))
+        : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {s.Error}")}[/]";
+
+    public static string Bytes(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:F1} KB"),
+        < 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024:F1} MB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024 / 1024:F2} GB"),
+    };
+
+    public static void RunSummary(RunRecord run, PipelineSpec spec)
+    {
+        var ok = run.Status == RunStatus.Succeeded;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} in {run.Seconds:F1}s ({run.Stages.Count(s => s.Status == RunStatus.Succeeded)}/{run.Stages.Count} stages ok)"));
+        if (!ok)
+        {
+            foreach (var s in run.Stages.Where(s => s.Status != RunStatus.Succeeded))
+                Console.Error.WriteLine($"  {s.Table}: {s.Error}");
+        }
+        var location = spec.Lake.Uri;
+        Console.WriteLine($"lake: {location}");
+        var outputs = spec.Models.Select(m => m.Output).ToList();
+        if (outputs.Count > 0 && !spec.Lake.IsS3)
+        {
+            Console.WriteLine("query the outputs (Delta tables; any Delta reader works, or DuckDB on the files the log lists):");
+            foreach (var o in outputs) Console.WriteLine($"  {o,-40} {Path.Combine(location, o.Path)}");
+        }
+        Console.WriteLine("see tables with 'caudal status', runs with 'caudal runs'.");
+    }
+}

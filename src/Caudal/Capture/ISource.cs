@@ -1,0 +1,25 @@
+using Caudal.Spec;
+
+namespace Caudal.Capture;
+
+/// <summary>A source of datasets. Capturing a dataset streams its rows into a <see cref="RawBatchWriter"/>; the
+/// capture stage turns what was written into one raw commit, so a source never touches the lake itself.</summary>
+public interface ISource : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>The datasets to capture, with "*" expanded to every table the source has.</summary>
+    Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default);
+
+    /// <summary>The columns <paramref name="dataset"/> will produce (name and DuckDB type).</summary>
+    Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default);
+
+    /// <summary>Streams every row of <paramref name="dataset"/> into <paramref name="writer"/>.</summary>
+    Task CaptureAsync(DatasetSpec dataset, RawBatchWriter writer, CancellationToken ct = default);
+}
+
+/// <summary>A captured column: its name and the DuckDB type the rows are buffered as.</summary>
+public sealed record CaptureColumn(string Name, string DuckType);
+
+/// <summary>A capture failed for a reason that names the source, dataset and, where known, the row.</summary>
+public sealed class CaptureException(string message, Exception? inner = null) : Exception(message, inner);

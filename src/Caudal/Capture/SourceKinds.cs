@@ -1,0 +1,22 @@
+using Caudal.Capture.Sqlite;
+using Caudal.Spec;
+
+namespace Caudal.Capture;
+
+/// <summary>What the spec needs to know about a kind of source: its options, how to check them, how to list its
+/// datasets without capturing (for validation), and how to open it.</summary>
+public sealed record SourceKind(
+    string Name,
+    string[] Required,
+    string[] Optional,
+    Func<SourceSpec, string, ISource> Open,
+    Action<SourceSpec, string, Action<string, string>>? Validate = null,
+    Func<SourceSpec, string, IReadOnlyList<string>?>? Discover = null);
+
+public static class SourceKinds
+{
+    public static readonly IReadOnlyDictionary<string, SourceKind> All = new Dictionary<string, SourceKind>
+    {
+        ["sqlite"] = SqliteSource.Kind,
+    };
+}

@@ -1,0 +1,53 @@
+namespace Caudal.Lake.Delta;
+
+/// <summary>The state of a table at one version, reconstructed from its log (never from a directory listing).</summary>
+public sealed class Snapshot
+{
+    internal Snapshot(long version, ProtocolAction protocol, MetadataAction metadata,
+        Dictionary<string, AddFile> files, Dictionary<string, RemoveFile> tombstones,
+        Dictionary<string, long> txns, CommitInfoRead? lastCommit, DateTimeOffset? lastCommitTime)
+    {
+        Version = version;
+        Protocol = protocol;
+        Metadata = metadata;
+        Files = files;
+        Tombstones = tombstones;
+        Txns = txns;
+        LastCommit = lastCommit;
+        LastCommitTime = lastCommitTime;
+    }
+
+    public long Version { get; }
+    public ProtocolAction Protocol { get; }
+    public MetadataAction Metadata { get; }
+    public DeltaSchema Schema => Metadata.Schema;
+
+    /// <summary>Live data files keyed by their log path.</summary>
+    public IReadOnlyDictionary<string, AddFile> Files { get; }
+
+    /// <summary>Removed files not yet forgotten, keyed by log path (VACUUM keeps them for the retention).</summary>
+    public IReadOnlyDictionary<string, RemoveFile> Tombstones { get; }
+
+    /// <summary>Latest committed version per idempotent writer (appId).</summary>
+    public IReadOnlyDictionary<string, long> Txns { get; }
+
+    public CommitInfoRead? LastCommit { get; }
+    public DateTimeOffset? LastCommitTime { get; }
+
+    /// <summary>Rows in the table per the files' stats; null if a file lacks numRecords.</summary>
+    public long? NumRecords
+    {
+        get
+        {
+            long total = 0;
+            foreach (var f in Files.Values)
+            {
+                if (f.NumRecords is not { } n) return null;
+                total += n;
+            }
+            return total;
+        }
+    }
+
+    public long SizeInBytes => Files.Values.Sum(f => f.Size);
+}

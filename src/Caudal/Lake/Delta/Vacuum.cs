@@ -1,0 +1,37 @@
+namespace Caudal.Lake.Delta;
+
+public sealed record VacuumResult(string Table, IReadOnlyList<string> Deleted, long BytesFreed);
+
+/// <summary>Deletes data files that no live add and no recent tombstone references, and that are older than the
+/// retention (so files of a run still in flight, not yet committed, are never touched).</summary>
+public static class Vacuum
+{
+    public static async Task<VacuumResult> RunAsync(DeltaTable table, TimeSpan retention, bool dryRun = false, CancellationToken ct = default)
+    {
+        var snapshot = await table.SnapshotAsync(ct: ct);
+        if (snapshot == null) return new VacuumResult(table.Root, [], 0);
+        var now = DateTimeOffset.UtcNow;
+        var horizon = now - retention;
+        var keep = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in snapshot.Files.Keys) keep.Add(PartitionPath.FromLogPath(path));
+        foreach (var r in snapshot.Tombstones.Values)
+            if (DateTimeOffset.FromUnixTimeMilliseconds(r.DeletionTimestamp) > horizon)
+                keep.Add(PartitionPath.FromLogPath(r.Path));
+
+        var deleted = new List<string>();
+        long bytes = 0;
+        var prefix = table.Root + "/";
+        await foreach (var o in table.Store.ListAsync(prefix, ct: ct))
+        {
+            var relative = o.Key[prefix.Length..];
+            if (relative.StartsWith("_delta_log/", StringComparison.Ordinal)) continue;
+            var name = relative[(relative.LastIndexOf('/') + 1)..];
+            var ours = name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith("_tmp_", StringComparison.Ordinal);
+            if (!ours || keep.Contains(relative) || o.LastModified > horizon) continue;
+            if (!dryRun) await table.Store.DeleteAsync(o.Key, ct);
+            deleted.Add(relative);
+            bytes += o.Size;
+        }
+        return new VacuumResult(table.Root, deleted, bytes);
+    }
+}

@@ -1,0 +1,230 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace Caudal.Lake.Stores;
+
+/// <summary>Settings to reach an S3 or S3-compatible server. Credentials come from the standard AWS chain
+/// (environment, profile, instance role) unless given.</summary>
+public sealed record S3Settings(
+    string Bucket,
+    string Prefix,
+    string? Endpoint = null,
+    string? Region = null,
+    bool PathStyle = false,
+    string? AccessKey = null,
+    string? SecretKey = null);
+
+/// <summary>
+/// An object store on S3. Create-if-absent uses a conditional PUT (<c>If-None-Match: *</c>). Servers that ignore
+/// the condition (s3rver, old MinIO) are detected by a probe: the store then falls back to HEAD-then-PUT, which is
+/// safe against writers in this process only, and says so in <see cref="ConditionalWrites"/>.
+/// </summary>
+public sealed class S3ObjectStore : IObjectStore, IDisposable
+{
+    private static readonly SemaphoreSlim FallbackLock = new(1, 1);
+    private readonly AmazonS3Client _client;
+    private readonly S3Settings _settings;
+    private readonly string _prefix;
+    private bool? _conditionalWrites;
+
+    public S3ObjectStore(S3Settings settings)
+    {
+        _settings = settings;
+        _prefix = settings.Prefix.Trim('/') is { Length: > 0 } p ? p + "/" : "";
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = settings.PathStyle,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (settings.Endpoint != null) config.ServiceURL = settings.Endpoint;
+        if (settings.Region != null) config.AuthenticationRegion = settings.Region;
+        if (settings.Region != null && settings.Endpoint == null)
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region);
+        _client = settings.AccessKey != null
+            ? new AmazonS3Client(new BasicAWSCredentials(settings.AccessKey, settings.SecretKey), config)
+            : new AmazonS3Client(config);
+    }
+
+    public string Location => $"s3://{_settings.Bucket}/{_prefix}";
+
+    /// <summary>Whether the server honours If-None-Match on PUT; null until the first create-if-absent.</summary>
+    public bool? ConditionalWrites => _conditionalWrites;
+
+    public string? LocalPathOf(string key) => null;
+
+    private string FullKey(string key) => _prefix + key;
+
+    public async Task PutAsync(string key, Stream content, CancellationToken ct = default)
+    {
+        using var buffer = new MemoryStream();
+        await content.CopyToAsync(buffer, ct);
+        await PutVerifiedAsync(key, buffer, ct);
+    }
+
+    public async Task PutFileAsync(string key, string localPath, CancellationToken ct = default)
+    {
+        await using (var file = File.OpenRead(localPath))
+            await PutVerifiedAsync(key, file, ct);
+        File.Delete(localPath);
+    }
+
+    // The server is not trusted to check Content-MD5 (s3rver ignores it): compare the returned ETag instead.
+    private async Task PutVerifiedAsync(string key, Stream content, CancellationToken ct, bool ifNoneMatch = false)
+    {
+        content.Position = 0;
+        var md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(content, ct));
+        content.Position = 0;
+        var request = new PutObjectRequest
+        {
+            BucketName = _settings.Bucket,
+            Key = FullKey(key),
+            InputStream = content,
+            AutoCloseStream = false,
+            UseChunkEncoding = false,
+        };
+        if (ifNoneMatch) request.IfNoneMatch = "*";
+        var response = await _client.PutObjectAsync(request, ct);
+        var etag = response.ETag?.Trim('"');
+        if (etag is { Length: 32 } && !etag.Contains('-') && !string.Equals(etag, md5, StringComparison.OrdinalIgnoreCase))
+            throw new IOException($"Upload of {Location}{key} was corrupted: server ETag {etag}, local MD5 {md5}.");
+    }
+
+    public async Task<bool> PutIfAbsentAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct = default)
+    {
+        _conditionalWrites ??= await ProbeConditionalWritesAsync(ct);
+        if (_conditionalWrites == true)
+            return await TryConditionalPutAsync(key, content, ct);
+
+        await FallbackLock.WaitAsync(ct);
+        try
+        {
+            if (await ExistsAsync(key, ct)) return false;
+            using var stream = new MemoryStream(content.ToArray());
+            await PutVerifiedAsync(key, stream, ct);
+            return true;
+        }
+        finally
+        {
+            FallbackLock.Release();
+        }
+    }
+
+    private async Task<bool> TryConditionalPutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var stream = new MemoryStream(content.ToArray());
+                await PutVerifiedAsync(key, stream, ct, ifNoneMatch: true);
+                return true;
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                return false;
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.Conflict && attempt < 5)
+            {
+                // ConditionalRequestConflict: another conditional write to this key is in flight.
+                await Task.Delay(50 * (attempt + 1), ct);
+            }
+        }
+    }
+
+    private async Task<bool> ProbeConditionalWritesAsync(CancellationToken ct)
+    {
+        var probe = $"_caudal/probe/{Guid.NewGuid():N}";
+        try
+        {
+            var first = await TryConditionalPutAsync(probe, "1"u8.ToArray(), ct);
+            var second = await TryConditionalPutAsync(probe, "2"u8.ToArray(), ct);
+            return first && !second;
+        }
+        finally
+        {
+            await DeleteAsync(probe, ct);
+        }
+    }
+
+    private async Task<bool> ExistsAsync(string key, CancellationToken ct)
+    {
+        try
+        {
+            await _client.GetObjectMetadataAsync(_settings.Bucket, FullKey(key), ct);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
+    {
+        try
+        {
+            using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
+            using var buffer = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(buffer, ct);
+            return buffer.ToArray();
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task DownloadAsync(string key, string localPath, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(localPath))!);
+        var tmp = localPath + $".{Guid.NewGuid():N}.part";
+        using (var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct))
+        await using (var file = File.Create(tmp))
+            await response.ResponseStream.CopyToAsync(file, ct);
+        File.Move(tmp, localPath, overwrite: true);
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, string? startAfter = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var request = new ListObjectsV2Request
+        {
+            BucketName = _settings.Bucket,
+            Prefix = FullKey(prefix),
+            StartAfter = startAfter == null ? null : FullKey(startAfter),
+        };
+        while (true)
+        {
+            var response = await _client.ListObjectsV2Async(request, ct);
+            foreach (var o in response.S3Objects ?? [])
+                yield return new ObjectInfo(o.Key[_prefix.Length..], o.Size ?? 0, o.LastModified ?? DateTime.UtcNow);
+            if (response.IsTruncated != true) yield break;
+            request.ContinuationToken = response.NextContinuationToken;
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListFoldersAsync(string prefix, CancellationToken ct = default)
+    {
+        var request = new ListObjectsV2Request { BucketName = _settings.Bucket, Prefix = FullKey(prefix), Delimiter = "/" };
+        var names = new List<string>();
+        while (true)
+        {
+            var response = await _client.ListObjectsV2Async(request, ct);
+            names.AddRange((response.CommonPrefixes ?? []).Select(p => p[request.Prefix.Length..].TrimEnd('/')));
+            if (response.IsTruncated != true) break;
+            request.ContinuationToken = response.NextContinuationToken;
+        }
+        names.Sort(StringComparer.Ordinal);
+        return names;
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken ct = default) =>
+        await _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct);
+
+    public void Dispose() => _client.Dispose();
+}

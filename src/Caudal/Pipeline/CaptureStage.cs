@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Caudal.Capture;
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Process.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+
+namespace Caudal.Pipeline;
+
+/// <summary>Capture → raw: each dataset of each source becomes one append-only commit to <c>raw.{source}_{dataset}</c>,
+/// partitioned by ingest date. A dataset that fails commits nothing; the others still commit.</summary>
+internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSettings engine, RunRecord run, IRunObserver observer)
+{
+    public async Task RunAsync(CancellationToken ct)
+    {
+        foreach (var sourceSpec in spec.Sources)
+        {
+            ISource source;
+            IReadOnlyList<DatasetSpec> datasets;
+            try
+            {
+                source = SourceKinds.All[sourceSpec.Kind].Open(sourceSpec, spec.BaseDirectory);
+                datasets = await source.ResolveDatasetsAsync(ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var failed = new StageRecord { Stage = "capture", Table = $"raw.{sourceSpec.Name}_*", Status = RunStatus.Failed, Error = Describe(e) };
+                run.Stages.Add(failed);
+                observer.StageFinished(failed);
+                continue;
+            }
+            using (source)
+            {
+                foreach (var dataset in datasets)
+                    await CaptureDatasetAsync(source, sourceSpec.RawTable(dataset.Name), dataset, ct);
+            }
+        }
+    }
+
+    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, CancellationToken ct)
+    {
+        var stage = new StageRecord { Stage = "capture", Table = id.ToString() };
+        run.Stages.Add(stage);
+        observer.StageStarted(stage);
+        var clock = Stopwatch.StartNew();
+        RawBatchWriter? writer = null;
+        try
+        {
+            var columns = await source.DescribeAsync(dataset, ct);
+            writer = new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile);
+            await source.CaptureAsync(dataset, writer, ct);
+            var files = writer.Finish();
+            var table = lake.Table(id);
+            var adds = new List<AddFile>();
+            for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
+            CrashPoint.Reach($"capture:{id}:before-commit");
+            stage.Version = await table.CommitAsync(new TableWrite
+            {
+                Mode = WriteMode.Append,
+                Schema = writer.Schema!,
+                PartitionColumns = [RawBatchWriter.IngestDateColumn],
+                Files = adds,
+                RunId = run.RunId,
+                Txn = new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null),
+                CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
+            }, ct: ct);
+            CrashPoint.Reach($"capture:{id}:after-commit");
+            stage.Rows = writer.Rows;
+            stage.Files = adds.Count;
+            stage.Bytes = adds.Sum(a => a.Size);
+            stage.Status = RunStatus.Succeeded;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            writer?.Discard();
+            stage.Status = RunStatus.Failed;
+            stage.Error = Describe(e);
+        }
+        finally
+        {
+            writer?.Dispose();
+            stage.Seconds = clock.Elapsed.TotalSeconds;
+            observer.StageFinished(stage);
+        }
+    }
+
+    internal static string Describe(Exception e) => e switch
+    {
+        CaptureException or DeltaException => e.Message,
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+}

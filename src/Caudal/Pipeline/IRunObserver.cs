@@ -1,0 +1,16 @@
+using Caudal.Runs;
+
+namespace Caudal.Pipeline;
+
+/// <summary>Receives a run's progress (the CLI draws it; tests may record it).</summary>
+public interface IRunObserver
+{
+    void StageStarted(StageRecord stage) { }
+    void StageProgress(StageRecord stage, long rows) { }
+    void StageFinished(StageRecord stage) { }
+}
+
+public sealed class NullObserver : IRunObserver
+{
+    public static readonly NullObserver Instance = new();
+}

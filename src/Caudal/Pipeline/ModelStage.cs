@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Process.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+
+namespace Caudal.Pipeline;
+
+/// <summary>Raw → trusted → refined: runs each model after the models it reads, and commits its output in one
+/// commit. A model whose input failed in this run is skipped, so it never mixes fresh and stale inputs silently.</summary>
+internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engine, RunRecord run, IRunObserver observer)
+{
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
+        foreach (var model in Order(spec.Models))
+        {
+            var stage = new StageRecord { Stage = "model", Table = model.Output.ToString() };
+            run.Stages.Add(stage);
+            var blocked = model.Inputs.Select(i => i.ToString()).FirstOrDefault(i => failed.Contains(i) || failed.Any(f => f.EndsWith("_*") && i.StartsWith(f[..^1])));
+            if (blocked != null)
+            {
+                stage.Status = RunStatus.Skipped;
+                stage.Error = $"skipped: input {blocked} failed in this run";
+                failed.Add(stage.Table);
+                observer.StageFinished(stage);
+                continue;
+            }
+            observer.StageStarted(stage);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await RunModelAsync(model, stage, ct);
+                stage.Status = RunStatus.Succeeded;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                stage.Status = RunStatus.Failed;
+                stage.Error = e is DeltaException or ModelException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                failed.Add(stage.Table);
+            }
+            stage.Seconds = clock.Elapsed.TotalSeconds;
+            observer.StageFinished(stage);
+        }
+    }
+
+    private async Task RunModelAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            foreach (var input in model.Inputs)
+            {
+                var table = lake.Table(input);
+                var snapshot = await table.SnapshotAsync(ct: ct)
+                    ?? throw new ModelException($"Model {model.Output} reads {input}, which has no data yet (did its source fail or never run?).");
+                await engine.MountAsync(input, table, snapshot, ct);
+            }
+            EngineOutput output;
+            try
+            {
+                output = await engine.MaterializeAsync(model.Sql, model.PartitionBy, ct);
+            }
+            catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException)
+            {
+                throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
+            }
+            var target = lake.Table(model.Output);
+            var read = await target.SnapshotAsync(ct: ct);
+            var adds = new List<AddFile>();
+            for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
+            CrashPoint.Reach($"model:{model.Output}:before-commit");
+            try
+            {
+                stage.Version = await target.CommitAsync(new TableWrite
+                {
+                    Mode = model.Mode,
+                    Schema = output.Schema,
+                    PartitionColumns = output.PartitionColumns,
+                    Files = adds,
+                    RunId = run.RunId,
+                }, read, readGiven: true, ct);
+            }
+            catch (DeltaConflictException) when (attempt < 3 && model.Mode == WriteMode.Overwrite)
+            {
+                continue; // another writer changed the table: recompute from fresh snapshots
+            }
+            CrashPoint.Reach($"model:{model.Output}:after-commit");
+            stage.Rows = output.Rows;
+            stage.Files = adds.Count;
+            stage.Bytes = adds.Sum(a => a.Size);
+            return;
+        }
+    }
+
+    /// <summary>Models in dependency order (the spec was validated to be acyclic), stable by declaration order.</summary>
+    internal static List<ModelSpec> Order(IReadOnlyList<ModelSpec> models)
+    {
+        var byOutput = models.ToDictionary(m => m.Output);
+        var done = new HashSet<TableId>();
+        var ordered = new List<ModelSpec>();
+        void Visit(ModelSpec m)
+        {
+            if (!done.Add(m.Output)) return;
+            foreach (var input in m.Inputs)
+                if (byOutput.TryGetValue(input, out var upstream)) Visit(upstream);
+            ordered.Add(m);
+        }
+        foreach (var m in models) Visit(m);
+        return ordered;
+    }
+}
+
+public sealed class ModelException(string message) : Exception(message);

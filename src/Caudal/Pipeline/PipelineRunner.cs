@@ -1,0 +1,54 @@
+using Caudal.Lake;
+using Caudal.Process.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+
+namespace Caudal.Pipeline;
+
+/// <summary>Runs a pipeline once: capture → raw, then models → trusted/refined, and records the run in the lake.
+/// Stages talk only through the lake: models read the snapshots that captures committed.</summary>
+public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = null)
+{
+    private readonly IRunObserver _observer = observer ?? NullObserver.Instance;
+
+    public async Task<RunRecord> RunAsync(CancellationToken ct = default)
+    {
+        var lake = DataLake.Open(spec.Lake);
+        var runs = new RunStore(lake.Store);
+        var now = DateTimeOffset.UtcNow;
+        var run = new RunRecord { RunId = RunRecord.NewId(now), Pipeline = spec.Name, StartedAt = now };
+        await runs.SaveAsync(run, ct);
+
+        var temp = Path.Combine(spec.BaseDirectory, ".caudal", "tmp", run.RunId);
+        var settings = new EngineSettings(temp, spec.Run.Threads, spec.Run.MemoryLimit);
+        try
+        {
+            await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
+            using (var engine = new DuckDbEngine(settings))
+                await new ModelStage(spec, lake, engine, run, _observer).RunAsync(ct);
+            var failures = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).ToList();
+            run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;
+            if (failures.Count > 0) run.Error = $"{failures.Count} of {run.Stages.Count} stages did not succeed; first: {failures[0].Table}: {failures[0].Error}";
+        }
+        catch (Exception e)
+        {
+            run.Status = RunStatus.Failed;
+            run.Error = e.Message;
+            throw;
+        }
+        finally
+        {
+            run.FinishedAt = DateTimeOffset.UtcNow;
+            CrashPoint.Reach("run:before-record");
+            await runs.SaveAsync(run, CancellationToken.None);
+            try
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+        }
+        return run;
+    }
+}

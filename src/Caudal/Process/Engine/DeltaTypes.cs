@@ -1,0 +1,94 @@
+using Caudal.Lake.Delta;
+
+namespace Caudal.Process.Engine;
+
+/// <summary>How DuckDB types become Delta types, and the casts applied before writing so that every file is
+/// readable by Spark, Athena, DuckDB and delta-rs (see docs/architecture.md, "Types").</summary>
+internal static class DeltaTypes
+{
+    /// <summary>The expression that makes a column Delta-safe, e.g. TIMESTAMP → TIMESTAMPTZ (UTC micros).</summary>
+    public static string SafeCast(string column, string duckType)
+    {
+        var c = Sql.Ident(column);
+        var t = duckType.ToUpperInvariant();
+        return t switch
+        {
+            "TIMESTAMP" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" or "DATETIME" => $"CAST({c} AS TIMESTAMPTZ) AS {c}",
+            "UUID" or "TIME" or "TIME WITH TIME ZONE" or "INTERVAL" or "BIT" => $"CAST({c} AS VARCHAR) AS {c}",
+            "HUGEINT" or "UHUGEINT" => $"CAST({c} AS DECIMAL(38,0)) AS {c}",
+            "UBIGINT" => $"CAST({c} AS DECIMAL(20,0)) AS {c}",
+            "UINTEGER" => $"CAST({c} AS BIGINT) AS {c}",
+            "USMALLINT" => $"CAST({c} AS INTEGER) AS {c}",
+            "UTINYINT" => $"CAST({c} AS SMALLINT) AS {c}",
+            _ when t.StartsWith("STRUCT") || t.StartsWith("MAP") || t.StartsWith("UNION") || t.StartsWith("ENUM") || t == "JSON"
+                => $"CAST({c} AS VARCHAR) AS {c}",
+            _ => c,
+        };
+    }
+
+    /// <summary>The Delta type of a (Delta-safe) DuckDB type.</summary>
+    public static string ToDelta(string duckType, string columnForErrors)
+    {
+        var t = duckType.ToUpperInvariant();
+        if (t.EndsWith("[]"))
+            return $$"""{"type":"array","elementType":{{Quote(ToDelta(duckType[..^2], columnForErrors))}},"containsNull":true}""";
+        if (t.StartsWith("DECIMAL")) return "decimal" + t["DECIMAL".Length..].Replace(" ", "");
+        return t switch
+        {
+            "BOOLEAN" => "boolean",
+            "TINYINT" => "byte",
+            "SMALLINT" => "short",
+            "INTEGER" => "integer",
+            "BIGINT" => "long",
+            "FLOAT" => "float",
+            "DOUBLE" => "double",
+            "VARCHAR" => "string",
+            "BLOB" => "binary",
+            "DATE" => "date",
+            "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" => "timestamp",
+            _ => throw new DeltaException($"Column '{columnForErrors}' has DuckDB type {duckType}, which Caudal cannot store in a Delta table; cast it in the model."),
+        };
+    }
+
+    private static string Quote(string deltaType) => deltaType.StartsWith('{') ? deltaType : $"\"{deltaType}\"";
+
+    /// <summary>The DuckDB type for a Delta type (to declare empty tables and typed partition values).</summary>
+    public static string ToDuck(string deltaType)
+    {
+        if (deltaType.StartsWith('{'))
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(deltaType)!;
+            if ((string?)node["type"] == "array")
+            {
+                var element = node["elementType"]!;
+                var inner = element.GetValueKind() == System.Text.Json.JsonValueKind.String ? element.GetValue<string>() : element.ToJsonString();
+                return ToDuck(inner) + "[]";
+            }
+            return "VARCHAR";
+        }
+        if (deltaType.StartsWith("decimal")) return "DECIMAL" + deltaType["decimal".Length..];
+        return deltaType switch
+        {
+            "boolean" => "BOOLEAN",
+            "byte" => "TINYINT",
+            "short" => "SMALLINT",
+            "integer" => "INTEGER",
+            "long" => "BIGINT",
+            "float" => "FLOAT",
+            "double" => "DOUBLE",
+            "binary" => "BLOB",
+            "date" => "DATE",
+            "timestamp" => "TIMESTAMPTZ",
+            "timestamp_ntz" => "TIMESTAMP",
+            _ => "VARCHAR",
+        };
+    }
+
+    /// <summary>Types whose min/max Caudal records in file stats (others get nullCount only, which is always safe).</summary>
+    public static bool HasMinMax(string deltaType) =>
+        deltaType is "byte" or "short" or "integer" or "long" or "date" or "timestamp" or "string" || deltaType.StartsWith("decimal");
+
+    /// <summary>Types a table may be partitioned by (readable as partition values by every engine).</summary>
+    public static bool Partitionable(string deltaType) =>
+        deltaType is "boolean" or "byte" or "short" or "integer" or "long" or "date" or "string" || deltaType.StartsWith("decimal");
+}

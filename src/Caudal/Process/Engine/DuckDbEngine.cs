@@ -1,0 +1,133 @@
+using System.Text;
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using DuckDB.NET.Data;
+
+namespace Caudal.Process.Engine;
+
+/// <summary>The embedded engine: DuckDB in-process. Tables on local disk are read in place; tables on S3 are staged
+/// into a local cache first (DuckDB's httpfs extension cannot be installed offline).</summary>
+public sealed class DuckDbEngine : IEngine
+{
+    private readonly DuckDBConnection _connection;
+    private readonly EngineSettings _settings;
+    private int _outputs;
+
+    public DuckDbEngine(EngineSettings settings)
+    {
+        _settings = settings;
+        _connection = ParquetOutput.Open(settings);
+        foreach (var zone in TableId.ZoneNames) ParquetOutput.Execute(_connection, $"CREATE SCHEMA IF NOT EXISTS {zone}");
+    }
+
+    public string Name => "duckdb";
+
+    internal DuckDBConnection Connection => _connection;
+
+    public async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default)
+    {
+        var schema = snapshot.Schema;
+        var partitions = snapshot.Metadata.PartitionColumns;
+        var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
+        var groups = new List<string>();
+        foreach (var group in snapshot.Files.Values.GroupBy(f => PartitionKey(f, partitions)))
+        {
+            var paths = new List<string>();
+            foreach (var file in group) paths.Add(await LocalFileAsync(table, file, ct));
+            var select = new StringBuilder("SELECT ");
+            // Name every column so that files written before a schema change read with the current schema.
+            select.Append(string.Join(", ", dataColumns.Select(f => $"{Sql.Ident(f.Name)}::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")));
+            foreach (var p in partitions)
+            {
+                var type = DeltaTypes.ToDuck(schema.Find(p)!.Type);
+                var value = group.First().PartitionValues.GetValueOrDefault(p);
+                select.Append(dataColumns.Count > 0 ? ", " : "")
+                      .Append(value == null ? $"NULL::{type}" : $"CAST({Sql.Literal(value)} AS {type})")
+                      .Append(" AS ").Append(Sql.Ident(p));
+            }
+            select.Append(" FROM read_parquet([")
+                  .Append(string.Join(", ", paths.Select(Sql.Literal)))
+                  .Append("], union_by_name = true)");
+            groups.Add(select.ToString());
+        }
+        var body = groups.Count > 0
+            ? string.Join("\nUNION ALL\n", groups)
+            : "SELECT " + string.Join(", ", schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) + " WHERE false";
+        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
+    }
+
+    private static string PartitionKey(AddFile f, IReadOnlyList<string> partitions) =>
+        string.Join("\u0001", partitions.Select(p => f.PartitionValues.GetValueOrDefault(p) ?? "\u0000"));
+
+    private async Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct)
+    {
+        var key = $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}";
+        if (table.Store.LocalPathOf(key) is { } local)
+        {
+            if (!File.Exists(local))
+                throw new DeltaException($"Table {table.Root}: data file {key} listed in the log is missing from the store.");
+            return local;
+        }
+        // Data files are immutable and never reuse a name, so a cached copy is always valid.
+        var cached = Path.Combine(_settings.TempDirectory, "cache", key.Replace('/', Path.DirectorySeparatorChar));
+        if (!File.Exists(cached) || new FileInfo(cached).Length != file.Size)
+            await table.Store.DownloadAsync(key, cached, ct);
+        return cached;
+    }
+
+    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, CancellationToken ct = default)
+    {
+        var n = Interlocked.Increment(ref _outputs);
+        var result = $"__caudal_output_{n}";
+        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
+        try
+        {
+            return Task.FromResult(WriteFiles(_connection, result, partitionBy, Path.Combine(_settings.TempDirectory, "staging")));
+        }
+        finally
+        {
+            ParquetOutput.Execute(_connection, $"DROP TABLE IF EXISTS {result}");
+        }
+    }
+
+    /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files.</summary>
+    internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir)
+    {
+        var columns = ParquetOutput.Describe(connection, relation);
+        foreach (var p in partitionBy)
+            if (!columns.Any(c => c.Name == p))
+                throw new DeltaException($"partition_by column '{p}' is not an output column (columns: {string.Join(", ", columns.Select(c => c.Name))}).");
+        var schema = ParquetOutput.SchemaOf(connection, relation, []);
+        foreach (var p in partitionBy)
+            if (!DeltaTypes.Partitionable(schema.Find(p)!.Type))
+                throw new DeltaException($"Cannot partition by '{p}' of type {schema.Find(p)!.Type}: use a date, integer, boolean, decimal or string column.");
+
+        var projection = ParquetOutput.SafeProjection(columns, partitionBy.ToHashSet());
+        var files = new List<DataFile>();
+        var combos = new List<Dictionary<string, string?>>();
+        if (partitionBy.Count == 0) combos.Add([]);
+        else
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT DISTINCT {string.Join(", ", partitionBy.Select(p => $"CAST({Sql.Ident(p)} AS VARCHAR)"))} FROM {relation}";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                combos.Add(partitionBy.Select((p, i) => (p, reader.IsDBNull(i) ? null : reader.GetString(i))).ToDictionary(x => x.p, x => x.Item2));
+        }
+        foreach (var combo in combos)
+        {
+            var where = combo.Count == 0 ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
+                kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
+            var values = new Dictionary<string, string?>(combo);
+            foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir))
+            {
+                var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet());
+                if (rows > 0 || files.Count == 0) files.Add(new DataFile(file, values, rows, stats));
+                else File.Delete(file);
+            }
+        }
+        return new EngineOutput(schema, partitionBy, files);
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

@@ -1,0 +1,25 @@
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+
+namespace Caudal.Process.Engine;
+
+/// <summary>The rows a model produced, as local Parquet files ready to be staged and committed.</summary>
+public sealed record EngineOutput(DeltaSchema Schema, IReadOnlyList<string> PartitionColumns, IReadOnlyList<DataFile> Files)
+{
+    public long Rows => Files.Sum(f => f.Rows);
+}
+
+/// <summary>
+/// Runs models' SQL over lake tables. The engine sees only snapshots (the files a table's log lists) and hands back
+/// files; committing them is the caller's job, so an engine can never publish half a result.
+/// </summary>
+public interface IEngine : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>Makes a table's snapshot queryable as <c>zone.name</c>.</summary>
+    Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default);
+
+    /// <summary>Runs a SELECT and writes its result to Parquet, split by <paramref name="partitionBy"/>.</summary>
+    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, CancellationToken ct = default);
+}

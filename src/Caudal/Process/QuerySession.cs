@@ -1,0 +1,57 @@
+using Caudal.Lake;
+using Caudal.Process.Engine;
+using Caudal.Spec;
+
+namespace Caudal.Process;
+
+/// <summary>The result of an ad-hoc query, values rendered as text.</summary>
+public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<string?[]> Rows);
+
+/// <summary>Ad-hoc SQL over every table of a lake, each mounted at its latest committed version.</summary>
+public sealed class QuerySession : IDisposable
+{
+    private readonly DuckDbEngine _engine;
+    private readonly string _temp;
+
+    private QuerySession(DuckDbEngine engine, string temp)
+    {
+        _engine = engine;
+        _temp = temp;
+    }
+
+    public static async Task<QuerySession> OpenAsync(PipelineSpec spec, CancellationToken ct = default)
+    {
+        var lake = DataLake.Open(spec.Lake);
+        var temp = Path.Combine(spec.BaseDirectory, ".caudal", "tmp", "query-" + Guid.NewGuid().ToString("N")[..8]);
+        var engine = new DuckDbEngine(new EngineSettings(temp, spec.Run.Threads, spec.Run.MemoryLimit));
+        foreach (var id in await lake.ListTablesAsync(ct))
+        {
+            var table = lake.Table(id);
+            if (await table.SnapshotAsync(ct: ct) is { } snapshot) await engine.MountAsync(id, table, snapshot, ct);
+        }
+        return new QuerySession(engine, temp);
+    }
+
+    public QueryResult Query(string sql, int maxRows = 10_000)
+    {
+        using var command = _engine.Connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        var rows = new List<string?[]>();
+        while (rows.Count < maxRows && reader.Read())
+        {
+            var row = new string?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+                row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            rows.Add(row);
+        }
+        return new QueryResult(columns, rows);
+    }
+
+    public void Dispose()
+    {
+        _engine.Dispose();
+        if (Directory.Exists(_temp)) Directory.Delete(_temp, recursive: true);
+    }
+}

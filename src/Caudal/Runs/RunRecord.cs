@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+
+namespace Caudal.Runs;
+
+public enum RunStatus { Running, Succeeded, Failed, Skipped }
+
+/// <summary>What one stage of a run did to one table.</summary>
+public sealed class StageRecord
+{
+    public required string Stage { get; init; }
+    public required string Table { get; init; }
+    public RunStatus Status { get; set; } = RunStatus.Running;
+    public long Rows { get; set; }
+    public long Bytes { get; set; }
+    public int Files { get; set; }
+    public long? Version { get; set; }
+    public double Seconds { get; set; }
+    public string? Error { get; set; }
+}
+
+/// <summary>A run as stored in the lake at <c>_caudal/runs/{RunId}.json</c>: written when it starts and when it ends.</summary>
+public sealed class RunRecord
+{
+    public required string RunId { get; init; }
+    public required string Pipeline { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public RunStatus Status { get; set; } = RunStatus.Running;
+    public string? Error { get; set; }
+    public List<StageRecord> Stages { get; init; } = [];
+
+    [JsonIgnore]
+    public double Seconds => ((FinishedAt ?? DateTimeOffset.UtcNow) - StartedAt).TotalSeconds;
+
+    /// <summary>Sortable by time: 20261128T221500Z-1a2b3c.</summary>
+    public static string NewId(DateTimeOffset now) => $"{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..6]}";
+}

@@ -1,0 +1,64 @@
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+
+namespace Caudal.Spec;
+
+/// <summary>A place in the spec file, for messages (1-based line and column).</summary>
+public readonly record struct SpecPosition(string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}";
+}
+
+/// <summary>A validated pipeline, as declared in <c>caudal.yaml</c>. Paths are resolved against the spec's folder.</summary>
+public sealed class PipelineSpec
+{
+    public required string File { get; init; }
+    public required string Name { get; init; }
+    public required LakeLocation Lake { get; init; }
+    public required IReadOnlyList<SourceSpec> Sources { get; init; }
+    public required IReadOnlyList<ModelSpec> Models { get; init; }
+    public required RunSettings Run { get; init; }
+
+    public string BaseDirectory => Path.GetDirectoryName(Path.GetFullPath(File))!;
+}
+
+/// <summary>A dataset of a source: a table (or a query) that lands in the raw zone as <c>raw.{source}_{name}</c>.</summary>
+public sealed record DatasetSpec(string Name, string? Table, string? Query, SpecPosition Position);
+
+public sealed class SourceSpec
+{
+    public required string Name { get; init; }
+    public required string Kind { get; init; }
+
+    /// <summary>Kind-specific options with environment references already resolved.</summary>
+    public required IReadOnlyDictionary<string, string> Options { get; init; }
+
+    /// <summary>Datasets as declared; a single "*" means every table the source has.</summary>
+    public required IReadOnlyList<DatasetSpec> Datasets { get; init; }
+    public required SpecPosition Position { get; init; }
+
+    public bool AllDatasets => Datasets.Count == 1 && Datasets[0].Name == "*";
+
+    public TableId RawTable(string dataset) => new(Zone.Raw, $"{Name}_{dataset}");
+}
+
+public sealed class ModelSpec
+{
+    public required TableId Output { get; init; }
+    public required string SqlFile { get; init; }
+    public required string Sql { get; init; }
+    public required IReadOnlyList<TableId> Inputs { get; init; }
+    public WriteMode Mode { get; init; } = WriteMode.Overwrite;
+    public IReadOnlyList<string> PartitionBy { get; init; } = [];
+    public required SpecPosition Position { get; init; }
+}
+
+public sealed record RunSettings(
+    string Engine = "duckdb",
+    int Threads = 2,
+    string MemoryLimit = "1GB",
+    TimeSpan VacuumRetention = default,
+    int RowsPerFile = 1_000_000)
+{
+    public TimeSpan VacuumRetentionOrDefault => VacuumRetention == default ? TimeSpan.FromDays(7) : VacuumRetention;
+}

@@ -1,0 +1,484 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Caudal.Capture;
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Caudal.Spec;
+
+/// <summary>
+/// Reads and validates <c>caudal.yaml</c>. Every problem is collected (not just the first) with file:line:column
+/// and a fix. Checks: YAML syntax, unknown keys, types, required keys, source kinds and options, secrets written
+/// in the file, unset environment variables, model files, inputs nothing produces, and dependency cycles.
+/// </summary>
+public static partial class SpecLoader
+{
+    internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "run"];
+    internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
+    internal static readonly string[] SourceKeys = ["kind", "datasets"];
+    internal static readonly string[] DatasetKeys = ["name", "table", "query"];
+    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description"];
+    internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
+    private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
+
+    [GeneratedRegex(@"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")]
+    private static partial Regex EnvReference();
+
+    [GeneratedRegex(@"\b(raw|trusted|refined)\s*\.\s*""?([a-z][a-z0-9_]*)""?", RegexOptions.IgnoreCase)]
+    private static partial Regex TableReference();
+
+    [GeneratedRegex(@"^[a-z][a-z0-9_]*$")]
+    private static partial Regex Identifier();
+
+    public static PipelineSpec Load(string path, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var file = Path.GetFullPath(path);
+        if (!System.IO.File.Exists(file))
+            throw new SpecException([new SpecError(new SpecPosition(path, 1, 1), $"Spec file '{path}' does not exist.",
+                "pass the path of a caudal.yaml with --spec, or run from the folder that holds it.")]);
+        var text = System.IO.File.ReadAllText(file);
+        return Parse(text, path, Path.GetDirectoryName(file)!, environment);
+    }
+
+    public static PipelineSpec Parse(string yaml, string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var ctx = new Context(fileName, baseDirectory, environment);
+        YamlMappingNode? root = null;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode m)
+                ctx.Error(new Mark(), "The spec is empty or is not a mapping of keys.", "start from examples/quickstart/caudal.yaml.");
+            else root = m;
+        }
+        catch (YamlException e)
+        {
+            var message = e.InnerException?.Message ?? e.Message;
+            ctx.Error(e.Start, $"Invalid YAML: {message}", "check indentation (spaces, not tabs) and quoting around this place.");
+        }
+        if (root == null) throw new SpecException(ctx.Errors);
+        var spec = Build(root, ctx);
+        if (ctx.Errors.Count > 0) throw new SpecException(ctx.Errors.OrderBy(e => e.Position.Line).ThenBy(e => e.Position.Column).ToList());
+        return spec!;
+    }
+
+    private static PipelineSpec? Build(YamlMappingNode root, Context ctx)
+    {
+        ctx.CheckKeys(root, TopKeys, "top level");
+        var version = ctx.Scalar(root, "version", required: true);
+        if (version != null && version.Value != "1")
+            ctx.Error(version.Start, $"Unsupported spec version '{version.Value}'.", "set 'version: 1'.");
+        var name = ctx.Scalar(root, "name")?.Value ?? Path.GetFileName(ctx.BaseDirectory);
+
+        var lake = ParseLake(root, ctx);
+        var sources = ParseSources(root, ctx);
+        var run = ParseRun(root, ctx);
+        var models = ParseModels(root, ctx);
+        CheckGraph(sources, models, ctx);
+        if (lake == null) return null;
+        return new PipelineSpec { File = ctx.FileName, Name = name, Lake = lake, Sources = sources, Models = models, Run = run };
+    }
+
+    private static LakeLocation? ParseLake(YamlMappingNode root, Context ctx)
+    {
+        var node = ctx.Child(root, "lake");
+        if (node == null)
+        {
+            ctx.Error(root.Start, "Missing key 'lake'.", "add 'lake: ./lake' (a folder) or 'lake: s3://bucket/prefix'.");
+            return null;
+        }
+        string? location;
+        string? endpoint = null, region = null;
+        var pathStyle = false;
+        if (node is YamlMappingNode map)
+        {
+            ctx.CheckKeys(map, LakeKeys, "lake");
+            location = ctx.String(map, "location", required: true);
+            endpoint = ctx.String(map, "endpoint");
+            region = ctx.String(map, "region");
+            pathStyle = ctx.Bool(map, "path_style") ?? false;
+        }
+        else location = ctx.Resolve((YamlScalarNode)node);
+        if (location == null) return null;
+        if (location.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            if (location.Length <= 5 || location[5] == '/')
+                ctx.Error(node.Start, $"Lake location '{location}' has no bucket.", "write it as s3://bucket/prefix.");
+            return new LakeLocation(location.TrimEnd('/'), endpoint, region, pathStyle);
+        }
+        if (location.Contains("://") && !location.StartsWith("file://", StringComparison.Ordinal))
+        {
+            ctx.Error(node.Start, $"Lake location '{location}' is neither a local path nor s3://.", "use a folder path or s3://bucket/prefix.");
+            return null;
+        }
+        var local = location.StartsWith("file://", StringComparison.Ordinal) ? location[7..] : location;
+        return new LakeLocation(Path.GetFullPath(Path.Combine(ctx.BaseDirectory, local)));
+    }
+
+    private static List<SourceSpec> ParseSources(YamlMappingNode root, Context ctx)
+    {
+        var sources = new List<SourceSpec>();
+        if (ctx.Child(root, "sources") is not { } node) return sources;
+        if (node is not YamlMappingNode map)
+        {
+            ctx.Error(node.Start, "'sources' must be a mapping of source names to their settings.", "write 'sources:' then '  mydb: {kind: sqlite, path: ...}'.");
+            return sources;
+        }
+        foreach (var (keyNode, value) in map.Children)
+        {
+            var key = (YamlScalarNode)keyNode;
+            var name = key.Value ?? "";
+            if (!Identifier().IsMatch(name))
+            {
+                ctx.Error(key.Start, $"Source name '{name}' is not a valid name.", "use lower-case letters, digits and '_', starting with a letter.");
+                continue;
+            }
+            if (value is not YamlMappingNode body)
+            {
+                ctx.Error(value.Start, $"Source '{name}' must be a mapping with 'kind' and options.", $"write '{name}: {{kind: sqlite, path: db.sqlite}}'.");
+                continue;
+            }
+            var kindNode = ctx.Scalar(body, "kind", required: true);
+            if (kindNode == null) continue;
+            if (!SourceKinds.All.TryGetValue(kindNode.Value ?? "", out var kind))
+            {
+                ctx.Error(kindNode.Start, $"Unknown source kind '{kindNode.Value}' for source '{name}'.",
+                    $"use one of: {string.Join(", ", SourceKinds.All.Keys)}{Suggest(kindNode.Value, SourceKinds.All.Keys)}.");
+                continue;
+            }
+            ctx.CheckKeys(body, [.. SourceKeys, .. kind.Required, .. kind.Optional], $"source '{name}' (kind {kind.Name})");
+            var options = new Dictionary<string, string>();
+            foreach (var option in kind.Required.Concat(kind.Optional))
+            {
+                var scalar = ctx.Scalar(body, option);
+                if (scalar == null)
+                {
+                    if (kind.Required.Contains(option))
+                        ctx.Error(body.Start, $"Source '{name}' (kind {kind.Name}) needs '{option}'.", $"add '{option}: ...' under '{name}'.");
+                    continue;
+                }
+                if (SecretWords.Any(w => option.Contains(w)) && !EnvReference().IsMatch(scalar.Value ?? ""))
+                    ctx.Error(scalar.Start, $"'{option}' of source '{name}' is a secret written in the spec file.",
+                        $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
+                if (ctx.Resolve(scalar) is { } resolved) options[option] = resolved;
+            }
+            var datasets = ParseDatasets(body, name, ctx);
+            var source = new SourceSpec { Name = name, Kind = kind.Name, Options = options, Datasets = datasets, Position = ctx.At(key.Start) };
+            kind.Validate?.Invoke(source, ctx.BaseDirectory, (message, fix) => ctx.Error(key.Start, message, fix));
+            sources.Add(source);
+        }
+        return sources;
+    }
+
+    private static List<DatasetSpec> ParseDatasets(YamlMappingNode body, string source, Context ctx)
+    {
+        var node = ctx.Child(body, "datasets");
+        if (node == null) return [new DatasetSpec("*", null, null, ctx.At(body.Start))];
+        if (node is YamlScalarNode s && s.Value == "*") return [new DatasetSpec("*", null, null, ctx.At(s.Start))];
+        if (node is not YamlSequenceNode list)
+        {
+            ctx.Error(node.Start, $"'datasets' of source '{source}' must be a list or \"*\".", "write 'datasets: [actor, film]' or 'datasets: \"*\"'.");
+            return [];
+        }
+        var datasets = new List<DatasetSpec>();
+        foreach (var item in list.Children)
+        {
+            if (item is YamlScalarNode scalar)
+            {
+                var table = scalar.Value ?? "";
+                if (table == "*") datasets.Add(new DatasetSpec("*", null, null, ctx.At(scalar.Start)));
+                else if (!Identifier().IsMatch(table.ToLowerInvariant()))
+                    ctx.Error(scalar.Start, $"Dataset '{table}' of source '{source}' is not a valid table name.", "give it a name: '{name: mytable, table: \"My Table\"}'.");
+                else datasets.Add(new DatasetSpec(table.ToLowerInvariant(), table, null, ctx.At(scalar.Start)));
+            }
+            else if (item is YamlMappingNode map)
+            {
+                ctx.CheckKeys(map, DatasetKeys, $"a dataset of source '{source}'");
+                var name = ctx.String(map, "name", required: true);
+                var table = ctx.String(map, "table");
+                var query = ctx.String(map, "query");
+                if (name != null && !Identifier().IsMatch(name))
+                    ctx.Error(map.Start, $"Dataset name '{name}' is not a valid name.", "use lower-case letters, digits and '_'.");
+                if (table != null && query != null)
+                    ctx.Error(map.Start, $"Dataset '{name}' of source '{source}' has both 'table' and 'query'.", "keep one of them.");
+                if (name != null) datasets.Add(new DatasetSpec(name, query == null ? table ?? name : null, query, ctx.At(map.Start)));
+            }
+            else ctx.Error(item.Start, $"A dataset of source '{source}' must be a table name or a mapping.", "write '- actor' or '- {name: x, query: \"SELECT ...\"}'.");
+        }
+        foreach (var dup in datasets.GroupBy(d => d.Name).Where(g => g.Count() > 1))
+            ctx.Error(dup.Last().Position, $"Dataset '{dup.Key}' is declared twice in source '{source}'.", "remove one of them.");
+        if (datasets.Any(d => d.Name == "*") && datasets.Count > 1)
+            ctx.Error(datasets[0].Position, $"Source '{source}' lists \"*\" together with named datasets.", "use \"*\" alone, or name every dataset.");
+        return datasets;
+    }
+
+    private static RunSettings ParseRun(YamlMappingNode root, Context ctx)
+    {
+        var settings = new RunSettings();
+        if (ctx.Child(root, "run") is not { } node) return settings;
+        if (node is not YamlMappingNode map)
+        {
+            ctx.Error(node.Start, "'run' must be a mapping.", "write 'run: {threads: 2}'.");
+            return settings;
+        }
+        ctx.CheckKeys(map, RunKeys, "run");
+        var engine = ctx.Scalar(map, "engine");
+        if (engine != null && engine.Value != "duckdb")
+            ctx.Error(engine.Start, $"Engine '{engine.Value}' is not available.", "use 'engine: duckdb' (the Spark engine is not built yet).");
+        var threads = ctx.Int(map, "threads", 1, 256);
+        var rowsPerFile = ctx.Int(map, "rows_per_file", 1000, 100_000_000);
+        var memory = ctx.Scalar(map, "memory_limit");
+        if (memory != null && !Regex.IsMatch(memory.Value ?? "", @"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", RegexOptions.IgnoreCase))
+            ctx.Error(memory.Start, $"memory_limit '{memory.Value}' is not a size.", "write a size such as 512MB or 2GB.");
+        var retention = ctx.Scalar(map, "vacuum_retention");
+        TimeSpan? retentionSpan = null;
+        if (retention != null)
+        {
+            retentionSpan = ParseDuration(retention.Value ?? "");
+            if (retentionSpan == null)
+                ctx.Error(retention.Start, $"vacuum_retention '{retention.Value}' is not a duration.", "write a duration such as 7d, 12h or 30m.");
+        }
+        return settings with
+        {
+            Threads = threads ?? settings.Threads,
+            RowsPerFile = rowsPerFile ?? settings.RowsPerFile,
+            MemoryLimit = memory?.Value ?? settings.MemoryLimit,
+            VacuumRetention = retentionSpan ?? default,
+        };
+    }
+
+    public static TimeSpan? ParseDuration(string text)
+    {
+        var m = Regex.Match(text.Trim(), @"^(\d+)\s*(s|m|h|d)$");
+        if (!m.Success) return null;
+        var n = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return m.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
+    }
+
+    private static List<ModelSpec> ParseModels(YamlMappingNode root, Context ctx)
+    {
+        var models = new List<ModelSpec>();
+        if (ctx.Child(root, "models") is not { } node) return models;
+        if (node is not YamlMappingNode map)
+        {
+            ctx.Error(node.Start, "'models' must be a mapping of output tables to model settings.", "write 'models:' then '  trusted.orders: {sql: models/orders.sql}'.");
+            return models;
+        }
+        foreach (var (keyNode, value) in map.Children)
+        {
+            var key = (YamlScalarNode)keyNode;
+            if (!TableId.TryParse(key.Value ?? "", out var output) || output.Zone == Zone.Raw)
+            {
+                ctx.Error(key.Start, $"Model '{key.Value}' must be named after the table it writes: trusted.<name> or refined.<name>.",
+                    "rename it, e.g. 'trusted.orders' (lower-case letters, digits and '_'). Raw tables are written by sources only.");
+                continue;
+            }
+            if (value is not YamlMappingNode body)
+            {
+                ctx.Error(value.Start, $"Model '{output}' must be a mapping with at least 'sql'.", $"write '{output}: {{sql: models/{output.Name}.sql}}'.");
+                continue;
+            }
+            ctx.CheckKeys(body, ModelKeys, $"model '{output}'");
+            var sqlNode = ctx.Scalar(body, "sql", required: true);
+            string? sql = null, sqlFile = null;
+            if (sqlNode != null)
+            {
+                sqlFile = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, sqlNode.Value ?? ""));
+                if (!System.IO.File.Exists(sqlFile))
+                    ctx.Error(sqlNode.Start, $"SQL file '{sqlNode.Value}' of model '{output}' does not exist.", "the path is relative to the spec's folder; create the file or fix the path.");
+                else sql = System.IO.File.ReadAllText(sqlFile);
+            }
+            var mode = WriteMode.Overwrite;
+            if (ctx.Scalar(body, "mode") is { } modeNode)
+            {
+                if (modeNode.Value == "append") mode = WriteMode.Append;
+                else if (modeNode.Value != "overwrite")
+                    ctx.Error(modeNode.Start, $"Unknown write mode '{modeNode.Value}' for model '{output}'.", "use 'overwrite' or 'append'.");
+            }
+            var partitionBy = ctx.StringList(body, "partition_by") ?? [];
+            List<TableId> inputs;
+            if (ctx.StringList(body, "inputs") is { } declared)
+            {
+                inputs = [];
+                foreach (var input in declared)
+                {
+                    if (TableId.TryParse(input, out var id)) inputs.Add(id);
+                    else ctx.Error(ctx.Child(body, "inputs")!.Start, $"Input '{input}' of model '{output}' is not a table name.", "write inputs as zone.name, e.g. raw.sakila_rental.");
+                }
+            }
+            else inputs = sql == null ? [] : InferInputs(sql);
+            models.Add(new ModelSpec
+            {
+                Output = output, SqlFile = sqlFile ?? "", Sql = sql ?? "", Inputs = inputs.Distinct().ToList(),
+                Mode = mode, PartitionBy = partitionBy, Position = ctx.At(key.Start),
+            });
+        }
+        return models;
+    }
+
+    /// <summary>The lake tables a model's SQL names (zone.name), when the model does not declare its inputs.</summary>
+    public static List<TableId> InferInputs(string sql)
+    {
+        var withoutComments = Regex.Replace(sql, @"--[^\n]*|/\*.*?\*/", " ", RegexOptions.Singleline);
+        var withoutStrings = Regex.Replace(withoutComments, @"'([^']|'')*'", "''");
+        return TableReference().Matches(withoutStrings)
+            .Select(m => new TableId((Zone)TableId.ZoneNames.ToList().IndexOf(m.Groups[1].Value.ToLowerInvariant()), m.Groups[2].Value.ToLowerInvariant()))
+            .Distinct()
+            .ToList();
+    }
+
+    private static void CheckGraph(List<SourceSpec> sources, List<ModelSpec> models, Context ctx)
+    {
+        var produced = new Dictionary<TableId, string>();
+        var sourcePrefixes = new List<string>();
+        foreach (var s in sources)
+        {
+            if (s.AllDatasets)
+            {
+                var discovered = SourceKinds.All[s.Kind].Discover?.Invoke(s, ctx.BaseDirectory);
+                if (discovered == null) sourcePrefixes.Add(s.Name + "_");
+                else foreach (var d in discovered) produced[s.RawTable(d)] = $"source '{s.Name}'";
+            }
+            else foreach (var d in s.Datasets) produced[s.RawTable(d.Name)] = $"source '{s.Name}'";
+        }
+        foreach (var m in models) produced[m.Output] = $"model '{m.Output}'";
+
+        foreach (var m in models)
+        {
+            foreach (var input in m.Inputs)
+            {
+                if (input == m.Output)
+                    ctx.Error(m.Position, $"Model '{m.Output}' reads its own output.", "read another table; to build on previous results use mode: append.");
+                else if (!produced.ContainsKey(input) && !(input.Zone == Zone.Raw && sourcePrefixes.Any(p => input.Name.StartsWith(p, StringComparison.Ordinal))))
+                    ctx.Error(m.Position, $"Model '{m.Output}' reads {input}, which no source or model produces.",
+                        $"declare a source dataset or a model for it{Suggest(input.ToString(), produced.Keys.Select(k => k.ToString()))}.");
+            }
+        }
+
+        var byOutput = models.ToDictionary(m => m.Output);
+        var state = new Dictionary<TableId, int>();
+        var path = new Stack<TableId>();
+        foreach (var m in models) Visit(m.Output);
+
+        void Visit(TableId id)
+        {
+            if (state.GetValueOrDefault(id) == 2 || !byOutput.TryGetValue(id, out var model)) return;
+            if (state.GetValueOrDefault(id) == 1)
+            {
+                var cycle = path.Reverse().SkipWhile(t => t != id).Append(id).ToList();
+                ctx.Error(byOutput[cycle[0]].Position, $"Models form a dependency cycle: {string.Join(" -> ", cycle)}.",
+                    "break the cycle: one of these models must not read the others' output.");
+                return;
+            }
+            state[id] = 1;
+            path.Push(id);
+            foreach (var input in model.Inputs.Where(i => i != id)) Visit(input);
+            path.Pop();
+            state[id] = 2;
+        }
+    }
+
+    internal static string Suggest(string? given, IEnumerable<string> candidates)
+    {
+        if (string.IsNullOrEmpty(given)) return "";
+        var best = candidates.Select(c => (c, d: Distance(given, c))).Where(x => x.d <= Math.Max(2, given.Length / 3)).OrderBy(x => x.d).FirstOrDefault();
+        return best.c == null ? "" : $" (did you mean '{best.c}'?)";
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+        return d[a.Length, b.Length];
+    }
+
+    private sealed class Context(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment)
+    {
+        public string FileName { get; } = fileName;
+        public string BaseDirectory { get; } = baseDirectory;
+        public List<SpecError> Errors { get; } = [];
+
+        public SpecPosition At(Mark mark) => new(FileName, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
+
+        public void Error(Mark mark, string message, string? fix = null) => Errors.Add(new SpecError(At(mark), message, fix));
+
+        public void Error(SpecPosition position, string message, string? fix = null) => Errors.Add(new SpecError(position, message, fix));
+
+        public void CheckKeys(YamlMappingNode map, IReadOnlyCollection<string> known, string where)
+        {
+            foreach (var key in map.Children.Keys.OfType<YamlScalarNode>())
+                if (!known.Contains(key.Value ?? ""))
+                    Error(key.Start, $"Unknown key '{key.Value}' in {where}.",
+                        $"remove it{Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
+        }
+
+        public YamlNode? Child(YamlMappingNode map, string key) =>
+            map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
+
+        public YamlScalarNode? Scalar(YamlMappingNode map, string key, bool required = false)
+        {
+            var node = Child(map, key);
+            if (node == null)
+            {
+                if (required) Error(map.Start, $"Missing key '{key}'.", $"add '{key}: ...' here.");
+                return null;
+            }
+            if (node is YamlScalarNode s && s.Value is { Length: > 0 }) return s;
+            Error(node.Start, $"'{key}' must be a single value.", $"write '{key}: value'.");
+            return null;
+        }
+
+        public string? String(YamlMappingNode map, string key, bool required = false) =>
+            Scalar(map, key, required) is { } s ? Resolve(s) : null;
+
+        public bool? Bool(YamlMappingNode map, string key)
+        {
+            if (Scalar(map, key) is not { } s) return null;
+            if (s.Value is "true" or "false") return s.Value == "true";
+            Error(s.Start, $"'{key}' must be true or false, not '{s.Value}'.", $"write '{key}: true'.");
+            return null;
+        }
+
+        public int? Int(YamlMappingNode map, string key, int min, int max)
+        {
+            if (Scalar(map, key) is not { } s) return null;
+            if (int.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+            Error(s.Start, $"'{key}' must be a whole number from {min} to {max}, not '{s.Value}'.", $"write '{key}: {min}' or more.");
+            return null;
+        }
+
+        public List<string>? StringList(YamlMappingNode map, string key)
+        {
+            var node = Child(map, key);
+            if (node == null) return null;
+            if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode))
+                return seq.Children.Cast<YamlScalarNode>().Select(c => c.Value ?? "").ToList();
+            Error(node.Start, $"'{key}' must be a list of names.", $"write '{key}: [a, b]'.");
+            return null;
+        }
+
+        /// <summary>The scalar's value with ${env:NAME} references replaced; an unset variable is an error.</summary>
+        public string? Resolve(YamlScalarNode node)
+        {
+            var value = node.Value ?? "";
+            var ok = true;
+            var resolved = EnvReference().Replace(value, m =>
+            {
+                var name = m.Groups[1].Value;
+                var env = environment != null ? environment.GetValueOrDefault(name) : Environment.GetEnvironmentVariable(name);
+                if (env != null) return env;
+                ok = false;
+                Error(node.Start, $"Environment variable '{name}' is not set.", $"export {name}=... before running caudal.");
+                return "";
+            });
+            return ok ? resolved : null;
+        }
+    }
+}
