@@ -23,9 +23,12 @@ public sealed class RawBatchWriter : IDisposable
     private long _buffered;
     private readonly List<DataFile> _files = [];
     private readonly IReadOnlyList<CaptureColumn> _columns;
+    private readonly DeltaSchema? _existing;
 
-    public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile)
+    public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile,
+        DeltaSchema? existing = null)
     {
+        _existing = existing;
         foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn })
             if (columns.Any(c => string.Equals(c.Name, reserved, StringComparison.OrdinalIgnoreCase)))
                 throw new CaptureException($"Column '{reserved}' is reserved for Caudal's lineage in the raw zone; rename it with a query.");
@@ -61,7 +64,7 @@ public sealed class RawBatchWriter : IDisposable
         _appender.Dispose();
         if (_buffered > 0 || _files.Count == 0)
         {
-            var output = DuckDbEngine.WriteFiles(_connection, $"(SELECT *, {_lineage} FROM batch)", [IngestDateColumn], _staging);
+            var output = DuckDbEngine.WriteFiles(_connection, $"(SELECT *, {_lineage} FROM batch)", [IngestDateColumn], _staging, _existing);
             Schema ??= output.Schema;
             _files.AddRange(output.Files);
             ParquetOutput.Execute(_connection, "DELETE FROM batch");

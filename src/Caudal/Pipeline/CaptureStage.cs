@@ -47,11 +47,12 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         RawBatchWriter? writer = null;
         try
         {
+            var table = lake.Table(id);
+            var existing = await table.SnapshotAsync(ct: ct);
             var columns = await source.DescribeAsync(dataset, ct);
-            writer = new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile);
+            writer = new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema);
             await source.CaptureAsync(dataset, writer, ct);
             var files = writer.Finish();
-            var table = lake.Table(id);
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
             CrashPoint.Reach($"capture:{id}:before-commit");
@@ -64,7 +65,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 RunId = run.RunId,
                 Txn = new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null),
                 CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
-            }, ct: ct);
+            }, existing, readGiven: true, ct);
             CrashPoint.Reach($"capture:{id}:after-commit");
             stage.Rows = writer.Rows;
             stage.Files = adds.Count;

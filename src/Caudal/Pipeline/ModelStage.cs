@@ -56,17 +56,17 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                     ?? throw new ModelException($"Model {model.Output} reads {input}, which has no data yet (did its source fail or never run?).");
                 await engine.MountAsync(input, table, snapshot, ct);
             }
+            var target = lake.Table(model.Output);
+            var read = await target.SnapshotAsync(ct: ct);
             EngineOutput output;
             try
             {
-                output = await engine.MaterializeAsync(model.Sql, model.PartitionBy, ct);
+                output = await engine.MaterializeAsync(model.Sql, model.PartitionBy, model.Mode == WriteMode.Append ? read?.Schema : null, ct);
             }
             catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException)
             {
                 throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
             }
-            var target = lake.Table(model.Output);
-            var read = await target.SnapshotAsync(ct: ct);
             var adds = new List<AddFile>();
             for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
             CrashPoint.Reach($"model:{model.Output}:before-commit");

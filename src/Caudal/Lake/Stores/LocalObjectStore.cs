@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Caudal.Lake.Stores;
 
 /// <summary>An object store on a local directory. Create-if-absent writes a temp file and hard-links it
-/// into place (File.Move without overwrite), so a reader sees either nothing or the whole object.</summary>
+/// into place with link(2), which fails if the name exists: a reader sees either nothing or the whole object.</summary>
 public sealed class LocalObjectStore : IObjectStore
 {
     private readonly string _root;
@@ -62,14 +62,11 @@ public sealed class LocalObjectStore : IObjectStore
         }
         try
         {
-            // On Unix .NET implements a non-overwriting move with link(2)+unlink: atomic and exclusive.
-            File.Move(tmp, path, overwrite: false);
-            return true;
+            return ExclusiveLink.TryCreate(tmp, path);
         }
-        catch (IOException) when (File.Exists(path))
+        finally
         {
             File.Delete(tmp);
-            return false;
         }
     }
 

@@ -84,6 +84,26 @@ internal static class DeltaTypes
         };
     }
 
+    /// <summary>Whether values of <paramref name="from"/> fit losslessly in <paramref name="to"/> (integer, float and decimal
+    /// widening), so a write can be cast to a table's existing column type instead of changing the table's schema.</summary>
+    public static bool Widens(string from, string to)
+    {
+        string[] integers = ["byte", "short", "integer", "long"];
+        var (fi, ti) = (Array.IndexOf(integers, from), Array.IndexOf(integers, to));
+        if (fi >= 0 && ti >= 0) return fi < ti;
+        if (from == "float" && to == "double") return true;
+        if (fi >= 0 && to.StartsWith("decimal")) return Decimal(to) is var (p, s) && p - s >= new[] { 3, 5, 10, 19 }[fi];
+        if (from.StartsWith("decimal") && to.StartsWith("decimal"))
+            return Decimal(from) is var (p1, s1) && Decimal(to) is var (p2, s2) && s2 >= s1 && p2 - s2 >= p1 - s1 && (p1, s1) != (p2, s2);
+        return false;
+    }
+
+    private static (int Precision, int Scale) Decimal(string type)
+    {
+        var parts = type["decimal(".Length..^1].Split(',');
+        return (int.Parse(parts[0]), int.Parse(parts[1]));
+    }
+
     /// <summary>Types whose min/max Caudal records in file stats (others get nullCount only, which is always safe).</summary>
     public static bool HasMinMax(string deltaType) =>
         deltaType is "byte" or "short" or "integer" or "long" or "date" or "timestamp" or "string" || deltaType.StartsWith("decimal");

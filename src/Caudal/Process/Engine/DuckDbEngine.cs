@@ -75,14 +75,14 @@ public sealed class DuckDbEngine : IEngine
         return cached;
     }
 
-    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, CancellationToken ct = default)
+    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
     {
         var n = Interlocked.Increment(ref _outputs);
         var result = $"__caudal_output_{n}";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
         try
         {
-            return Task.FromResult(WriteFiles(_connection, result, partitionBy, Path.Combine(_settings.TempDirectory, "staging")));
+            return Task.FromResult(WriteFiles(_connection, result, partitionBy, Path.Combine(_settings.TempDirectory, "staging"), conformTo));
         }
         finally
         {
@@ -90,9 +90,12 @@ public sealed class DuckDbEngine : IEngine
         }
     }
 
-    /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files.</summary>
-    internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir)
+    /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files. Columns
+    /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it.</summary>
+    internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
+        DeltaSchema? conformTo = null)
     {
+        if (conformTo != null) relation = Conform(connection, relation, conformTo);
         var columns = ParquetOutput.Describe(connection, relation);
         foreach (var p in partitionBy)
             if (!columns.Any(c => c.Name == p))
@@ -127,6 +130,24 @@ public sealed class DuckDbEngine : IEngine
             }
         }
         return new EngineOutput(schema, partitionBy, files);
+    }
+
+    private static string Conform(DuckDBConnection connection, string relation, DeltaSchema target)
+    {
+        var schema = ParquetOutput.SchemaOf(connection, relation, []);
+        var casts = new List<string>();
+        var changed = false;
+        foreach (var f in schema.Fields)
+        {
+            var existing = target.Find(f.Name);
+            if (existing != null && existing.Type != f.Type && DeltaTypes.Widens(f.Type, existing.Type))
+            {
+                casts.Add($"CAST({Sql.Ident(f.Name)} AS {DeltaTypes.ToDuck(existing.Type)}) AS {Sql.Ident(f.Name)}");
+                changed = true;
+            }
+            else casts.Add(Sql.Ident(f.Name));
+        }
+        return changed ? $"(SELECT {string.Join(", ", casts)} FROM {relation})" : relation;
     }
 
     public void Dispose() => _connection.Dispose();

@@ -20,6 +20,7 @@ public interface IEngine : IDisposable
     /// <summary>Makes a table's snapshot queryable as <c>zone.name</c>.</summary>
     Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default);
 
-    /// <summary>Runs a SELECT and writes its result to Parquet, split by <paramref name="partitionBy"/>.</summary>
-    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, CancellationToken ct = default);
+    /// <summary>Runs a SELECT and writes its result to Parquet, split by <paramref name="partitionBy"/>. Columns that
+    /// <paramref name="conformTo"/> (the target's current schema) holds with a wider type are widened to it.</summary>
+    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default);
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs Caudal's whole test suite. Installs what the tests need and is missing (the s3rver S3 server, from npm),
+# restores packages, builds, and runs every test project. Usage: bash scripts/test.sh [dotnet test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools="$PWD/.tools"
+if [ ! -f "$tools/node_modules/s3rver/bin/s3rver.js" ]; then
+  echo "installing s3rver@3.7.1 into .tools/ (S3-protocol server for the S3 lake tests)"
+  npm install --silent --no-audit --no-fund --prefix "$tools" s3rver@3.7.1 >/dev/null
+fi
+export CAUDAL_S3RVER="$tools/node_modules/s3rver/bin/s3rver.js"
+# s3rver's paginated listings need the legacy OpenSSL provider on Node 20.
+export NODE_OPTIONS="--openssl-legacy-provider"
+
+dotnet test Caudal.sln --nologo -v quiet --logger "console;verbosity=normal" "$@"
