@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using Caudal.Process;
+using Caudal.Processing;
 using Spectre.Console.Cli;
 
 namespace Caudal.Cli.Commands;

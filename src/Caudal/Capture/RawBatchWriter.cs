@@ -1,5 +1,5 @@
 using Caudal.Lake.Delta;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 
 namespace Caudal.Capture;

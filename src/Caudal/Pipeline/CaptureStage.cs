@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Caudal.Capture;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
 

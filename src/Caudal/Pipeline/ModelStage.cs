@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
 

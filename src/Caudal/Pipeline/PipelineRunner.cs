@@ -1,5 +1,5 @@
 using Caudal.Lake;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
 

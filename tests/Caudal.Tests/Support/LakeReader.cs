@@ -1,6 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 
 namespace Caudal.Tests.Support;
 

@@ -14,7 +14,7 @@ public sealed class S3Server : IDisposable
 {
     public const string Bucket = "caudal-test";
     private static readonly Lazy<S3Server> Shared = new(() => new S3Server());
-    private readonly System.Diagnostics.Process _process;
+    private readonly Process _process;
     private readonly string _directory;
 
     public static S3Server Instance => Shared.Value;
@@ -37,7 +37,7 @@ public sealed class S3Server : IDisposable
             RedirectStandardError = true,
         };
         start.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
-        _process = System.Diagnostics.Process.Start(start)!;
+        _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();

@@ -3,7 +3,7 @@ using Caudal.Lake;
 using Caudal.Lake.Delta;
 using DuckDB.NET.Data;
 
-namespace Caudal.Process.Engine;
+namespace Caudal.Processing.Engine;
 
 /// <summary>The embedded engine: DuckDB in-process. Tables on local disk are read in place; tables on S3 are staged
 /// into a local cache first (DuckDB's httpfs extension cannot be installed offline).</summary>
@@ -47,7 +47,7 @@ public sealed class DuckDbEngine : IEngine
             }
             select.Append(" FROM read_parquet([")
                   .Append(string.Join(", ", paths.Select(Sql.Literal)))
-                  .Append("], union_by_name = true)");
+                  .Append("], union_by_name = true, hive_partitioning = false)");
             groups.Add(select.ToString());
         }
         var body = groups.Count > 0

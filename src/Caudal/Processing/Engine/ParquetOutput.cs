@@ -4,7 +4,7 @@ using System.Text.Json;
 using Caudal.Lake.Delta;
 using DuckDB.NET.Data;
 
-namespace Caudal.Process.Engine;
+namespace Caudal.Processing.Engine;
 
 /// <summary>Writes query results to Parquet files (zstd, ~100k-row groups) and computes each file's Delta stats.</summary>
 internal static class ParquetOutput

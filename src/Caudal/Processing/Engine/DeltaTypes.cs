@@ -1,6 +1,6 @@
 using Caudal.Lake.Delta;
 
-namespace Caudal.Process.Engine;
+namespace Caudal.Processing.Engine;
 
 /// <summary>How DuckDB types become Delta types, and the casts applied before writing so that every file is
 /// readable by Spark, Athena, DuckDB and delta-rs (see docs/architecture.md, "Types").</summary>

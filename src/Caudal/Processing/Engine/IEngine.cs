@@ -1,7 +1,7 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 
-namespace Caudal.Process.Engine;
+namespace Caudal.Processing.Engine;
 
 /// <summary>The rows a model produced, as local Parquet files ready to be staged and committed.</summary>
 public sealed record EngineOutput(DeltaSchema Schema, IReadOnlyList<string> PartitionColumns, IReadOnlyList<DataFile> Files)

@@ -1,8 +1,8 @@
 using Caudal.Lake;
-using Caudal.Process.Engine;
+using Caudal.Processing.Engine;
 using Caudal.Spec;
 
-namespace Caudal.Process;
+namespace Caudal.Processing;
 
 /// <summary>The result of an ad-hoc query, values rendered as text.</summary>
 public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<string?[]> Rows);

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Caudal.Lake;
+using Caudal.Pipeline;
+using Caudal.Processing.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+using DuckDB.NET.Data;
+
+namespace Caudal.Tests.Pipeline;
+
+/// <summary>The quickstart pipeline end to end through the library: SQLite → raw → trusted → refined.</summary>
+public sealed class QuickstartTests : IDisposable
+{
+    private readonly Quickstart _qs = new(scale: 0.2);
+
+    [Fact]
+    public async Task Run_produces_raw_trusted_and_refined_tables_with_exact_rows()
+    {
+        var spec = SpecLoader.Load(_qs.SpecPath);
+        var run = await new PipelineRunner(spec).RunAsync();
+
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(16 + 3, run.Stages.Count);
+        var lake = DataLake.Open(spec.Lake);
+        foreach (var (table, rows) in _qs.Counts)
+            Assert.Equal(rows, (await lake.Table(new TableId(Zone.Raw, "sakila_" + table)).SnapshotAsync())!.NumRecords);
+
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        var rentals = session.Query("SELECT count(*), count(DISTINCT rental_id), sum(amount_paid) FROM trusted.rentals").Rows[0];
+        Assert.Equal(_qs.Counts["rental"].ToString(), rentals[0]);
+        Assert.Equal(rentals[0], rentals[1]);
+        var source = SourceTotals(_qs.Folder);
+        Assert.Equal(source.Revenue, decimal.Parse(rentals[2]!));
+        var refined = session.Query("SELECT sum(revenue), sum(rentals), count(DISTINCT year) FROM refined.revenue_by_country_month").Rows[0];
+        Assert.Equal(source.Revenue, decimal.Parse(refined[0]!));
+        Assert.Equal(_qs.Counts["rental"].ToString(), refined[1]);
+        var partitions = (await lake.Table(TableId.Parse("refined.revenue_by_country_month")).SnapshotAsync())!;
+        Assert.Equal(["2005", "2006"], partitions.Files.Values.Select(f => f.PartitionValues["year"]).Distinct().Order());
+    }
+
+    [Fact]
+    public async Task A_second_run_appends_a_new_raw_batch_and_replaces_trusted_without_duplicates()
+    {
+        var spec = SpecLoader.Load(_qs.SpecPath);
+        await new PipelineRunner(spec).RunAsync();
+        var second = await new PipelineRunner(spec).RunAsync();
+        Assert.Equal(RunStatus.Succeeded, second.Status);
+
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        var raw = session.Query("SELECT count(*), count(DISTINCT _caudal_run_id) FROM raw.sakila_rental").Rows[0];
+        Assert.Equal((_qs.Counts["rental"] * 2).ToString(), raw[0]);
+        Assert.Equal("2", raw[1]);
+        Assert.Equal(_qs.Counts["rental"].ToString(), session.Query("SELECT count(*) FROM trusted.rentals").Rows[0][0]);
+        var runs = await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync();
+        Assert.Equal([second.RunId, runs[1].RunId], runs.Select(r => r.RunId));
+        Assert.All(runs, r => Assert.Equal(RunStatus.Succeeded, r.Status));
+    }
+
+    [SkippableFact]
+    public async Task Every_table_reads_the_same_through_an_independent_delta_reader()
+    {
+        Skip.If(!OnPath("python3"), "python3 is not installed: the independent Delta reader (tests/tools/delta_replay.py) cannot run.");
+        var spec = SpecLoader.Load(_qs.SpecPath);
+        await new PipelineRunner(spec).RunAsync();
+        await new PipelineRunner(spec).RunAsync(); // two versions per table: overwrites leave tombstoned files on disk
+
+        var lake = DataLake.Open(spec.Lake);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        using var duck = new DuckDBConnection("DataSource=:memory:");
+        duck.Open();
+        foreach (var id in await lake.ListTablesAsync())
+        {
+            var state = JsonDocument.Parse(await Python(Path.Combine(Quickstart.RepoRoot, "tests", "tools", "delta_replay.py"), Path.Combine(_qs.LakePath, id.Path))).RootElement;
+            var snapshot = (await lake.Table(id).SnapshotAsync())!;
+            var files = state.GetProperty("files").EnumerateArray().ToList();
+            Assert.Equal(snapshot.Files.Values.Select(f => Caudal.Lake.Delta.PartitionPath.FromLogPath(f.Path)).Order(), files.Select(f => f.GetProperty("path").GetString()!).Order());
+            Assert.Equal(snapshot.Version, state.GetProperty("version").GetInt64());
+
+            // DuckDB on exactly the files the log lists, partition values taken from the log, not from folder names.
+            var partitionColumns = state.GetProperty("partitionColumns").EnumerateArray().Select(p => p.GetString()!).ToList();
+            var columns = state.GetProperty("schema").EnumerateArray().Select(f => f.GetProperty("name").GetString()!).Order().ToList();
+            var parts = files.Select(f =>
+            {
+                var pv = f.GetProperty("partitionValues");
+                var literals = partitionColumns.Select(p => pv.GetProperty(p).ValueKind == JsonValueKind.Null
+                    ? $"NULL AS \"{p}\"" : $"'{pv.GetProperty(p).GetString()}' AS \"{p}\"");
+                var path = Path.Combine(_qs.LakePath, id.Path, f.GetProperty("path").GetString()!);
+                return $"SELECT *{string.Concat(literals.Select(l => ", " + l))} FROM read_parquet('{path}', hive_partitioning = false)";
+            }).ToList();
+            var checksum = $"SELECT count(*), sum(hash({string.Join(", ", columns.Select(c => $"CAST(\"{c}\" AS VARCHAR)"))})) FROM ({string.Join(" UNION ALL BY NAME ", parts)})";
+            using var command = duck.CreateCommand();
+            command.CommandText = checksum;
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            var independent = (reader.GetValue(0).ToString(), reader.IsDBNull(1) ? null : reader.GetValue(1).ToString());
+
+            var ours = session.Query($"SELECT count(*), sum(hash({string.Join(", ", columns.Select(c => $"CAST(\"{c}\" AS VARCHAR)"))})) FROM {id}").Rows[0];
+            Assert.Equal(independent, (ours[0], ours[1]));
+            Assert.Equal(snapshot.NumRecords.ToString(), ours[0]);
+        }
+    }
+
+    internal static (decimal Revenue, long Payments) SourceTotals(string folder)
+    {
+        using var sqlite = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(folder, "data", "sakila.db")};Mode=ReadOnly;Pooling=False");
+        sqlite.Open();
+        using var command = sqlite.CreateCommand();
+        command.CommandText = "SELECT amount FROM payment";
+        using var reader = command.ExecuteReader();
+        decimal total = 0;
+        long n = 0;
+        while (reader.Read())
+        {
+            total += Math.Round((decimal)reader.GetDouble(0), 2);
+            n++;
+        }
+        return (total, n);
+    }
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, program)));
+
+    private static async Task<string> Python(string script, string argument)
+    {
+        using var process = Process.Start(new ProcessStartInfo("python3", [script, argument]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"delta_replay.py failed: {error}");
+        return output;
+    }
+
+    public void Dispose() => _qs.Dispose();
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Caudal.Tests.Support;
+
+/// <summary>Runs the real <c>caudal</c> CLI as a separate process (the build output of Caudal.Cli).</summary>
+public static class Cli
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    private static string Dll => Path.Combine(AppContext.BaseDirectory, "Caudal.Cli.dll");
+
+    public static ProcessStartInfo StartInfo(string workingDirectory, IDictionary<string, string>? env, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet", [Dll, .. args])
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) start.Environment[k] = v;
+        return start;
+    }
+
+    public static async Task<Result> RunAsync(string workingDirectory, params string[] args) =>
+        await RunAsync(workingDirectory, null, args);
+
+    public static async Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? env, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, env, args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts a run that stops at <paramref name="pausePoint"/>, then SIGKILLs it there. Returns what it printed.</summary>
+    public static async Task<string> KillAtAsync(string workingDirectory, string pausePoint, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, new Dictionary<string, string> { ["CAUDAL_PAUSE_AT"] = pausePoint }, args))!;
+        var stderr = new StringBuilder();
+        var paused = new TaskCompletionSource();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data == null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.StartsWith("CAUDAL_PAUSED", StringComparison.Ordinal)) paused.TrySetResult();
+        };
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(paused.Task, exited, Task.Delay(TimeSpan.FromMinutes(2)));
+        if (first != paused.Task)
+            throw new InvalidOperationException($"the run never reached {pausePoint}; stderr:\n{stderr}");
+        process.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
+        await process.WaitForExitAsync();
+        return stderr.ToString();
+    }
+
+    /// <summary>Starts a run and SIGKILLs it after <paramref name="delay"/>, wherever it is.</summary>
+    public static async Task KillAfterAsync(string workingDirectory, TimeSpan delay, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, null, args))!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(delay));
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+}
