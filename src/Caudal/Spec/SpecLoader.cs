@@ -150,6 +150,13 @@ public static partial class SpecLoader
                 continue;
             }
             ctx.CheckKeys(body, [.. SourceKeys, .. kind.Required, .. kind.Optional], $"source '{name}' (kind {kind.Name})");
+            foreach (var (optionKey, optionValue) in body.Children)
+            {
+                var option = ((YamlScalarNode)optionKey).Value ?? "";
+                if (SecretWords.Any(w => option.Contains(w)) && optionValue is YamlScalarNode literal && !EnvReference().IsMatch(literal.Value ?? ""))
+                    ctx.Error(literal.Start, $"'{option}' of source '{name}' is a secret written in the spec file.",
+                        $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
+            }
             var options = new Dictionary<string, string>();
             foreach (var option in kind.Required.Concat(kind.Optional))
             {
@@ -160,9 +167,6 @@ public static partial class SpecLoader
                         ctx.Error(body.Start, $"Source '{name}' (kind {kind.Name}) needs '{option}'.", $"add '{option}: ...' under '{name}'.");
                     continue;
                 }
-                if (SecretWords.Any(w => option.Contains(w)) && !EnvReference().IsMatch(scalar.Value ?? ""))
-                    ctx.Error(scalar.Start, $"'{option}' of source '{name}' is a secret written in the spec file.",
-                        $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
                 if (ctx.Resolve(scalar) is { } resolved) options[option] = resolved;
             }
             var datasets = ParseDatasets(body, name, ctx);

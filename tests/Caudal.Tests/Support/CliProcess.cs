@@ -4,7 +4,7 @@ using System.Text;
 namespace Caudal.Tests.Support;
 
 /// <summary>Runs the real <c>caudal</c> CLI as a separate process (the build output of Caudal.Cli).</summary>
-public static class Cli
+public static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 

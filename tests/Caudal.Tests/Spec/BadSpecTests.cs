@@ -1,0 +1,121 @@
+using Caudal.Spec;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Spec;
+
+/// <summary>Broken specs: each must give its place (file:line:column), say what is wrong and how to fix it, and make
+/// the CLI exit with code 2.</summary>
+public sealed class BadSpecTests : IDisposable
+{
+    private readonly TempDir _dir = new("spec");
+
+    public BadSpecTests()
+    {
+        Directory.CreateDirectory(_dir.File("models"));
+        File.WriteAllText(_dir.File("models/a.sql"), "SELECT * FROM raw.db_orders");
+        File.WriteAllText(_dir.File("models/b.sql"), "SELECT * FROM trusted.a");
+        File.WriteAllText(_dir.File("models/loop1.sql"), "SELECT * FROM trusted.loop2");
+        File.WriteAllText(_dir.File("models/loop2.sql"), "SELECT * FROM trusted.loop1");
+        File.WriteAllText(_dir.File("models/typo.sql"), "SELECT * FROM raw.db_ordrs -- raw.not_an_input in a comment");
+        File.WriteAllText(_dir.File("db.sqlite"), "");
+    }
+
+    private const string Good = """
+        version: 1
+        lake: ./lake
+        sources:
+          db:
+            kind: sqlite
+            path: db.sqlite
+            datasets: [orders]
+        models:
+          trusted.a:
+            sql: models/a.sql
+          refined.b:
+            sql: models/b.sql
+            partition_by: [year]
+        """;
+
+    public static TheoryData<string, string, int, int, string, string> Cases => new()
+    {
+        // name, yaml, line, column, message fragment, fix fragment
+        { "yaml syntax", "version: 1\nlake: ./lake\nsources:\n  db:\n    kind: sqlite\n   path: x", 6, 4, "Invalid YAML", "indentation" },
+        { "unknown top key", Good + "\nmodles: {}", 14, 1, "Unknown key 'modles' in top level", "did you mean 'models'" },
+        { "unknown source kind", Good.Replace("kind: sqlite", "kind: sqlit"), 5, 11, "Unknown source kind 'sqlit'", "did you mean 'sqlite'" },
+        { "missing lake", Good.Replace("lake: ./lake\n", ""), 1, 1, "Missing key 'lake'", "lake: ./lake" },
+        { "input nothing produces", Good.Replace("models/a.sql", "models/typo.sql"), 9, 3, "reads raw.db_ordrs, which no source or model produces", "did you mean 'raw.db_orders'" },
+        { "dependency cycle", Good + "\n  trusted.loop1:\n    sql: models/loop1.sql\n  trusted.loop2:\n    sql: models/loop2.sql", 14, 3, "dependency cycle: trusted.loop1 -> trusted.loop2 -> trusted.loop1", "break the cycle" },
+        { "secret in file", Good.Replace("path: db.sqlite", "path: db.sqlite\n    password: hunter2"), 7, 15, "'password' of source 'db' is a secret written in the spec file", "${env:DB_PASSWORD}" },
+        { "unset env var", Good.Replace("path: db.sqlite", "path: ${env:CAUDAL_TEST_UNSET_VAR}"), 6, 11, "Environment variable 'CAUDAL_TEST_UNSET_VAR' is not set", "export CAUDAL_TEST_UNSET_VAR" },
+        { "missing sql file", Good.Replace("models/b.sql", "models/missing.sql"), 12, 10, "SQL file 'models/missing.sql' of model 'refined.b' does not exist", "relative to the spec's folder" },
+        { "bad write mode", Good.Replace("    partition_by: [year]", "    mode: upsert"), 13, 11, "Unknown write mode 'upsert'", "'overwrite' or 'append'" },
+        { "model writes raw", Good.Replace("trusted.a:", "raw.a:"), 9, 3, "must be named after the table it writes", "Raw tables are written by sources only" },
+        { "threads not a number", Good + "\nrun:\n  threads: many", 15, 12, "'threads' must be a whole number from 1 to 256, not 'many'", "threads: 1" },
+        { "unsupported version", Good.Replace("version: 1", "version: 2"), 1, 10, "Unsupported spec version '2'", "version: 1" },
+        { "sqlite file missing", Good.Replace("path: db.sqlite", "path: nowhere.sqlite"), 4, 3, "SQLite file 'nowhere.sqlite' of source 'db' does not exist", "caudal sample sakila" },
+        { "unknown model key", Good.Replace("    partition_by: [year]", "    partition: [year]"), 13, 5, "Unknown key 'partition' in model 'refined.b'", "did you mean 'partition_by'" },
+        { "spark engine", Good + "\nrun:\n  engine: spark", 15, 11, "Engine 'spark' is not available", "engine: duckdb" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Each_error_names_the_place_the_problem_and_the_fix(string name, string yaml, int line, int column, string message, string fix)
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>()));
+        var error = e.Errors.FirstOrDefault(x => x.Message.Contains(message));
+        Assert.True(error != null, $"{name}: no error contains '{message}'; got:\n{e.Message}");
+        Assert.Equal((line, column), (error.Position.Line, error.Position.Column));
+        Assert.Contains(fix, error.Fix);
+        Assert.StartsWith($"caudal.yaml:{line}:{column}: error: ", error.ToString());
+    }
+
+    [Fact]
+    public void The_good_spec_is_valid_and_inputs_are_inferred_from_sql_ignoring_comments()
+    {
+        var spec = SpecLoader.Parse(Good.Replace("models/a.sql", "models/typo.sql").Replace("[orders]", "[orders, ordrs]"), "caudal.yaml", _dir.Path, new Dictionary<string, string?>());
+        Assert.Equal(["raw.db_ordrs"], spec.Models[0].Inputs.Select(i => i.ToString()));
+        Assert.Equal(["trusted.a"], spec.Models[1].Inputs.Select(i => i.ToString()));
+        Assert.Equal(Path.Combine(_dir.Path, "lake"), spec.Lake.Uri);
+    }
+
+    [Fact]
+    public void All_errors_are_reported_at_once()
+    {
+        var yaml = Good.Replace("kind: sqlite", "kind: sqlite\n    color: blue")+ "\nrun:\n  threads: 0\n  memory_limit: lots";
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>()));
+        Assert.Equal(3, e.Errors.Count);
+    }
+
+    [Fact]
+    public async Task The_cli_exits_2_and_prints_the_errors_for_a_bad_spec()
+    {
+        File.WriteAllText(_dir.File("caudal.yaml"), Good.Replace("kind: sqlite", "kind: sqlit"));
+        foreach (var command in new[] { "validate", "run", "plan" })
+        {
+            var result = await CliProcess.RunAsync(_dir.Path, command);
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains("caudal.yaml:5:11: error: Unknown source kind 'sqlit'", result.Stderr);
+        }
+        var usage = await CliProcess.RunAsync(_dir.Path, "frobnicate");
+        Assert.Equal(2, usage.ExitCode);
+        var missing = await CliProcess.RunAsync(_dir.Path, "validate", "--spec", "nope.yaml");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("Spec file 'nope.yaml' does not exist", missing.Stderr);
+    }
+
+    [Fact]
+    public void The_published_json_schema_knows_exactly_the_keys_the_loader_accepts()
+    {
+        using var schema = System.Text.Json.JsonDocument.Parse(SpecSchema.Json);
+        var root = schema.RootElement.GetProperty("properties");
+        Assert.Equal(SpecLoader.TopKeys.Order(), root.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(SpecLoader.RunKeys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(SpecLoader.ModelKeys.Order(), root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var lake = root.GetProperty("lake").GetProperty("oneOf")[1].GetProperty("properties");
+        Assert.Equal(SpecLoader.LakeKeys.Order(), lake.EnumerateObject().Select(p => p.Name).Order());
+        var kinds = root.GetProperty("sources").GetProperty("additionalProperties").GetProperty("properties").GetProperty("kind").GetProperty("enum");
+        Assert.Equal(Caudal.Capture.SourceKinds.All.Keys.Order(), kinds.EnumerateArray().Select(k => k.GetString()!).Order());
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
