@@ -19,7 +19,8 @@ public sealed class PipelineSpec
     public required IReadOnlyList<ModelSpec> Models { get; init; }
     public required RunSettings Run { get; init; }
 
-    public string BaseDirectory => Path.GetDirectoryName(Path.GetFullPath(File))!;
+    /// <summary>The spec's folder: relative paths in the spec are resolved against it.</summary>
+    public required string BaseDirectory { get; init; }
 }
 
 /// <summary>A dataset of a source: a table (or a query) that lands in the raw zone as <c>raw.{source}_{name}</c>.</summary>

@@ -79,7 +79,7 @@ public static partial class SpecLoader
         var models = ParseModels(root, ctx);
         CheckGraph(sources, models, ctx);
         if (lake == null) return null;
-        return new PipelineSpec { File = ctx.FileName, Name = name, Lake = lake, Sources = sources, Models = models, Run = run };
+        return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Run = run };
     }
 
     private static LakeLocation? ParseLake(YamlMappingNode root, Context ctx)

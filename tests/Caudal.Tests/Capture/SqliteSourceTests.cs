@@ -1,0 +1,151 @@
+using Caudal.Capture;
+using Caudal.Capture.Sqlite;
+using Caudal.Lake;
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Caudal.Sample;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Caudal.Tests.Capture;
+
+public sealed class SqliteSourceTests : IDisposable
+{
+    private readonly TempDir _dir = new("sqlite");
+
+    private PipelineSpec Spec(string db, string datasets = "\"*\"", string extra = "") => SpecLoader.Parse($"""
+        version: 1
+        lake: ./lake
+        sources:
+          src:
+            kind: sqlite
+            path: {db}
+            datasets: {datasets}
+        {extra}
+        """, "caudal.yaml", _dir.Path);
+
+    [Fact]
+    public void Sakila_generator_matches_official_counts_and_is_deterministic()
+    {
+        var counts = SakilaGenerator.Generate(_dir.File("a.db"), 1).Rows;
+        var official = new Dictionary<string, long>
+        {
+            ["actor"] = 200, ["address"] = 603, ["category"] = 16, ["city"] = 600, ["country"] = 109, ["customer"] = 599,
+            ["film"] = 1000, ["film_actor"] = 5462, ["film_category"] = 1000, ["film_text"] = 1000, ["inventory"] = 4581,
+            ["language"] = 6, ["payment"] = 16044, ["rental"] = 16044, ["staff"] = 2, ["store"] = 2,
+        };
+        Assert.Equal(official.OrderBy(k => k.Key), counts.OrderBy(k => k.Key));
+        SakilaGenerator.Generate(_dir.File("b.db"), 1);
+        Assert.Equal(Dump(_dir.File("a.db")), Dump(_dir.File("b.db")));
+        Assert.Equal(160_440, SakilaGenerator.Generate(_dir.File("c.db"), 10).Rows["rental"]);
+    }
+
+    private static string Dump(string db)
+    {
+        using var c = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT group_concat(rental_id || rental_date || inventory_id || customer_id || ifnull(return_date, '-'), ';') FROM rental";
+        return (string)cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public async Task Types_map_exactly_and_nulls_stay_null()
+    {
+        SakilaGenerator.Generate(_dir.File("s.db"), 0.05);
+        var spec = Spec("s.db", "[film, payment, staff, address, rental]");
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        var lake = DataLake.Open(spec.Lake);
+        var film = (await lake.Table(TableId.Parse("raw.src_film")).SnapshotAsync())!.Schema;
+        Assert.Equal("decimal(4,2)", film.Find("rental_rate")!.Type);
+        Assert.Equal("decimal(5,2)", film.Find("replacement_cost")!.Type);
+        Assert.Equal("integer", film.Find("release_year")!.Type);
+        Assert.Equal("string", film.Find("rating")!.Type);
+        Assert.Equal("timestamp", film.Find("last_update")!.Type);
+        Assert.Equal("date", film.Find("ingest_date")!.Type);
+        var address = (await lake.Table(TableId.Parse("raw.src_address")).SnapshotAsync())!.Schema;
+        Assert.Equal("binary", address.Find("location")!.Type);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal("8|True|NULL", LakeReader.Flat(session.Query("SELECT octet_length(picture), active, NULL FROM raw.src_staff WHERE staff_id = 1").Rows[0]));
+        Assert.Equal("NULL", LakeReader.Flat(session.Query("SELECT picture FROM raw.src_staff WHERE staff_id = 2").Rows[0]));
+        Assert.Equal("21", session.Query("SELECT min(octet_length(location)) FROM raw.src_address").Rows[0][0]);
+        var nullReturns = session.Query("SELECT count(*) FROM raw.src_rental WHERE return_date IS NULL").Rows[0][0];
+        using var c = new SqliteConnection($"Data Source={_dir.File("s.db")};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM rental WHERE return_date IS NULL";
+        Assert.Equal(cmd.ExecuteScalar()!.ToString(), nullReturns);
+        Assert.Equal("2005-05-24 22:53:30+00", session.Query("SELECT strftime(min(rental_date), '%Y-%m-%d %H:%M:%S+00') FROM raw.src_rental").Rows[0][0]);
+    }
+
+    [Fact]
+    public async Task Large_tables_are_split_into_files_of_bounded_rows()
+    {
+        SakilaGenerator.Generate(_dir.File("s.db"), 0.5);
+        var spec = Spec("s.db", "[rental]", "run:\n  rows_per_file: 2000");
+        var run = await new PipelineRunner(spec).RunAsync();
+        var stage = run.Stages.Single();
+        Assert.Equal(8022, stage.Rows);
+        Assert.Equal(5, stage.Files); // 4 full files of 2,000 rows and one of 22
+        var snapshot = (await DataLake.Open(spec.Lake).Table(TableId.Parse("raw.src_rental")).SnapshotAsync())!;
+        Assert.Equal([22L, 2000, 2000, 2000, 2000], snapshot.Files.Values.Select(f => f.NumRecords!.Value).Order());
+    }
+
+    [Fact]
+    public async Task A_bad_value_fails_its_dataset_with_the_row_and_column_named_and_commits_nothing_for_it()
+    {
+        using (var c = new SqliteConnection($"Data Source={_dir.File("bad.db")};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = """
+                CREATE TABLE good (id INTEGER, name TEXT);
+                INSERT INTO good VALUES (1, 'a'), (2, 'b');
+                CREATE TABLE bad (id INTEGER, at DATETIME);
+                INSERT INTO bad VALUES (1, '2020-01-01 00:00:00'), (2, 'yesterday');
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        var spec = Spec("bad.db");
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var bad = run.Stages.Single(s => s.Table == "raw.src_bad");
+        Assert.Equal("Source 'src', dataset 'bad', row 2, column 'at' (TIMESTAMP): 'yesterday' is not a timestamp (expected 'YYYY-MM-DD HH:MM:SS').", bad.Error);
+        var lake = DataLake.Open(spec.Lake);
+        Assert.Null(await lake.Table(TableId.Parse("raw.src_bad")).SnapshotAsync());
+        Assert.Equal(2, (await lake.Table(TableId.Parse("raw.src_good")).SnapshotAsync())!.NumRecords);
+        Assert.DoesNotContain(Directory.GetFiles(_dir.Path, "*.parquet", SearchOption.AllDirectories), f => f.Contains("src_bad"));
+    }
+
+    [Fact]
+    public async Task A_missing_table_names_the_source_dataset_and_existing_tables()
+    {
+        SakilaGenerator.Generate(_dir.File("s.db"), 0.01);
+        var run = await new PipelineRunner(Spec("s.db", "[actor, rentl]")).RunAsync();
+        var stage = run.Stages.Single(s => s.Table == "raw.src_rentl");
+        Assert.StartsWith("Source 'src', dataset 'rentl': table 'rentl' does not exist (tables: actor, address,", stage.Error);
+        Assert.Equal(RunStatus.Succeeded, run.Stages.Single(s => s.Table == "raw.src_actor").Status);
+    }
+
+    [SkippableFact]
+    public async Task The_shared_official_sqlite_sakila_is_captured_with_its_row_counts()
+    {
+        var shared = Path.Combine(Quickstart.RepoRoot, "..", "shared", "data", "sakila", "sqlite", "sakila.db");
+        Skip.IfNot(File.Exists(shared), "../shared/data/sakila/sqlite/sakila.db is not present (extra test: runs where ../shared exists).");
+        File.Copy(shared, _dir.File("official.db"));
+        var spec = Spec("official.db");
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        var rows = run.Stages.ToDictionary(s => s.Table, s => s.Rows);
+        Assert.Equal(16049, rows["raw.src_payment"]); // the SQLite port keeps the five pre-1.3 payments
+        Assert.Equal(16044, rows["raw.src_rental"]);
+        Assert.Equal(5462, rows["raw.src_film_actor"]);
+        Assert.Equal(109, rows["raw.src_country"]);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal("67416.51", session.Query("SELECT sum(amount) FROM raw.src_payment").Rows[0][0]);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
