@@ -77,7 +77,8 @@ public sealed class SqliteSourceTests : IDisposable
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM rental WHERE return_date IS NULL";
         Assert.Equal(cmd.ExecuteScalar()!.ToString(), nullReturns);
-        Assert.Equal("2005-05-24 22:53:30+00", session.Query("SELECT strftime(min(rental_date), '%Y-%m-%d %H:%M:%S+00') FROM raw.src_rental").Rows[0][0]);
+        cmd.CommandText = "SELECT min(rental_date) || '+00' FROM rental"; // SQLite text timestamps are read as UTC
+        Assert.Equal(cmd.ExecuteScalar()!.ToString(), session.Query("SELECT strftime(min(rental_date), '%Y-%m-%d %H:%M:%S+00') FROM raw.src_rental").Rows[0][0]);
     }
 
     [Fact]
