@@ -316,8 +316,13 @@ public static partial class SpecLoader
             else inputs = sql == null ? [] : InferInputs(sql);
             models.Add(new ModelSpec
             {
-                Output = output, SqlFile = sqlFile ?? "", Sql = sql ?? "", Inputs = inputs.Distinct().ToList(),
-                Mode = mode, PartitionBy = partitionBy, Position = ctx.At(key.Start),
+                Output = output,
+                SqlFile = sqlFile ?? "",
+                Sql = sql ?? "",
+                Inputs = inputs.Distinct().ToList(),
+                Mode = mode,
+                PartitionBy = partitionBy,
+                Position = ctx.At(key.Start),
             });
         }
         return models;

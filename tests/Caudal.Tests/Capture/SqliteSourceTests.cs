@@ -31,9 +31,22 @@ public sealed class SqliteSourceTests : IDisposable
         var counts = SakilaGenerator.Generate(_dir.File("a.db"), 1).Rows;
         var official = new Dictionary<string, long>
         {
-            ["actor"] = 200, ["address"] = 603, ["category"] = 16, ["city"] = 600, ["country"] = 109, ["customer"] = 599,
-            ["film"] = 1000, ["film_actor"] = 5462, ["film_category"] = 1000, ["film_text"] = 1000, ["inventory"] = 4581,
-            ["language"] = 6, ["payment"] = 16044, ["rental"] = 16044, ["staff"] = 2, ["store"] = 2,
+            ["actor"] = 200,
+            ["address"] = 603,
+            ["category"] = 16,
+            ["city"] = 600,
+            ["country"] = 109,
+            ["customer"] = 599,
+            ["film"] = 1000,
+            ["film_actor"] = 5462,
+            ["film_category"] = 1000,
+            ["film_text"] = 1000,
+            ["inventory"] = 4581,
+            ["language"] = 6,
+            ["payment"] = 16044,
+            ["rental"] = 16044,
+            ["staff"] = 2,
+            ["store"] = 2,
         };
         Assert.Equal(official.OrderBy(k => k.Key), counts.OrderBy(k => k.Key));
         SakilaGenerator.Generate(_dir.File("b.db"), 1);

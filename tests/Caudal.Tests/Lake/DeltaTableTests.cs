@@ -75,7 +75,9 @@ public sealed class DeltaTableTests : IDisposable
         // Every writer read version 0; all but one must detect the race and retry at the next version.
         var versions = await Task.WhenAll(staged.Select(s => Task.Run(() => table.CommitAsync(new TableWrite
         {
-            Mode = WriteMode.Append, Schema = s.Item2, Files = s.Item1,
+            Mode = WriteMode.Append,
+            Schema = s.Item2,
+            Files = s.Item1,
         }, read, readGiven: true))));
 
         Assert.Equal(Enumerable.Range(1, 8).Select(v => (long)v), versions.Order());
@@ -94,7 +96,9 @@ public sealed class DeltaTableTests : IDisposable
 
         await Assert.ThrowsAsync<DeltaConflictException>(() => table.CommitAsync(new TableWrite
         {
-            Mode = WriteMode.Overwrite, Schema = schema, Files = adds,
+            Mode = WriteMode.Overwrite,
+            Schema = schema,
+            Files = adds,
         }, read, readGiven: true));
         Assert.Equal(["1", "3"], (await LakeReader.RowsAsync(table, "id", "id")).Select(r => r[0]));
     }
@@ -111,7 +115,10 @@ public sealed class DeltaTableTests : IDisposable
         await _writer.WriteAsync(table, "SELECT 3 AS id", txn: new TxnAction("caudal:raw.x", 2, null));
         await Assert.ThrowsAsync<DeltaConflictException>(() => table.CommitAsync(new TableWrite
         {
-            Mode = WriteMode.Append, Schema = schema, Files = adds, Txn = new TxnAction("caudal:raw.x", 3, null),
+            Mode = WriteMode.Append,
+            Schema = schema,
+            Files = adds,
+            Txn = new TxnAction("caudal:raw.x", 3, null),
         }, read, readGiven: true));
     }
 

@@ -81,7 +81,7 @@ public sealed class BadSpecTests : IDisposable
     [Fact]
     public void All_errors_are_reported_at_once()
     {
-        var yaml = Good.Replace("kind: sqlite", "kind: sqlite\n    color: blue")+ "\nrun:\n  threads: 0\n  memory_limit: lots";
+        var yaml = Good.Replace("kind: sqlite", "kind: sqlite\n    color: blue") + "\nrun:\n  threads: 0\n  memory_limit: lots";
         var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>()));
         Assert.Equal(3, e.Errors.Count);
     }

@@ -59,13 +59,24 @@ internal static class CheckpointFile
         return count;
     }
 
+    // One in-memory connection serves every checkpoint read in the process: opening DuckDB costs more than the read.
+    private static readonly Lazy<DuckDBConnection> Reader = new(() =>
+    {
+        var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        return connection;
+    });
+
     /// <summary>Reads the actions of a checkpoint file into one <see cref="CommitActions"/>.</summary>
     public static CommitActions Read(long version, string localPath)
     {
         var actions = new CommitActions { Version = version };
-        using var connection = new DuckDBConnection("DataSource=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
+        lock (Reader) return ReadLocked(actions, localPath);
+    }
+
+    private static CommitActions ReadLocked(CommitActions actions, string localPath)
+    {
+        using var command = Reader.Value.CreateCommand();
         command.CommandText = $"""
             SELECT to_json(struct_pack(txn := txn, "add" := "add", "remove" := "remove", metaData := metaData, protocol := protocol))
             FROM read_parquet('{Sql.Escape(localPath)}')
