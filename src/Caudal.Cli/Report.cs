@@ -41,11 +41,10 @@ internal static class Report
         var location = spec.Lake.Uri;
         Console.WriteLine($"lake: {location}");
         var outputs = spec.Models.Select(m => m.Output).ToList();
-        if (outputs.Count > 0 && !spec.Lake.IsS3)
-        {
-            Console.WriteLine("query the outputs (Delta tables; any Delta reader works, or DuckDB on the files the log lists):");
-            foreach (var o in outputs) Console.WriteLine($"  {o,-40} {Path.Combine(location, o.Path)}");
-        }
+        if (outputs.Count == 0) return;
+        Console.WriteLine("outputs (Delta tables: Spark, delta-rs, DuckDB's delta_scan or Athena read them in place):");
+        foreach (var o in outputs) Console.WriteLine($"  {o,-40} {(spec.Lake.IsS3 ? location + "/" + o.Path : Path.Combine(location, o.Path))}");
+        Console.WriteLine($"query them: caudal query --spec {spec.File} \"SELECT * FROM {outputs[^1]} LIMIT 10\"");
         Console.WriteLine("see tables with 'caudal status', runs with 'caudal runs'.");
     }
 }
