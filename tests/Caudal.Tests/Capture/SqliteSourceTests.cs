@@ -146,8 +146,8 @@ public sealed class SqliteSourceTests : IDisposable
     [SkippableFact]
     public async Task The_shared_official_sqlite_sakila_is_captured_with_its_row_counts()
     {
-        var shared = Path.Combine(Quickstart.RepoRoot, "..", "shared", "data", "sakila", "sqlite", "sakila.db");
-        Skip.IfNot(File.Exists(shared), "../shared/data/sakila/sqlite/sakila.db is not present (extra test: runs where ../shared exists).");
+        var shared = Path.Combine(Quickstart.SharedData, "sakila", "sqlite", "sakila.db");
+        Skip.IfNot(File.Exists(shared), $"{shared} is not present (extra test: runs where ../shared exists, or set CAUDAL_SHARED_DIR).");
         File.Copy(shared, _dir.File("official.db"));
         var spec = Spec("official.db");
         var run = await new PipelineRunner(spec).RunAsync();

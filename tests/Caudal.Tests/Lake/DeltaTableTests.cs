@@ -248,7 +248,8 @@ public sealed class DeltaTableTests : IDisposable
     {
         var (store, cleanup) = Stores.Open(kind);
         _cleanup.Add(cleanup);
-        foreach (var key in new[] { "a/2", "a/1", "a/sub/3", "b/1" }) await store.PutAsync(key, new MemoryStream([1, 2, 3]));
+        foreach (var key in new[] { "a/2", "a/1", "a/sub/3", "b/1", "c/t/_delta_log/0.json", "c/t/day=2026-01-01/p.parquet" })
+            await store.PutAsync(key, new MemoryStream([1, 2, 3]));
         var listed = new List<ObjectInfo>();
         await foreach (var o in store.ListAsync("a/")) listed.Add(o);
         Assert.Equal(["a/1", "a/2", "a/sub/3"], listed.Select(o => o.Key));
@@ -256,7 +257,8 @@ public sealed class DeltaTableTests : IDisposable
         var after = new List<string>();
         await foreach (var o in store.ListAsync("a/", startAfter: "a/1")) after.Add(o.Key);
         Assert.Equal(["a/2", "a/sub/3"], after);
-        Assert.Equal(["a", "b"], await store.ListFoldersAsync(""));
+        Assert.Equal(["a", "b", "c"], await store.ListFoldersAsync(""));
+        Assert.Equal(["_delta_log", "day=2026-01-01"], await store.ListFoldersAsync("c/t/"));
         await store.DeleteAsync("a/1");
         Assert.Null(await store.GetAsync("a/1"));
     }

@@ -58,6 +58,28 @@ public sealed class QuickstartTests : IDisposable
         Assert.All(runs, r => Assert.Equal(RunStatus.Succeeded, r.Status));
     }
 
+    [Fact]
+    public async Task The_same_pipeline_runs_on_an_s3_lake()
+    {
+        var s3 = S3Server.Instance;
+        var prefix = "qs-" + Guid.NewGuid().ToString("N")[..8];
+        using var qs = new Quickstart(0.05, $"lake:\n  location: s3://{S3Server.Bucket}/{prefix}\n  endpoint: {s3.Endpoint}\n  region: us-east-1\n  path_style: true");
+        var spec = SpecLoader.Load(qs.SpecPath);
+        Assert.True(spec.Lake.IsS3);
+        var first = await new PipelineRunner(spec).RunAsync();
+        Assert.True(first.Status == RunStatus.Succeeded, first.Error);
+        var second = await new PipelineRunner(spec).RunAsync();
+        Assert.True(second.Status == RunStatus.Succeeded, second.Error);
+
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal(qs.Counts["rental"].ToString(), session.Query("SELECT count(*) FROM trusted.rentals").Rows[0][0]);
+        Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
+        Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
+        var lake = DataLake.Open(spec.Lake);
+        Assert.Equal(19, (await lake.ListTablesAsync()).Count);
+        Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
+    }
+
     [SkippableFact]
     public async Task Every_table_reads_the_same_through_an_independent_delta_reader()
     {

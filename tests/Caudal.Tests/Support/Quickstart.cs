@@ -36,6 +36,10 @@ public sealed class Quickstart : IDisposable
         }
     }
 
+    /// <summary>The workplace's shared test data (<c>../shared/data</c> beside the checkout, or CAUDAL_SHARED_DIR/data).</summary>
+    public static string SharedData =>
+        Path.Combine(Environment.GetEnvironmentVariable("CAUDAL_SHARED_DIR") ?? Path.Combine(RepoRoot, "..", "shared"), "data");
+
     public IReadOnlyDictionary<string, long> Counts { get; }
     public string Folder => _dir.Path;
     public string SpecPath => _dir.File("caudal.yaml");

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Caudal.Lake.Stores;
@@ -277,6 +276,4 @@ public sealed partial class DeltaLog(IObjectStore store, string tableRoot)
             return new Snapshot(version, _protocol, _metadata, _files, _tombstones, _txns, _lastCommit, time);
         }
     }
-
-    internal static string Utf8(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 }

@@ -208,18 +208,36 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    /// <summary>Folders by skip-scan: one one-key LIST per folder, jumping past each folder's keys with StartAfter.
+    /// Delimiter listings are not used because some S3-compatible servers (s3rver) omit prefixes that hold no direct
+    /// objects; this works on every server and costs one request per folder, not per object.</summary>
     public async Task<IReadOnlyList<string>> ListFoldersAsync(string prefix, CancellationToken ct = default)
     {
-        var request = new ListObjectsV2Request { BucketName = _settings.Bucket, Prefix = FullKey(prefix), Delimiter = "/" };
+        var full = FullKey(prefix);
         var names = new List<string>();
+        string? startAfter = null;
         while (true)
         {
-            var response = await _client.ListObjectsV2Async(request, ct);
-            names.AddRange((response.CommonPrefixes ?? []).Select(p => p[request.Prefix.Length..].TrimEnd('/')));
-            if (response.IsTruncated != true) break;
-            request.ContinuationToken = response.NextContinuationToken;
+            var response = await _client.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = _settings.Bucket,
+                Prefix = full,
+                StartAfter = startAfter,
+                MaxKeys = 1,
+            }, ct);
+            var key = response.S3Objects?.FirstOrDefault()?.Key;
+            if (key == null) break;
+            var rest = key[full.Length..];
+            var slash = rest.IndexOf('/');
+            if (slash < 0)
+            {
+                startAfter = key; // an object directly under the prefix, not a folder
+                continue;
+            }
+            var folder = rest[..slash];
+            names.Add(folder);
+            startAfter = full + folder + "0"; // '0' sorts right after '/', so this skips every key in the folder
         }
-        names.Sort(StringComparer.Ordinal);
         return names;
     }
 
