@@ -13,4 +13,7 @@ export CAUDAL_S3RVER="$tools/node_modules/s3rver/bin/s3rver.js"
 # s3rver's paginated listings need the legacy OpenSSL provider on Node 20.
 export NODE_OPTIONS="--openssl-legacy-provider"
 
+# Database servers (MariaDB, PostgreSQL) for the capture tests.
+source scripts/services.sh
+
 dotnet test Caudal.sln --nologo -v quiet --logger "console;verbosity=normal" "$@"

@@ -31,7 +31,7 @@ internal static class LogBench
                 Schema = schema,
                 PartitionColumns = ["day"],
                 Files = [add],
-                Txn = new TxnAction("bench", i, null),
+                Txns = [new TxnAction("bench", i, null)],
             });
         }
         Console.WriteLine($"log: wrote {commits} commits in {build.Elapsed.TotalSeconds:F1}s");

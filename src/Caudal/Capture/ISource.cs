@@ -2,7 +2,7 @@ using Caudal.Spec;
 
 namespace Caudal.Capture;
 
-/// <summary>A source of datasets. Capturing a dataset streams its rows into a <see cref="RawBatchWriter"/>; the
+/// <summary>A source of datasets. Capturing a dataset streams its rows into a <see cref="CaptureSink"/>; the
 /// capture stage turns what was written into one raw commit, so a source never touches the lake itself.</summary>
 public interface ISource : IDisposable
 {
@@ -14,8 +14,9 @@ public interface ISource : IDisposable
     /// <summary>The columns <paramref name="dataset"/> will produce (name and DuckDB type).</summary>
     Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default);
 
-    /// <summary>Streams every row of <paramref name="dataset"/> into <paramref name="writer"/>.</summary>
-    Task CaptureAsync(DatasetSpec dataset, RawBatchWriter writer, CancellationToken ct = default);
+    /// <summary>Streams the rows of <paramref name="dataset"/> (all of them, or those after the sink's watermark for
+    /// incremental datasets) into <paramref name="sink"/>.</summary>
+    Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default);
 }
 
 /// <summary>A captured column: its name and the DuckDB type the rows are buffered as.</summary>

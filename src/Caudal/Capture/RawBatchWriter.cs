@@ -80,11 +80,12 @@ public sealed class RawBatchWriter : IDisposable
         return _files;
     }
 
-    /// <summary>Deletes staged files that were never committed (a failed capture).</summary>
+    /// <summary>Deletes staged files that were never committed (a failed capture or a range read again).</summary>
     public void Discard()
     {
         foreach (var f in _files) File.Delete(f.LocalPath);
         _files.Clear();
+        Rows = 0;
     }
 
     public void Dispose()

@@ -11,12 +11,19 @@ public sealed record SourceKind(
     string[] Optional,
     Func<SourceSpec, string, ISource> Open,
     Action<SourceSpec, string, Action<string, string>>? Validate = null,
-    Func<SourceSpec, string, IReadOnlyList<string>?>? Discover = null);
+    Func<SourceSpec, string, IReadOnlyList<string>?>? Discover = null,
+    bool Incremental = false)
+{
+    /// <summary>Options every database source accepts: capture defaults for its datasets and read parallelism.</summary>
+    public static readonly string[] DatabaseOptions = ["connection", "mode", "cursor", "lookback", "primary_key", "parallelism", "split_rows"];
+}
 
 public static class SourceKinds
 {
     public static readonly IReadOnlyDictionary<string, SourceKind> All = new Dictionary<string, SourceKind>
     {
         ["sqlite"] = SqliteSource.Kind,
+        ["mysql"] = Mysql.MySqlSource.Kind,
+        ["postgres"] = Postgres.PostgresSource.Kind,
     };
 }

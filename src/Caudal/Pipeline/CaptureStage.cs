@@ -44,43 +44,49 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         run.Stages.Add(stage);
         observer.StageStarted(stage);
         var clock = Stopwatch.StartNew();
-        RawBatchWriter? writer = null;
+        CaptureSink? sink = null;
         try
         {
             var table = lake.Table(id);
             var existing = await table.SnapshotAsync(ct: ct);
             var columns = await source.DescribeAsync(dataset, ct);
-            writer = new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema);
-            await source.CaptureAsync(dataset, writer, ct);
-            var files = writer.Finish();
+            var cursorApp = $"caudal:cursor:{id}";
+            long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
+            sink = new CaptureSink(columns, since,
+                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema));
+            await source.CaptureAsync(dataset, sink, ct);
+            var files = sink.Finish();
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
             CrashPoint.Reach($"capture:{id}:before-commit");
+            // The cursor watermark is committed in the same commit as the rows it describes.
+            List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
+            if ((sink.Watermark ?? since) is { } watermark) txns.Add(new TxnAction(cursorApp, watermark, null));
             stage.Version = await table.CommitAsync(new TableWrite
             {
                 Mode = WriteMode.Append,
-                Schema = writer.Schema!,
+                Schema = sink.Schema!,
                 PartitionColumns = [RawBatchWriter.IngestDateColumn],
                 Files = adds,
                 RunId = run.RunId,
-                Txn = new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null),
+                Txns = txns,
                 CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
             }, existing, readGiven: true, ct);
             CrashPoint.Reach($"capture:{id}:after-commit");
-            stage.Rows = writer.Rows;
+            stage.Rows = sink.Rows;
             stage.Files = adds.Count;
             stage.Bytes = adds.Sum(a => a.Size);
             stage.Status = RunStatus.Succeeded;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            writer?.Discard();
+            sink?.DiscardAll();
             stage.Status = RunStatus.Failed;
             stage.Error = Describe(e);
         }
         finally
         {
-            writer?.Dispose();
+            sink?.Dispose();
             stage.Seconds = clock.Elapsed.TotalSeconds;
             observer.StageFinished(stage);
         }

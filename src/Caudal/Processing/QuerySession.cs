@@ -1,3 +1,4 @@
+using System.Globalization;
 using Caudal.Lake;
 using Caudal.Processing.Engine;
 using Caudal.Spec;
@@ -43,11 +44,21 @@ public sealed class QuerySession : IDisposable
         {
             var row = new string?[reader.FieldCount];
             for (var i = 0; i < row.Length; i++)
-                row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+                row[i] = reader.IsDBNull(i) ? null : Text(reader.GetValue(i));
             rows.Add(row);
         }
         return new QueryResult(columns, rows);
     }
+
+    /// <summary>Values as text the way SQL prints them (ISO dates and times, invariant numbers).</summary>
+    public static string Text(object value) => value switch
+    {
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DateTime t => t.ToString(t.TimeOfDay.Ticks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
+        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00",
+        byte[] b => "\\x" + Convert.ToHexString(b),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
 
     public void Dispose()
     {

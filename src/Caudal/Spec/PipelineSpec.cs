@@ -23,8 +23,18 @@ public sealed class PipelineSpec
     public required string BaseDirectory { get; init; }
 }
 
-/// <summary>A dataset of a source: a table (or a query) that lands in the raw zone as <c>raw.{source}_{name}</c>.</summary>
-public sealed record DatasetSpec(string Name, string? Table, string? Query, SpecPosition Position);
+public enum CaptureMode { Full, Incremental }
+
+/// <summary>A dataset of a source: a table (or a query) that lands in the raw zone as <c>raw.{source}_{name}</c>.
+/// Incremental datasets read rows whose <see cref="Cursor"/> is at or after the last committed watermark minus
+/// <see cref="Lookback"/> (a duration such as 1h for time cursors, a number for integer cursors).</summary>
+public sealed record DatasetSpec(string Name, string? Table, string? Query, SpecPosition Position)
+{
+    public CaptureMode Mode { get; init; } = CaptureMode.Full;
+    public string? Cursor { get; init; }
+    public string? Lookback { get; init; }
+    public IReadOnlyList<string>? PrimaryKey { get; init; }
+}
 
 public sealed class SourceSpec
 {

@@ -18,9 +18,10 @@ public static partial class SpecLoader
     internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "run"];
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets"];
-    internal static readonly string[] DatasetKeys = ["name", "table", "query"];
+    internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
+    private static readonly string[] IncrementalKeys = ["mode", "cursor", "lookback", "primary_key"];
     private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
 
     [GeneratedRegex(@"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")]
@@ -153,12 +154,14 @@ public static partial class SpecLoader
             foreach (var (optionKey, optionValue) in body.Children)
             {
                 var option = ((YamlScalarNode)optionKey).Value ?? "";
-                if (SecretWords.Any(w => option.Contains(w)) && optionValue is YamlScalarNode literal && !EnvReference().IsMatch(literal.Value ?? ""))
+                var isSecret = SecretWords.Any(w => option.Contains(w)) ||
+                               (option == "connection" && optionValue is YamlScalarNode c && Regex.IsMatch(c.Value ?? "", @"(?i)(password|pwd)\s*=|://[^/@:]+:[^/@]+@"));
+                if (isSecret && optionValue is YamlScalarNode literal && !EnvReference().IsMatch(literal.Value ?? ""))
                     ctx.Error(literal.Start, $"'{option}' of source '{name}' is a secret written in the spec file.",
                         $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
             }
             var options = new Dictionary<string, string>();
-            foreach (var option in kind.Required.Concat(kind.Optional))
+            foreach (var option in kind.Required.Concat(kind.Optional).Except(IncrementalKeys))
             {
                 var scalar = ctx.Scalar(body, option);
                 if (scalar == null)
@@ -169,7 +172,10 @@ public static partial class SpecLoader
                 }
                 if (ctx.Resolve(scalar) is { } resolved) options[option] = resolved;
             }
-            var datasets = ParseDatasets(body, name, ctx);
+            var defaults = ParseIncremental(body, new DatasetSpec("*", null, null, ctx.At(body.Start)), name, ctx);
+            var datasets = ParseDatasets(body, name, defaults, ctx);
+            if (!kind.Incremental && datasets.FirstOrDefault(d => d.Mode == CaptureMode.Incremental) is { } inc)
+                ctx.Error(inc.Position, $"Source '{name}' (kind {kind.Name}) does not support incremental capture yet.", "use 'mode: full'.");
             var source = new SourceSpec { Name = name, Kind = kind.Name, Options = options, Datasets = datasets, Position = ctx.At(key.Start) };
             kind.Validate?.Invoke(source, ctx.BaseDirectory, (message, fix) => ctx.Error(key.Start, message, fix));
             sources.Add(source);
@@ -177,11 +183,34 @@ public static partial class SpecLoader
         return sources;
     }
 
-    private static List<DatasetSpec> ParseDatasets(YamlMappingNode body, string source, Context ctx)
+    /// <summary>mode / cursor / lookback / primary_key of a source (its defaults) or of one dataset.</summary>
+    private static DatasetSpec ParseIncremental(YamlMappingNode map, DatasetSpec inherited, string source, Context ctx)
+    {
+        var result = inherited;
+        if (ctx.Scalar(map, "mode") is { } mode)
+        {
+            if (mode.Value is "full" or "incremental")
+                result = result with { Mode = mode.Value == "full" ? CaptureMode.Full : CaptureMode.Incremental };
+            else ctx.Error(mode.Start, $"Unknown capture mode '{mode.Value}' in source '{source}'.", "use 'full' or 'incremental'.");
+        }
+        if (ctx.String(map, "cursor") is { } cursor) result = result with { Cursor = cursor };
+        if (ctx.Scalar(map, "lookback") is { } lookback)
+        {
+            if (ParseDuration(lookback.Value ?? "") == null && !long.TryParse(lookback.Value, out _))
+                ctx.Error(lookback.Start, $"lookback '{lookback.Value}' is neither a duration nor a number.", "write a duration such as 1h or 2d (time cursors) or a number (integer cursors).");
+            else result = result with { Lookback = lookback.Value };
+        }
+        if (ctx.StringList(map, "primary_key") is { } key) result = result with { PrimaryKey = key };
+        if (result.Mode == CaptureMode.Incremental && result.Cursor == null)
+            ctx.Error(map.Start, $"Incremental capture in source '{source}' needs a cursor column.", "add 'cursor: last_update' (a column that grows when a row changes).");
+        return result;
+    }
+
+    private static List<DatasetSpec> ParseDatasets(YamlMappingNode body, string source, DatasetSpec defaults, Context ctx)
     {
         var node = ctx.Child(body, "datasets");
-        if (node == null) return [new DatasetSpec("*", null, null, ctx.At(body.Start))];
-        if (node is YamlScalarNode s && s.Value == "*") return [new DatasetSpec("*", null, null, ctx.At(s.Start))];
+        if (node == null) return [defaults with { Position = ctx.At(body.Start) }];
+        if (node is YamlScalarNode s && s.Value == "*") return [defaults with { Position = ctx.At(s.Start) }];
         if (node is not YamlSequenceNode list)
         {
             ctx.Error(node.Start, $"'datasets' of source '{source}' must be a list or \"*\".", "write 'datasets: [actor, film]' or 'datasets: \"*\"'.");
@@ -193,10 +222,10 @@ public static partial class SpecLoader
             if (item is YamlScalarNode scalar)
             {
                 var table = scalar.Value ?? "";
-                if (table == "*") datasets.Add(new DatasetSpec("*", null, null, ctx.At(scalar.Start)));
+                if (table == "*") datasets.Add(defaults with { Position = ctx.At(scalar.Start) });
                 else if (!Identifier().IsMatch(table.ToLowerInvariant()))
                     ctx.Error(scalar.Start, $"Dataset '{table}' of source '{source}' is not a valid table name.", "give it a name: '{name: mytable, table: \"My Table\"}'.");
-                else datasets.Add(new DatasetSpec(table.ToLowerInvariant(), table, null, ctx.At(scalar.Start)));
+                else datasets.Add(defaults with { Name = table.ToLowerInvariant(), Table = table, Position = ctx.At(scalar.Start) });
             }
             else if (item is YamlMappingNode map)
             {
@@ -208,7 +237,8 @@ public static partial class SpecLoader
                     ctx.Error(map.Start, $"Dataset name '{name}' is not a valid name.", "use lower-case letters, digits and '_'.");
                 if (table != null && query != null)
                     ctx.Error(map.Start, $"Dataset '{name}' of source '{source}' has both 'table' and 'query'.", "keep one of them.");
-                if (name != null) datasets.Add(new DatasetSpec(name, query == null ? table ?? name : null, query, ctx.At(map.Start)));
+                if (name != null)
+                    datasets.Add(ParseIncremental(map, defaults with { Name = name, Table = query == null ? table ?? name : null, Query = query, Position = ctx.At(map.Start) }, source, ctx));
             }
             else ctx.Error(item.Start, $"A dataset of source '{source}' must be a table name or a mapping.", "write '- actor' or '- {name: x, query: \"SELECT ...\"}'.");
         }

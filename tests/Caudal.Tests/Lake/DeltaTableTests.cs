@@ -118,7 +118,7 @@ public sealed class DeltaTableTests : IDisposable
             Mode = WriteMode.Append,
             Schema = schema,
             Files = adds,
-            Txn = new TxnAction("caudal:raw.x", 3, null),
+            Txns = [new TxnAction("caudal:raw.x", 3, null)],
         }, read, readGiven: true));
     }
 

@@ -37,7 +37,7 @@ public sealed class TableWriter : IDisposable
             PartitionColumns = partitionBy,
             Files = adds,
             RunId = "test",
-            Txn = txn,
+            Txns = txn == null ? [] : [txn],
             CreateConfiguration = config ?? [],
         });
     }

@@ -115,8 +115,9 @@ public sealed class SqliteSource : ISource
         }
     }
 
-    public async Task CaptureAsync(DatasetSpec dataset, RawBatchWriter writer, CancellationToken ct = default)
+    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
+        var writer = sink.NewWriter();
         var converters = writer.Columns.Select(c => Converter(c.DuckType)).ToArray();
         await using var command = _connection.CreateCommand();
         command.CommandText = SelectText(dataset);

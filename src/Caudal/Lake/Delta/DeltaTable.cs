@@ -17,7 +17,7 @@ public sealed class TableWrite
     public IReadOnlyList<string> PartitionColumns { get; init; } = [];
     public required IReadOnlyList<AddFile> Files { get; init; }
     public string? RunId { get; init; }
-    public TxnAction? Txn { get; init; }
+    public IReadOnlyList<TxnAction> Txns { get; init; } = [];
 
     /// <summary>Table properties used when the table is created (e.g. delta.appendOnly for raw tables).</summary>
     public IReadOnlyDictionary<string, string> CreateConfiguration { get; init; } = new Dictionary<string, string>();
@@ -111,7 +111,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
             Info = info,
             Protocol = protocol,
             Metadata = metadata,
-            Txns = write.Txn == null ? [] : [write.Txn with { LastUpdated = now }],
+            Txns = write.Txns.Select(t => t with { LastUpdated = now }).ToList(),
             Removes = removes,
             Adds = write.Files,
         }, ct);

@@ -1,0 +1,185 @@
+using System.Data.Common;
+using System.Text.RegularExpressions;
+using Caudal.Spec;
+
+namespace Caudal.Capture.Database;
+
+/// <summary>
+/// What MySQL/MariaDB and PostgreSQL share: datasets chosen by name or glob pattern, full or incremental reads with an
+/// inclusive watermark and lookback, large tables split into primary-key ranges read in parallel, and a range that
+/// fails mid-stream (a killed connection) read again from scratch — its partial files are discarded, never committed.
+/// </summary>
+public abstract class DatabaseSource(SourceSpec spec) : ISource
+{
+    private const int RangeAttempts = 3;
+
+    protected SourceSpec Spec { get; } = spec;
+    public string Name => Spec.Name;
+
+    /// <summary>The connection string, from the spec's <c>connection</c> (an ADO.NET string or a URL).</summary>
+    protected string ConnectionString => Spec.Options["connection"];
+
+    protected int Parallelism => Spec.Options.TryGetValue("parallelism", out var p) && int.TryParse(p, out var n) ? Math.Max(1, n) : 2;
+
+    /// <summary>Tables smaller than this are read with one connection.</summary>
+    protected long SplitRows => Spec.Options.TryGetValue("split_rows", out var p) && long.TryParse(p, out var n) ? n : 500_000;
+
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
+    protected abstract Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct);
+    protected abstract Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct);
+    protected abstract string Quote(string identifier);
+
+    /// <summary>Streams the rows of <paramref name="sql"/> into <paramref name="writer"/>; reports each row's cursor value.</summary>
+    protected abstract Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct);
+
+    protected string Describe(Exception e) => e is CaptureException ? e.Message : $"Source '{Name}': {e.Message}";
+
+    public async Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default)
+    {
+        var patterns = Spec.Datasets.Where(d => d.Query == null && (d.Name == "*" || d.Table?.Contains('*') == true)).ToList();
+        if (patterns.Count == 0) return Spec.Datasets;
+        await using var connection = await OpenChecked(ct);
+        var tables = await ListTablesAsync(connection, ct);
+        var resolved = Spec.Datasets.Except(patterns).ToList();
+        foreach (var pattern in patterns)
+        {
+            var glob = new Regex("^" + Regex.Escape(pattern.Table ?? "*").Replace("\\*", ".*") + "$", RegexOptions.IgnoreCase);
+            foreach (var table in tables.Where(t => glob.IsMatch(t) && resolved.All(d => d.Name != t.ToLowerInvariant())))
+                resolved.Add(pattern with { Name = table.ToLowerInvariant(), Table = table });
+        }
+        return resolved;
+    }
+
+    public async Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default)
+    {
+        await using var connection = await OpenChecked(ct);
+        var read = await PlanChecked(connection, dataset, ct);
+        return read.Columns.Select(c => new CaptureColumn(c.Name, c.DuckType)).ToList();
+    }
+
+    private async Task<DbConnection> OpenChecked(CancellationToken ct)
+    {
+        try
+        {
+            return await OpenAsync(ct);
+        }
+        catch (Exception e) when (e is DbException or InvalidOperationException or ArgumentException or System.Net.Sockets.SocketException)
+        {
+            throw new CaptureException($"Source '{Name}': cannot connect: {e.Message}", e);
+        }
+    }
+
+    private async Task<DatabaseRead> PlanChecked(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
+    {
+        if (dataset.Table != null)
+        {
+            var tables = await ListTablesAsync(connection, ct);
+            if (!tables.Contains(dataset.Table, StringComparer.OrdinalIgnoreCase))
+                throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': table '{dataset.Table}' does not exist or is not visible to this user" +
+                    $"{SpecLoader.Suggest(dataset.Table, tables)}.");
+        }
+        try
+        {
+            return await PlanAsync(connection, dataset, ct);
+        }
+        catch (DbException e)
+        {
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {e.Message}", e);
+        }
+    }
+
+    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
+    {
+        DatabaseRead read;
+        List<string> where = [];
+        List<(string, object)> parameters = [];
+        long? min = null, max = null;
+        await using (var connection = await OpenChecked(ct))
+        {
+            read = await PlanChecked(connection, dataset, ct);
+            var incremental = dataset.Mode == CaptureMode.Incremental && read.Cursor != null;
+            if (incremental && sink.Since is { } since)
+            {
+                var from = Watermark.From(since, dataset, read.Cursor!.DuckType);
+                where.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
+                parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? Watermark.ToTime(from) : from));
+            }
+            if (read.SplitKey != null && Parallelism > 1)
+                (min, max) = await KeyRangeAsync(connection, read, where, parameters, ct);
+        }
+
+        var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
+        var ranges = SplitRanges(min, max);
+        await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (range, token) =>
+        {
+            var rangeWhere = new List<string>(where);
+            var rangeParameters = new List<(string, object)>(parameters);
+            if (range is var (lo, hi))
+            {
+                rangeWhere.Add($"{Quote(read.SplitKey!)} >= @range_lo AND {Quote(read.SplitKey!)} <= @range_hi");
+                rangeParameters.Add(("range_lo", lo));
+                rangeParameters.Add(("range_hi", hi));
+            }
+            var sql = $"SELECT {string.Join(", ", read.Columns.Select(c => c.SelectExpression))} FROM {read.From}" +
+                      (rangeWhere.Count > 0 ? " WHERE " + string.Join(" AND ", rangeWhere) : "");
+            for (var attempt = 1; ; attempt++)
+            {
+                var writer = sink.NewWriter();
+                try
+                {
+                    await using var connection = await OpenChecked(token);
+                    await ReadAsync(connection, sql, rangeParameters, read, writer, cursorSeen, token);
+                    return;
+                }
+                catch (Exception e) when (attempt < RangeAttempts && IsTransient(e) && !token.IsCancellationRequested)
+                {
+                    sink.Discard(writer); // the range is read again from its start: no partial rows, no duplicates
+                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), token);
+                }
+                catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
+                {
+                    throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {e.Message} (after {attempt} attempt{(attempt > 1 ? "s" : "")})", e);
+                }
+            }
+        });
+    }
+
+    /// <summary>Connection losses and server restarts are worth another attempt; bad SQL or permissions are not.</summary>
+    protected abstract bool IsTransient(Exception e);
+
+    private async Task<(long?, long?)> KeyRangeAsync(DbConnection connection, DatabaseRead read, List<string> where,
+        List<(string Name, object Value)> parameters, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        var key = Quote(read.SplitKey!);
+        command.CommandText = $"SELECT MIN({key}), MAX({key}), COUNT(*) FROM {read.From}" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "");
+        foreach (var (name, value) in parameters) AddParameter(command, name, value);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        if (reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null);
+        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)));
+    }
+
+    private List<(long, long)?> SplitRanges(long? min, long? max)
+    {
+        if (min is not { } lo || max is not { } hi) return [null];
+        var parts = Parallelism * 4; // more ranges than readers: a retried range costs less, and readers stay busy
+        var size = Math.Max(1, (hi - lo + 1 + parts - 1) / parts);
+        var ranges = new List<(long, long)?>();
+        for (var start = lo; start <= hi; start += size) ranges.Add((start, Math.Min(hi, start + size - 1)));
+        return ranges;
+    }
+
+    protected static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+
+    public virtual void Dispose()
+    {
+    }
+}

@@ -1,0 +1,153 @@
+using System.Data.Common;
+using Caudal.Capture.Database;
+using Caudal.Spec;
+using DuckDB.NET.Data;
+using MySqlConnector;
+
+namespace Caudal.Capture.Mysql;
+
+/// <summary>Captures tables or queries from MySQL or MariaDB with MySqlConnector, streaming rows (never buffering a
+/// table), in UTC (the session time zone is set to +00:00), split by primary-key ranges read in parallel.</summary>
+public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
+{
+    public static readonly SourceKind Kind = new("mysql", ["connection"], SourceKind.DatabaseOptions,
+        (spec, _) => new MySqlSource(spec), Incremental: true);
+
+    protected override string Quote(string identifier) => "`" + identifier.Replace("`", "``") + "`";
+
+    public static MySqlConnectionStringBuilder Builder(string connection)
+    {
+        var builder = new MySqlConnectionStringBuilder();
+        if (ConnectionUrl.IsUrl(connection))
+        {
+            var (host, port, user, password, database) = ConnectionUrl.Parse(connection);
+            builder.Server = host;
+            if (port != null) builder.Port = (uint)port;
+            if (user != null) builder.UserID = user;
+            if (password != null) builder.Password = password;
+            if (database != null) builder.Database = database;
+        }
+        else builder.ConnectionString = connection;
+        builder.ConvertZeroDateTime = true; // '0000-00-00' becomes NULL below, not an exception
+        builder.DefaultCommandTimeout = 0; // long reads are expected; cancellation stops them
+        builder.Pooling = false;
+        return builder;
+    }
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new MySqlConnection(Builder(ConnectionString).ConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new MySqlCommand("SET time_zone = '+00:00'", connection);
+        await command.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    protected override async Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
+            (MySqlConnection)connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var tables = new List<string>();
+        while (await reader.ReadAsync(ct)) tables.Add(reader.GetString(0));
+        return tables;
+    }
+
+    protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
+    {
+        var from = dataset.Query != null ? $"({dataset.Query}) AS q" : Quote(dataset.Table!);
+        List<DatabaseColumn> columns;
+        await using (var command = new MySqlCommand($"SELECT * FROM {from} LIMIT 0", (MySqlConnection)connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            columns = reader.GetColumnSchema().Cast<MySqlDbColumn>().Select(MySqlTypeMapping.Map).ToList();
+
+        string? splitKey = null;
+        if (dataset.Table != null)
+        {
+            var key = dataset.PrimaryKey ?? await PrimaryKeyAsync((MySqlConnection)connection, dataset.Table, ct);
+            if (key.Count == 1 && columns.FirstOrDefault(c => c.Name.Equals(key[0], StringComparison.OrdinalIgnoreCase)) is { } k &&
+                k.DuckType is "TINYINT" or "UTINYINT" or "SMALLINT" or "USMALLINT" or "INTEGER" or "UINTEGER" or "BIGINT")
+                splitKey = k.Name;
+        }
+        var cursor = dataset.Cursor == null ? null : columns.FirstOrDefault(c => c.Name.Equals(dataset.Cursor, StringComparison.OrdinalIgnoreCase));
+        if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
+        return new DatabaseRead(from, columns, splitKey, cursor);
+    }
+
+    private static async Task<List<string>> PrimaryKeyAsync(MySqlConnection connection, string table, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand(
+            "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = @t " +
+            "AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", connection);
+        command.Parameters.AddWithValue("@t", table);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var key = new List<string>();
+        while (await reader.ReadAsync(ct)) key.Add(reader.GetString(0));
+        return key;
+    }
+
+    protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand(sql, (MySqlConnection)connection);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue("@" + name, value);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var columns = read.Columns;
+        var converters = columns.Select(c => Converter(c.DuckType)).ToArray();
+        var cursorIndex = read.Cursor == null || cursorSeen == null ? -1 : columns.ToList().IndexOf(read.Cursor);
+        var cursorIsTime = cursorIndex >= 0 && Watermark.IsTime(read.Cursor!.DuckType);
+        while (await reader.ReadAsync(ct))
+        {
+            var row = writer.BeginRow();
+            for (var i = 0; i < converters.Length; i++)
+            {
+                if (reader.IsDBNull(i)) row.AppendNullValue();
+                else converters[i](row, reader, i);
+            }
+            writer.EndRow(row);
+            if (cursorIndex >= 0 && !reader.IsDBNull(cursorIndex))
+                cursorSeen!(cursorIsTime ? Watermark.FromTime(DateTime.SpecifyKind(reader.GetDateTime(cursorIndex), DateTimeKind.Utc)) : reader.GetInt64(cursorIndex));
+        }
+    }
+
+    private static Action<IDuckDBAppenderRow, MySqlDataReader, int> Converter(string duckType) => duckType switch
+    {
+        "BOOLEAN" => (row, r, i) => row.AppendValue(r.GetBoolean(i)),
+        "TINYINT" => (row, r, i) => row.AppendValue(r.GetSByte(i)),
+        "UTINYINT" => (row, r, i) => row.AppendValue(r.GetByte(i)),
+        "SMALLINT" => (row, r, i) => row.AppendValue(r.GetInt16(i)),
+        "USMALLINT" => (row, r, i) => row.AppendValue(r.GetUInt16(i)),
+        "INTEGER" => (row, r, i) => row.AppendValue(r.GetInt32(i)),
+        "UINTEGER" => (row, r, i) => row.AppendValue(r.GetUInt32(i)),
+        "BIGINT" => (row, r, i) => row.AppendValue(r.GetInt64(i)),
+        "UBIGINT" => (row, r, i) => row.AppendValue(r.GetUInt64(i)),
+        "FLOAT" => (row, r, i) => row.AppendValue(r.GetFloat(i)),
+        "DOUBLE" => (row, r, i) => row.AppendValue(r.GetDouble(i)),
+        "DATE" => (row, r, i) => row.AppendValue(DateOnly.FromDateTime(r.GetDateTime(i))),
+        "TIMESTAMP" => (row, r, i) =>
+        {
+            var t = r.GetDateTime(i);
+            if (t == DateTime.MinValue) row.AppendNullValue(); // MySQL's zero date
+            else row.AppendValue(t);
+        }
+        ,
+        "BLOB" => (row, r, i) => row.AppendValue((byte[])r.GetValue(i)),
+        _ when duckType.StartsWith("DECIMAL") => (row, r, i) => row.AppendValue(r.GetDecimal(i)),
+        _ => (row, r, i) => row.AppendValue(r.GetValue(i) switch
+        {
+            string s => s,
+            byte[] b => System.Text.Encoding.UTF8.GetString(b),
+            var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture),
+        }),
+    };
+
+    protected override bool IsTransient(Exception e) => e switch
+    {
+        MySqlException m => m.IsTransient || m.ErrorCode is MySqlErrorCode.UnableToConnectToHost or MySqlErrorCode.QueryInterrupted
+            || m.Number is 2013 or 2006 or 1927 || m.InnerException is IOException or EndOfStreamException,
+        IOException or EndOfStreamException => true,
+        _ => false,
+    };
+}

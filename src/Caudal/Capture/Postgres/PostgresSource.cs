@@ -1,0 +1,168 @@
+using System.Data.Common;
+using System.Globalization;
+using Caudal.Capture.Database;
+using Caudal.Spec;
+using DuckDB.NET.Data;
+using Npgsql;
+using Npgsql.Schema;
+using NpgsqlTypes;
+
+namespace Caudal.Capture.Postgres;
+
+/// <summary>Captures tables or queries from PostgreSQL through the binary COPY protocol (Npgsql), in UTC, split by
+/// primary-key ranges read in parallel.</summary>
+public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
+{
+    public static readonly SourceKind Kind = new("postgres", ["connection"], SourceKind.DatabaseOptions,
+        (spec, _) => new PostgresSource(spec), Incremental: true);
+
+    private readonly Dictionary<string, NpgsqlDbType> _readAs = [];
+
+    protected override string Quote(string identifier) =>
+        string.Join(".", identifier.Split('.').Select(p => "\"" + p.Replace("\"", "\"\"") + "\""));
+
+    public static NpgsqlConnectionStringBuilder Builder(string connection)
+    {
+        var builder = new NpgsqlConnectionStringBuilder();
+        if (ConnectionUrl.IsUrl(connection))
+        {
+            var (host, port, user, password, database) = ConnectionUrl.Parse(connection);
+            builder.Host = host;
+            if (port != null) builder.Port = port.Value;
+            if (user != null) builder.Username = user;
+            if (password != null) builder.Password = password;
+            if (database != null) builder.Database = database;
+        }
+        else builder.ConnectionString = connection;
+        builder.Timezone = "UTC";
+        builder.CommandTimeout = 0;
+        builder.Pooling = false;
+        return builder;
+    }
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = new NpgsqlConnection(Builder(ConnectionString).ConnectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    protected override async Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+            (NpgsqlConnection)connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var tables = new List<string>();
+        while (await reader.ReadAsync(ct)) tables.Add(reader.GetString(0));
+        return tables;
+    }
+
+    protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
+    {
+        var from = dataset.Query != null ? $"({dataset.Query}) AS q" : Quote(dataset.Table!);
+        List<PostgresTypeMapping.Mapped> mapped;
+        await using (var command = new NpgsqlCommand($"SELECT * FROM {from} LIMIT 0", (NpgsqlConnection)connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            mapped = (await reader.GetColumnSchemaAsync(ct)).Cast<NpgsqlDbColumn>().Select(PostgresTypeMapping.Map).ToList();
+        lock (_readAs)
+            foreach (var m in mapped) _readAs[m.Column.Name] = m.ReadAs;
+        var columns = mapped.Select(m => m.Column).ToList();
+
+        string? splitKey = null;
+        if (dataset.Table != null)
+        {
+            var key = dataset.PrimaryKey ?? await PrimaryKeyAsync((NpgsqlConnection)connection, dataset.Table, ct);
+            if (key.Count == 1 && columns.FirstOrDefault(c => c.Name == key[0]) is { DuckType: "SMALLINT" or "INTEGER" or "BIGINT" } k)
+                splitKey = k.Name;
+        }
+        var cursor = dataset.Cursor == null ? null : columns.FirstOrDefault(c => c.Name.Equals(dataset.Cursor, StringComparison.OrdinalIgnoreCase));
+        if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
+        return new DatabaseRead(from, columns, splitKey, cursor);
+    }
+
+    private async Task<List<string>> PrimaryKeyAsync(NpgsqlConnection connection, string table, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) " +
+            "WHERE i.indrelid = @t::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)", connection);
+        command.Parameters.AddWithValue("t", Quote(table));
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var key = new List<string>();
+        while (await reader.ReadAsync(ct)) key.Add(reader.GetString(0));
+        return key;
+    }
+
+    protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
+    {
+        // COPY takes no parameters: the values are Caudal's own (watermarks and key bounds), written as typed literals.
+        foreach (var (name, value) in parameters) sql = sql.Replace("@" + name, Literal(value));
+        var columns = read.Columns;
+        NpgsqlDbType[] readAs;
+        lock (_readAs) readAs = columns.Select(c => _readAs[c.Name]).ToArray();
+        var cursorIndex = read.Cursor == null || cursorSeen == null ? -1 : columns.ToList().IndexOf(read.Cursor);
+        await using var export = await ((NpgsqlConnection)connection).BeginBinaryExportAsync($"COPY ({sql}) TO STDOUT (FORMAT BINARY)", ct);
+        while (export.StartRow() != -1)
+        {
+            var row = writer.BeginRow();
+            for (var i = 0; i < readAs.Length; i++)
+            {
+                if (export.IsNull)
+                {
+                    export.Skip();
+                    row.AppendNullValue();
+                    continue;
+                }
+                var cursor = Append(row, export, readAs[i]);
+                if (i == cursorIndex) cursorSeen!(cursor);
+            }
+            writer.EndRow(row);
+            if (writer.Rows % 65536 == 0) ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Appends one value; returns it as a watermark number when it can be a cursor (integers and times).</summary>
+    private static long Append(IDuckDBAppenderRow row, NpgsqlBinaryExporter export, NpgsqlDbType type)
+    {
+        switch (type)
+        {
+            case NpgsqlDbType.Boolean: row.AppendValue(export.Read<bool>(type)); return 0;
+            case NpgsqlDbType.Smallint: var s = export.Read<short>(type); row.AppendValue(s); return s;
+            case NpgsqlDbType.Integer: var n = export.Read<int>(type); row.AppendValue(n); return n;
+            case NpgsqlDbType.Bigint: var l = export.Read<long>(type); row.AppendValue(l); return l;
+            case NpgsqlDbType.Real: row.AppendValue(export.Read<float>(type)); return 0;
+            case NpgsqlDbType.Double: row.AppendValue(export.Read<double>(type)); return 0;
+            case NpgsqlDbType.Numeric: row.AppendValue(export.Read<decimal>(type)); return 0;
+            case NpgsqlDbType.Date:
+                var d = export.Read<DateOnly>(type);
+                row.AppendValue(d);
+                return Watermark.FromTime(d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+            case NpgsqlDbType.Timestamp or NpgsqlDbType.TimestampTz:
+                var t = DateTime.SpecifyKind(export.Read<DateTime>(type), DateTimeKind.Utc);
+                row.AppendValue(t);
+                return Watermark.FromTime(t);
+            case NpgsqlDbType.Bytea: row.AppendValue(export.Read<byte[]>(type)); return 0;
+            case NpgsqlDbType.Array | NpgsqlDbType.Bigint: row.AppendValue(export.Read<long?[]>(type)); return 0;
+            case NpgsqlDbType.Array | NpgsqlDbType.Double: row.AppendValue(export.Read<double?[]>(type)); return 0;
+            case NpgsqlDbType.Array | NpgsqlDbType.Boolean: row.AppendValue(export.Read<bool?[]>(type)); return 0;
+            case NpgsqlDbType.Array | NpgsqlDbType.Text: row.AppendValue(export.Read<string?[]>(type)); return 0;
+            default: row.AppendValue(export.Read<string>(NpgsqlDbType.Text)); return 0;
+        }
+    }
+
+    private static string Literal(object value) => value switch
+    {
+        DateTime t => $"'{t:yyyy-MM-dd HH:mm:ss.ffffff}'",
+        long or int => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        _ => throw new ArgumentException($"unexpected parameter {value}"),
+    };
+
+    protected override bool IsTransient(Exception e) => e switch
+    {
+        NpgsqlException n => n.IsTransient || n is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "08006" or "08003" } || n.InnerException is IOException or EndOfStreamException,
+        IOException or EndOfStreamException => true,
+        _ => false,
+    };
+}
