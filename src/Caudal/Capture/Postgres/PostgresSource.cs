@@ -148,7 +148,7 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
             case NpgsqlDbType.Array | NpgsqlDbType.Double: row.AppendValue(export.Read<double?[]>(type)); return 0;
             case NpgsqlDbType.Array | NpgsqlDbType.Boolean: row.AppendValue(export.Read<bool?[]>(type)); return 0;
             case NpgsqlDbType.Array | NpgsqlDbType.Text: row.AppendValue(export.Read<string?[]>(type)); return 0;
-            default: row.AppendValue(export.Read<string>(NpgsqlDbType.Text)); return 0;
+            default: row.AppendValue(export.Read<string>(type)); return 0;
         }
     }
 

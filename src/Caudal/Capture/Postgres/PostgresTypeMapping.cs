@@ -43,7 +43,10 @@ internal static class PostgresTypeMapping
             "double precision" => As("DOUBLE", NpgsqlDbType.Double),
             "numeric" when c.NumericPrecision is > 0 and <= 38 =>
                 As($"DECIMAL({c.NumericPrecision},{c.NumericScale ?? 0})", NpgsqlDbType.Numeric),
-            "text" or "character varying" or "character" or "name" or "citext" => As("VARCHAR", NpgsqlDbType.Text, $"{quoted}::text AS {quoted}"),
+            "text" => As("VARCHAR", NpgsqlDbType.Text),
+            "character varying" => As("VARCHAR", NpgsqlDbType.Varchar),
+            "character" => As("VARCHAR", NpgsqlDbType.Char), // read as stored: CHAR(n) keeps its padding
+            "name" or "citext" => Text(),
             "date" => As("DATE", NpgsqlDbType.Date),
             "timestamp without time zone" => As("TIMESTAMP", NpgsqlDbType.Timestamp),
             "timestamp with time zone" => As("TIMESTAMP", NpgsqlDbType.TimestampTz), // the UTC instant
