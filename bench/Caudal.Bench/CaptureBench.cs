@@ -39,7 +39,7 @@ internal static class CaptureBench
             }
         }
         drain.Stop();
-        var rssAfterDrain = PeakRssMb();
+        var rssAfterDrain = PeakRss.Mb();
 
         var folder = Path.Combine(work, "capture");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
@@ -64,14 +64,7 @@ internal static class CaptureBench
         var caudal = rows / capture.Elapsed.TotalSeconds;
         Console.WriteLine($"capture: {rows:N0} rows; reference drain {reference:N0} rows/s ({drain.Elapsed.TotalSeconds:F2}s), " +
                           $"caudal capture to raw {caudal:N0} rows/s ({capture.Elapsed.TotalSeconds:F2}s); ratio {caudal / reference:F2}");
-        Console.WriteLine($"capture: peak RSS {rssAfterDrain:N0} MB after the drain, {PeakRssMb():N0} MB after the capture " +
+        Console.WriteLine($"capture: peak RSS {rssAfterDrain:N0} MB after the drain, {PeakRss.Mb():N0} MB after the capture " +
                           $"({run.Stages.Single().Files} files, {run.Stages.Single().Bytes / 1024.0 / 1024:F1} MB of Parquet)");
-    }
-
-    /// <summary>The process's peak resident set (VmHWM) in MB, from /proc (Linux).</summary>
-    private static long PeakRssMb()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:"));
-        return line == null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
     }
 }

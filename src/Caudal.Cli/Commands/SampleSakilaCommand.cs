@@ -18,6 +18,10 @@ public sealed class SampleSakilaCommand : Command<SampleSakilaCommand.Settings>
         [Description("The SQLite file to write (replaced if it exists).")]
         public string Out { get; init; } = "sakila.db";
 
+        [CommandOption("--target <URL>")]
+        [Description("Load into a server instead: mysql://user:pass@host:3306/db or postgres://user:pass@host:5432/db (bulk loading).")]
+        public string? Target { get; init; }
+
         [CommandOption("--seed <N>")]
         [Description("Random seed; the same seed and scale give the same data.")]
         public int Seed { get; init; } = 20060215;
@@ -30,9 +34,25 @@ public sealed class SampleSakilaCommand : Command<SampleSakilaCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        var counts = SakilaGenerator.Generate(settings.Out, settings.Scale, settings.Seed);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {settings.Out}: {counts.Total:N0} rows in {counts.Rows.Count} tables (rental {counts.Rows["rental"]:N0}) in {clock.Elapsed.TotalSeconds:F1}s"));
-        return ExitCodes.Ok;
+        var file = settings.Target == null ? settings.Out : Path.Combine(Path.GetTempPath(), $"caudal-sakila-{Guid.NewGuid():N}.db");
+        try
+        {
+            var counts = SakilaGenerator.Generate(file, settings.Scale, settings.Seed);
+            if (settings.Target == null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"wrote {settings.Out}: {counts.Total:N0} rows in {counts.Rows.Count} tables (rental {counts.Rows["rental"]:N0}) in {clock.Elapsed.TotalSeconds:F1}s"));
+                return ExitCodes.Ok;
+            }
+            var loaded = SakilaLoader.LoadAsync(file, settings.Target, ct).GetAwaiter().GetResult();
+            var where = new Uri(settings.Target);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"loaded {loaded.Values.Sum():N0} rows in {loaded.Count} tables (rental {loaded["rental"]:N0}) into {where.Scheme}://{where.Host}:{where.Port}{where.AbsolutePath} in {clock.Elapsed.TotalSeconds:F1}s"));
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (settings.Target != null) File.Delete(file);
+        }
     }
 }

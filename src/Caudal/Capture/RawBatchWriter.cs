@@ -73,12 +73,19 @@ public sealed class RawBatchWriter : IDisposable
         _appender = _connection.CreateAppender("batch");
     }
 
-    /// <summary>Writes what is still buffered and returns every file of the capture.</summary>
+    /// <summary>Writes what is still buffered and returns every file of the capture. Idempotent; afterwards the
+    /// writer holds no buffer (its DuckDB instance is closed), only the list of its files.</summary>
     public IReadOnlyList<DataFile> Finish()
     {
+        if (_finished) return _files;
         Flush();
+        _finished = true;
+        _appender.Dispose();
+        _connection.Dispose();
         return _files;
     }
+
+    private bool _finished;
 
     /// <summary>Deletes staged files that were never committed (a failed capture or a range read again).</summary>
     public void Discard()
@@ -90,6 +97,7 @@ public sealed class RawBatchWriter : IDisposable
 
     public void Dispose()
     {
+        if (_finished) return;
         try
         {
             _appender.Dispose();

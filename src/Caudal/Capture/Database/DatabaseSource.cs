@@ -130,6 +130,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
                 {
                     await using var connection = await OpenChecked(token);
                     await ReadAsync(connection, sql, rangeParameters, read, writer, cursorSeen, token);
+                    writer.Finish(); // frees the range's buffer now: memory is bounded by the readers running, not by the ranges
                     return;
                 }
                 catch (Exception e) when (attempt < RangeAttempts && IsTransient(e) && !token.IsCancellationRequested)

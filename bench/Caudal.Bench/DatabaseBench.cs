@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Caudal.Spec;
+using MySqlConnector;
+using Npgsql;
+
+namespace Caudal.Bench;
+
+/// <summary>
+/// Capturing a table in Sakila's rental shape from MariaDB or PostgreSQL into the raw zone, against the server's own
+/// drain limit measured in the same run: `mariadb --quick --batch -e "SELECT * FROM t" > /dev/null`, or
+/// `psql -c "COPY t TO STDOUT" > /dev/null`. Needs the servers of scripts/services.sh (CAUDAL_TEST_MYSQL / _POSTGRES).
+/// </summary>
+internal static class DatabaseBench
+{
+    public static async Task RunAsync(string work, string kind, int rows, int parallelism)
+    {
+        var server = Environment.GetEnvironmentVariable(kind == "mysql" ? "CAUDAL_TEST_MYSQL" : "CAUDAL_TEST_POSTGRES")
+            ?? throw new InvalidOperationException("start the servers first: source scripts/services.sh");
+        var connection = kind == "mysql" ? PrepareMySql(server, rows) : PreparePostgres(server, rows);
+
+        var drain = Stopwatch.StartNew();
+        Drain(kind, server);
+        drain.Stop();
+
+        var folder = Path.Combine(work, "db-" + kind);
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+        var spec = SpecLoader.Parse($"""
+            version: 1
+            lake: ./lake
+            sources:
+              db:
+                kind: {kind}
+                connection: ${"{"}env:BENCH_DB{"}"}
+                parallelism: {parallelism}
+                datasets: [rental_big]
+            """, "bench.yaml", folder, new Dictionary<string, string?> { ["BENCH_DB"] = connection });
+        var capture = Stopwatch.StartNew();
+        var run = await new PipelineRunner(spec).RunAsync();
+        capture.Stop();
+        if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
+        var stage = run.Stages.Single();
+        if (stage.Rows != rows) throw new InvalidOperationException($"captured {stage.Rows} rows, expected {rows}");
+
+        var reference = rows / drain.Elapsed.TotalSeconds;
+        var caudal = rows / capture.Elapsed.TotalSeconds;
+        Console.WriteLine($"{kind}: {rows:N0} rows; drain limit {reference:N0} rows/s ({drain.Elapsed.TotalSeconds:F2}s), " +
+                          $"caudal {caudal:N0} rows/s ({capture.Elapsed.TotalSeconds:F2}s, parallelism {parallelism}); ratio {caudal / reference:F2}; " +
+                          $"peak RSS {PeakRss.Mb()} MB; {stage.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
+    }
+
+    private static string PrepareMySql(string server, int rows)
+    {
+        var db = new MySqlConnectionStringBuilder(server) { Database = "caudal_bench", DefaultCommandTimeout = 3600 };
+        using var c = new MySqlConnection(new MySqlConnectionStringBuilder(server) { DefaultCommandTimeout = 3600 }.ConnectionString);
+        c.Open();
+        Exec(c, "CREATE DATABASE IF NOT EXISTS caudal_bench");
+        c.ChangeDatabase("caudal_bench");
+        if (Count(c, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'caudal_bench' AND table_name = 'rental_big'") == 0 ||
+            Count(c, "SELECT count(*) FROM rental_big") != rows)
+        {
+            var clock = Stopwatch.StartNew();
+            Exec(c, """
+                DROP TABLE IF EXISTS rental_big;
+                CREATE TABLE rental_big (
+                  rental_id INT NOT NULL PRIMARY KEY, rental_date DATETIME NOT NULL, inventory_id MEDIUMINT UNSIGNED NOT NULL,
+                  customer_id SMALLINT UNSIGNED NOT NULL, return_date DATETIME DEFAULT NULL, staff_id TINYINT UNSIGNED NOT NULL,
+                  last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB;
+                """);
+            Exec(c, $"""
+                INSERT INTO rental_big
+                SELECT seq, '2005-05-24 22:53:30' + INTERVAL (seq MOD 23000000) SECOND, 1 + seq MOD 4581, 1 + seq MOD 599,
+                       IF(seq MOD 88 = 0, NULL, '2005-05-26 22:04:30' + INTERVAL (seq MOD 23000000) SECOND), 1 + seq MOD 2, '2006-02-15 21:30:53'
+                FROM seq_1_to_{rows}
+                """);
+            Console.WriteLine($"mysql: loaded {rows:N0} rows into caudal_bench.rental_big in {clock.Elapsed.TotalSeconds:F0}s");
+        }
+        return db.ConnectionString;
+    }
+
+    private static string PreparePostgres(string server, int rows)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(server) { Pooling = false, CommandTimeout = 3600 };
+        using (var c = new NpgsqlConnection(admin.ConnectionString))
+        {
+            c.Open();
+            using var exists = new NpgsqlCommand("SELECT count(*) FROM pg_database WHERE datname = 'caudal_bench'", c);
+            if ((long)exists.ExecuteScalar()! == 0)
+                using (var create = new NpgsqlCommand("CREATE DATABASE caudal_bench", c)) create.ExecuteNonQuery();
+        }
+        var db = new NpgsqlConnectionStringBuilder(admin.ConnectionString) { Database = "caudal_bench" };
+        using var d = new NpgsqlConnection(db.ConnectionString);
+        d.Open();
+        using var hasTable = new NpgsqlCommand("SELECT to_regclass('rental_big') IS NOT NULL", d);
+        var present = (bool)hasTable.ExecuteScalar()!;
+        using var count = new NpgsqlCommand("SELECT count(*) FROM rental_big", d);
+        if (!present || (long)count.ExecuteScalar()! != rows)
+        {
+            var clock = Stopwatch.StartNew();
+            using var load = new NpgsqlCommand($"""
+                DROP TABLE IF EXISTS rental_big;
+                CREATE TABLE rental_big (
+                  rental_id int PRIMARY KEY, rental_date timestamp NOT NULL, inventory_id int NOT NULL, customer_id smallint NOT NULL,
+                  return_date timestamp, staff_id smallint NOT NULL, last_update timestamp NOT NULL DEFAULT now());
+                INSERT INTO rental_big
+                SELECT g, '2005-05-24 22:53:30'::timestamp + (g % 23000000) * interval '1 second', 1 + g % 4581, 1 + g % 599,
+                       CASE WHEN g % 88 = 0 THEN NULL ELSE '2005-05-26 22:04:30'::timestamp + (g % 23000000) * interval '1 second' END,
+                       1 + g % 2, '2006-02-15 21:30:53'
+                FROM generate_series(1, {rows}) g;
+                VACUUM ANALYZE rental_big;
+                """, d);
+            load.ExecuteNonQuery();
+            Console.WriteLine($"postgres: loaded {rows:N0} rows into caudal_bench.rental_big in {clock.Elapsed.TotalSeconds:F0}s");
+        }
+        return db.ConnectionString;
+    }
+
+    /// <summary>The server's own client reading every row and throwing it away: the drain limit.</summary>
+    private static void Drain(string kind, string server)
+    {
+        ProcessStartInfo start;
+        if (kind == "mysql")
+        {
+            var b = new MySqlConnectionStringBuilder(server);
+            start = new ProcessStartInfo("bash", ["-c", $"mariadb --quick --batch -h {b.Server} -P {b.Port} -u {b.UserID} -p\"$BENCH_PW\" caudal_bench -e 'SELECT * FROM rental_big' > /dev/null"]);
+            start.Environment["BENCH_PW"] = b.Password;
+        }
+        else
+        {
+            var b = new NpgsqlConnectionStringBuilder(server);
+            start = new ProcessStartInfo("bash", ["-c", $"psql -h {b.Host} -p {b.Port} -U {b.Username} -d caudal_bench -c 'COPY rental_big TO STDOUT' > /dev/null"]);
+            start.Environment["PGPASSWORD"] = b.Password;
+        }
+        using var p = Process.Start(start)!;
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"the {kind} drain command failed ({p.ExitCode})");
+    }
+
+    private static void Exec(MySqlConnection c, string sql)
+    {
+        using var cmd = new MySqlCommand(sql, c);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static long Count(MySqlConnection c, string sql)
+    {
+        using var cmd = new MySqlCommand(sql, c);
+        return Convert.ToInt64(cmd.ExecuteScalar());
+    }
+}
