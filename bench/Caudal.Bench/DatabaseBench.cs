@@ -109,9 +109,9 @@ internal static class DatabaseBench
                        CASE WHEN g % 88 = 0 THEN NULL ELSE '2005-05-26 22:04:30'::timestamp + (g % 23000000) * interval '1 second' END,
                        1 + g % 2, '2006-02-15 21:30:53'
                 FROM generate_series(1, {rows}) g;
-                VACUUM ANALYZE rental_big;
                 """, d);
             load.ExecuteNonQuery();
+            using (var vacuum = new NpgsqlCommand("VACUUM ANALYZE rental_big", d)) vacuum.ExecuteNonQuery();
             Console.WriteLine($"postgres: loaded {rows:N0} rows into caudal_bench.rental_big in {clock.Elapsed.TotalSeconds:F0}s");
         }
         return db.ConnectionString;

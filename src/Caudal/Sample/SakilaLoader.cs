@@ -51,16 +51,38 @@ public static class SakilaLoader
             for (var i = 0; i < reader.FieldCount; i++)
             {
                 var column = reader.GetName(i);
+                // MariaDB's geometry functions refuse LOAD DATA's blob variables: the point travels as WKT text.
                 bulk.ColumnMappings.Add(table == "address" && column == "location"
-                    ? new MySqlBulkCopyColumnMapping(i, "@location", "location = ST_GeomFromWKB(@location)")
+                    ? new MySqlBulkCopyColumnMapping(i, "@location", "location = ST_GeomFromText(@location)")
                     : new MySqlBulkCopyColumnMapping(i, column));
             }
-            var result = await bulk.WriteToServerAsync(reader, ct);
+            var result = table == "address"
+                ? await bulk.WriteToServerAsync(WithWktLocation(reader), ct)
+                : await bulk.WriteToServerAsync(reader, ct);
             if (result.Warnings.Count > 0)
                 throw new InvalidOperationException($"loading {table}: {string.Join("; ", result.Warnings.Select(w => w.Message))}");
             counts[table] = result.RowsInserted;
         }
         return counts;
+    }
+
+    /// <summary>The address rows with <c>location</c> as WKT (address has one row per customer: small enough to hold).</summary>
+    private static System.Data.DataTable WithWktLocation(SqliteDataReader reader)
+    {
+        var table = new System.Data.DataTable();
+        table.Load(reader);
+        var wkt = new System.Data.DataColumn("location_wkt", typeof(string));
+        table.Columns.Add(wkt);
+        var index = table.Columns["location"]!.Ordinal;
+        foreach (System.Data.DataRow row in table.Rows)
+        {
+            var wkb = (byte[])row["location"];
+            row[wkt] = string.Create(CultureInfo.InvariantCulture, $"POINT({BitConverter.ToDouble(wkb, 5):R} {BitConverter.ToDouble(wkb, 13):R})");
+        }
+        table.Columns.Remove("location");
+        wkt.SetOrdinal(index);
+        wkt.ColumnName = "location";
+        return table;
     }
 
     private static async Task Exec(MySqlConnection connection, string sql)

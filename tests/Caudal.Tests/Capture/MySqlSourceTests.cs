@@ -111,7 +111,7 @@ public sealed class MySqlSourceTests : IDisposable
             await using (var r = await all.ExecuteReaderAsync())
                 while (await r.ReadAsync()) _seen.Add(r.GetString(0));
             await using var find = new MySqlCommand(
-                $"SELECT id FROM information_schema.processlist WHERE command = 'Query' AND info LIKE '%{fragment}%' AND info NOT LIKE '%processlist%'", admin);
+                $"SELECT id FROM information_schema.processlist WHERE command IN ('Query', 'Execute') AND info LIKE '%{fragment}%' AND info NOT LIKE '%processlist%'", admin);
             if (await find.ExecuteScalarAsync() is { } id)
             {
                 await using var kill = new MySqlCommand($"KILL CONNECTION {id}", admin);

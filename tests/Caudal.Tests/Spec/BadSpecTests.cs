@@ -113,8 +113,17 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal(SpecLoader.ModelKeys.Order(), root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var lake = root.GetProperty("lake").GetProperty("oneOf")[1].GetProperty("properties");
         Assert.Equal(SpecLoader.LakeKeys.Order(), lake.EnumerateObject().Select(p => p.Name).Order());
-        var kinds = root.GetProperty("sources").GetProperty("additionalProperties").GetProperty("properties").GetProperty("kind").GetProperty("enum");
+        var sources = root.GetProperty("sources").GetProperty("additionalProperties");
+        var kinds = sources.GetProperty("properties").GetProperty("kind").GetProperty("enum");
         Assert.Equal(Caudal.Capture.SourceKinds.All.Keys.Order(), kinds.EnumerateArray().Select(k => k.GetString()!).Order());
+        foreach (var branch in sources.GetProperty("allOf").EnumerateArray())
+        {
+            var kind = Caudal.Capture.SourceKinds.All[branch.GetProperty("if").GetProperty("properties").GetProperty("kind").GetProperty("const").GetString()!];
+            var keys = branch.GetProperty("then").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order();
+            Assert.Equal(SpecLoader.SourceKeys.Concat(kind.Required).Concat(kind.Optional).Distinct().Order(), keys);
+        }
+        var datasetKeys = sources.GetProperty("properties").GetProperty("datasets").GetProperty("oneOf")[1].GetProperty("items").GetProperty("oneOf")[1].GetProperty("properties");
+        Assert.Equal(SpecLoader.DatasetKeys.Order(), datasetKeys.EnumerateObject().Select(p => p.Name).Order());
     }
 
     public void Dispose() => _dir.Dispose();
