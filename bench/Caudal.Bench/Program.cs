@@ -19,5 +19,6 @@ Console.WriteLine($"caudal bench ({mode}) on {Environment.ProcessorCount} cores,
 var clock = Stopwatch.StartNew();
 if (mode is "log" or "all") await LogBench.RunAsync(work, Option("--commits", 1000));
 if (mode is "capture" or "all") await CaptureBench.RunAsync(work, Option("--scale", 100));
+if (mode == "probe") ComponentProbe.Run();
 if (mode is "mysql" or "postgres") await DatabaseBench.RunAsync(work, mode, Option("--rows", 10_000_000), Option("--parallelism", 2));
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1}s");
