@@ -11,15 +11,63 @@ namespace Caudal.Capture;
 public sealed class CaptureSink : IDisposable
 {
     private readonly Func<RawBatchWriter> _newWriter;
+    private readonly Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? _newJsonWriter;
     private readonly List<RawBatchWriter> _writers = [];
+    private readonly List<JsonBatchWriter> _jsonWriters = [];
+    private readonly List<(string Name, string LocalPath)> _payloads = [];
+    private readonly string _staging;
     private readonly Lock _lock = new();
 
-    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<RawBatchWriter> newWriter)
+    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<RawBatchWriter> newWriter,
+        Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? newJsonWriter = null, string? staging = null)
     {
         Columns = columns;
         Since = since;
         _newWriter = newWriter;
+        _newJsonWriter = newJsonWriter;
+        _staging = staging ?? Path.GetTempPath();
     }
+
+    /// <summary>A writer for JSON records (APIs, JSON files); <paramref name="declared"/> fixes some columns' types.</summary>
+    public JsonBatchWriter NewJsonWriter(IReadOnlyDictionary<string, string> declared)
+    {
+        var writer = (_newJsonWriter ?? throw new InvalidOperationException("this capture takes no JSON records"))(declared);
+        lock (_lock) _jsonWriters.Add(writer);
+        return writer;
+    }
+
+    public void Discard(JsonBatchWriter writer)
+    {
+        lock (_lock) _jsonWriters.Remove(writer);
+        writer.Discard();
+        writer.Dispose();
+    }
+
+    /// <summary>Keeps an original response body (gzipped) to be stored beside the table as <c>_payloads/{name}</c>
+    /// in the same run; returns the name records use to point at it.</summary>
+    public string AddPayload(string name, byte[] gzipped)
+    {
+        Directory.CreateDirectory(_staging);
+        var local = Path.Combine(_staging, $"payload-{Guid.NewGuid():N}.gz");
+        File.WriteAllBytes(local, gzipped);
+        lock (_lock) _payloads.Add((name, local));
+        return name;
+    }
+
+    /// <summary>Drops payloads whose names start with <paramref name="prefix"/> (a request set captured again).</summary>
+    public void DiscardPayloads(string prefix)
+    {
+        lock (_lock)
+        {
+            foreach (var p in _payloads.Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            {
+                File.Delete(p.LocalPath);
+                _payloads.Remove(p);
+            }
+        }
+    }
+
+    public IReadOnlyList<(string Name, string LocalPath)> Payloads => _payloads;
 
     public IReadOnlyList<CaptureColumn> Columns { get; }
 
@@ -29,9 +77,21 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The highest cursor value captured; the source sets it for incremental datasets.</summary>
     public long? Watermark { get; private set; }
 
-    public long Rows => _writers.Sum(w => w.Rows);
+    public long Rows => _writers.Sum(w => w.Rows) + _jsonWriters.Sum(w => w.Rows);
 
-    public DeltaSchema? Schema => _writers.Select(w => w.Schema).FirstOrDefault(s => s != null);
+    /// <summary>The schema of what was written: the union of every writer's columns, in order of appearance.</summary>
+    public DeltaSchema? Schema
+    {
+        get
+        {
+            var schemas = _writers.Select(w => w.Schema).Concat(_jsonWriters.Select(w => w.Schema)).OfType<DeltaSchema>().ToList();
+            if (schemas.Count == 0) return null;
+            var fields = new List<DeltaField>();
+            foreach (var f in schemas.SelectMany(s => s.Fields))
+                if (!fields.Any(x => string.Equals(x.Name, f.Name, StringComparison.OrdinalIgnoreCase))) fields.Add(f);
+            return new DeltaSchema(fields);
+        }
+    }
 
     public RawBatchWriter NewWriter()
     {
@@ -55,17 +115,20 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<DataFile> Finish()
     {
-        if (_writers.Count == 0) NewWriter();
-        return _writers.SelectMany(w => w.Finish()).ToList();
+        if (_writers.Count == 0 && _jsonWriters.Count == 0) NewWriter();
+        return _writers.SelectMany(w => w.Finish()).Concat(_jsonWriters.SelectMany(w => w.Finish())).ToList();
     }
 
     public void DiscardAll()
     {
         foreach (var w in _writers) w.Discard();
+        foreach (var w in _jsonWriters) w.Discard();
+        DiscardPayloads("");
     }
 
     public void Dispose()
     {
         foreach (var w in _writers) w.Dispose();
+        foreach (var w in _jsonWriters) w.Dispose();
     }
 }

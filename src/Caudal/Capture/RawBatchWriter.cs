@@ -39,9 +39,15 @@ public sealed class RawBatchWriter : IDisposable
         ParquetOutput.Execute(_connection,
             $"CREATE TABLE batch ({string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {c.DuckType}"))})");
         _appender = _connection.CreateAppender("batch");
+        _lineage = Lineage(runId, ingestedAt);
+    }
+
+    /// <summary>The SQL select-list of the raw zone's lineage columns and ingest-date partition.</summary>
+    internal static string Lineage(string runId, DateTimeOffset ingestedAt)
+    {
         var at = ingestedAt.UtcDateTime;
-        _lineage = $"{Sql.Literal(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
-                   $"DATE '{at:yyyy-MM-dd}' AS {IngestDateColumn}";
+        return $"{Sql.Literal(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
+               $"DATE '{at:yyyy-MM-dd}' AS {IngestDateColumn}";
     }
 
     public IReadOnlyList<CaptureColumn> Columns => _columns;

@@ -25,5 +25,6 @@ public static class SourceKinds
         ["sqlite"] = SqliteSource.Kind,
         ["mysql"] = Mysql.MySqlSource.Kind,
         ["postgres"] = Postgres.PostgresSource.Kind,
+        ["data360"] = Data360.Data360Source.Kind,
     };
 }

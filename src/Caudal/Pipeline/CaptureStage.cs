@@ -53,9 +53,13 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var cursorApp = $"caudal:cursor:{id}";
             long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
             sink = new CaptureSink(columns, since,
-                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema));
+                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema),
+                declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema),
+                Path.Combine(engine.TempDirectory, "staging"));
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
+            // Original payloads go beside the table (readers ignore '_' folders) before the commit that references them.
+            foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
             CrashPoint.Reach($"capture:{id}:before-commit");

@@ -163,6 +163,12 @@ public static partial class SpecLoader
             var options = new Dictionary<string, string>();
             foreach (var option in kind.Required.Concat(kind.Optional).Except(IncrementalKeys))
             {
+                if (ctx.Child(body, option) is YamlSequenceNode list && list.Children.All(c => c is YamlScalarNode))
+                {
+                    // A list option (e.g. databases: [WB_WDI, WB_ESG]) is kept comma-joined.
+                    options[option] = string.Join(",", list.Children.Cast<YamlScalarNode>().Select(c => c.Value));
+                    continue;
+                }
                 var scalar = ctx.Scalar(body, option);
                 if (scalar == null)
                 {

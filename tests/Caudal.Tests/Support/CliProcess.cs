@@ -8,7 +8,16 @@ public static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    private static string Dll => Path.Combine(AppContext.BaseDirectory, "Caudal.Cli.dll");
+    /// <summary>The CLI's own build output (same configuration as the tests): run from the test folder it would load
+    /// the test host's framework set (ASP.NET Core) instead of its own dependencies.</summary>
+    private static string Dll
+    {
+        get
+        {
+            var relative = Path.GetRelativePath(Path.Combine(Quickstart.RepoRoot, "tests", "Caudal.Tests"), AppContext.BaseDirectory);
+            return Path.Combine(Quickstart.RepoRoot, "src", "Caudal.Cli", relative, "Caudal.Cli.dll");
+        }
+    }
 
     public static ProcessStartInfo StartInfo(string workingDirectory, IDictionary<string, string>? env, params string[] args)
     {

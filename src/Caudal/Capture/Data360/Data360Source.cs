@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using Caudal.Capture.Http;
+using Caudal.Spec;
+
+namespace Caudal.Capture.Data360;
+
+/// <summary>
+/// The World Bank Data360 API (<c>GET /data360/data</c>): every page of every requested database/indicator until
+/// <c>skip &gt;= count</c>, fetched with bounded concurrency through the resilient client. The number of records must
+/// equal <c>count</c>, and <c>count</c> must not change during the capture (the API's data was updated): such a request
+/// set is captured again from scratch, and fails loudly after 3 tries — a short table is never committed.
+/// All rows land in <c>raw.{source}_observations</c> with the API's 24 fields (OBS_VALUE kept as the API's string) and
+/// <c>_payload</c>, the stored response it came from.
+/// </summary>
+public sealed class Data360Source(SourceSpec spec) : ISource
+{
+    public const string DefaultBaseUrl = "https://data360api.worldbank.org";
+    private const int SetAttempts = 3;
+
+    public static readonly SourceKind Kind = new("data360", [],
+        ["base_url", "databases", "indicators", "time_from", "time_to", "timeout", "retries", "budget", "concurrency"],
+        (spec, baseDir) => new Data360Source(Resolve(spec, baseDir)));
+
+    /// <summary>The seed project's choice: three databases and one indicator of each.</summary>
+    public static readonly string[] DefaultDatabases = ["WB_WDI", "WB_ESG", "WB_SE4ALL"];
+    public static readonly string[] DefaultIndicators = ["WB_WDI_SP_DYN_LE00_IN", "WB_ESG_EN_ATM_CO2E_PC", "WB_SE4ALL_EG_ACS_ELEC"];
+
+    /// <summary>The 24 fields of an observation, in the API's order, with the types Caudal keeps them as.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Fields = new Dictionary<string, string>
+    {
+        ["OBS_VALUE"] = "VARCHAR", ["TIME_FORMAT"] = "VARCHAR", ["UNIT_MULT"] = "BIGINT", ["COMMENT_OBS"] = "VARCHAR",
+        ["OBS_STATUS"] = "VARCHAR", ["OBS_CONF"] = "VARCHAR", ["AGG_METHOD"] = "VARCHAR", ["DECIMALS"] = "VARCHAR",
+        ["COMMENT_TS"] = "VARCHAR", ["DATA_SOURCE"] = "VARCHAR", ["LATEST_DATA"] = "BOOLEAN", ["DATABASE_ID"] = "VARCHAR",
+        ["INDICATOR"] = "VARCHAR", ["REF_AREA"] = "VARCHAR", ["SEX"] = "VARCHAR", ["AGE"] = "VARCHAR", ["URBANISATION"] = "VARCHAR",
+        ["COMP_BREAKDOWN_1"] = "VARCHAR", ["COMP_BREAKDOWN_2"] = "VARCHAR", ["COMP_BREAKDOWN_3"] = "VARCHAR",
+        ["TIME_PERIOD"] = "VARCHAR", ["FREQ"] = "VARCHAR", ["UNIT_MEASURE"] = "VARCHAR", ["UNIT_TYPE"] = "VARCHAR",
+        ["_payload"] = "VARCHAR",
+    };
+
+    /// <summary>Relative replay folders (file:recordings) are relative to the spec's folder.</summary>
+    private static SourceSpec Resolve(SourceSpec spec, string baseDir)
+    {
+        if (!spec.Options.TryGetValue("base_url", out var url) || !url.StartsWith("file:", StringComparison.Ordinal)) return spec;
+        var options = new Dictionary<string, string>(spec.Options) { ["base_url"] = "file:" + Path.GetFullPath(Path.Combine(baseDir, url[5..])) };
+        return new SourceSpec { Name = spec.Name, Kind = spec.Kind, Options = options, Datasets = spec.Datasets, Position = spec.Position };
+    }
+
+    public string Name => spec.Name;
+
+    public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec("observations", null, null, spec.Position)]);
+
+    public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
+
+    private string[] List(string key, string[] fallback) =>
+        spec.Options.TryGetValue(key, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : fallback;
+
+    /// <summary>One query string per request set: a database, with one of its indicators when indicators are listed.</summary>
+    internal IReadOnlyList<string> RequestSets()
+    {
+        var databases = List("databases", DefaultDatabases);
+        var indicators = List("indicators", spec.Options.ContainsKey("databases") ? [] : DefaultIndicators);
+        var window = "";
+        if (spec.Options.TryGetValue("time_from", out var from)) window += "&timePeriodFrom=" + Uri.EscapeDataString(from);
+        if (spec.Options.TryGetValue("time_to", out var to)) window += "&timePeriodTo=" + Uri.EscapeDataString(to);
+        var sets = new List<string>();
+        foreach (var db in databases)
+        {
+            var mine = indicators.Where(i => i.StartsWith(db + "_", StringComparison.Ordinal)).ToList();
+            if (mine.Count == 0) sets.Add($"DATABASE_ID={Uri.EscapeDataString(db)}{window}");
+            else sets.AddRange(mine.Select(i => $"DATABASE_ID={Uri.EscapeDataString(db)}&INDICATOR={Uri.EscapeDataString(i)}{window}"));
+        }
+        return sets;
+    }
+
+    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
+    {
+        var settings = HttpSettings.From(spec.Options);
+        using var http = HttpTransport.Create(spec.Options.GetValueOrDefault("base_url", DefaultBaseUrl), settings);
+        var fetcher = new PageFetcher(http, settings, Name);
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(settings.Budget);
+        try
+        {
+            var setNumber = 0;
+            foreach (var set in RequestSets())
+                await CaptureSetAsync(fetcher, set, ++setNumber, sink, settings, budget.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new CaptureException($"Source '{Name}': the time budget of {settings.Budget} ran out before every page was fetched; nothing was committed.");
+        }
+    }
+
+    private async Task CaptureSetAsync(PageFetcher fetcher, string query, int setNumber, CaptureSink sink, HttpSettings settings, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var writer = sink.NewJsonWriter(Fields);
+            var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/set{setNumber:D3}-";
+            try
+            {
+                await FetchAllPagesAsync(fetcher, query, prefix, sink, writer, settings, ct);
+                return;
+            }
+            catch (CountChangedException e) when (attempt < SetAttempts)
+            {
+                sink.Discard(writer);
+                sink.DiscardPayloads(prefix);
+                _ = e; // the data changed upstream while we paged through it: capture the whole set again
+            }
+            catch (CountChangedException e)
+            {
+                throw new CaptureException($"Source '{Name}': {e.Message} on {SetAttempts} captures in a row; not committing a table that may be short.");
+            }
+        }
+    }
+
+    private async Task FetchAllPagesAsync(PageFetcher fetcher, string query, string prefix, CaptureSink sink, JsonBatchWriter writer,
+        HttpSettings settings, CancellationToken ct)
+    {
+        var first = await fetcher.FetchAsync($"data360/data?{query}&skip=0", sink, prefix + "00000.json.gz", ct);
+        long count;
+        int pageSize;
+        using (first.Body)
+        {
+            var (c, records) = Parse(first, query);
+            (count, pageSize) = (c, records.Count);
+            foreach (var r in records) writer.Write(r, [("_payload", first.Payload)]);
+        }
+        if (count > 0 && pageSize == 0) throw new CountChangedException($"{query}: count is {count} but the first page is empty");
+        var skips = new List<long>();
+        for (long skip = pageSize; skip < count; skip += pageSize) skips.Add(skip);
+
+        // Pages are written as they arrive (memory holds at most `concurrency` pages); the checks run at the end and a
+        // failed set is discarded whole.
+        var counts = new long[skips.Count];
+        var sizes = new int[skips.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, skips.Count), new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = ct },
+            async (i, token) =>
+            {
+                var page = await fetcher.FetchAsync($"data360/data?{query}&skip={skips[i]}", sink, $"{prefix}{i + 1:D5}.json.gz", token);
+                using (page.Body)
+                {
+                    var (c, records) = Parse(page, query);
+                    (counts[i], sizes[i]) = (c, records.Count);
+                    lock (writer)
+                        foreach (var r in records) writer.Write(r, [("_payload", page.Payload)]);
+                }
+            });
+
+        long total = pageSize;
+        for (var i = 0; i < skips.Count; i++)
+        {
+            if (counts[i] != count)
+                throw new CountChangedException($"{query}: count changed from {count} to {counts[i]} while paging");
+            var expected = Math.Min(pageSize, count - skips[i]);
+            if (sizes[i] != expected)
+                throw new CountChangedException($"{query}: the page at skip={skips[i]} has {sizes[i]} records, expected {expected}");
+            total += sizes[i];
+        }
+        if (total != count) throw new CountChangedException($"{query}: fetched {total} records, count says {count}");
+    }
+
+    private (long Count, List<JsonElement> Records) Parse(FetchedPage page, string query)
+    {
+        var root = page.Body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("count", out var c) || c.ValueKind != JsonValueKind.Number ||
+            !root.TryGetProperty("value", out var v) || v.ValueKind != JsonValueKind.Array)
+            throw new CaptureException($"Source '{Name}': {page.Url} is not a Data360 page (expected {{\"count\": n, \"value\": [...]}}).");
+        return (c.GetInt64(), v.EnumerateArray().ToList());
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CountChangedException(string message) : Exception(message);
+}

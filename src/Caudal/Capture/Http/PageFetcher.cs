@@ -1,0 +1,81 @@
+using System.IO.Compression;
+using System.Net;
+using System.Text.Json;
+
+namespace Caudal.Capture.Http;
+
+/// <summary>One fetched page: the parsed body, and where its original bytes are kept.</summary>
+public sealed record FetchedPage(string Url, int Status, JsonDocument Body, string Payload, DateTimeOffset FetchedAt);
+
+/// <summary>
+/// Fetches JSON pages. Transport failures are retried by the client's resilience pipeline; what it cannot see —
+/// a 200 whose body is HTML or truncated JSON, a connection dropped while the body streams — is retried here with
+/// jittered backoff. Every accepted body is gzipped into the sink as a payload with its URL, status and fetch time.
+/// </summary>
+public sealed class PageFetcher(HttpClient http, HttpSettings settings, string sourceName)
+{
+    public async Task<FetchedPage> FetchAsync(string relativeUrl, CaptureSink sink, string payloadName, CancellationToken ct)
+    {
+        Exception? last = null;
+        for (var attempt = 1; attempt <= settings.Retries + 1; attempt++)
+        {
+            try
+            {
+                using var response = await http.GetAsync(relativeUrl, HttpCompletionOption.ResponseHeadersRead, ct);
+                var body = await response.Content.ReadAsByteArrayAsync(ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    var status = (int)response.StatusCode;
+                    if (status is 408 or 429 or >= 500) throw new HttpRequestException($"HTTP {status}", null, response.StatusCode);
+                    throw new CaptureException($"Source '{sourceName}': GET {relativeUrl} answered HTTP {status}: {Snippet(body)}");
+                }
+                JsonDocument doc;
+                try
+                {
+                    doc = JsonDocument.Parse(body);
+                }
+                catch (JsonException e)
+                {
+                    throw new InvalidDataException($"GET {relativeUrl} answered 200 but not JSON ({e.Message}): {Snippet(body)}");
+                }
+                var fetchedAt = DateTimeOffset.UtcNow;
+                sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
+                return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, payloadName, fetchedAt);
+            }
+            catch (Exception e) when (e is InvalidDataException or HttpRequestException or IOException || HttpTransport.IsTimeout(e))
+            {
+                last = e;
+                if (attempt > settings.Retries) break;
+                var delay = TimeSpan.FromMilliseconds(Math.Min(20_000, 200 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble()));
+                await Task.Delay(delay, ct);
+            }
+        }
+        throw new CaptureException($"Source '{sourceName}': GET {relativeUrl} failed after {settings.Retries + 1} attempts: {last?.Message}", last);
+    }
+
+    /// <summary>The stored payload: a gzipped JSON envelope with the URL, status, fetch time and the body as received.</summary>
+    private static byte[] Envelope(string url, int status, DateTimeOffset at, byte[] body)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest))
+        using (var w = new Utf8JsonWriter(gzip))
+        {
+            w.WriteStartObject();
+            w.WriteString("url", url);
+            w.WriteNumber("status", status);
+            w.WriteString("fetched_at", at);
+            w.WritePropertyName("body");
+            w.WriteRawValue(body, skipInputValidation: true);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private static string Snippet(byte[] body)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 200)).ReplaceLineEndings(" ");
+        return body.Length > 200 ? text + "…" : text;
+    }
+
+    public static bool IsHttpStatus(Exception e, HttpStatusCode code) => e is HttpRequestException { StatusCode: var s } && s == code;
+}

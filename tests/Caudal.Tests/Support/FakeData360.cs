@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Caudal.Tests.Support;
+
+/// <summary>
+/// A real HTTP server (Kestrel on 127.0.0.1) serving Data360-shaped pages of deterministic records, with injectable
+/// faults: 500/503, 429 with Retry-After, responses slower than the client's timeout, dropped connections, truncated
+/// JSON and HTML error pages with status 200.
+/// </summary>
+public sealed class FakeData360 : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Random _random = new(42);
+    private readonly Lock _lock = new();
+    private int _requests;
+
+    public FakeData360(int records)
+    {
+        Records = records;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _app = builder.Build();
+        _app.MapGet("/data360/data", HandleAsync);
+        _app.StartAsync().GetAwaiter().GetResult();
+        BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    public string BaseUrl { get; }
+    public int Records { get; set; }
+
+    /// <summary>Probability that a request gets a fault instead of its page.</summary>
+    public double FaultRate { get; set; }
+
+    /// <summary>Delay added to every page (to make a capture slow enough to be killed).</summary>
+    public TimeSpan PageDelay { get; set; }
+
+    /// <summary>Records grow by this much on every request (data updated upstream while a client pages).</summary>
+    public int GrowthPerRequest { get; set; }
+
+    /// <summary>Adds a field no earlier capture had (schema drift).</summary>
+    public bool ExtraField { get; set; }
+
+    /// <summary>Records per page (the real API serves 1,000; smaller pages make more requests for fault tests).</summary>
+    public int PageSize { get; set; } = 1000;
+
+    public int Requests => _requests;
+    public Dictionary<string, int> Faults { get; } = [];
+
+    public static string ObsValue(int i) => (i % 50) switch { 7 => "null", 13 => "", 21 => "JSON-NULL", _ => (i * 0.37).ToString("F4", System.Globalization.CultureInfo.InvariantCulture) };
+
+    private async Task HandleAsync(HttpContext ctx)
+    {
+        Interlocked.Increment(ref _requests);
+        string? fault = null;
+        lock (_lock)
+        {
+            Records += GrowthPerRequest;
+            if (_random.NextDouble() < FaultRate)
+                fault = new[] { "500", "503", "429", "slow", "drop", "truncated", "html" }[_random.Next(7)];
+            if (fault != null) Faults[fault] = Faults.GetValueOrDefault(fault) + 1;
+        }
+        var skip = int.Parse(ctx.Request.Query["skip"].FirstOrDefault() ?? "0");
+        var total = Records;
+        switch (fault)
+        {
+            case "500" or "503":
+                ctx.Response.StatusCode = int.Parse(fault);
+                return;
+            case "429":
+                ctx.Response.StatusCode = 429;
+                ctx.Response.Headers.RetryAfter = "1";
+                return;
+            case "slow":
+                await Task.Delay(TimeSpan.FromSeconds(5), ctx.RequestAborted).ContinueWith(_ => { });
+                return;
+            case "drop":
+                ctx.Abort();
+                return;
+            case "html":
+                ctx.Response.ContentType = "text/html";
+                await ctx.Response.WriteAsync("<html><body><h1>Service temporarily unavailable</h1></body></html>");
+                return;
+        }
+        if (PageDelay > TimeSpan.Zero) await Task.Delay(PageDelay);
+        var body = Page(skip, total, ctx.Request.Query["DATABASE_ID"].FirstOrDefault() ?? "WB_TEST", ctx.Request.Query["INDICATOR"].FirstOrDefault());
+        ctx.Response.ContentType = "application/json";
+        if (fault == "truncated")
+        {
+            ctx.Response.ContentLength = body.Length; // promise the whole body, send half: the client sees a cut connection or bad JSON
+            await ctx.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2));
+            ctx.Abort();
+            return;
+        }
+        await ctx.Response.Body.WriteAsync(body);
+    }
+
+    private byte[] Page(int skip, int total, string database, string? indicator)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("count", total);
+            w.WriteStartArray("value");
+            for (var i = skip; i < Math.Min(total, skip + PageSize); i++) WriteRecord(w, i, database, indicator);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    public static string Area(int i) => $"C{i / 40:D3}";
+    public static string Period(int i) => (1980 + i % 40).ToString();
+
+    private void WriteRecord(Utf8JsonWriter w, int i, string database, string? indicator)
+    {
+        w.WriteStartObject();
+        var obs = ObsValue(i);
+        if (obs == "JSON-NULL") w.WriteNull("OBS_VALUE");
+        else w.WriteString("OBS_VALUE", obs);
+        w.WriteString("TIME_FORMAT", "602");
+        w.WriteNumber("UNIT_MULT", 0);
+        w.WriteNull("COMMENT_OBS");
+        w.WriteString("OBS_STATUS", "A");
+        w.WriteString("OBS_CONF", "PU");
+        w.WriteNull("AGG_METHOD");
+        w.WriteNull("DECIMALS");
+        w.WriteNull("COMMENT_TS");
+        w.WriteNull("DATA_SOURCE");
+        w.WriteBoolean("LATEST_DATA", i % 40 == 39);
+        w.WriteString("DATABASE_ID", database);
+        w.WriteString("INDICATOR", indicator ?? $"{database}_IND{i % 3}");
+        w.WriteString("REF_AREA", Area(i));
+        w.WriteString("SEX", "_T");
+        w.WriteString("AGE", "_T");
+        w.WriteString("URBANISATION", "_T");
+        w.WriteString("COMP_BREAKDOWN_1", "_Z");
+        w.WriteString("COMP_BREAKDOWN_2", "_Z");
+        w.WriteString("COMP_BREAKDOWN_3", "_Z");
+        w.WriteString("TIME_PERIOD", Period(i));
+        w.WriteString("FREQ", "A");
+        w.WriteString("UNIT_MEASURE", "PT");
+        w.WriteNull("UNIT_TYPE");
+        if (ExtraField) w.WriteString("OBS_NOTE", $"note {i}");
+        w.WriteEndObject();
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
