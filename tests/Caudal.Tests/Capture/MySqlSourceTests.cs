@@ -111,7 +111,8 @@ public sealed class MySqlSourceTests : IDisposable
             await using (var r = await all.ExecuteReaderAsync())
                 while (await r.ReadAsync()) _seen.Add(r.GetString(0));
             await using var find = new MySqlCommand(
-                $"SELECT id FROM information_schema.processlist WHERE command IN ('Query', 'Execute') AND info LIKE '%{fragment}%' AND info NOT LIKE '%processlist%'", admin);
+                $"SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID() AND command <> 'Sleep' " +
+                $"AND (info IS NULL OR info LIKE '%{fragment}%')", admin);
             if (await find.ExecuteScalarAsync() is { } id)
             {
                 await using var kill = new MySqlCommand($"KILL CONNECTION {id}", admin);

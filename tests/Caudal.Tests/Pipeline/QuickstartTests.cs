@@ -22,7 +22,7 @@ public sealed class QuickstartTests : IDisposable
         var run = await new PipelineRunner(spec).RunAsync();
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(16 + 3, run.Stages.Count);
+        Assert.Equal(16 + 1 + 4, run.Stages.Count); // 16 Sakila tables, Data360 observations, 4 models
         var lake = DataLake.Open(spec.Lake);
         foreach (var (table, rows) in _qs.Counts)
             Assert.Equal(rows, (await lake.Table(new TableId(Zone.Raw, "sakila_" + table)).SnapshotAsync())!.NumRecords);
@@ -36,6 +36,8 @@ public sealed class QuickstartTests : IDisposable
         var refined = session.Query("SELECT sum(revenue), sum(rentals), count(DISTINCT year) FROM refined.revenue_by_country_month").Rows[0];
         Assert.Equal(source.Revenue, decimal.Parse(refined[0]!));
         Assert.Equal(_qs.Counts["rental"].ToString(), refined[1]);
+        var wb = session.Query("SELECT count(*), count(obs_value), count(DISTINCT indicator) FROM trusted.wb_observations").Rows[0];
+        Assert.Equal("1000|1000|2", LakeReader.Flat(wb)); // the recorded real page: two indicators, no missing values
         var partitions = (await lake.Table(TableId.Parse("refined.revenue_by_country_month")).SnapshotAsync())!;
         Assert.Equal(["2005", "2006"], partitions.Files.Values.Select(f => f.PartitionValues["year"]).Distinct().Order());
     }
@@ -76,7 +78,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(19, (await lake.ListTablesAsync()).Count);
+        Assert.Equal(21, (await lake.ListTablesAsync()).Count);
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }
 
