@@ -26,5 +26,6 @@ public static class SourceKinds
         ["mysql"] = Mysql.MySqlSource.Kind,
         ["postgres"] = Postgres.PostgresSource.Kind,
         ["data360"] = Data360.Data360Source.Kind,
+        ["http"] = Http.HttpSource.Kind,
     };
 }

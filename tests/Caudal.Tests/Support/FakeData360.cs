@@ -29,6 +29,7 @@ public sealed class FakeData360 : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         _app = builder.Build();
         _app.MapGet("/data360/data", HandleAsync);
+        MapGenericApi(_app);
         _app.StartAsync().GetAwaiter().GetResult();
         BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
@@ -151,6 +152,28 @@ public sealed class FakeData360 : IAsyncDisposable
         w.WriteNull("UNIT_TYPE");
         if (ExtraField) w.WriteString("OBS_NOTE", $"note {i}");
         w.WriteEndObject();
+    }
+
+    /// <summary>Generic JSON APIs over the same records, one per pagination style, behind a bearer token.</summary>
+    private void MapGenericApi(WebApplication app)
+    {
+        const int size = 100;
+        IResult Items(int from, int to, Func<List<object>, object> shape) =>
+            Results.Json(shape(Enumerable.Range(from, Math.Max(0, Math.Min(to, Records) - from)).Select(i => (object)new { id = i, area = Area(i), value = ObsValue(i) }).ToList()));
+        bool Authorized(HttpContext ctx) => ctx.Request.Headers.Authorization == "Bearer s3cret";
+        app.MapGet("/api/offset", (HttpContext ctx, int offset, int limit) => !Authorized(ctx) ? Results.Unauthorized()
+            : Items(offset, offset + limit, items => new { total = Records, data = new { items } }));
+        app.MapGet("/api/pages", (HttpContext ctx, int page) => !Authorized(ctx) ? Results.Unauthorized()
+            : Items((page - 1) * size, page * size, items => new { items }));
+        app.MapGet("/api/next", (HttpContext ctx, int? after) => !Authorized(ctx) ? Results.Unauthorized()
+            : Items(after ?? 0, (after ?? 0) + size, items => new { items, next = (after ?? 0) + size < Records ? $"api/next?after={(after ?? 0) + size}" : null }));
+        app.MapGet("/api/linked", (HttpContext ctx, int? page) =>
+        {
+            if (!Authorized(ctx)) return Results.Unauthorized();
+            var p = page ?? 1;
+            if (p * size < Records) ctx.Response.Headers.Link = $"<{BaseUrl}/api/linked?page={p + 1}>; rel=\"next\"";
+            return Items((p - 1) * size, p * size, items => items);
+        });
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

@@ -1,12 +1,12 @@
 using System.Globalization;
-using System.Text.Json;
 using Caudal.Capture.Http;
 using Caudal.Spec;
 
 namespace Caudal.Capture.Data360;
 
 /// <summary>
-/// The World Bank Data360 API (<c>GET /data360/data</c>): every page of every requested database/indicator until
+/// The World Bank Data360 API (<c>GET /data360/data</c>), a preset over the generic HTTP pieces (<see cref="HttpPager"/>,
+/// <see cref="PageFetcher"/>, <see cref="HttpTransport"/>): every page of every requested database/indicator until
 /// <c>skip &gt;= count</c>, fetched with bounded concurrency through the resilient client. The number of records must
 /// equal <c>count</c>, and <c>count</c> must not change during the capture (the API's data was updated): such a request
 /// set is captured again from scratch, and fails loudly after 3 tries — a short table is never committed.
@@ -97,14 +97,14 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     {
         var settings = HttpSettings.From(spec.Options);
         using var http = HttpTransport.Create(spec.Options.GetValueOrDefault("base_url", DefaultBaseUrl), settings);
-        var fetcher = new PageFetcher(http, settings, Name);
+        var pager = new HttpPager(new PageFetcher(http, settings, Name), sink, settings, Name);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
         budget.CancelAfter(settings.Budget);
         try
         {
             var setNumber = 0;
             foreach (var set in RequestSets())
-                await CaptureSetAsync(fetcher, set, ++setNumber, sink, settings, budget.Token);
+                await CaptureSetAsync(pager, set, ++setNumber, sink, budget.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -112,7 +112,10 @@ public sealed class Data360Source(SourceSpec spec) : ISource
         }
     }
 
-    private async Task CaptureSetAsync(PageFetcher fetcher, string query, int setNumber, CaptureSink sink, HttpSettings settings, CancellationToken ct)
+    /// <summary>Data360's paging: <c>skip</c> offsets, <c>count</c> total, records in <c>value</c>.</summary>
+    public static readonly Paging Paging = new(PagingKind.Offset, "value", OffsetParam: "skip", TotalPath: "count");
+
+    private async Task CaptureSetAsync(HttpPager pager, string query, int setNumber, CaptureSink sink, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -120,80 +123,24 @@ public sealed class Data360Source(SourceSpec spec) : ISource
             var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/set{setNumber:D3}-";
             try
             {
-                await FetchAllPagesAsync(fetcher, query, prefix, sink, writer, settings, ct);
+                await pager.CaptureAsync($"data360/data?{query}", Paging, writer, prefix, ct);
                 return;
             }
-            catch (CountChangedException e) when (attempt < SetAttempts)
+            catch (HttpPager.TotalChangedException) when (attempt < SetAttempts)
             {
+                // The data changed upstream while we paged through it: capture the whole set again.
                 sink.Discard(writer);
                 sink.DiscardPayloads(prefix);
-                _ = e; // the data changed upstream while we paged through it: capture the whole set again
             }
-            catch (CountChangedException e)
+            catch (HttpPager.TotalChangedException e)
             {
                 throw new CaptureException($"Source '{Name}': {e.Message} on {SetAttempts} captures in a row; not committing a table that may be short.");
             }
         }
     }
 
-    private async Task FetchAllPagesAsync(PageFetcher fetcher, string query, string prefix, CaptureSink sink, JsonBatchWriter writer,
-        HttpSettings settings, CancellationToken ct)
-    {
-        var first = await fetcher.FetchAsync($"data360/data?{query}&skip=0", sink, prefix + "00000.json.gz", ct);
-        long count;
-        int pageSize;
-        using (first.Body)
-        {
-            var (c, records) = Parse(first, query);
-            (count, pageSize) = (c, records.Count);
-            foreach (var r in records) writer.Write(r, [("_payload", first.Payload)]);
-        }
-        if (count > 0 && pageSize == 0) throw new CountChangedException($"{query}: count is {count} but the first page is empty");
-        var skips = new List<long>();
-        for (long skip = pageSize; skip < count; skip += pageSize) skips.Add(skip);
-
-        // Pages are written as they arrive (memory holds at most `concurrency` pages); the checks run at the end and a
-        // failed set is discarded whole.
-        var counts = new long[skips.Count];
-        var sizes = new int[skips.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, skips.Count), new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = ct },
-            async (i, token) =>
-            {
-                var page = await fetcher.FetchAsync($"data360/data?{query}&skip={skips[i]}", sink, $"{prefix}{i + 1:D5}.json.gz", token);
-                using (page.Body)
-                {
-                    var (c, records) = Parse(page, query);
-                    (counts[i], sizes[i]) = (c, records.Count);
-                    lock (writer)
-                        foreach (var r in records) writer.Write(r, [("_payload", page.Payload)]);
-                }
-            });
-
-        long total = pageSize;
-        for (var i = 0; i < skips.Count; i++)
-        {
-            if (counts[i] != count)
-                throw new CountChangedException($"{query}: count changed from {count} to {counts[i]} while paging");
-            var expected = Math.Min(pageSize, count - skips[i]);
-            if (sizes[i] != expected)
-                throw new CountChangedException($"{query}: the page at skip={skips[i]} has {sizes[i]} records, expected {expected}");
-            total += sizes[i];
-        }
-        if (total != count) throw new CountChangedException($"{query}: fetched {total} records, count says {count}");
-    }
-
-    private (long Count, List<JsonElement> Records) Parse(FetchedPage page, string query)
-    {
-        var root = page.Body.RootElement;
-        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("count", out var c) || c.ValueKind != JsonValueKind.Number ||
-            !root.TryGetProperty("value", out var v) || v.ValueKind != JsonValueKind.Array)
-            throw new CaptureException($"Source '{Name}': {page.Url} is not a Data360 page (expected {{\"count\": n, \"value\": [...]}}).");
-        return (c.GetInt64(), v.EnumerateArray().ToList());
-    }
-
     public void Dispose()
     {
     }
 
-    private sealed class CountChangedException(string message) : Exception(message);
 }

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Caudal.Capture.Http;
 
 /// <summary>One fetched page: the parsed body, and where its original bytes are kept.</summary>
-public sealed record FetchedPage(string Url, int Status, JsonDocument Body, string Payload, DateTimeOffset FetchedAt);
+public sealed record FetchedPage(string Url, int Status, JsonDocument Body, string Payload, DateTimeOffset FetchedAt, string? NextLink);
 
 /// <summary>
 /// Fetches JSON pages. Transport failures are retried by the client's resilience pipeline; what it cannot see —
@@ -16,6 +16,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
 {
     public async Task<FetchedPage> FetchAsync(string relativeUrl, CaptureSink sink, string payloadName, CancellationToken ct)
     {
+        relativeUrl = relativeUrl.TrimStart('/');
         Exception? last = null;
         for (var attempt = 1; attempt <= settings.Retries + 1; attempt++)
         {
@@ -40,7 +41,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                 }
                 var fetchedAt = DateTimeOffset.UtcNow;
                 sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
-                return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, payloadName, fetchedAt);
+                return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, payloadName, fetchedAt, NextLink(response));
             }
             catch (Exception e) when (e is InvalidDataException or HttpRequestException or IOException || HttpTransport.IsTimeout(e))
             {
@@ -51,6 +52,19 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
             }
         }
         throw new CaptureException($"Source '{sourceName}': GET {relativeUrl} failed after {settings.Retries + 1} attempts: {last?.Message}", last);
+    }
+
+    /// <summary>The <c>rel="next"</c> target of an RFC 8288 <c>Link</c> header, if any.</summary>
+    private static string? NextLink(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Link", out var values)) return null;
+        foreach (var link in values.SelectMany(v => v.Split(',')))
+        {
+            var parts = link.Split(';', StringSplitOptions.TrimEntries);
+            if (parts.Length > 1 && parts.Skip(1).Any(p => p.Replace(" ", "") is "rel=\"next\"" or "rel=next"))
+                return parts[0].Trim('<', '>', ' ');
+        }
+        return null;
     }
 
     /// <summary>The stored payload: a gzipped JSON envelope with the URL, status, fetch time and the body as received.</summary>

@@ -1,0 +1,35 @@
+namespace Caudal.Capture.Http;
+
+public enum PagingKind { None, Offset, Page, Next, Link }
+
+/// <summary>How an API pages its records. Offset paging with a total is fetched in parallel and verified against the
+/// total; the other kinds are followed one page after another until a short or empty page (or no next link).</summary>
+public sealed record Paging(
+    PagingKind Kind,
+    string RecordsPath,
+    string? OffsetParam = null,
+    string? LimitParam = null,
+    int? PageSize = null,
+    string? TotalPath = null,
+    string? PageParam = null,
+    int PageStart = 1,
+    string? NextPath = null)
+{
+    public static Paging From(IReadOnlyDictionary<string, string> o) => new(
+        o.GetValueOrDefault("pagination", "none") switch
+        {
+            "offset" => PagingKind.Offset,
+            "page" => PagingKind.Page,
+            "next" => PagingKind.Next,
+            "link" => PagingKind.Link,
+            _ => PagingKind.None,
+        },
+        o.GetValueOrDefault("records", "$"),
+        o.GetValueOrDefault("offset_param", "offset"),
+        o.GetValueOrDefault("limit_param"),
+        int.TryParse(o.GetValueOrDefault("page_size"), out var size) ? size : null,
+        o.GetValueOrDefault("total"),
+        o.GetValueOrDefault("page_param", "page"),
+        int.TryParse(o.GetValueOrDefault("page_start"), out var start) ? start : 1,
+        o.GetValueOrDefault("next", "next"));
+}
