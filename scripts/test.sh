@@ -9,7 +9,12 @@ if [ ! -f "$tools/node_modules/s3rver/bin/s3rver.js" ]; then
   echo "installing s3rver@3.7.1 into .tools/ (S3-protocol server for the S3 lake tests)"
   npm install --silent --no-audit --no-fund --prefix "$tools" s3rver@3.7.1 >/dev/null
 fi
+if [ ! -d "$tools/node_modules/hyparquet-writer" ]; then
+  echo "installing hyparquet-writer@0.17.0 into .tools/ (writes Parquet files for the file-source tests)"
+  npm install --silent --no-audit --no-fund --prefix "$tools" hyparquet-writer@0.17.0 >/dev/null
+fi
 export CAUDAL_S3RVER="$tools/node_modules/s3rver/bin/s3rver.js"
+export CAUDAL_NODE_MODULES="$tools/node_modules"
 # s3rver's paginated listings need the legacy OpenSSL provider on Node 20.
 export NODE_OPTIONS="--openssl-legacy-provider"
 

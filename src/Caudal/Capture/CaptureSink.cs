@@ -8,6 +8,9 @@ namespace Caudal.Capture;
 /// read in parallel) and discard a writer whose range must be read again; only what <see cref="Finish"/> returns is
 /// committed, in one commit, together with the new cursor watermark.
 /// </summary>
+/// <summary>A row a source could not take, with where it came from and why.</summary>
+public sealed record QuarantinedRow(string File, long? Line, string? Column, string Reason, string? Raw);
+
 public sealed class CaptureSink : IDisposable
 {
     private readonly Func<RawBatchWriter> _newWriter;
@@ -17,6 +20,14 @@ public sealed class CaptureSink : IDisposable
     private readonly List<(string Name, string LocalPath)> _payloads = [];
     private readonly string _staging;
     private readonly Lock _lock = new();
+
+    /// <summary>What sources that write Parquet themselves need: the engine settings, the lineage select-list, the
+    /// ingest-date partition value and the table's current schema (to widen to it).</summary>
+    public Processing.Engine.EngineSettings Engine { get; init; } = new(Path.GetTempPath());
+    public string Lineage { get; init; } = "";
+    public string IngestDate { get; init; } = "";
+    public DeltaSchema? ExistingSchema { get; init; }
+    public string StagingDirectory => _staging;
 
     internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<RawBatchWriter> newWriter,
         Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? newJsonWriter = null, string? staging = null)
@@ -69,6 +80,23 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<(string Name, string LocalPath)> Payloads => _payloads;
 
+    private readonly List<(DataFile File, DeltaSchema Schema)> _ready = [];
+    private readonly List<QuarantinedRow> _quarantine = [];
+
+    /// <summary>Parquet files a source wrote itself (through DuckDB readers of CSV, JSON or Parquet files).</summary>
+    public void AddFiles(IEnumerable<DataFile> files, DeltaSchema schema)
+    {
+        lock (_lock) _ready.AddRange(files.Select(f => (f, schema)));
+    }
+
+    /// <summary>A row that did not fit: kept (file, line, reason), never silently dropped.</summary>
+    public void Quarantine(QuarantinedRow row)
+    {
+        lock (_lock) _quarantine.Add(row);
+    }
+
+    public IReadOnlyList<QuarantinedRow> Quarantined => _quarantine;
+
     public IReadOnlyList<CaptureColumn> Columns { get; }
 
     /// <summary>The cursor watermark the previous capture committed (epoch microseconds for time cursors), or null.</summary>
@@ -77,14 +105,14 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The highest cursor value captured; the source sets it for incremental datasets.</summary>
     public long? Watermark { get; private set; }
 
-    public long Rows => _writers.Sum(w => w.Rows) + _jsonWriters.Sum(w => w.Rows);
+    public long Rows => _writers.Sum(w => w.Rows) + _jsonWriters.Sum(w => w.Rows) + _ready.Sum(r => r.File.Rows);
 
     /// <summary>The schema of what was written: the union of every writer's columns, in order of appearance.</summary>
     public DeltaSchema? Schema
     {
         get
         {
-            var schemas = _writers.Select(w => w.Schema).Concat(_jsonWriters.Select(w => w.Schema)).OfType<DeltaSchema>().ToList();
+            var schemas = _writers.Select(w => w.Schema).Concat(_jsonWriters.Select(w => w.Schema)).Concat(_ready.Select(r => r.Schema)).OfType<DeltaSchema>().ToList();
             if (schemas.Count == 0) return null;
             var fields = new List<DeltaField>();
             foreach (var f in schemas.SelectMany(s => s.Fields))
@@ -115,14 +143,15 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<DataFile> Finish()
     {
-        if (_writers.Count == 0 && _jsonWriters.Count == 0) NewWriter();
-        return _writers.SelectMany(w => w.Finish()).Concat(_jsonWriters.SelectMany(w => w.Finish())).ToList();
+        if (_writers.Count == 0 && _jsonWriters.Count == 0 && _ready.Count == 0) NewWriter();
+        return _writers.SelectMany(w => w.Finish()).Concat(_jsonWriters.SelectMany(w => w.Finish())).Concat(_ready.Select(r => r.File)).ToList();
     }
 
     public void DiscardAll()
     {
         foreach (var w in _writers) w.Discard();
         foreach (var w in _jsonWriters) w.Discard();
+        foreach (var r in _ready) File.Delete(r.File.LocalPath);
         DiscardPayloads("");
     }
 

@@ -27,5 +27,6 @@ public static class SourceKinds
         ["postgres"] = Postgres.PostgresSource.Kind,
         ["data360"] = Data360.Data360Source.Kind,
         ["http"] = Http.HttpSource.Kind,
+        ["files"] = Files.FilesSource.Kind,
     };
 }

@@ -55,13 +55,22 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             sink = new CaptureSink(columns, since,
                 () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema),
                 declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema),
-                Path.Combine(engine.TempDirectory, "staging"));
+                Path.Combine(engine.TempDirectory, "staging"))
+            {
+                Engine = engine,
+                Lineage = RawBatchWriter.Lineage(run.RunId, run.StartedAt),
+                IngestDate = run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd"),
+                ExistingSchema = existing?.Schema,
+            };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
             // Original payloads go beside the table (readers ignore '_' folders) before the commit that references them.
             foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
+            // Quarantined rows are committed first: a crash before the data commit re-captures the data (and quarantines
+            // its bad rows again, under the new run id); the other order could lose them.
+            if (sink.Quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, sink.Quarantined, ct);
             CrashPoint.Reach($"capture:{id}:before-commit");
             // The cursor watermark is committed in the same commit as the rows it describes.
             List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
@@ -94,6 +103,39 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             stage.Seconds = clock.Elapsed.TotalSeconds;
             observer.StageFinished(stage);
         }
+    }
+
+    private static readonly IReadOnlyList<CaptureColumn> QuarantineColumns =
+    [
+        new("file", "VARCHAR"), new("line", "BIGINT"), new("column_name", "VARCHAR"), new("reason", "VARCHAR"), new("raw", "VARCHAR"),
+    ];
+
+    /// <summary>Rows that did not fit go to <c>raw.{table}_quarantine</c> with their file, line and reason.</summary>
+    private async Task<int> CommitQuarantineAsync(TableId id, IReadOnlyList<QuarantinedRow> rows, CancellationToken ct)
+    {
+        var quarantine = lake.Table(new TableId(Zone.Raw, id.Name + "_quarantine"));
+        var existing = await quarantine.SnapshotAsync(ct: ct);
+        using var writer = new RawBatchWriter(engine, QuarantineColumns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema);
+        foreach (var q in rows)
+        {
+            var row = writer.BeginRow().AppendValue(q.File);
+            row = q.Line is { } line ? row.AppendValue(line) : row.AppendNullValue();
+            row.AppendValue(q.Column).AppendValue(q.Reason).AppendValue(q.Raw);
+            writer.EndRow(row);
+        }
+        var files = writer.Finish();
+        var adds = new List<AddFile>();
+        for (var i = 0; i < files.Count; i++) adds.Add(await quarantine.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
+        await quarantine.CommitAsync(new TableWrite
+        {
+            Mode = WriteMode.Append,
+            Schema = writer.Schema!,
+            PartitionColumns = [RawBatchWriter.IngestDateColumn],
+            Files = adds,
+            RunId = run.RunId,
+            CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
+        }, existing, readGiven: true, ct);
+        return rows.Count;
     }
 
     internal static string Describe(Exception e) => e switch

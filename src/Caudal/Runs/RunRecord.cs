@@ -14,6 +14,9 @@ public sealed class StageRecord
     public long Bytes { get; set; }
     public int Files { get; set; }
     public long? Version { get; set; }
+
+    /// <summary>Rows a capture could not take, kept in <c>raw.{table}_quarantine</c>.</summary>
+    public int Quarantined { get; set; }
     public double Seconds { get; set; }
     public string? Error { get; set; }
 }

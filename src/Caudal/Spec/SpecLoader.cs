@@ -169,6 +169,12 @@ public static partial class SpecLoader
                     options[option] = string.Join(",", list.Children.Cast<YamlScalarNode>().Select(c => c.Value));
                     continue;
                 }
+                if (ctx.Child(body, option) is YamlMappingNode pairs && pairs.Children.All(c => c.Key is YamlScalarNode && c.Value is YamlScalarNode))
+                {
+                    // A mapping option (e.g. columns: {amount: DECIMAL(10,2)}) is kept as name=value pairs.
+                    options[option] = string.Join(";", pairs.Children.Select(c => $"{((YamlScalarNode)c.Key).Value}={((YamlScalarNode)c.Value).Value}"));
+                    continue;
+                }
                 var scalar = ctx.Scalar(body, option);
                 if (scalar == null)
                 {

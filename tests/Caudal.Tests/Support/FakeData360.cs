@@ -161,6 +161,7 @@ public sealed class FakeData360 : IAsyncDisposable
         IResult Items(int from, int to, Func<List<object>, object> shape) =>
             Results.Json(shape(Enumerable.Range(from, Math.Max(0, Math.Min(to, Records) - from)).Select(i => (object)new { id = i, area = Area(i), value = ObsValue(i) }).ToList()));
         bool Authorized(HttpContext ctx) => ctx.Request.Headers.Authorization == "Bearer s3cret";
+        app.MapGet("/files/rates.csv", () => Results.Text("currency,rate\nEUR,1.1\nGBP,1.3\n", "text/csv"));
         app.MapGet("/api/offset", (HttpContext ctx, int offset, int limit) => !Authorized(ctx) ? Results.Unauthorized()
             : Items(offset, offset + limit, items => new { total = Records, data = new { items } }));
         app.MapGet("/api/pages", (HttpContext ctx, int page) => !Authorized(ctx) ? Results.Unauthorized()

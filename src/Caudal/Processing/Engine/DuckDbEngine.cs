@@ -93,7 +93,7 @@ public sealed class DuckDbEngine : IEngine
     /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files. Columns
     /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it.</summary>
     internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
-        DeltaSchema? conformTo = null)
+        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null)
     {
         if (conformTo != null) relation = Conform(connection, relation, conformTo);
         var columns = ParquetOutput.Describe(connection, relation);
@@ -109,6 +109,7 @@ public sealed class DuckDbEngine : IEngine
         var files = new List<DataFile>();
         var combos = new List<Dictionary<string, string?>>();
         if (partitionBy.Count == 0) combos.Add([]);
+        else if (knownPartition != null) combos.Add(new Dictionary<string, string?>(knownPartition)); // one value, known: no scan to find it
         else
         {
             using var command = connection.CreateCommand();

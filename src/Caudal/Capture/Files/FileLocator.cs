@@ -1,0 +1,78 @@
+using System.Text.RegularExpressions;
+using Caudal.Capture.Http;
+using Caudal.Lake.Stores;
+
+namespace Caudal.Capture.Files;
+
+/// <summary>
+/// Turns a file source's <c>path</c> into local files the readers can stream: local paths and globs as they are
+/// (<c>*</c>, <c>?</c>, <c>**</c>), <c>https://</c> downloaded through the resilient client, <c>s3://bucket/prefix/*.csv</c>
+/// listed and downloaded with the AWS SDK (DuckDB's httpfs is not available offline).
+/// </summary>
+internal static class FileLocator
+{
+    public sealed record Located(string Origin, string LocalPath);
+
+    public static async Task<IReadOnlyList<Located>> LocateAsync(string path, IReadOnlyDictionary<string, string> options, string baseDir,
+        string staging, CancellationToken ct)
+    {
+        if (path.StartsWith("https://", StringComparison.Ordinal) || path.StartsWith("http://", StringComparison.Ordinal))
+        {
+            var uri = new Uri(path);
+            using var http = HttpTransport.Create($"{uri.Scheme}://{uri.Authority}", HttpSettings.From(options));
+            var local = Path.Combine(staging, "download-" + Guid.NewGuid().ToString("N") + Path.GetExtension(uri.AbsolutePath));
+            Directory.CreateDirectory(staging);
+            using var response = await http.GetAsync(uri.PathAndQuery.TrimStart('/'), HttpCompletionOption.ResponseHeadersRead, ct);
+            if (!response.IsSuccessStatusCode) throw new CaptureException($"GET {path} answered HTTP {(int)response.StatusCode}.");
+            await using (var file = File.Create(local))
+                await response.Content.CopyToAsync(file, ct); // streamed to disk, never held in memory
+            return [new Located(path, local)];
+        }
+        if (path.StartsWith("s3://", StringComparison.Ordinal))
+            return await S3Async(path, options, staging, ct);
+
+        var full = path.StartsWith("file://", StringComparison.Ordinal) ? path[7..] : Path.GetFullPath(Path.Combine(baseDir, path));
+        if (!HasWildcard(full))
+            return File.Exists(full) ? [new Located(full, full)] : throw new CaptureException($"File '{full}' does not exist.");
+        var root = FixedPrefixDirectory(full);
+        var glob = Glob(full);
+        if (!Directory.Exists(root)) return [];
+        return Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => glob.IsMatch(f))
+            .Order(StringComparer.Ordinal)
+            .Select(f => new Located(f, f))
+            .ToList();
+    }
+
+    private static async Task<IReadOnlyList<Located>> S3Async(string path, IReadOnlyDictionary<string, string> options, string staging, CancellationToken ct)
+    {
+        var rest = path["s3://".Length..];
+        var bucket = rest[..rest.IndexOf('/')];
+        var key = rest[(bucket.Length + 1)..];
+        var prefix = HasWildcard(key) ? key[..key.IndexOfAny(['*', '?'])] : key;
+        using var store = new S3ObjectStore(new S3Settings(bucket, "", options.GetValueOrDefault("endpoint"), options.GetValueOrDefault("region"),
+            options.GetValueOrDefault("path_style") == "true"));
+        var glob = Glob(key);
+        var found = new List<Located>();
+        await foreach (var o in store.ListAsync(prefix, ct: ct))
+        {
+            if (HasWildcard(key) ? !glob.IsMatch(o.Key) : o.Key != key) continue;
+            var local = Path.Combine(staging, "s3-" + Guid.NewGuid().ToString("N") + Path.GetExtension(o.Key));
+            await store.DownloadAsync(o.Key, local, ct);
+            found.Add(new Located($"s3://{bucket}/{o.Key}", local));
+        }
+        return found;
+    }
+
+    private static bool HasWildcard(string path) => path.IndexOfAny(['*', '?']) >= 0;
+
+    private static string FixedPrefixDirectory(string path)
+    {
+        var firstWildcard = path.IndexOfAny(['*', '?']);
+        return Path.GetDirectoryName(path[..firstWildcard] + "x")!;
+    }
+
+    /// <summary><c>**</c> spans folders, <c>*</c> and <c>?</c> stay within one.</summary>
+    private static Regex Glob(string pattern) => new("^" + Regex.Escape(pattern)
+        .Replace(@"\*\*/", "(.*/)?").Replace(@"\*\*", ".*").Replace(@"\*", "[^/]*").Replace(@"\?", "[^/]") + "$");
+}

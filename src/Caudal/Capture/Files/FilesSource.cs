@@ -1,0 +1,161 @@
+using System.Text;
+using System.Text.Json;
+using Caudal.Processing.Engine;
+using Caudal.Spec;
+using DuckDB.NET.Data;
+
+namespace Caudal.Capture.Files;
+
+/// <summary>
+/// CSV, JSON (array or JSON lines) and Parquet files from local paths and globs, https:// and s3://. Readers stream
+/// (DuckDB's CSV/JSON/Parquet readers straight into Parquet output; JSON lines one line at a time), so a file larger than
+/// memory is fine. Types are inferred from the whole file, with per-column overrides (<c>columns</c>). Rows that do not fit
+/// — a value of the wrong type, the wrong number of columns, bad UTF-8, a line that is not JSON — go to
+/// <c>raw.{table}_quarantine</c> with the file, line and reason; with <c>on_bad_rows: fail</c> they fail the dataset.
+/// </summary>
+public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
+{
+    public static readonly SourceKind Kind = new("files", ["path"],
+        ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "endpoint", "region", "path_style", "timeout", "retries"],
+        (spec, baseDir) => new FilesSource(spec, baseDir),
+        Validate: (spec, _, error) =>
+        {
+            if (spec.Options.TryGetValue("format", out var f) && f is not ("csv" or "json" or "jsonl" or "parquet"))
+                error($"Unknown format '{f}' in source '{spec.Name}'.", "use csv, json, jsonl or parquet (or leave it out to go by the file extension).");
+            if (spec.Options.TryGetValue("on_bad_rows", out var b) && b is not ("quarantine" or "fail"))
+                error($"on_bad_rows '{b}' in source '{spec.Name}' is neither quarantine nor fail.", "use 'quarantine' (default) or 'fail'.");
+        });
+
+    public const string SourceFileColumn = "_source_file";
+    public const string SourceLineColumn = "_source_line";
+
+    public string Name => spec.Name;
+    private bool FailOnBadRows => spec.Options.GetValueOrDefault("on_bad_rows") == "fail";
+
+    public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(spec.Options.GetValueOrDefault("dataset", "files"), null, null, spec.Position)]);
+
+    public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
+        Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
+
+    private IReadOnlyDictionary<string, string> Overrides =>
+        spec.Options.TryGetValue("columns", out var c)
+            ? c.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim())
+            : new Dictionary<string, string>();
+
+    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
+    {
+        var staging = sink.StagingDirectory;
+        var files = await FileLocator.LocateAsync(spec.Options["path"], spec.Options, baseDir, staging, ct);
+        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'.");
+        foreach (var file in files)
+        {
+            var format = spec.Options.GetValueOrDefault("format") ?? FormatOf(file.Origin);
+            try
+            {
+                if (format == "jsonl") JsonLines(file, sink);
+                else Read(file, format, sink);
+            }
+            catch (DuckDBException e)
+            {
+                throw new CaptureException($"Source '{Name}', file {file.Origin}: {FirstLine(e.Message)}", e);
+            }
+            finally
+            {
+                if (file.LocalPath != file.Origin && !file.Origin.StartsWith('/')) File.Delete(file.LocalPath); // a downloaded copy
+            }
+        }
+    }
+
+    private static string FormatOf(string path)
+    {
+        var name = path.ToLowerInvariant();
+        if (name.EndsWith(".csv") || name.EndsWith(".tsv") || name.EndsWith(".csv.gz")) return "csv";
+        if (name.EndsWith(".jsonl") || name.EndsWith(".ndjson") || name.EndsWith(".jsonl.gz")) return "jsonl";
+        if (name.EndsWith(".json") || name.EndsWith(".json.gz")) return "json";
+        if (name.EndsWith(".parquet")) return "parquet";
+        throw new CaptureException($"Cannot tell the format of '{path}' from its name: set 'format' (csv, json, jsonl or parquet).");
+    }
+
+    /// <summary>CSV, JSON arrays and Parquet through DuckDB's streaming readers, straight into Parquet files.</summary>
+    private void Read(FileLocator.Located file, string format, CaptureSink sink)
+    {
+        using var connection = ParquetOutput.Open(sink.Engine with { Threads = 1 });
+        var local = Sql.Literal(file.LocalPath);
+        var overrides = Overrides;
+        var types = overrides.Count == 0 ? "" : $", types = {{{string.Join(", ", overrides.Select(o => $"{Sql.Literal(o.Key)}: {Sql.Literal(o.Value)}"))}}}";
+        var reader = format switch
+        {
+            "csv" => $"read_csv({local}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}, " +
+                     $"sample_size = -1{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{types}" +
+                     (FailOnBadRows ? "" : ", store_rejects = true") + ")",
+            "json" => $"read_json({local}, format = 'array', sample_size = -1)",
+            "parquet" => $"read_parquet({local})",
+            _ => throw new CaptureException($"Unknown format '{format}'."),
+        };
+        var casts = format == "csv" || overrides.Count == 0 ? "*" : $"* REPLACE ({string.Join(", ", overrides.Select(o => $"CAST({Sql.Ident(o.Key)} AS {o.Value}) AS {Sql.Ident(o.Key)}"))})";
+        var relation = $"(SELECT {casts}, {Sql.Literal(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {reader})";
+        var output = DuckDbEngine.WriteFiles(connection, relation, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
+            sink.ExistingSchema, new Dictionary<string, string?> { [RawBatchWriter.IngestDateColumn] = sink.IngestDate });
+        sink.AddFiles(output.Files, output.Schema);
+        if (format == "csv" && !FailOnBadRows) QuarantineRejects(connection, file, sink);
+    }
+
+    private static void QuarantineRejects(DuckDBConnection connection, FileLocator.Located file, CaptureSink sink)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT line, column_name, error_type, error_message, csv_line FROM reject_errors ORDER BY line";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            sink.Quarantine(new QuarantinedRow(file.Origin, reader.IsDBNull(0) ? null : Convert.ToInt64(reader.GetValue(0)),
+                reader.IsDBNull(1) ? null : reader.GetString(1), $"{reader.GetString(2)}: {FirstLine(reader.GetString(3))}",
+                reader.IsDBNull(4) ? null : reader.GetString(4)));
+    }
+
+    /// <summary>JSON lines, one at a time: good lines become rows, a bad line is quarantined (or fails the dataset).</summary>
+    private void JsonLines(FileLocator.Located file, CaptureSink sink)
+    {
+        var writer = sink.NewJsonWriter(Overrides);
+        using var stream = File.OpenRead(file.LocalPath);
+        using var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+        long lineNumber = 0;
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = text.ReadLine();
+            }
+            catch (DecoderFallbackException e)
+            {
+                Bad(file, lineNumber + 1, "invalid UTF-8: " + e.Message, null, sink);
+                break; // the decoder cannot resynchronise reliably: the rest of the file is not trusted
+            }
+            if (line == null) break;
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException($"a JSON {doc.RootElement.ValueKind}, not an object");
+                writer.Write(doc.RootElement, [(SourceFileColumn, file.Origin), (SourceLineColumn, lineNumber.ToString())]);
+            }
+            catch (JsonException e)
+            {
+                Bad(file, lineNumber, "not a JSON object: " + e.Message, line, sink);
+            }
+        }
+    }
+
+    private void Bad(FileLocator.Located file, long line, string reason, string? raw, CaptureSink sink)
+    {
+        if (FailOnBadRows) throw new CaptureException($"Source '{Name}', file {file.Origin}, line {line}: {reason} (on_bad_rows: fail).");
+        sink.Quarantine(new QuarantinedRow(file.Origin, line, null, reason, raw?.Length > 2000 ? raw[..2000] : raw));
+    }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    public void Dispose()
+    {
+    }
+}

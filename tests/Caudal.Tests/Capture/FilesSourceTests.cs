@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Text;
+using Caudal.Runs;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Capture;
+
+/// <summary>The file source: tricky CSVs, JSON lines with bad lines, Parquet from another tool, globs, https and S3.</summary>
+public sealed class FilesSourceTests : IDisposable
+{
+    private readonly TempDir _dir = new("files");
+
+    private PipelineHarness Harness(string options)
+    {
+        var h = new PipelineHarness($"  f:\n    kind: files\n    dataset: data\n{options}");
+        return h;
+    }
+
+    [Fact]
+    public async Task Tricky_csv_rows_are_read_right_and_bad_rows_are_quarantined_with_file_line_and_reason()
+    {
+        var csv = new MemoryStream();
+        csv.Write([0xEF, 0xBB, 0xBF]); // BOM
+        csv.Write(Encoding.UTF8.GetBytes(
+            "id,name,amount\r\n" +
+            "1,\"plain\",1.50\r\n" +
+            "2,\"has \"\"quotes\"\" inside\",2.25\r\n" +
+            "3,\"spans\r\ntwo lines\",3.00\r\n" +
+            "4,ragged,4.00,extra\r\n" +
+            "5,not a number,abc\r\n"));
+        csv.Write(Encoding.UTF8.GetBytes("6,"));
+        csv.Write([0xC3, 0x28]); // invalid UTF-8
+        csv.Write(Encoding.UTF8.GetBytes(",6.00\r\n7,Inegöl,7.75\r\n"));
+        File.WriteAllBytes(_dir.File("tricky.csv"), csv.ToArray());
+
+        // Inferred from the whole file, amount would be text (row 5 holds "abc"): the override makes it a decimal.
+        using var h = Harness($"    path: {_dir.File("tricky.csv")}\n    columns: {{amount: \"DECIMAL(10,2)\"}}");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        var rows = (await h.QueryAsync("SELECT id, name, amount FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat).ToList();
+        Assert.Equal(["1|plain|1.50", "2|has \"quotes\" inside|2.25", "3|spans\r\ntwo lines|3.00", "7|Inegöl|7.75"], rows);
+        var bad = (await h.QueryAsync("SELECT line, reason FROM raw.f_data_quarantine ORDER BY line")).ToList();
+        Assert.Equal(3, bad.Count);
+        Assert.Equal(3, run.Stages.Single().Quarantined);
+        Assert.All(bad, b => Assert.NotNull(b[0]));
+        Assert.Contains("TOO MANY COLUMNS", bad[0][1]);
+        Assert.Contains("CAST", bad[1][1]);
+        Assert.Contains("INVALID ENCODING", bad[2][1]);
+        Assert.Equal(_dir.File("tricky.csv"), (await h.QueryAsync("SELECT DISTINCT file FROM raw.f_data_quarantine"))[0][0]);
+    }
+
+    [Fact]
+    public async Task On_bad_rows_fail_fails_the_dataset_and_commits_nothing()
+    {
+        File.WriteAllText(_dir.File("bad.csv"), "id,amount\n1,1.5\n2,abc\n");
+        using var h = Harness($"    path: {_dir.File("bad.csv")}\n    columns: {{amount: DOUBLE}}\n    on_bad_rows: fail");
+        var run = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains($"Source 'f', file {_dir.File("bad.csv")}", run.Stages.Single().Error);
+        Assert.Null(await Caudal.Lake.DataLake.Open(h.Spec.Lake).Table(Caudal.Lake.TableId.Parse("raw.f_data")).SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Column_overrides_win_over_inference()
+    {
+        File.WriteAllText(_dir.File("codes.csv"), "code,amount\n007,10\n042,20\n");
+        using var h = Harness($"    path: {_dir.File("codes.csv")}\n    columns:\n      code: VARCHAR\n      amount: DECIMAL(10,2)");
+        await h.RunAsync();
+        Assert.Equal(["007|10.00", "042|20.00"], (await h.QueryAsync("SELECT code, amount FROM raw.f_data ORDER BY code")).Select(LakeReader.Flat));
+    }
+
+    [Fact]
+    public async Task Json_lines_keep_good_lines_and_quarantine_bad_ones_by_line()
+    {
+        File.WriteAllText(_dir.File("events.jsonl"), "{\"id\":1,\"kind\":\"a\"}\n{\"id\":2,\"kind\":\n\n[1,2]\n{\"id\":3,\"kind\":\"c\",\"new\":true}\n");
+        using var h = Harness($"    path: {_dir.File("events.jsonl")}");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.Equal(["1|a|NULL|1", "3|c|True|5"], (await h.QueryAsync("SELECT id, kind, new, _source_line FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat));
+        var bad = await h.QueryAsync("SELECT line, reason FROM raw.f_data_quarantine ORDER BY line");
+        Assert.Equal(["2", "4"], bad.Select(b => b[0]));
+        Assert.StartsWith("not a JSON object", bad[1][1]);
+    }
+
+    [Fact]
+    public async Task A_json_array_and_a_parquet_file_written_by_another_tool_are_read()
+    {
+        File.WriteAllText(_dir.File("list.json"), "[{\"id\": 1, \"tags\": [\"x\", \"y\"]}, {\"id\": 2, \"tags\": []}]");
+        using (var json = Harness($"    path: {_dir.File("list.json")}"))
+        {
+            var run = await json.RunAsync();
+            Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+            Assert.Equal(["1|2", "2|0"], (await json.QueryAsync("SELECT id, len(tags) FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat));
+        }
+
+        var modules = Environment.GetEnvironmentVariable("CAUDAL_NODE_MODULES")
+            ?? throw new InvalidOperationException("CAUDAL_NODE_MODULES is not set: run the tests with 'bash scripts/test.sh' (it installs hyparquet-writer).");
+        var script = Path.Combine(Path.GetDirectoryName(modules)!, "write_parquet.mjs");
+        File.Copy(Path.Combine(Quickstart.RepoRoot, "tests", "tools", "write_parquet.mjs"), script, overwrite: true);
+        using (var node = Process.Start(new ProcessStartInfo("node", [script, _dir.File("other.parquet")]) { RedirectStandardError = true })!)
+        {
+            var error = await node.StandardError.ReadToEndAsync();
+            await node.WaitForExitAsync();
+            Assert.True(node.ExitCode == 0, error);
+        }
+        using var parquet = Harness($"    path: {_dir.File("other.parquet")}");
+        var parquetRun = await parquet.RunAsync();
+        Assert.True(parquetRun.Status == RunStatus.Succeeded, parquetRun.Error);
+        Assert.Equal(["1|Réunion|1.5|True", "2|Yugoslavia|2.25|False", "3|NULL|-3|True"],
+            (await parquet.QueryAsync("SELECT id, name, score, active FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat));
+    }
+
+    [Fact]
+    public async Task A_glob_reads_every_matching_file_and_records_each_rows_file()
+    {
+        Directory.CreateDirectory(_dir.File("in/2026"));
+        File.WriteAllText(_dir.File("in/a.csv"), "id\n1\n2\n");
+        File.WriteAllText(_dir.File("in/2026/b.csv"), "id,extra\n3,x\n");
+        File.WriteAllText(_dir.File("in/skip.txt"), "id\n99\n");
+        using var h = Harness($"    path: {_dir.File("in")}/**/*.csv");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.Equal(["1|NULL|a.csv", "2|NULL|a.csv", "3|x|b.csv"],
+            (await h.QueryAsync("SELECT id, extra, parse_filename(_source_file) FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat));
+    }
+
+    [Fact]
+    public async Task Files_come_from_https_and_from_s3_globs()
+    {
+        await using var server = new FakeData360(records: 10);
+        using (var https = Harness($"    path: {server.BaseUrl}/files/rates.csv"))
+        {
+            var run = await https.RunAsync();
+            Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+            Assert.Equal(["EUR|1.1", "GBP|1.3"], (await https.QueryAsync("SELECT currency, rate FROM raw.f_data ORDER BY 1")).Select(LakeReader.Flat));
+        }
+
+        var s3 = S3Server.Instance;
+        var prefix = "files-" + Guid.NewGuid().ToString("N")[..8];
+        using var store = s3.NewStore(prefix);
+        await store.PutAsync("2026/a.csv", new MemoryStream("id\n1\n"u8.ToArray()));
+        await store.PutAsync("2026/b.csv", new MemoryStream("id\n2\n"u8.ToArray()));
+        await store.PutAsync("2026/c.json", new MemoryStream("[]"u8.ToArray()));
+        using var fromS3 = Harness($"    path: s3://{S3Server.Bucket}/{prefix}/2026/*.csv\n    endpoint: {s3.Endpoint}\n    region: us-east-1\n    path_style: true");
+        var s3Run = await fromS3.RunAsync();
+        Assert.True(s3Run.Status == RunStatus.Succeeded, s3Run.Error);
+        Assert.Equal(["1", "2"], (await fromS3.QueryAsync("SELECT id FROM raw.f_data ORDER BY id")).Select(r => r[0]));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}
