@@ -77,28 +77,45 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         throw new CaptureException($"Cannot tell the format of '{path}' from its name: set 'format' (csv, json, jsonl or parquet).");
     }
 
-    /// <summary>CSV, JSON arrays and Parquet through DuckDB's streaming readers, straight into Parquet files.</summary>
+    /// <summary>Rows DuckDB's sniffer looks at to choose column types (a type that a later row does not fit sends that
+    /// row to quarantine; <c>columns</c> overrides fix such columns).</summary>
+    private const int SniffRows = 100_000;
+
+    /// <summary>CSV, JSON arrays and Parquet through DuckDB's streaming readers, straight into Parquet files: the file is
+    /// sniffed once on a sample, then read once with those column types fixed.</summary>
     private void Read(FileLocator.Located file, string format, CaptureSink sink)
     {
-        using var connection = ParquetOutput.Open(sink.Engine with { Threads = 1 });
+        // Streaming needs little memory: cap the reader well below the run's limit so a huge file stays small in RAM.
+        using var connection = ParquetOutput.Open(sink.Engine with { Threads = 1, MemoryLimit = "256MB" });
         var local = Sql.Literal(file.LocalPath);
         var overrides = Overrides;
-        var types = overrides.Count == 0 ? "" : $", types = {{{string.Join(", ", overrides.Select(o => $"{Sql.Literal(o.Key)}: {Sql.Literal(o.Value)}"))}}}";
-        var reader = format switch
+        string Reader(string columns) => format switch
         {
-            "csv" => $"read_csv({local}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}, " +
-                     $"sample_size = -1{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{types}" +
-                     (FailOnBadRows ? "" : ", store_rejects = true") + ")",
-            "json" => $"read_json({local}, format = 'array', sample_size = -1)",
+            "csv" => $"read_csv({local}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}" +
+                     $"{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{columns}" +
+                     (FailOnBadRows || columns.Length == 0 ? "" : ", store_rejects = true") + ")",
+            "json" => $"read_json({local}, format = 'array'{columns})",
             "parquet" => $"read_parquet({local})",
             _ => throw new CaptureException($"Unknown format '{format}'."),
         };
-        var casts = format == "csv" || overrides.Count == 0 ? "*" : $"* REPLACE ({string.Join(", ", overrides.Select(o => $"CAST({Sql.Ident(o.Key)} AS {o.Value}) AS {Sql.Ident(o.Key)}"))})";
-        var relation = $"(SELECT {casts}, {Sql.Literal(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {reader})";
-        var output = DuckDbEngine.WriteFiles(connection, relation, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
+        var relation = format == "parquet" ? Reader("") : FixedTypes(connection, Reader, overrides, format);
+        var select = $"(SELECT *, {Sql.Literal(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {relation})";
+        var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
             sink.ExistingSchema, new Dictionary<string, string?> { [RawBatchWriter.IngestDateColumn] = sink.IngestDate });
         sink.AddFiles(output.Files, output.Schema);
         if (format == "csv" && !FailOnBadRows) QuarantineRejects(connection, file, sink);
+    }
+
+    /// <summary>The reader with every column's type fixed: sniffed from the first rows, overridden where the spec says.</summary>
+    private static string FixedTypes(DuckDBConnection connection, Func<string, string> reader, IReadOnlyDictionary<string, string> overrides, string format)
+    {
+        var sniffed = ParquetOutput.Describe(connection, $"(SELECT * FROM {reader($", sample_size = {SniffRows}")})");
+        var columns = sniffed.Select(c => (c.Name, Type: overrides.TryGetValue(c.Name, out var t) ? t : c.Type)).ToList();
+        var unknown = overrides.Keys.Where(k => columns.All(c => c.Name != k)).ToList();
+        if (unknown.Count > 0)
+            throw new CaptureException($"columns overrides name {string.Join(", ", unknown)}, which the file does not have (its columns: {string.Join(", ", columns.Select(c => c.Name))}).");
+        var list = string.Join(", ", columns.Select(c => $"{Sql.Literal(c.Name)}: {Sql.Literal(c.Type)}"));
+        return reader($", columns = {{{list}}}, auto_detect = false");
     }
 
     private static void QuarantineRejects(DuckDBConnection connection, FileLocator.Located file, CaptureSink sink)
