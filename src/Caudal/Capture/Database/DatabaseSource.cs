@@ -25,7 +25,24 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     protected long SplitRows => Spec.Options.TryGetValue("split_rows", out var p) && long.TryParse(p, out var n) ? n : 500_000;
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
-    protected abstract Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct);
+    /// <summary>SQL listing the base tables of the connection's database/schema, one name per row.</summary>
+    protected abstract string ListTablesSql { get; }
+
+    protected Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct) =>
+        StringsAsync(connection, ListTablesSql, [], ct);
+
+    /// <summary>The first column of every row of a query, as text.</summary>
+    protected static async Task<IReadOnlyList<string>> StringsAsync(DbConnection connection, string sql,
+        IReadOnlyList<(string Name, object Value)> parameters, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(command, name, value);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var values = new List<string>();
+        while (await reader.ReadAsync(ct)) values.Add(reader.GetString(0));
+        return values;
+    }
     protected abstract Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct);
     protected abstract string Quote(string identifier);
 

@@ -44,16 +44,8 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         return connection;
     }
 
-    protected override async Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct)
-    {
-        await using var command = new MySqlCommand(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name",
-            (MySqlConnection)connection);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var tables = new List<string>();
-        while (await reader.ReadAsync(ct)) tables.Add(reader.GetString(0));
-        return tables;
-    }
+    protected override string ListTablesSql =>
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name";
 
     protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
     {
@@ -66,7 +58,9 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         string? splitKey = null;
         if (dataset.Table != null)
         {
-            var key = dataset.PrimaryKey ?? await PrimaryKeyAsync((MySqlConnection)connection, dataset.Table, ct);
+            var key = dataset.PrimaryKey ?? await StringsAsync(connection,
+                "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = @t " +
+                "AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", [("@t", dataset.Table)], ct);
             if (key.Count == 1 && columns.FirstOrDefault(c => c.Name.Equals(key[0], StringComparison.OrdinalIgnoreCase)) is { } k &&
                 k.DuckType is "TINYINT" or "UTINYINT" or "SMALLINT" or "USMALLINT" or "INTEGER" or "UINTEGER" or "BIGINT")
                 splitKey = k.Name;
@@ -75,18 +69,6 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
             throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
         return new DatabaseRead(from, columns, splitKey, cursor);
-    }
-
-    private static async Task<List<string>> PrimaryKeyAsync(MySqlConnection connection, string table, CancellationToken ct)
-    {
-        await using var command = new MySqlCommand(
-            "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = @t " +
-            "AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", connection);
-        command.Parameters.AddWithValue("@t", table);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var key = new List<string>();
-        while (await reader.ReadAsync(ct)) key.Add(reader.GetString(0));
-        return key;
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,

@@ -47,16 +47,8 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
         return connection;
     }
 
-    protected override async Task<IReadOnlyList<string>> ListTablesAsync(DbConnection connection, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
-            (NpgsqlConnection)connection);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var tables = new List<string>();
-        while (await reader.ReadAsync(ct)) tables.Add(reader.GetString(0));
-        return tables;
-    }
+    protected override string ListTablesSql =>
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name";
 
     protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
     {
@@ -72,7 +64,9 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
         string? splitKey = null;
         if (dataset.Table != null)
         {
-            var key = dataset.PrimaryKey ?? await PrimaryKeyAsync((NpgsqlConnection)connection, dataset.Table, ct);
+            var key = dataset.PrimaryKey ?? await StringsAsync(connection,
+                "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) " +
+                "WHERE i.indrelid = @t::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)", [("t", Quote(dataset.Table))], ct);
             if (key.Count == 1 && columns.FirstOrDefault(c => c.Name == key[0]) is { DuckType: "SMALLINT" or "INTEGER" or "BIGINT" } k)
                 splitKey = k.Name;
         }
@@ -80,18 +74,6 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
         if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
             throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
         return new DatabaseRead(from, columns, splitKey, cursor);
-    }
-
-    private async Task<List<string>> PrimaryKeyAsync(NpgsqlConnection connection, string table, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) " +
-            "WHERE i.indrelid = @t::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)", connection);
-        command.Parameters.AddWithValue("t", Quote(table));
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var key = new List<string>();
-        while (await reader.ReadAsync(ct)) key.Add(reader.GetString(0));
-        return key;
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
