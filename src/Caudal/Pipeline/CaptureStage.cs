@@ -38,7 +38,10 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         }
     }
 
-    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, CancellationToken ct)
+    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, CancellationToken ct) =>
+        await CaptureDatasetAsync(source, id, dataset, spec.Sources.First(s => s.Name == source.Name), ct);
+
+    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, SourceSpec sourceSpec, CancellationToken ct)
     {
         var stage = new StageRecord { Stage = "capture", Table = id.ToString() };
         run.Stages.Add(stage);
@@ -64,6 +67,10 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
+            if (sourceSpec.Options.GetValueOrDefault("schema") == "freeze" && existing != null && sink.Schema is { } incoming &&
+                incoming.Fields.Where(f => existing.Schema.Find(f.Name) == null).Select(f => f.Name).ToList() is { Count: > 0 } added)
+                throw new CaptureException($"Source '{sourceSpec.Name}', dataset '{dataset.Name}': new column(s) {string.Join(", ", added)} " +
+                    "and the source's schema policy is 'freeze'. Set 'schema: evolve' to add them, or drop them with a query.");
             // Original payloads go beside the table (readers ignore '_' folders) before the commit that references them.
             foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
             var adds = new List<AddFile>();

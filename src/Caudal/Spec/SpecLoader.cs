@@ -17,7 +17,7 @@ public static partial class SpecLoader
 {
     internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "run"];
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
-    internal static readonly string[] SourceKeys = ["kind", "datasets"];
+    internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
@@ -183,6 +183,12 @@ public static partial class SpecLoader
                     continue;
                 }
                 if (ctx.Resolve(scalar) is { } resolved) options[option] = resolved;
+            }
+            if (ctx.Scalar(body, "schema") is { } policy)
+            {
+                if (policy.Value is "evolve" or "freeze") options["schema"] = policy.Value;
+                else ctx.Error(policy.Start, $"Unknown schema policy '{policy.Value}' in source '{name}'.",
+                    "use 'evolve' (new columns are added, the default) or 'freeze' (a new column fails the dataset).");
             }
             var defaults = ParseIncremental(body, new DatasetSpec("*", null, null, ctx.At(body.Start)), name, ctx);
             var datasets = ParseDatasets(body, name, defaults, ctx);

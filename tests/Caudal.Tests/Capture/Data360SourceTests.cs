@@ -12,7 +12,8 @@ public sealed class Data360SourceTests : IAsyncDisposable
     private readonly FakeData360 _server = new(records: 5_500);
 
     private PipelineHarness Harness(string extra = "") => new(
-        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: 1s\n    retries: 8\n    concurrency: 4\n{extra}");
+        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: 1s\n    retries: 8\n    concurrency: 4\n" +
+        (extra.Length > 0 ? extra.TrimEnd('\n') + "\n" : "") + (extra.Contains("metadata") ? "" : "    metadata: false\n"));
 
     /// <summary>Every served record, as the server built it: i → (REF_AREA, TIME_PERIOD, OBS_VALUE).</summary>
     private static List<string> Expected(int n) => Enumerable.Range(0, n)
@@ -127,6 +128,30 @@ public sealed class Data360SourceTests : IAsyncDisposable
         var rerun = await CliProcess.RunAsync(h.Folder, "run");
         Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
         Assert.Equal(Expected(5_500), await Captured(h));
+    }
+
+    [Fact]
+    public async Task Every_indicator_is_listed_then_captured_and_metadata_lands_beside()
+    {
+        using var h = Harness("    metadata: true\n    indicators: [\"*\"]");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        var perIndicator = await h.QueryAsync("SELECT INDICATOR, count(*) FROM raw.wb_observations GROUP BY ALL ORDER BY 1");
+        Assert.Equal(["WB_TEST_A|5500", "WB_TEST_B|5500"], perIndicator.Select(LakeReader.Flat)); // OTHER_DB_C belongs to another database
+        var metadata = await h.QueryAsync("SELECT id, json_extract_string(series_description, '$.license_type') FROM raw.wb_metadata ORDER BY id");
+        Assert.Equal(["META_WB_TEST_A|CC BY-4.0", "META_WB_TEST_B|CC BY-4.0"], metadata.Select(LakeReader.Flat));
+    }
+
+    [Fact]
+    public async Task A_frozen_schema_refuses_a_new_field_and_keeps_the_table_as_it_was()
+    {
+        using var h = Harness("    schema: freeze\n    metadata: false");
+        await h.RunAsync();
+        _server.ExtraField = true;
+        var second = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, second.Status);
+        Assert.Contains("new column(s) OBS_NOTE and the source's schema policy is 'freeze'", second.Stages.Single().Error);
+        Assert.Equal("5500", (await h.QueryAsync("SELECT count(*) FROM raw.wb_observations"))[0][0]);
     }
 
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();

@@ -30,6 +30,23 @@ public sealed class FakeData360 : IAsyncDisposable
         _app = builder.Build();
         _app.MapGet("/data360/data", HandleAsync);
         MapGenericApi(_app);
+        _app.MapGet("/data360/indicators", (string datasetId) => Results.Json(new[] { $"{datasetId}_A", $"{datasetId}_B", "OTHER_DB_C" }));
+        _app.MapPost("/data360/metadata", async (HttpContext ctx) =>
+        {
+            using var body = await JsonDocument.ParseAsync(ctx.Request.Body);
+            var query = body.RootElement.GetProperty("query").GetString()!;
+            var db = query.Split('\'')[1];
+            return Results.Json(new Dictionary<string, object>
+            {
+                ["@odata.count"] = 2,
+                ["value"] = new[] { "A", "B" }.Select(i => new
+                {
+                    id = $"META_{db}_{i}",
+                    type = "indicator",
+                    series_description = new { idno = $"{db}_{i}", database_id = db, name = $"Indicator {i}", license_type = "CC BY-4.0" },
+                }),
+            });
+        });
         _app.StartAsync().GetAwaiter().GetResult();
         BaseUrl = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }

@@ -19,7 +19,7 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     private const int SetAttempts = 3;
 
     public static readonly SourceKind Kind = new("data360", [],
-        ["base_url", "databases", "indicators", "time_from", "time_to", "timeout", "retries", "budget", "concurrency"],
+        ["base_url", "databases", "indicators", "time_from", "time_to", "metadata", "timeout", "retries", "budget", "concurrency"],
         (spec, baseDir) => new Data360Source(Resolve(spec, baseDir)));
 
     /// <summary>The seed project's choice: three databases and one indicator of each.</summary>
@@ -66,8 +66,12 @@ public sealed class Data360Source(SourceSpec spec) : ISource
 
     public string Name => spec.Name;
 
+    /// <summary>observations, and (unless <c>metadata: false</c>) metadata: each indicator's descriptions and licence
+    /// from <c>POST /data360/metadata</c>, in <c>raw.{source}_metadata</c>.</summary>
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
-        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec("observations", null, null, spec.Position)]);
+        Task.FromResult<IReadOnlyList<DatasetSpec>>(spec.Options.GetValueOrDefault("metadata", "true") == "false"
+            ? [new DatasetSpec("observations", null, null, spec.Position)]
+            : [new DatasetSpec("observations", null, null, spec.Position), new DatasetSpec("metadata", null, null, spec.Position)]);
 
     public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
@@ -75,11 +79,23 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     private string[] List(string key, string[] fallback) =>
         spec.Options.TryGetValue(key, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : fallback;
 
-    /// <summary>One query string per request set: a database, with one of its indicators when indicators are listed.</summary>
-    internal IReadOnlyList<string> RequestSets()
+    /// <summary>One query string per request set: a database, with one of its indicators when indicators are listed;
+    /// <c>indicators: ["*"]</c> lists every indicator of each database with <c>GET /data360/indicators</c>.</summary>
+    private async Task<IReadOnlyList<string>> RequestSetsAsync(PageFetcher fetcher, CaptureSink sink, CancellationToken ct)
     {
         var databases = List("databases", DefaultDatabases);
-        var indicators = List("indicators", spec.Options.ContainsKey("databases") ? [] : DefaultIndicators);
+        var indicators = List("indicators", spec.Options.ContainsKey("databases") ? [] : DefaultIndicators).ToList();
+        if (indicators.Remove("*"))
+            foreach (var db in databases)
+            {
+                var page = await fetcher.FetchAsync($"data360/indicators?datasetId={Uri.EscapeDataString(db)}", sink, $"indicators/{db}.json.gz", ct);
+                using (page.Body)
+                {
+                    if (page.Body.RootElement.ValueKind != System.Text.Json.JsonValueKind.Array)
+                        throw new CaptureException($"Source '{Name}': {page.Url} is not a list of indicator ids.");
+                    indicators.AddRange(page.Body.RootElement.EnumerateArray().Select(e => e.GetString()!).Where(i => i.StartsWith(db + "_", StringComparison.Ordinal)));
+                }
+            }
         var window = "";
         if (spec.Options.TryGetValue("time_from", out var from)) window += "&timePeriodFrom=" + Uri.EscapeDataString(from);
         if (spec.Options.TryGetValue("time_to", out var to)) window += "&timePeriodTo=" + Uri.EscapeDataString(to);
@@ -97,18 +113,41 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     {
         var settings = HttpSettings.From(spec.Options);
         using var http = HttpTransport.Create(spec.Options.GetValueOrDefault("base_url", DefaultBaseUrl), settings);
-        var pager = new HttpPager(new PageFetcher(http, settings, Name), sink, settings, Name);
+        var fetcher = new PageFetcher(http, settings, Name);
+        var pager = new HttpPager(fetcher, sink, settings, Name);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
         budget.CancelAfter(settings.Budget);
         try
         {
+            if (dataset.Name == "metadata")
+            {
+                await CaptureMetadataAsync(fetcher, sink, budget.Token);
+                return;
+            }
             var setNumber = 0;
-            foreach (var set in RequestSets())
+            foreach (var set in await RequestSetsAsync(fetcher, sink, budget.Token))
                 await CaptureSetAsync(pager, set, ++setNumber, sink, budget.Token);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             throw new CaptureException($"Source '{Name}': the time budget of {settings.Budget} ran out before every page was fetched; nothing was committed.");
+        }
+    }
+
+    /// <summary>The metadata of every requested database (OData <c>$filter</c> on database_id), one row per indicator.</summary>
+    private async Task CaptureMetadataAsync(PageFetcher fetcher, CaptureSink sink, CancellationToken ct)
+    {
+        var writer = sink.NewJsonWriter(new Dictionary<string, string>());
+        foreach (var db in List("databases", DefaultDatabases))
+        {
+            var query = System.Text.Json.JsonSerializer.Serialize(new { query = $"&$filter=series_description/database_id eq '{db.Replace("'", "''")}'" });
+            var page = await fetcher.FetchAsync("data360/metadata", sink, $"metadata/{db}.json.gz", ct, query);
+            using (page.Body)
+            {
+                if (HttpPager.Path(page.Body.RootElement, "value") is not { ValueKind: System.Text.Json.JsonValueKind.Array } values)
+                    throw new CaptureException($"Source '{Name}': POST data360/metadata for {db} has no 'value' array.");
+                foreach (var v in values.EnumerateArray()) writer.Write(v, [("_payload", page.Payload)]);
+            }
         }
     }
 

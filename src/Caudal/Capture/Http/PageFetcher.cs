@@ -14,7 +14,7 @@ public sealed record FetchedPage(string Url, int Status, JsonDocument Body, stri
 /// </summary>
 public sealed class PageFetcher(HttpClient http, HttpSettings settings, string sourceName)
 {
-    public async Task<FetchedPage> FetchAsync(string relativeUrl, CaptureSink sink, string payloadName, CancellationToken ct)
+    public async Task<FetchedPage> FetchAsync(string relativeUrl, CaptureSink sink, string payloadName, CancellationToken ct, string? postJson = null)
     {
         relativeUrl = relativeUrl.TrimStart('/');
         Exception? last = null;
@@ -22,13 +22,15 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
         {
             try
             {
-                using var response = await http.GetAsync(relativeUrl, HttpCompletionOption.ResponseHeadersRead, ct);
+                using var request = new HttpRequestMessage(postJson == null ? HttpMethod.Get : HttpMethod.Post, relativeUrl);
+                if (postJson != null) request.Content = new StringContent(postJson, System.Text.Encoding.UTF8, "application/json");
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
                 var body = await response.Content.ReadAsByteArrayAsync(ct);
                 if (!response.IsSuccessStatusCode)
                 {
                     var status = (int)response.StatusCode;
                     if (status is 408 or 429 or >= 500) throw new HttpRequestException($"HTTP {status}", null, response.StatusCode);
-                    throw new CaptureException($"Source '{sourceName}': GET {relativeUrl} answered HTTP {status}: {Snippet(body)}");
+                    throw new CaptureException($"Source '{sourceName}': {request.Method} {relativeUrl} answered HTTP {status}: {Snippet(body)}");
                 }
                 JsonDocument doc;
                 try

@@ -20,8 +20,8 @@ internal static class DeltaTypes
             "UINTEGER" => $"CAST({c} AS BIGINT) AS {c}",
             "USMALLINT" => $"CAST({c} AS INTEGER) AS {c}",
             "UTINYINT" => $"CAST({c} AS SMALLINT) AS {c}",
-            _ when t.StartsWith("STRUCT") || t.StartsWith("MAP") || t.StartsWith("UNION") || t.StartsWith("ENUM") || t == "JSON"
-                => $"CAST({c} AS VARCHAR) AS {c}",
+            _ when t.StartsWith("STRUCT") || t.StartsWith("MAP") || t.StartsWith("UNION") => $"CAST(to_json({c}) AS VARCHAR) AS {c}",
+            _ when t.StartsWith("ENUM") || t == "JSON" => $"CAST({c} AS VARCHAR) AS {c}",
             _ => c,
         };
     }
