@@ -16,6 +16,7 @@ public sealed class HttpSourceTests : IAsyncDisposable
     [InlineData("    url: api/offset\n    records: data.items\n    pagination: offset\n    limit_param: limit\n    page_size: 100")]
     [InlineData("    url: api/pages\n    records: items\n    pagination: page\n    page_size: 100")]
     [InlineData("    url: api/next\n    records: items\n    pagination: next\n    next: next")]
+    [InlineData("    url: api/cursor\n    records: items\n    pagination: cursor\n    next: meta.next_cursor\n    cursor_param: cursor")]
     [InlineData("    url: api/linked\n    records: $\n    pagination: link")]
     public async Task Every_pagination_style_captures_every_record_once(string options)
     {

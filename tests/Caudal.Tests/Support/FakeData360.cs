@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -185,6 +186,13 @@ public sealed class FakeData360 : IAsyncDisposable
             : Items((page - 1) * size, page * size, items => new { items }));
         app.MapGet("/api/next", (HttpContext ctx, int? after) => !Authorized(ctx) ? Results.Unauthorized()
             : Items(after ?? 0, (after ?? 0) + size, items => new { items, next = (after ?? 0) + size < Records ? $"api/next?after={(after ?? 0) + size}" : null }));
+        app.MapGet("/api/cursor", (HttpContext ctx, string? cursor) =>
+        {
+            if (!Authorized(ctx)) return Results.Unauthorized();
+            var from = cursor == null ? 0 : int.Parse(Encoding.ASCII.GetString(Convert.FromBase64String(cursor)));
+            var next = from + size < Records ? Convert.ToBase64String(Encoding.ASCII.GetBytes((from + size).ToString())) : null;
+            return Items(from, from + size, items => new { items, meta = new { next_cursor = next } });
+        });
         app.MapGet("/api/linked", (HttpContext ctx, int? page) =>
         {
             if (!Authorized(ctx)) return Results.Unauthorized();

@@ -56,7 +56,7 @@ public sealed class HttpPager(PageFetcher fetcher, CaptureSink sink, HttpSetting
                 Write(page, records);
                 following = paging.Kind switch
                 {
-                    PagingKind.Next => Path(page.Body.RootElement, paging.NextPath!) is { ValueKind: JsonValueKind.String } n ? n.GetString() : null,
+                    PagingKind.Next or PagingKind.Cursor => Path(page.Body.RootElement, paging.NextPath!) is { ValueKind: JsonValueKind.String } n ? n.GetString() : null,
                     PagingKind.Link => page.NextLink,
                     _ => null,
                 };
@@ -67,6 +67,7 @@ public sealed class HttpPager(PageFetcher fetcher, CaptureSink sink, HttpSetting
                 PagingKind.Offset when full => With(url, paging.OffsetParam!, (offset += records.Count).ToString(), paging),
                 PagingKind.Page when full => With(url, paging.PageParam!, (++pageNumber).ToString(), paging),
                 PagingKind.Next or PagingKind.Link when !string.IsNullOrEmpty(following) => following, // absolute, or relative to base_url
+                PagingKind.Cursor when !string.IsNullOrEmpty(following) => With(url, paging.CursorParam!, following, paging),
                 _ => null,
             };
         }

@@ -5,13 +5,13 @@ namespace Caudal.Capture.Http;
 /// <summary>
 /// Any JSON API: one request (a path and query under <c>base_url</c>) whose pages hold an array of records at
 /// <c>records</c>, paged by offset (+ optional total, then fetched in parallel and verified), page number, a next URL in
-/// the body, or a Link header. Optional bearer token from an environment variable. Lands in <c>raw.{source}_{dataset}</c>
+/// the body, a cursor token in the body, or a Link header. Optional bearer token from an environment variable. Lands in <c>raw.{source}_{dataset}</c>
 /// with the original payloads kept beside it, like Data360 (which is a preset of the same pieces).
 /// </summary>
 public sealed class HttpSource(SourceSpec spec) : ISource
 {
     public static readonly SourceKind Kind = new("http", ["base_url", "url"],
-        ["dataset", "records", "pagination", "offset_param", "limit_param", "page_size", "total", "page_param", "page_start", "next",
+        ["dataset", "records", "pagination", "offset_param", "limit_param", "page_size", "total", "page_param", "page_start", "next", "cursor_param",
          "auth_header", "auth_token", "timeout", "retries", "budget", "concurrency"],
         (spec, _) => new HttpSource(spec));
 

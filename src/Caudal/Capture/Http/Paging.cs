@@ -1,9 +1,10 @@
 namespace Caudal.Capture.Http;
 
-public enum PagingKind { None, Offset, Page, Next, Link }
+public enum PagingKind { None, Offset, Page, Next, Cursor, Link }
 
 /// <summary>How an API pages its records. Offset paging with a total is fetched in parallel and verified against the
-/// total; the other kinds are followed one page after another until a short or empty page (or no next link).</summary>
+/// total; the other kinds are followed one page after another until a short or empty page, no next link, or no next
+/// cursor (<c>cursor</c>: the token at <c>next</c> in the body is sent back as <c>cursor_param</c>).</summary>
 public sealed record Paging(
     PagingKind Kind,
     string RecordsPath,
@@ -13,7 +14,8 @@ public sealed record Paging(
     string? TotalPath = null,
     string? PageParam = null,
     int PageStart = 1,
-    string? NextPath = null)
+    string? NextPath = null,
+    string? CursorParam = null)
 {
     public static Paging From(IReadOnlyDictionary<string, string> o) => new(
         o.GetValueOrDefault("pagination", "none") switch
@@ -21,6 +23,7 @@ public sealed record Paging(
             "offset" => PagingKind.Offset,
             "page" => PagingKind.Page,
             "next" => PagingKind.Next,
+            "cursor" => PagingKind.Cursor,
             "link" => PagingKind.Link,
             _ => PagingKind.None,
         },
@@ -31,5 +34,6 @@ public sealed record Paging(
         o.GetValueOrDefault("total"),
         o.GetValueOrDefault("page_param", "page"),
         int.TryParse(o.GetValueOrDefault("page_start"), out var start) ? start : 1,
-        o.GetValueOrDefault("next", "next"));
+        o.GetValueOrDefault("next", "next"),
+        o.GetValueOrDefault("cursor_param", "cursor"));
 }
