@@ -9,7 +9,8 @@ using Caudal.Spec;
 namespace Caudal.Pipeline;
 
 /// <summary>Capture → raw: each dataset of each source becomes one append-only commit to <c>raw.{source}_{dataset}</c>,
-/// partitioned by ingest date. A dataset that fails commits nothing; the others still commit.</summary>
+/// partitioned by ingest date. A dataset that fails commits nothing; the others still commit, unless the source says
+/// <c>all_or_nothing: true</c>.</summary>
 internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSettings engine, RunRecord run, IRunObserver observer)
 {
     public async Task RunAsync(CancellationToken ct)
@@ -32,16 +33,53 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
             using (source)
             {
+                var allOrNothing = sourceSpec.Options.GetValueOrDefault("all_or_nothing") == "true";
+                var prepared = new List<(StageRecord Stage, Func<Task> Commit)>();
                 foreach (var dataset in datasets)
-                    await CaptureDatasetAsync(source, sourceSpec.RawTable(dataset.Name), dataset, ct);
+                {
+                    var (stage, commit) = await CaptureDatasetAsync(source, sourceSpec.RawTable(dataset.Name), dataset, sourceSpec, ct);
+                    if (commit == null) continue;
+                    if (allOrNothing) prepared.Add((stage, commit));
+                    else await CommitAsync(stage, commit);
+                }
+                if (!allOrNothing) continue;
+                // all_or_nothing: commit only when every dataset of the source was captured. (Delta has no transaction
+                // across tables: the commits still land one after another, but none is made once a capture failed.)
+                var failed = run.Stages.FirstOrDefault(s => s.Status == RunStatus.Failed && s.Table.StartsWith($"raw.{sourceSpec.Name}_", StringComparison.Ordinal));
+                foreach (var (stage, commit) in prepared)
+                {
+                    if (failed == null) await CommitAsync(stage, commit);
+                    else
+                    {
+                        stage.Status = RunStatus.Failed;
+                        stage.Error = $"not committed: {failed.Table} failed and source '{sourceSpec.Name}' is all_or_nothing";
+                        observer.StageFinished(stage);
+                    }
+                }
             }
         }
     }
 
-    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, CancellationToken ct) =>
-        await CaptureDatasetAsync(source, id, dataset, spec.Sources.First(s => s.Name == source.Name), ct);
+    private async Task CommitAsync(StageRecord stage, Func<Task> commit)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await commit();
+            stage.Status = RunStatus.Succeeded;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            stage.Status = RunStatus.Failed;
+            stage.Error = Describe(e);
+        }
+        stage.Seconds += clock.Elapsed.TotalSeconds;
+        observer.StageFinished(stage);
+    }
 
-    private async Task CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset, SourceSpec sourceSpec, CancellationToken ct)
+    /// <summary>Captures one dataset and stages its files; returns the commit to run (null when the capture failed).</summary>
+    private async Task<(StageRecord Stage, Func<Task>? Commit)> CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset,
+        SourceSpec sourceSpec, CancellationToken ct)
     {
         var stage = new StageRecord { Stage = "capture", Table = id.ToString() };
         run.Stages.Add(stage);
@@ -75,14 +113,14 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
-            // Quarantined rows are committed first: a crash before the data commit re-captures the data (and quarantines
-            // its bad rows again, under the new run id); the other order could lose them.
-            if (sink.Quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, sink.Quarantined, ct);
-            CrashPoint.Reach($"capture:{id}:before-commit");
+            stage.Rows = sink.Rows;
+            stage.Files = adds.Count;
+            stage.Bytes = adds.Sum(a => a.Size);
+            var quarantined = sink.Quarantined.ToList();
             // The cursor watermark is committed in the same commit as the rows it describes.
             List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
             if ((sink.Watermark ?? since) is { } watermark) txns.Add(new TxnAction(cursorApp, watermark, null));
-            stage.Version = await table.CommitAsync(new TableWrite
+            var write = new TableWrite
             {
                 Mode = WriteMode.Append,
                 Schema = sink.Schema!,
@@ -91,24 +129,31 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 RunId = run.RunId,
                 Txns = txns,
                 CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
-            }, existing, readGiven: true, ct);
-            CrashPoint.Reach($"capture:{id}:after-commit");
-            stage.Rows = sink.Rows;
-            stage.Files = adds.Count;
-            stage.Bytes = adds.Sum(a => a.Size);
-            stage.Status = RunStatus.Succeeded;
+            };
+            stage.Seconds = clock.Elapsed.TotalSeconds;
+            return (stage, async () =>
+            {
+                // Quarantined rows are committed first: a crash before the data commit re-captures the data (and
+                // quarantines its bad rows again, under the new run id); the other order could lose them.
+                if (quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, quarantined, ct);
+                CrashPoint.Reach($"capture:{id}:before-commit");
+                stage.Version = await table.CommitAsync(write, existing, readGiven: true, ct);
+                CrashPoint.Reach($"capture:{id}:after-commit");
+            }
+            );
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             sink?.DiscardAll();
             stage.Status = RunStatus.Failed;
             stage.Error = Describe(e);
+            stage.Seconds = clock.Elapsed.TotalSeconds;
+            observer.StageFinished(stage);
+            return (stage, null);
         }
         finally
         {
             sink?.Dispose();
-            stage.Seconds = clock.Elapsed.TotalSeconds;
-            observer.StageFinished(stage);
         }
     }
 

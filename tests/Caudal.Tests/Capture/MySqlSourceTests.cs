@@ -158,6 +158,16 @@ public sealed class MySqlSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task All_or_nothing_commits_no_dataset_when_one_fails()
+    {
+        _db.Execute("CREATE TABLE ok (id INT PRIMARY KEY); INSERT INTO ok VALUES (1);");
+        using var h = Harness("[ok, missing]", "    all_or_nothing: true");
+        var run = await h.RunAsync();
+        Assert.Equal("not committed: raw.db_missing failed and source 'db' is all_or_nothing", run.Stages.Single(s => s.Table == "raw.db_ok").Error);
+        Assert.Null(await DataLake.Open(h.Spec.Lake).Table(TableId.Parse("raw.db_ok")).SnapshotAsync());
+    }
+
+    [Fact]
     public async Task A_new_column_evolves_the_raw_schema_and_a_changed_type_is_reported()
     {
         _db.Execute("CREATE TABLE t (id INT PRIMARY KEY, n INT); INSERT INTO t VALUES (1, 10);");

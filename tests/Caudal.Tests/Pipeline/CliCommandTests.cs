@@ -17,7 +17,7 @@ public sealed class CliCommandTests : IDisposable
         Assert.Contains("1. trusted.wb_observations [overwrite] models/trusted/wb_observations.sql", plan.Stdout);
         Assert.Contains("2. trusted.customers [overwrite] models/trusted/customers.sql", plan.Stdout);
         Assert.Contains("4. refined.revenue_by_country_month [overwrite, partition_by: year]", plan.Stdout);
-        Assert.Contains("worldbank (data360, base_url: file:recordings/data360, databases: WB_MPM)", plan.Stdout);
+        Assert.Contains("worldbank (data360, base_url: file:recordings/data360, databases: WB_MPM, metadata: false)", plan.Stdout);
         Assert.Contains("<- trusted.rentals", plan.Stdout);
         Assert.False(Directory.Exists(_qs.LakePath));
     }
