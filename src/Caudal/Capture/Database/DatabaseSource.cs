@@ -50,8 +50,6 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     protected abstract Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
         DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct);
 
-    protected string Describe(Exception e) => e is CaptureException ? e.Message : $"Source '{Name}': {e.Message}";
-
     public async Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default)
     {
         var patterns = Spec.Datasets.Where(d => d.Query == null && (d.Name == "*" || d.Table?.Contains('*') == true)).ToList();

@@ -92,6 +92,4 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
         var text = System.Text.Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 200)).ReplaceLineEndings(" ");
         return body.Length > 200 ? text + "…" : text;
     }
-
-    public static bool IsHttpStatus(Exception e, HttpStatusCode code) => e is HttpRequestException { StatusCode: var s } && s == code;
 }
