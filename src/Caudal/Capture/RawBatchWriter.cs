@@ -24,6 +24,7 @@ public sealed class RawBatchWriter : IDisposable
     private readonly List<DataFile> _files = [];
     private readonly IReadOnlyList<CaptureColumn> _columns;
     private readonly DeltaSchema? _existing;
+    private readonly string _createBatch;
 
     public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile,
         DeltaSchema? existing = null)
@@ -36,8 +37,8 @@ public sealed class RawBatchWriter : IDisposable
         _rowsPerFile = rowsPerFile;
         _staging = Path.Combine(settings.TempDirectory, "staging");
         _connection = ParquetOutput.Open(settings with { Threads = 1 });
-        ParquetOutput.Execute(_connection,
-            $"CREATE TABLE batch ({string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {c.DuckType}"))})");
+        _createBatch = $"CREATE TABLE batch ({string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {c.DuckType}"))})";
+        ParquetOutput.Execute(_connection, _createBatch);
         _appender = _connection.CreateAppender("batch");
         _lineage = Lineage(runId, ingestedAt);
     }
@@ -73,7 +74,7 @@ public sealed class RawBatchWriter : IDisposable
             var output = DuckDbEngine.WriteFiles(_connection, $"(SELECT *, {_lineage} FROM batch)", [IngestDateColumn], _staging, _existing);
             Schema ??= output.Schema;
             _files.AddRange(output.Files);
-            ParquetOutput.Execute(_connection, "DELETE FROM batch");
+            ParquetOutput.Execute(_connection, "DROP TABLE batch; " + _createBatch); // cheaper than deleting every row
         }
         _buffered = 0;
         _appender = _connection.CreateAppender("batch");
