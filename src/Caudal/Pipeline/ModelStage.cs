@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Processing.Checks;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -67,6 +68,13 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             {
                 throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
             }
+            // Write–audit–publish: the new version is written (staged, invisible) and checked before it may be committed.
+            if (model.Checks.Count > 0 && !await AuditAsync(model, output, stage, ct))
+            {
+                foreach (var f in output.Files) File.Delete(f.LocalPath);
+                var failures = stage.Checks.Where(c => !c.Passed && c.Severity == CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
+                throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
+            }
             var adds = new List<AddFile>();
             for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
             CrashPoint.Reach($"model:{model.Output}:before-commit");
@@ -92,6 +100,33 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             return;
         }
     }
+
+    /// <summary>Runs every check on the staged output; false when an error-severity check failed.</summary>
+    private async Task<bool> AuditAsync(ModelSpec model, EngineOutput output, StageRecord stage, CancellationToken ct)
+    {
+        await engine.MountOutputAsync("__model_output", output, ct);
+        stage.Checks.Clear();
+        foreach (var check in model.Checks)
+        {
+            long failing;
+            try
+            {
+                failing = await engine.CountAsync(CheckSql.Failing(check, "__model_output"), ct);
+            }
+            catch (DuckDB.NET.Data.DuckDBException e)
+            {
+                stage.Checks.Add(new CheckResult(check.Name, check.Kind, check.Severity, false, -1, $"the check could not run: {e.Message.Split('\n')[0]}"));
+                continue;
+            }
+            stage.Checks.Add(new CheckResult(check.Name, check.Kind, check.Severity, failing == 0, failing,
+                failing == 0 ? "ok" : CheckSql.Message(check, failing)));
+        }
+        CheckResults.AddRange(stage.Checks.Select(c => (model.Output, c)));
+        return stage.Checks.All(c => c.Passed || c.Severity == CheckSeverity.Warn);
+    }
+
+    /// <summary>Every check result of the run, written to <c>refined.caudal_checks</c> by the runner.</summary>
+    public List<(TableId Model, CheckResult Result)> CheckResults { get; } = [];
 
     /// <summary>Models in dependency order (the spec was validated to be acyclic), stable by declaration order.</summary>
     internal static List<ModelSpec> Order(IReadOnlyList<ModelSpec> models)

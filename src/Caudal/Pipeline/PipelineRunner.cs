@@ -25,7 +25,11 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         {
             await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
             using (var engine = new DuckDbEngine(settings))
-                await new ModelStage(spec, lake, engine, run, _observer).RunAsync(ct);
+            {
+                var models = new ModelStage(spec, lake, engine, run, _observer);
+                await models.RunAsync(ct);
+                await CheckResultsTable.AppendAsync(lake, settings, run, models.CheckResults, ct);
+            }
             var failures = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).ToList();
             run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;
             if (failures.Count > 0) run.Error = $"{failures.Count} of {run.Stages.Count} stages did not succeed; first: {failures[0].Table}: {failures[0].Error}";

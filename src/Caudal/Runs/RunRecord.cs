@@ -15,6 +15,9 @@ public sealed class StageRecord
     public int Files { get; set; }
     public long? Version { get; set; }
 
+    /// <summary>Data-quality check results of a model (write–audit–publish).</summary>
+    public List<Processing.Checks.CheckResult> Checks { get; init; } = [];
+
     /// <summary>Rows a capture could not take, kept in <c>raw.{table}_quarantine</c>.</summary>
     public int Quarantined { get; set; }
     public double Seconds { get; set; }

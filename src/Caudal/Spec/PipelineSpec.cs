@@ -61,6 +61,7 @@ public sealed class ModelSpec
     public required IReadOnlyList<TableId> Inputs { get; init; }
     public WriteMode Mode { get; init; } = WriteMode.Overwrite;
     public IReadOnlyList<string> PartitionBy { get; init; } = [];
+    public IReadOnlyList<Processing.Checks.CheckSpec> Checks { get; init; } = [];
     public required SpecPosition Position { get; init; }
 }
 

@@ -19,7 +19,7 @@ public static partial class SpecLoader
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
-    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description"];
+    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
     private static readonly string[] IncrementalKeys = ["mode", "cursor", "lookback", "primary_key"];
     private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
@@ -333,6 +333,8 @@ public static partial class SpecLoader
                 ctx.Error(value.Start, $"Model '{output}' must be a mapping with at least 'sql'.", $"write '{output}: {{sql: models/{output.Name}.sql}}'.");
                 continue;
             }
+            if (output.ToString() == "refined.caudal_checks")
+                ctx.Error(key.Start, "refined.caudal_checks is where Caudal writes check results.", "give the model another name.");
             ctx.CheckKeys(body, ModelKeys, $"model '{output}'");
             var sqlNode = ctx.Scalar(body, "sql", required: true);
             string? sql = null, sqlFile = null;
@@ -362,6 +364,9 @@ public static partial class SpecLoader
                 }
             }
             else inputs = sql == null ? [] : InferInputs(sql);
+            var checks = ParseChecks(body, output, ctx);
+            // A relationships check reads the table it points at: it is an input (mounted, and built first).
+            inputs.AddRange(checks.Where(c => c.To != null).Select(c => c.To!.Value).Where(t => t != output));
             models.Add(new ModelSpec
             {
                 Output = output,
@@ -370,10 +375,99 @@ public static partial class SpecLoader
                 Inputs = inputs.Distinct().ToList(),
                 Mode = mode,
                 PartitionBy = partitionBy,
+                Checks = checks,
                 Position = ctx.At(key.Start),
             });
         }
         return models;
+    }
+
+    private static List<Processing.Checks.CheckSpec> ParseChecks(YamlMappingNode body, TableId model, Context ctx)
+    {
+        var checks = new List<Processing.Checks.CheckSpec>();
+        if (ctx.Child(body, "checks") is not { } node) return checks;
+        if (node is not YamlSequenceNode list)
+        {
+            ctx.Error(node.Start, $"'checks' of model '{model}' must be a list.", "write '- not_null: [id]' items under 'checks:'.");
+            return checks;
+        }
+        var kinds = Processing.Checks.CheckSpec.Kinds;
+        foreach (var item in list.Children)
+        {
+            if (item is not YamlMappingNode map)
+            {
+                ctx.Error(item.Start, $"A check of model '{model}' must be a mapping such as 'not_null: [id]'.", "write '- unique: [id]'.");
+                continue;
+            }
+            ctx.CheckKeys(map, [.. kinds, "severity"], $"a check of model '{model}'");
+            var kindKeys = map.Children.Keys.OfType<YamlScalarNode>().Where(k => kinds.Contains(k.Value)).ToList();
+            if (kindKeys.Count != 1)
+            {
+                ctx.Error(map.Start, $"A check of model '{model}' must name exactly one kind.", $"use one of: {string.Join(", ", kinds)}.");
+                continue;
+            }
+            var kind = kindKeys[0].Value!;
+            var severity = Processing.Checks.CheckSeverity.Error;
+            if (ctx.Scalar(map, "severity") is { } sev)
+            {
+                if (sev.Value == "warn") severity = Processing.Checks.CheckSeverity.Warn;
+                else if (sev.Value != "error") ctx.Error(sev.Start, $"Unknown severity '{sev.Value}'.", "use 'error' (blocks publishing) or 'warn' (recorded only).");
+            }
+            var check = new Processing.Checks.CheckSpec(kind, severity, ctx.At(kindKeys[0].Start));
+            var value = map.Children[kindKeys[0]];
+            if (kind is "not_null" or "unique")
+            {
+                var columns = value is YamlScalarNode one ? [one.Value ?? ""] : ctx.StringList(map, kind);
+                if (columns is { Count: > 0 }) checks.Add(check with { Columns = columns });
+                else ctx.Error(value.Start, $"{kind} of model '{model}' needs columns.", $"write '{kind}: [id]'.");
+                continue;
+            }
+            if (value is not YamlMappingNode args)
+            {
+                ctx.Error(value.Start, $"{kind} of model '{model}' needs its settings as a mapping.", kind switch
+                {
+                    "accepted_values" => "write 'accepted_values: {column: rating, values: [G, PG]}'.",
+                    "range" => "write 'range: {column: amount, min: 0, max: 100}'.",
+                    "relationships" => "write 'relationships: {column: customer_id, to: trusted.customers, field: customer_id}'.",
+                    "row_count" => "write 'row_count: {min: 1}'.",
+                    _ => "write 'freshness: {column: updated_at, max_age: 2d}'.",
+                });
+                continue;
+            }
+            string[] allowed = kind switch
+            {
+                "accepted_values" => ["column", "values"],
+                "range" => ["column", "min", "max"],
+                "relationships" => ["column", "to", "field"],
+                "row_count" => ["min", "max"],
+                _ => ["column", "max_age"],
+            };
+            ctx.CheckKeys(args, allowed, $"the {kind} check of model '{model}'");
+            var column = kind == "row_count" ? null : ctx.String(args, "column", required: true);
+            var min = ctx.Scalar(args, "min")?.Value;
+            var max = ctx.Scalar(args, "max")?.Value;
+            foreach (var bound in new[] { min, max }.OfType<string>())
+                if (!decimal.TryParse(bound, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                    ctx.Error(args.Start, $"Bound '{bound}' of the {kind} check of model '{model}' is not a number.", "write numbers for min and max.");
+            check = check with { Columns = column == null ? [] : [column], Min = min, Max = max };
+            if (kind == "accepted_values") check = check with { Values = ctx.StringList(args, "values") ?? [] };
+            if (kind == "relationships")
+            {
+                var to = ctx.String(args, "to", required: true);
+                if (to != null && !TableId.TryParse(to, out _)) ctx.Error(args.Start, $"'{to}' is not a table name.", "write it as zone.name, e.g. trusted.customers.");
+                else if (to != null) check = check with { To = TableId.Parse(to), ToColumn = ctx.String(args, "field") ?? column };
+            }
+            if (kind == "freshness")
+            {
+                var age = ctx.Scalar(args, "max_age");
+                if (age != null && ParseDuration(age.Value ?? "") is { } span) check = check with { MaxAge = span };
+                else ctx.Error(args.Start, $"The freshness check of model '{model}' needs max_age.", "write 'max_age: 2d' (s, m, h or d).");
+            }
+            if (kind == "range" && min == null && max == null)
+                ctx.Error(args.Start, $"The range check of model '{model}' has neither min nor max.", "give min, max or both.");
+            checks.Add(check);
+        }
+        return checks;
     }
 
     /// <summary>The lake tables a model's SQL names (zone.name), when the model does not declare its inputs.</summary>

@@ -5,7 +5,9 @@ using MySqlConnector;
 
 namespace Caudal.Tests.Capture;
 
-/// <summary>The MySQL/MariaDB source against a real MariaDB server.</summary>
+/// <summary>The MySQL/MariaDB source against a real MariaDB server. Runs alone (<see cref="SerialCollection"/>): the
+/// kill-mid-stream test must catch the capture's query in the server's process list, which other tests' load can hide.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class MySqlSourceTests : IDisposable
 {
     private readonly TestDatabase _db = TestDatabase.MySql();

@@ -5,7 +5,8 @@ using Npgsql;
 
 namespace Caudal.Tests.Capture;
 
-/// <summary>The PostgreSQL source (binary COPY) against a real PostgreSQL server.</summary>
+/// <summary>The PostgreSQL source (binary COPY) against a real PostgreSQL server (run alone, like the MySQL tests).</summary>
+[Collection(SerialCollection.Name)]
 public sealed class PostgresSourceTests : IDisposable
 {
     private readonly TestDatabase _db = TestDatabase.Postgres();

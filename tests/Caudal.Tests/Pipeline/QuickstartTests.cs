@@ -78,7 +78,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(21, (await lake.ListTablesAsync()).Count);
+        Assert.Equal(22, (await lake.ListTablesAsync()).Count); // 17 raw, 3 trusted, 1 refined model + refined.caudal_checks
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }
 

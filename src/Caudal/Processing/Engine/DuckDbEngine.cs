@@ -56,6 +56,27 @@ public sealed class DuckDbEngine : IEngine
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
     }
 
+    public Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default)
+    {
+        var parts = output.Files.Select(f =>
+            $"SELECT *{string.Concat(output.PartitionColumns.Select(p => f.PartitionValues[p] is { } v
+                ? $", CAST({Sql.Literal(v)} AS {DeltaTypes.ToDuck(output.Schema.Find(p)!.Type)}) AS {Sql.Ident(p)}"
+                : $", NULL::{DeltaTypes.ToDuck(output.Schema.Find(p)!.Type)} AS {Sql.Ident(p)}"))} " +
+            $"FROM read_parquet({Sql.Literal(f.LocalPath)}, hive_partitioning = false)").ToList();
+        var body = parts.Count > 0
+            ? string.Join(" UNION ALL BY NAME ", parts)
+            : "SELECT " + string.Join(", ", output.Schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) + " WHERE false";
+        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP VIEW {Sql.Ident(name)} AS {body}");
+        return Task.CompletedTask;
+    }
+
+    public Task<long> CountAsync(string sql, CancellationToken ct = default)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = $"SELECT CAST(({sql}) AS BIGINT)"; // sums come back as HUGEINT otherwise
+        return Task.FromResult(Convert.ToInt64(command.ExecuteScalar() ?? 0L));
+    }
+
     private static string PartitionKey(AddFile f, IReadOnlyList<string> partitions) =>
         string.Join("\u0001", partitions.Select(p => f.PartitionValues.GetValueOrDefault(p) ?? "\u0000"));
 

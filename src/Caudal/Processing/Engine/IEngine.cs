@@ -23,4 +23,10 @@ public interface IEngine : IDisposable
     /// <summary>Runs a SELECT and writes its result to Parquet, split by <paramref name="partitionBy"/>. Columns that
     /// <paramref name="conformTo"/> (the target's current schema) holds with a wider type are widened to it.</summary>
     Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default);
+
+    /// <summary>Makes materialized (staged, unpublished) files queryable as <paramref name="name"/>, for checks.</summary>
+    Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default);
+
+    /// <summary>Runs a query that returns one number.</summary>
+    Task<long> CountAsync(string sql, CancellationToken ct = default);
 }
