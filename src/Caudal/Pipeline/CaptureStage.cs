@@ -165,28 +165,16 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
     /// <summary>Rows that did not fit go to <c>raw.{table}_quarantine</c> with their file, line and reason.</summary>
     private async Task<int> CommitQuarantineAsync(TableId id, IReadOnlyList<QuarantinedRow> rows, CancellationToken ct)
     {
-        var quarantine = lake.Table(new TableId(Zone.Raw, id.Name + "_quarantine"));
-        var existing = await quarantine.SnapshotAsync(ct: ct);
-        using var writer = new RawBatchWriter(engine, QuarantineColumns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema);
-        foreach (var q in rows)
+        await SmallTable.AppendAsync(lake.Table(new TableId(Zone.Raw, id.Name + "_quarantine")), QuarantineColumns, writer =>
         {
-            var row = writer.BeginRow().AppendValue(q.File);
-            row = q.Line is { } line ? row.AppendValue(line) : row.AppendNullValue();
-            row.AppendValue(q.Column).AppendValue(q.Reason).AppendValue(q.Raw);
-            writer.EndRow(row);
-        }
-        var files = writer.Finish();
-        var adds = new List<AddFile>();
-        for (var i = 0; i < files.Count; i++) adds.Add(await quarantine.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
-        await quarantine.CommitAsync(new TableWrite
-        {
-            Mode = WriteMode.Append,
-            Schema = writer.Schema!,
-            PartitionColumns = [RawBatchWriter.IngestDateColumn],
-            Files = adds,
-            RunId = run.RunId,
-            CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
-        }, existing, readGiven: true, ct);
+            foreach (var q in rows)
+            {
+                var row = writer.BeginRow().AppendValue(q.File);
+                row = q.Line is { } line ? row.AppendValue(line) : row.AppendNullValue();
+                row.AppendValue(q.Column).AppendValue(q.Reason).AppendValue(q.Raw);
+                writer.EndRow(row);
+            }
+        }, engine, run, appendOnly: true, ct);
         return rows.Count;
     }
 

@@ -1,6 +1,5 @@
 using Caudal.Capture;
 using Caudal.Lake;
-using Caudal.Lake.Delta;
 using Caudal.Processing.Checks;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
@@ -22,25 +21,14 @@ internal static class CheckResultsTable
         CancellationToken ct)
     {
         if (results.Count == 0) return;
-        var table = lake.Table(Id);
-        var existing = await table.SnapshotAsync(ct: ct);
-        using var writer = new RawBatchWriter(engine, Columns, run.RunId, run.StartedAt, 100_000, existing?.Schema);
-        foreach (var (model, r) in results)
+        await SmallTable.AppendAsync(lake.Table(Id), Columns, writer =>
         {
-            var row = writer.BeginRow().AppendValue(model.ToString()).AppendValue(r.Name).AppendValue(r.Kind)
-                .AppendValue(r.Severity.ToString().ToLowerInvariant()).AppendValue(r.Passed).AppendValue(r.FailingRows).AppendValue(r.Message);
-            writer.EndRow(row);
-        }
-        var files = writer.Finish();
-        var adds = new List<AddFile>();
-        for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
-        await table.CommitAsync(new TableWrite
-        {
-            Mode = WriteMode.Append,
-            Schema = writer.Schema!,
-            PartitionColumns = [RawBatchWriter.IngestDateColumn],
-            Files = adds,
-            RunId = run.RunId,
-        }, existing, readGiven: true, ct);
+            foreach (var (model, r) in results)
+            {
+                var row = writer.BeginRow().AppendValue(model.ToString()).AppendValue(r.Name).AppendValue(r.Kind)
+                    .AppendValue(r.Severity.ToString().ToLowerInvariant()).AppendValue(r.Passed).AppendValue(r.FailingRows).AppendValue(r.Message);
+                writer.EndRow(row);
+            }
+        }, engine, run, appendOnly: false, ct);
     }
 }
