@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Node.js/npm (test servers and tools) and Python 3 (the independent Delta reader) from Debian's packages if missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+  echo "installing nodejs, npm and python3 (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq nodejs npm python3 >/dev/null
+fi
+
 tools="$PWD/.tools"
 if [ ! -f "$tools/node_modules/s3rver/bin/s3rver.js" ]; then
   echo "installing s3rver@3.7.1 into .tools/ (S3-protocol server for the S3 lake tests)"
