@@ -22,7 +22,7 @@ public sealed class QuickstartTests : IDisposable
         var run = await new PipelineRunner(spec).RunAsync();
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(16 + 1 + 4, run.Stages.Count); // 16 Sakila tables, Data360 observations, 4 models
+        Assert.Equal(16 + 1 + 1 + 5, run.Stages.Count); // 16 Sakila tables, Data360 observations, the country reference, 5 models
         var lake = DataLake.Open(spec.Lake);
         foreach (var (table, rows) in _qs.Counts)
             Assert.Equal(rows, (await lake.Table(new TableId(Zone.Raw, "sakila_" + table)).SnapshotAsync())!.NumRecords);
@@ -38,6 +38,9 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal(_qs.Counts["rental"].ToString(), refined[1]);
         var wb = session.Query("SELECT count(*), count(obs_value), count(DISTINCT indicator) FROM trusted.wb_observations").Rows[0];
         Assert.Equal("1000|1000|2", LakeReader.Flat(wb)); // the recorded real page: two indicators, no missing values
+        // Every Sakila country conformed to an ISO code (Yugoslavia to the former code YUG); the warn check passed.
+        Assert.Equal("109|109|YUG", LakeReader.Flat(session.Query(
+            "SELECT count(*), count(iso3), max(iso3) FILTER (country = 'Yugoslavia') FROM trusted.countries").Rows[0]));
         var partitions = (await lake.Table(TableId.Parse("refined.revenue_by_country_month")).SnapshotAsync())!;
         Assert.Equal(["2005", "2006"], partitions.Files.Values.Select(f => f.PartitionValues["year"]).Distinct().Order());
     }
@@ -78,7 +81,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(22, (await lake.ListTablesAsync()).Count); // 17 raw, 3 trusted, 1 refined model + refined.caudal_checks
+        Assert.Equal(24, (await lake.ListTablesAsync()).Count); // 18 raw, 4 trusted, 1 refined model + refined.caudal_checks
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }
 

@@ -6,7 +6,7 @@ namespace Caudal.Tests.Reference;
 /// <summary>reference/countries.csv: every Sakila country maps to exactly one code; aggregates are flagged.</summary>
 public sealed class CountryReferenceTests
 {
-    private static readonly List<string[]> Rows = File.ReadAllLines(Path.Combine(Quickstart.RepoRoot, "reference", "countries.csv"))
+    private static readonly List<string[]> Rows = File.ReadAllLines(Path.Combine(Quickstart.RepoRoot, "examples", "quickstart", "reference", "countries.csv"))
         .Skip(1).Select(Parse).ToList();
 
     private static string[] Parse(string line)
