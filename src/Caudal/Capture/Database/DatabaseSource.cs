@@ -43,7 +43,34 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         while (await reader.ReadAsync(ct)) values.Add(reader.GetString(0));
         return values;
     }
-    protected abstract Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct);
+    /// <summary>The columns of <c>SELECT * FROM {from}</c>, mapped to buffer types.</summary>
+    protected abstract Task<List<DatabaseColumn>> ColumnsAsync(DbConnection connection, string from, CancellationToken ct);
+
+    /// <summary>SQL returning a table's primary-key columns in order; its one parameter <c>@t</c> is <see cref="KeyParameter"/>.</summary>
+    protected abstract string PrimaryKeySql { get; }
+
+    protected virtual string KeyParameter(string table) => table;
+
+    private static readonly string[] SplittableTypes = ["TINYINT", "UTINYINT", "SMALLINT", "USMALLINT", "INTEGER", "UINTEGER", "BIGINT"];
+
+    /// <summary>How a dataset is read: its columns, the integer primary key to split it by (if any), its cursor column.</summary>
+    private async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
+    {
+        var from = dataset.Query != null ? $"({dataset.Query}) AS q" : Quote(dataset.Table!);
+        var columns = await ColumnsAsync(connection, from, ct);
+        DatabaseColumn? Column(string name) => columns.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+        string? splitKey = null;
+        if (dataset.Table != null)
+        {
+            var key = dataset.PrimaryKey ?? await StringsAsync(connection, PrimaryKeySql, [("t", KeyParameter(dataset.Table))], ct);
+            if (key.Count == 1 && Column(key[0]) is { } k && SplittableTypes.Contains(k.DuckType)) splitKey = k.Name;
+        }
+        var cursor = dataset.Cursor == null ? null : Column(dataset.Cursor);
+        if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
+        return new DatabaseRead(from, columns, splitKey, cursor);
+    }
     protected abstract string Quote(string identifier);
 
     /// <summary>Streams the rows of <paramref name="sql"/> into <paramref name="writer"/>; reports each row's cursor value.</summary>

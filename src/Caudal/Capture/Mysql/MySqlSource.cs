@@ -47,28 +47,15 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
     protected override string ListTablesSql =>
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY table_name";
 
-    protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
-    {
-        var from = dataset.Query != null ? $"({dataset.Query}) AS q" : Quote(dataset.Table!);
-        List<DatabaseColumn> columns;
-        await using (var command = new MySqlCommand($"SELECT * FROM {from} LIMIT 0", (MySqlConnection)connection))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-            columns = reader.GetColumnSchema().Cast<MySqlDbColumn>().Select(MySqlTypeMapping.Map).ToList();
+    protected override string PrimaryKeySql =>
+        "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = @t " +
+        "AND constraint_name = 'PRIMARY' ORDER BY ordinal_position";
 
-        string? splitKey = null;
-        if (dataset.Table != null)
-        {
-            var key = dataset.PrimaryKey ?? await StringsAsync(connection,
-                "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND table_name = @t " +
-                "AND constraint_name = 'PRIMARY' ORDER BY ordinal_position", [("@t", dataset.Table)], ct);
-            if (key.Count == 1 && columns.FirstOrDefault(c => c.Name.Equals(key[0], StringComparison.OrdinalIgnoreCase)) is { } k &&
-                k.DuckType is "TINYINT" or "UTINYINT" or "SMALLINT" or "USMALLINT" or "INTEGER" or "UINTEGER" or "BIGINT")
-                splitKey = k.Name;
-        }
-        var cursor = dataset.Cursor == null ? null : columns.FirstOrDefault(c => c.Name.Equals(dataset.Cursor, StringComparison.OrdinalIgnoreCase));
-        if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
-            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
-        return new DatabaseRead(from, columns, splitKey, cursor);
+    protected override async Task<List<DatabaseColumn>> ColumnsAsync(DbConnection connection, string from, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand($"SELECT * FROM {from} LIMIT 0", (MySqlConnection)connection);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return reader.GetColumnSchema().Cast<MySqlDbColumn>().Select(MySqlTypeMapping.Map).ToList();
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,

@@ -50,30 +50,21 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
     protected override string ListTablesSql =>
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name";
 
-    protected override async Task<DatabaseRead> PlanAsync(DbConnection connection, DatasetSpec dataset, CancellationToken ct)
+    protected override string PrimaryKeySql =>
+        "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) " +
+        "WHERE i.indrelid = @t::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)";
+
+    protected override string KeyParameter(string table) => Quote(table);
+
+    protected override async Task<List<DatabaseColumn>> ColumnsAsync(DbConnection connection, string from, CancellationToken ct)
     {
-        var from = dataset.Query != null ? $"({dataset.Query}) AS q" : Quote(dataset.Table!);
         List<PostgresTypeMapping.Mapped> mapped;
         await using (var command = new NpgsqlCommand($"SELECT * FROM {from} LIMIT 0", (NpgsqlConnection)connection))
         await using (var reader = await command.ExecuteReaderAsync(ct))
             mapped = (await reader.GetColumnSchemaAsync(ct)).Cast<NpgsqlDbColumn>().Select(PostgresTypeMapping.Map).ToList();
         lock (_readAs)
             foreach (var m in mapped) _readAs[m.Column.Name] = m.ReadAs;
-        var columns = mapped.Select(m => m.Column).ToList();
-
-        string? splitKey = null;
-        if (dataset.Table != null)
-        {
-            var key = dataset.PrimaryKey ?? await StringsAsync(connection,
-                "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) " +
-                "WHERE i.indrelid = @t::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)", [("t", Quote(dataset.Table))], ct);
-            if (key.Count == 1 && columns.FirstOrDefault(c => c.Name == key[0]) is { DuckType: "SMALLINT" or "INTEGER" or "BIGINT" } k)
-                splitKey = k.Name;
-        }
-        var cursor = dataset.Cursor == null ? null : columns.FirstOrDefault(c => c.Name.Equals(dataset.Cursor, StringComparison.OrdinalIgnoreCase));
-        if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
-            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
-        return new DatabaseRead(from, columns, splitKey, cursor);
+        return mapped.Select(m => m.Column).ToList();
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
