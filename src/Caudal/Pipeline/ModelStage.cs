@@ -3,6 +3,7 @@ using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Processing.Checks;
 using Caudal.Processing.Engine;
+using Caudal.Processing.Ml;
 using Caudal.Runs;
 using Caudal.Spec;
 
@@ -24,7 +25,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             {
                 stage.Status = RunStatus.Skipped;
                 stage.Error = $"skipped: input {blocked} failed in this run";
-                failed.Add(stage.Table);
+                foreach (var output in model.Outputs) failed.Add(output.ToString());
                 observer.StageFinished(stage);
                 continue;
             }
@@ -39,12 +40,22 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             {
                 stage.Status = RunStatus.Failed;
                 stage.Error = e is DeltaException or ModelException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-                failed.Add(stage.Table);
+                foreach (var output in model.Outputs) failed.Add(output.ToString());
             }
             stage.Seconds = clock.Elapsed.TotalSeconds;
             observer.StageFinished(stage);
+            foreach (var extra in _extraOutputs)
+            {
+                extra.Seconds = stage.Seconds;
+                run.Stages.Add(extra);
+                observer.StageFinished(extra);
+            }
+            _extraOutputs.Clear();
         }
     }
+
+    /// <summary>Tables a model committed besides its main output (an ML step's metrics), recorded after it.</summary>
+    private readonly List<StageRecord> _extraOutputs = [];
 
     private async Task RunModelAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
     {
@@ -57,48 +68,77 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                     ?? throw new ModelException($"Model {model.Output} reads {input}, which has no data yet (did its source fail or never run?).");
                 await engine.MountAsync(input, table, snapshot, ct);
             }
-            var target = lake.Table(model.Output);
-            var read = await target.SnapshotAsync(ct: ct);
-            EngineOutput output;
+            IReadOnlyList<(TableId Table, string Select)> results;
             try
             {
-                output = await engine.MaterializeAsync(model.Sql, model.PartitionBy, model.Mode == WriteMode.Append ? read?.Schema : null, ct);
+                results = model.Forecast is { } forecast
+                    ? new ForecastStep(forecast, engine).Run(model.Output, model.Sql, ct)
+                    : [(model.Output, model.Sql)];
             }
-            catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException)
+            catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or ForecastException)
             {
                 throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
             }
-            // Write–audit–publish: the new version is written (staged, invisible) and checked before it may be committed.
-            if (model.Checks.Count > 0 && !await AuditAsync(model, output, stage, ct))
-            {
-                foreach (var f in output.Files) File.Delete(f.LocalPath);
-                var failures = stage.Checks.Where(c => !c.Passed && c.Severity == CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
-                throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
-            }
-            var adds = new List<AddFile>();
-            for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
-            CrashPoint.Reach($"model:{model.Output}:before-commit");
             try
             {
-                stage.Version = await target.CommitAsync(new TableWrite
+                // Each output is its own dataset and commit; the model's main output is published first, its checks
+                // decide whether anything is, and a rerun after a failure in between recomputes both.
+                var records = new List<StageRecord>();
+                foreach (var (table, select) in results)
                 {
-                    Mode = model.Mode,
-                    Schema = output.Schema,
-                    PartitionColumns = output.PartitionColumns,
-                    Files = adds,
-                    RunId = run.RunId,
-                }, read, readGiven: true, ct);
+                    var record = table == model.Output ? stage : new StageRecord { Stage = "model", Table = table.ToString() };
+                    await PublishAsync(model, table, select, record, ct);
+                    records.Add(record);
+                }
+                foreach (var extra in records.Where(r => r != stage))
+                {
+                    extra.Status = RunStatus.Succeeded;
+                    _extraOutputs.Add(extra);
+                }
+                return;
             }
             catch (DeltaConflictException) when (attempt < 3 && model.Mode == WriteMode.Overwrite)
             {
-                continue; // another writer changed the table: recompute from fresh snapshots
+                // another writer changed a table: recompute from fresh snapshots
             }
-            CrashPoint.Reach($"model:{model.Output}:after-commit");
-            stage.Rows = output.Rows;
-            stage.Files = adds.Count;
-            stage.Bytes = adds.Sum(a => a.Size);
-            return;
         }
+    }
+
+    private async Task PublishAsync(ModelSpec model, TableId id, string select, StageRecord stage, CancellationToken ct)
+    {
+        var target = lake.Table(id);
+        var read = await target.SnapshotAsync(ct: ct);
+        EngineOutput output;
+        try
+        {
+            output = await engine.MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null, ct);
+        }
+        catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException)
+        {
+            throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
+        }
+        // Write–audit–publish: the new version is written (staged, invisible) and checked before it may be committed.
+        if (id == model.Output && model.Checks.Count > 0 && !await AuditAsync(model, output, stage, ct))
+        {
+            foreach (var f in output.Files) File.Delete(f.LocalPath);
+            var failures = stage.Checks.Where(c => !c.Passed && c.Severity == CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
+            throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
+        }
+        var adds = new List<AddFile>();
+        for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
+        CrashPoint.Reach($"model:{id}:before-commit");
+        stage.Version = await target.CommitAsync(new TableWrite
+        {
+            Mode = model.Mode,
+            Schema = output.Schema,
+            PartitionColumns = output.PartitionColumns,
+            Files = adds,
+            RunId = run.RunId,
+        }, read, readGiven: true, ct);
+        CrashPoint.Reach($"model:{id}:after-commit");
+        stage.Rows = output.Rows;
+        stage.Files = adds.Count;
+        stage.Bytes = adds.Sum(a => a.Size);
     }
 
     /// <summary>Runs every check on the staged output; false when an error-severity check failed.</summary>
@@ -131,7 +171,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     /// <summary>Models in dependency order (the spec was validated to be acyclic), stable by declaration order.</summary>
     internal static List<ModelSpec> Order(IReadOnlyList<ModelSpec> models)
     {
-        var byOutput = models.ToDictionary(m => m.Output);
+        var byOutput = models.SelectMany(m => m.Outputs.Select(o => (o, m))).ToDictionary(x => x.o, x => x.m);
         var done = new HashSet<TableId>();
         var ordered = new List<ModelSpec>();
         void Visit(ModelSpec m)

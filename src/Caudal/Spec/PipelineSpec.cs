@@ -62,7 +62,14 @@ public sealed class ModelSpec
     public WriteMode Mode { get; init; } = WriteMode.Overwrite;
     public IReadOnlyList<string> PartitionBy { get; init; } = [];
     public IReadOnlyList<Processing.Checks.CheckSpec> Checks { get; init; } = [];
+
+    /// <summary>An ML step: the SQL gives the observations, the output holds predictions and forecasts, and
+    /// <see cref="Processing.Ml.ForecastSpec.Metrics"/> the evaluation against the naive baseline.</summary>
+    public Processing.Ml.ForecastSpec? Forecast { get; init; }
     public required SpecPosition Position { get; init; }
+
+    /// <summary>Every table the model commits (an ML step writes its metrics table too).</summary>
+    public IReadOnlyList<TableId> Outputs => Forecast == null ? [Output] : [Output, Forecast.Metrics];
 }
 
 public sealed record RunSettings(

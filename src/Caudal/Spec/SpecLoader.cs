@@ -19,7 +19,8 @@ public static partial class SpecLoader
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
-    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks"];
+    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml"];
+    internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
     private static readonly string[] IncrementalKeys = ["mode", "cursor", "lookback", "primary_key"];
     private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
@@ -365,6 +366,7 @@ public static partial class SpecLoader
             }
             else inputs = sql == null ? [] : InferInputs(sql);
             var checks = ParseChecks(body, output, ctx);
+            var forecast = ParseMl(body, output, ctx);
             // A relationships check reads the table it points at: it is an input (mounted, and built first).
             inputs.AddRange(checks.Where(c => c.To != null).Select(c => c.To!.Value).Where(t => t != output));
             models.Add(new ModelSpec
@@ -376,10 +378,35 @@ public static partial class SpecLoader
                 Mode = mode,
                 PartitionBy = partitionBy,
                 Checks = checks,
+                Forecast = forecast,
                 Position = ctx.At(key.Start),
             });
         }
         return models;
+    }
+
+    private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, Context ctx)
+    {
+        if (ctx.Child(body, "ml") is not { } node) return null;
+        if (node is not YamlMappingNode ml)
+        {
+            ctx.Error(node.Start, $"'ml' of model '{model}' must be a mapping.", "write 'ml: {target: obs_value, entity: ref_area, time: year}'.");
+            return null;
+        }
+        ctx.CheckKeys(ml, MlKeys, $"the ml step of model '{model}'");
+        var target = ctx.String(ml, "target", required: true);
+        var entity = ctx.String(ml, "entity", required: true);
+        var time = ctx.String(ml, "time", required: true);
+        var metricsName = ctx.String(ml, "metrics") ?? $"{model}_metrics";
+        if (!TableId.TryParse(metricsName, out var metrics) || metrics.Zone == Zone.Raw || metrics == model)
+        {
+            ctx.Error(ctx.Child(ml, "metrics")!.Start, $"'{metricsName}' cannot hold the metrics of model '{model}'.",
+                $"name another trusted or refined table, e.g. {model}_metrics.");
+            return null;
+        }
+        if (target == null || entity == null || time == null) return null;
+        return new Processing.Ml.ForecastSpec(ctx.StringList(ml, "series") ?? [], entity, time, target, metrics,
+            ctx.Int(ml, "holdout_years", 1, 50) ?? 3, ctx.Int(ml, "horizon", 1, 50) ?? 3, ctx.Int(ml, "seed", 0, int.MaxValue) ?? 1);
     }
 
     private static List<Processing.Checks.CheckSpec> ParseChecks(YamlMappingNode body, TableId model, Context ctx)
@@ -495,13 +522,19 @@ public static partial class SpecLoader
             }
             else foreach (var d in s.Datasets) produced[s.RawTable(d.Name)] = $"source '{s.Name}'";
         }
-        foreach (var m in models) produced[m.Output] = $"model '{m.Output}'";
+        foreach (var m in models)
+            foreach (var output in m.Outputs)
+            {
+                if (produced.TryGetValue(output, out var by) && by.StartsWith("model", StringComparison.Ordinal))
+                    ctx.Error(m.Position, $"Model '{m.Output}' writes {output}, which {by} writes too.", "give one of them another table.");
+                produced[output] = $"model '{m.Output}'";
+            }
 
         foreach (var m in models)
         {
             foreach (var input in m.Inputs)
             {
-                if (input == m.Output)
+                if (m.Outputs.Contains(input))
                     ctx.Error(m.Position, $"Model '{m.Output}' reads its own output.", "read another table; to build on previous results use mode: append.");
                 else if (!produced.ContainsKey(input) && !(input.Zone == Zone.Raw && sourcePrefixes.Any(p => input.Name.StartsWith(p, StringComparison.Ordinal))))
                     ctx.Error(m.Position, $"Model '{m.Output}' reads {input}, which no source or model produces.",
@@ -509,7 +542,7 @@ public static partial class SpecLoader
             }
         }
 
-        var byOutput = models.ToDictionary(m => m.Output);
+        var byOutput = models.SelectMany(m => m.Outputs.Select(o => (o, m))).DistinctBy(x => x.o).ToDictionary(x => x.o, x => x.m);
         var state = new Dictionary<TableId, int>();
         var path = new Stack<TableId>();
         foreach (var m in models) Visit(m.Output);

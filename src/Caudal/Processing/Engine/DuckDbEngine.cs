@@ -77,6 +77,39 @@ public sealed class DuckDbEngine : IEngine
         return Task.FromResult(Convert.ToInt64(command.ExecuteScalar() ?? 0L));
     }
 
+    public void Execute(string sql) => ParquetOutput.Execute(_connection, sql);
+
+    public System.Data.Common.DbDataReader Read(string sql)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteReader();
+    }
+
+    public void CreateTable(string name, IReadOnlyList<(string Name, string Type)> columns, IEnumerable<object?[]> rows)
+    {
+        Execute($"CREATE OR REPLACE TABLE {Sql.Ident(name)} ({string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {c.Type}"))})");
+        using var appender = _connection.CreateAppender(name);
+        foreach (var values in rows)
+        {
+            var row = appender.CreateRow();
+            foreach (var v in values)
+            {
+                switch (v)
+                {
+                    case null: row.AppendNullValue(); break;
+                    case string s: row.AppendValue(s); break;
+                    case int i: row.AppendValue(i); break;
+                    case long l: row.AppendValue(l); break;
+                    case double d: row.AppendValue(d); break;
+                    case bool b: row.AppendValue(b); break;
+                    default: throw new ArgumentException($"CreateTable({name}): unsupported value type {v.GetType().Name}.");
+                }
+            }
+            row.EndRow();
+        }
+    }
+
     private static string PartitionKey(AddFile f, IReadOnlyList<string> partitions) =>
         string.Join("\u0001", partitions.Select(p => f.PartitionValues.GetValueOrDefault(p) ?? "\u0000"));
 
