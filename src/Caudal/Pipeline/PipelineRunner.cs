@@ -29,6 +29,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
                 var models = new ModelStage(spec, lake, engine, run, _observer);
                 await models.RunAsync(ct);
                 await CheckResultsTable.AppendAsync(lake, settings, run, models.CheckResults, ct);
+                await new ChartStage(spec, lake, engine, run, _observer).RunAsync(ct);
             }
             var failures = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).ToList();
             run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;

@@ -20,6 +20,9 @@ public sealed class StageRecord
 
     /// <summary>Rows a capture could not take, kept in <c>raw.{table}_quarantine</c>.</summary>
     public int Quarantined { get; set; }
+
+    /// <summary>Images a chart stage wrote, as keys in the lake.</summary>
+    public List<string> Images { get; init; } = [];
     public double Seconds { get; set; }
     public string? Error { get; set; }
 }

@@ -17,6 +17,7 @@ public sealed class PipelineSpec
     public required LakeLocation Lake { get; init; }
     public required IReadOnlyList<SourceSpec> Sources { get; init; }
     public required IReadOnlyList<ModelSpec> Models { get; init; }
+    public IReadOnlyList<Processing.Charts.ChartSpec> Charts { get; init; } = [];
     public required RunSettings Run { get; init; }
 
     /// <summary>The spec's folder: relative paths in the spec are resolved against it.</summary>

@@ -15,11 +15,12 @@ namespace Caudal.Spec;
 /// </summary>
 public static partial class SpecLoader
 {
-    internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "run"];
+    internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "charts", "run"];
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml"];
+    internal static readonly string[] ChartKeys = ["kind", "sql", "query", "x", "y", "series", "label", "each", "top", "title", "x_label", "y_label", "width", "height"];
     internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
     private static readonly string[] IncrementalKeys = ["mode", "cursor", "lookback", "primary_key"];
@@ -79,9 +80,10 @@ public static partial class SpecLoader
         var sources = ParseSources(root, ctx);
         var run = ParseRun(root, ctx);
         var models = ParseModels(root, ctx);
+        var charts = ParseCharts(root, models, ctx);
         CheckGraph(sources, models, ctx);
         if (lake == null) return null;
-        return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Run = run };
+        return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run };
     }
 
     private static LakeLocation? ParseLake(YamlMappingNode root, Context ctx)
@@ -383,6 +385,74 @@ public static partial class SpecLoader
             });
         }
         return models;
+    }
+
+    private static List<Processing.Charts.ChartSpec> ParseCharts(YamlMappingNode root, List<ModelSpec> models, Context ctx)
+    {
+        var charts = new List<Processing.Charts.ChartSpec>();
+        if (ctx.Child(root, "charts") is not { } node) return charts;
+        if (node is not YamlMappingNode map)
+        {
+            ctx.Error(node.Start, "'charts' must be a mapping of chart names to chart settings.", "write 'charts:' then '  revenue: {kind: bar, query: ..., x: country, y: revenue}'.");
+            return charts;
+        }
+        var produced = models.SelectMany(m => m.Outputs).ToHashSet();
+        foreach (var (keyNode, value) in map.Children)
+        {
+            var name = ((YamlScalarNode)keyNode).Value ?? "";
+            if (!Identifier().IsMatch(name))
+            {
+                ctx.Error(keyNode.Start, $"Chart name '{name}' is not a plain name.", "use lower-case letters, digits and '_', e.g. revenue_by_country.");
+                continue;
+            }
+            if (value is not YamlMappingNode body)
+            {
+                ctx.Error(value.Start, $"Chart '{name}' must be a mapping.", "give it kind, query (or sql), x, y and title.");
+                continue;
+            }
+            ctx.CheckKeys(body, ChartKeys, $"chart '{name}'");
+            var kindNode = ctx.Scalar(body, "kind", required: true);
+            Processing.Charts.ChartKind kind = default;
+            if (kindNode != null && !Enum.TryParse(kindNode.Value, ignoreCase: true, out kind))
+                ctx.Error(kindNode.Start, $"Unknown chart kind '{kindNode.Value}' in chart '{name}'.", "use bar, line or scatter.");
+            string? sql = null;
+            var sqlNode = ctx.Scalar(body, "sql");
+            var queryNode = ctx.Scalar(body, "query");
+            if ((sqlNode == null) == (queryNode == null))
+                ctx.Error(body.Start, $"Chart '{name}' needs exactly one of 'sql' (a file) or 'query' (the SELECT itself).", "write 'query: SELECT ... FROM refined.some_table'.");
+            else if (queryNode != null) sql = queryNode.Value;
+            else
+            {
+                var file = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, sqlNode!.Value ?? ""));
+                if (System.IO.File.Exists(file)) sql = System.IO.File.ReadAllText(file);
+                else ctx.Error(sqlNode.Start, $"SQL file '{sqlNode.Value}' of chart '{name}' does not exist.", "the path is relative to the spec's folder.");
+            }
+            var x = ctx.String(body, "x", required: true);
+            var y = ctx.Child(body, "y") is YamlScalarNode one ? [one.Value ?? ""] : ctx.StringList(body, "y");
+            if (y is not { Count: > 0 }) ctx.Error(body.Start, $"Chart '{name}' needs 'y': the value column(s).", "write 'y: revenue' or 'y: [avg_value, median_value]'.");
+            else if (kind != Processing.Charts.ChartKind.Bar && y.Count > 1)
+                ctx.Error(ctx.Child(body, "y")!.Start, $"A {kind.ToString().ToLowerInvariant()} chart draws one y column; chart '{name}' names {y.Count}.", "split the values with 'series:' instead.");
+            var title = ctx.String(body, "title", required: true);
+            var inputs = sql == null ? [] : InferInputs(sql);
+            foreach (var input in inputs.Where(i => i.Zone != Zone.Raw && !produced.Contains(i)))
+                ctx.Error(body.Start, $"Chart '{name}' reads {input}, which no model produces.", $"declare the model or fix the name{Suggest(input.ToString(), produced.Select(p => p.ToString()))}.");
+            if (sql == null || x == null || y is not { Count: > 0 } || title == null || kindNode == null) continue;
+            charts.Add(new Processing.Charts.ChartSpec(name, kind, sql, inputs, ctx.At(keyNode.Start))
+            {
+                X = x,
+                Y = y,
+                Series = ctx.String(body, "series"),
+                Label = ctx.String(body, "label"),
+                Each = ctx.String(body, "each"),
+                Top = ctx.Int(body, "top", 1, 1000) ?? 20,
+                Title = title,
+                XLabel = ctx.String(body, "x_label"),
+                YLabel = ctx.String(body, "y_label"),
+                Width = ctx.Int(body, "width", 200, 8000) ?? 1000,
+                Height = ctx.Int(body, "height", 200, 8000) ?? 600,
+            });
+        }
+        return charts;
     }
 
     private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, Context ctx)

@@ -110,7 +110,10 @@ public sealed class BadSpecTests : IDisposable
         var root = schema.RootElement.GetProperty("properties");
         Assert.Equal(SpecLoader.TopKeys.Order(), root.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(SpecLoader.RunKeys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
-        Assert.Equal(SpecLoader.ModelKeys.Order(), root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var model = root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties");
+        Assert.Equal(SpecLoader.ModelKeys.Order(), model.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(SpecLoader.MlKeys.Order(), model.GetProperty("ml").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(SpecLoader.ChartKeys.Order(), root.GetProperty("charts").GetProperty("additionalProperties").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var lake = root.GetProperty("lake").GetProperty("oneOf")[1].GetProperty("properties");
         Assert.Equal(SpecLoader.LakeKeys.Order(), lake.EnumerateObject().Select(p => p.Name).Order());
         var sources = root.GetProperty("sources").GetProperty("additionalProperties");

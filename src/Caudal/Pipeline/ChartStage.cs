@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Caudal.Lake;
+using Caudal.Processing.Charts;
+using Caudal.Processing.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+
+namespace Caudal.Pipeline;
+
+/// <summary>
+/// Renders every declared chart from the tables as this run left them, as PNG objects under
+/// <c>refined/_charts/{chart}/{image}.png</c> (each object replaced whole; images of values that no longer exist are
+/// deleted). A chart whose input failed in this run is skipped rather than drawn from stale data.
+/// </summary>
+internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngine engine, RunRecord run, IRunObserver observer)
+{
+    public const string Folder = "refined/_charts";
+    private const int MaxRows = 100_000;
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
+        foreach (var chart in spec.Charts)
+        {
+            var stage = new StageRecord { Stage = "chart", Table = $"chart:{chart.Name}" };
+            run.Stages.Add(stage);
+            if (chart.Inputs.Select(i => i.ToString()).FirstOrDefault(failed.Contains) is { } blocked)
+            {
+                stage.Status = RunStatus.Skipped;
+                stage.Error = $"skipped: input {blocked} failed in this run";
+                observer.StageFinished(stage);
+                continue;
+            }
+            observer.StageStarted(stage);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                await RenderAsync(chart, stage, ct);
+                stage.Status = RunStatus.Succeeded;
+            }
+            catch (Exception e) when (e is ChartException or ModelException or DuckDB.NET.Data.DuckDBException)
+            {
+                stage.Status = RunStatus.Failed;
+                stage.Error = e is DuckDB.NET.Data.DuckDBException ? $"Chart {chart.Name}: {e.Message}" : e.Message;
+            }
+            stage.Seconds = clock.Elapsed.TotalSeconds;
+            observer.StageFinished(stage);
+        }
+    }
+
+    private async Task RenderAsync(ChartSpec chart, StageRecord stage, CancellationToken ct)
+    {
+        foreach (var input in chart.Inputs)
+        {
+            var table = lake.Table(input);
+            var snapshot = await table.SnapshotAsync(ct: ct)
+                ?? throw new ChartException($"Chart {chart.Name} reads {input}, which has no data yet.");
+            await engine.MountAsync(input, table, snapshot, ct);
+        }
+        var images = Read(chart);
+        var prefix = $"{Folder}/{chart.Name}/";
+        var written = new HashSet<string>();
+        foreach (var (facet, data) in images)
+        {
+            var key = prefix + Slug(facet) + ".png";
+            var png = ChartRenderer.Render(chart, data);
+            await lake.Store.PutAsync(key, new MemoryStream(png), ct);
+            written.Add(key);
+            stage.Bytes += png.Length;
+            stage.Rows += data.Rows.Count;
+        }
+        await foreach (var old in lake.Store.ListAsync(prefix, ct: ct))
+            if (!written.Contains(old.Key)) await lake.Store.DeleteAsync(old.Key, ct);
+        stage.Files = written.Count;
+        stage.Images.AddRange(written.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>The query's rows, split into one image per value of the chart's <c>each</c> column.</summary>
+    private SortedDictionary<string, ChartData> Read(ChartSpec chart)
+    {
+        using var reader = engine.Read(chart.Sql);
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        var images = new SortedDictionary<string, ChartData>(StringComparer.Ordinal);
+        var each = chart.Each == null ? -1 : new ChartData(columns).Index(chart.Each, chart.Name);
+        var count = 0;
+        while (reader.Read())
+        {
+            if (++count > MaxRows)
+                throw new ChartException($"Chart {chart.Name}: its query returned more than {MaxRows:N0} rows; aggregate or filter in the query.");
+            var row = new object?[columns.Count];
+            for (var i = 0; i < row.Length; i++)
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i) switch
+                {
+                    System.Numerics.BigInteger b => (double)b,
+                    sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal =>
+                        Convert.ToDouble(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture),
+                    var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture),
+                };
+            var facet = each < 0 ? chart.Name : ChartData.Format(row[each]);
+            if (!images.TryGetValue(facet, out var data)) images[facet] = data = new ChartData(columns);
+            data.Rows.Add(row);
+        }
+        if (images.Count == 0) throw new ChartException($"Chart {chart.Name}: its query returned no rows, so there is nothing to draw.");
+        return images;
+    }
+
+    internal static string Slug(string value)
+    {
+        var slug = UnsafeCharacters().Replace(value.ToLowerInvariant(), "_").Trim('_');
+        return slug.Length == 0 ? "_" : slug;
+    }
+
+    [GeneratedRegex("[^a-z0-9_.-]+")]
+    private static partial Regex UnsafeCharacters();
+}
