@@ -25,6 +25,9 @@ export CAUDAL_NODE_MODULES="$tools/node_modules"
 # s3rver's paginated listings need the legacy OpenSSL provider on Node 20.
 export NODE_OPTIONS="--openssl-legacy-provider"
 
+# Fonts for the chart tests.
+source scripts/fonts.sh
+
 # Database servers (MariaDB, PostgreSQL) for the capture tests.
 source scripts/services.sh
 

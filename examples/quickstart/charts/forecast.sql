@@ -1,7 +1,8 @@
--- For each indicator, the country with the most observations (the most varied among equals): its actual values, the ML step's predictions for the
--- held-out years, the naive baseline and the forecast, as one line each.
+-- For each indicator, one country: among those whose values vary, the one with the most observations (the most varied
+-- among equals). Its actual values, the ML step's predictions for the held-out years, the naive baseline there and the
+-- forecast, as one line each.
 WITH country AS (
-    SELECT indicator, arg_max(ref_area, (n, spread)) AS ref_area
+    SELECT indicator, arg_max(ref_area, (spread > 0, n, spread)) AS ref_area
     FROM (SELECT indicator, ref_area, count(*) AS n, coalesce(stddev_pop(obs_value), 0) AS spread
           FROM trusted.wb_observations WHERE area_type = 'country' AND obs_value IS NOT NULL GROUP BY ALL)
     GROUP BY indicator

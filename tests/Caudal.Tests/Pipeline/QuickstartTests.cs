@@ -22,7 +22,8 @@ public sealed class QuickstartTests : IDisposable
         var run = await new PipelineRunner(spec).RunAsync();
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(16 + 1 + 1 + 5, run.Stages.Count); // 16 Sakila tables, Data360 observations, the country reference, 5 models
+        // 16 Sakila tables, Data360 observations, the country reference; 12 models (the ML step writes 2 tables); 5 charts.
+        Assert.Equal(16 + 1 + 1 + 13 + 5, run.Stages.Count);
         var lake = DataLake.Open(spec.Lake);
         foreach (var (table, rows) in _qs.Counts)
             Assert.Equal(rows, (await lake.Table(new TableId(Zone.Raw, "sakila_" + table)).SnapshotAsync())!.NumRecords);
@@ -41,6 +42,25 @@ public sealed class QuickstartTests : IDisposable
         // Every Sakila country conformed to an ISO code (Yugoslavia to the former code YUG); the warn check passed.
         Assert.Equal("109|109|YUG", LakeReader.Flat(session.Query(
             "SELECT count(*), count(iso3), max(iso3) FILTER (country = 'Yugoslavia') FROM trusted.countries").Rows[0]));
+        // The join: rows for exactly the countries present in both sources, each beside both indicators.
+        Assert.Equal("0|0", LakeReader.Flat(session.Query("""
+            SELECT count(*) FILTER (iso3 NOT IN (SELECT iso3 FROM trusted.countries WHERE iso3 IS NOT NULL)),
+                   count(*) FILTER (iso3 NOT IN (SELECT ref_area FROM trusted.wb_observations))
+            FROM trusted.country_year_indicators
+            """).Rows[0]));
+        Assert.Equal(session.Query("""
+            SELECT count(DISTINCT c.iso3) FROM trusted.countries c JOIN trusted.rentals r USING (country)
+            WHERE c.iso3 IN (SELECT ref_area FROM trusted.wb_observations WHERE obs_value IS NOT NULL)
+            """).Rows[0][0], session.Query("SELECT count(DISTINCT iso3) FROM trusted.country_year_indicators").Rows[0][0]);
+        // ML: model and baseline figures for both indicators; charts drawn for every indicator.
+        Assert.Equal(["WB_MPM_ELEC|ok|True|True", "WB_MPM_HEADCOUNT|ok|True|True"], session.Query("""
+            SELECT indicator, status, model_rmse > 0 AND model_mae > 0 AND model_r2 IS NOT NULL, baseline_rmse > 0 AND baseline_mae > 0 AND baseline_r2 IS NOT NULL
+            FROM refined.wb_forecast_metrics ORDER BY indicator
+            """).Rows.Select(LakeReader.Flat));
+        var charts = run.Stages.Where(s => s.Stage == "chart").ToList();
+        Assert.Equal(5, charts.Count);
+        Assert.All(charts.SelectMany(c => c.Images), key => Assert.True(new FileInfo(Path.Combine(_qs.LakePath, key)).Length > 10_000, key));
+        Assert.Equal(9, charts.Sum(c => c.Images.Count));
         var partitions = (await lake.Table(TableId.Parse("refined.revenue_by_country_month")).SnapshotAsync())!;
         Assert.Equal(["2005", "2006"], partitions.Files.Values.Select(f => f.PartitionValues["year"]).Distinct().Order());
     }
@@ -81,7 +101,8 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(24, (await lake.ListTablesAsync()).Count); // 18 raw, 4 trusted, 1 refined model + refined.caudal_checks
+        Assert.Equal(32, (await lake.ListTablesAsync()).Count); // 18 raw, 6 trusted, 7 refined model outputs + refined.caudal_checks
+        Assert.Equal(9, await lake.Store.ListAsync("refined/_charts/").CountAsync());
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }
 

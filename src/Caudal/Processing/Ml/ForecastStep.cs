@@ -24,7 +24,7 @@ public sealed class ForecastStep(ForecastSpec spec, IEngine engine)
         engine.CreateTable(Predictions,
             [("__series", "BIGINT"), (spec.Entity, "VARCHAR"), (spec.Time, "INTEGER"), ("kind", "VARCHAR"), ("actual", "DOUBLE"),
              ("predicted", "DOUBLE"), ("baseline", "DOUBLE"), ("origin_year", "INTEGER")],
-            Stream(output, metrics, ct));
+            Stream(metrics, ct));
         engine.CreateTable(Metrics,
             [("__series", "BIGINT"), ("status", "VARCHAR"), ("trainer", "VARCHAR"), ("seed", "INTEGER"), ("train_from", "INTEGER"),
              ("train_to", "INTEGER"), ("holdout_from", "INTEGER"), ("holdout_to", "INTEGER"), ("train_examples", "INTEGER"),
@@ -37,7 +37,7 @@ public sealed class ForecastStep(ForecastSpec spec, IEngine engine)
         return [(output, Joined(Predictions, $", r.{Sql.Ident(spec.Entity)}, r.kind DESC, r.{Sql.Ident(spec.Time)}")), (spec.Metrics, Joined(Metrics, ""))];
     }
 
-    private IEnumerable<object?[]> Stream(TableId output, List<object?[]> metrics, CancellationToken ct)
+    private IEnumerable<object?[]> Stream(List<object?[]> metrics, CancellationToken ct)
     {
         var forecaster = new SeriesForecaster(spec);
         using var reader = engine.Read(
@@ -63,7 +63,7 @@ public sealed class ForecastStep(ForecastSpec spec, IEngine engine)
             current = series;
             var point = new SeriesPoint(reader.GetString(1), reader.GetInt32(2), reader.GetDouble(3));
             if (points.Count > 0 && points[^1].Entity == point.Entity && points[^1].Year == point.Year)
-                throw new ForecastException($"Model {output}: {spec.Entity} '{point.Entity}' has more than one {spec.Target} for {spec.Time} {point.Year} " +
+                throw new ForecastException($"{spec.Entity} '{point.Entity}' has more than one {spec.Target} for {spec.Time} {point.Year} " +
                     $"in one series; the ML step needs one row per series ({string.Join(", ", spec.Series)}), {spec.Entity} and {spec.Time}.");
             if (!double.IsFinite(point.Value)) continue;
             points.Add(point);

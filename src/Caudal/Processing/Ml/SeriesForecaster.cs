@@ -9,7 +9,8 @@ namespace Caudal.Processing.Ml;
 /// entity's last observation, from the entity (one-hot), the target year, the gap in years and the last value: a
 /// direct multi-year forecast whose special case "no change" is exactly the naive baseline it is measured against.
 /// Evaluation holds out the series' latest years (a time split: nothing from them is seen in training); forecasts
-/// come from a second fit on every year. SDCA on one thread with a seeded context, so reruns give identical numbers.
+/// come from a second fit on every year. A series that never went below zero (a share, a count) is never predicted
+/// below zero. SDCA on one thread with a seeded context, so reruns give identical numbers.
 /// </summary>
 public sealed class SeriesForecaster(ForecastSpec spec)
 {
@@ -48,11 +49,13 @@ public sealed class SeriesForecaster(ForecastSpec spec)
         var context = new MLContext(spec.Seed);
         var model = Fit(context, trainExamples);
         var scored = Predict(context, model, tests.Select(t => Example(t.Point.Entity, t.Point.Year, t.Origin, scale)).ToList());
+        var (low, high) = Range(train.Values.SelectMany(v => v));
         var predictions = new List<Prediction>();
         for (var i = 0; i < tests.Count; i++)
         {
             var (point, origin) = tests[i];
-            predictions.Add(new Prediction(point.Entity, point.Year, "holdout", point.Value, origin.Value + scored[i] * scale, origin.Value, origin.Year));
+            var predicted = Math.Clamp(origin.Value + scored[i] * scale, low, high);
+            predictions.Add(new Prediction(point.Entity, point.Year, "holdout", point.Value, predicted, origin.Value, origin.Year));
         }
         metrics = metrics with
         {
@@ -65,10 +68,11 @@ public sealed class SeriesForecaster(ForecastSpec spec)
         var full = Fit(context, Examples(byEntity, allScale));
         var future = byEntity.SelectMany(e => Enumerable.Range(years[^1] + 1, spec.Horizon).Select(y => (Year: y, Origin: e.Value[^1]))).ToList();
         var ahead = Predict(context, full, future.Select(f => Example(f.Origin.Entity, f.Year, f.Origin, allScale)).ToList());
+        (low, high) = Range(points);
         for (var i = 0; i < future.Count; i++)
         {
             var (year, origin) = future[i];
-            predictions.Add(new Prediction(origin.Entity, year, "forecast", null, origin.Value + ahead[i] * allScale, origin.Value, origin.Year));
+            predictions.Add(new Prediction(origin.Entity, year, "forecast", null, Math.Clamp(origin.Value + ahead[i] * allScale, low, high), origin.Value, origin.Year));
         }
         return (metrics, predictions);
     }
@@ -92,6 +96,12 @@ public sealed class SeriesForecaster(ForecastSpec spec)
         Gap = year - origin.Year,
         LastValue = (float)(origin.Value / scale),
     };
+
+    private static (double Low, double High) Range(IEnumerable<SeriesPoint> points)
+    {
+        var values = points.Select(p => p.Value).ToList();
+        return (values.Min() >= 0 ? 0 : double.NegativeInfinity, values.Max() <= 0 ? 0 : double.PositiveInfinity);
+    }
 
     /// <summary>Values and changes are learned in units of the series' spread, so indicators in billions train like percentages.</summary>
     private static double Scale(IEnumerable<SeriesPoint> points)
