@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Caudal.Pipeline;
 using Caudal.Runs;
 using Spectre.Console;
@@ -5,22 +6,30 @@ using Spectre.Console.Cli;
 
 namespace Caudal.Cli.Commands;
 
-public sealed class RunCommand : AsyncCommand<SpecSettings>
+public sealed class RunCommandSettings : SpecSettings
 {
-    public override async Task<int> ExecuteAsync(CommandContext context, SpecSettings settings, CancellationToken ct)
+    [CommandOption("--models-only")]
+    [Description("Skip capture: rebuild trusted and refined (models, checks, charts) from the raw zone as it is.")]
+    public bool ModelsOnly { get; init; }
+}
+
+public sealed class RunCommand : AsyncCommand<RunCommandSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, RunCommandSettings settings, CancellationToken ct)
     {
         var spec = settings.Load();
+        var options = new RunOptions { Capture = !settings.ModelsOnly };
         RunRecord run;
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
             run = await AnsiConsole.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn(), new SpinnerColumn(), new ElapsedTimeColumn())
-                .StartAsync(async progress => await new PipelineRunner(spec, new LiveProgress(progress)).RunAsync(ct));
+                .StartAsync(async progress => await new PipelineRunner(spec, new LiveProgress(progress), options).RunAsync(ct));
         }
         else
         {
-            run = await new PipelineRunner(spec, new PlainProgress()).RunAsync(ct);
+            run = await new PipelineRunner(spec, new PlainProgress(), options).RunAsync(ct);
         }
         Report.RunSummary(run, spec);
         return run.Status == RunStatus.Succeeded ? ExitCodes.Ok : ExitCodes.Failed;

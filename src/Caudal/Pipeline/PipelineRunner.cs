@@ -7,9 +7,10 @@ namespace Caudal.Pipeline;
 
 /// <summary>Runs a pipeline once: capture → raw, then models → trusted/refined, and records the run in the lake.
 /// Stages talk only through the lake: models read the snapshots that captures committed.</summary>
-public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = null)
+public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = null, RunOptions? options = null)
 {
     private readonly IRunObserver _observer = observer ?? NullObserver.Instance;
+    private readonly RunOptions _options = options ?? new RunOptions();
 
     public async Task<RunRecord> RunAsync(CancellationToken ct = default)
     {
@@ -23,7 +24,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         var settings = new EngineSettings(temp, spec.Run.Threads, spec.Run.MemoryLimit);
         try
         {
-            await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
+            if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
             using (var engine = new DuckDbEngine(settings))
             {
                 var models = new ModelStage(spec, lake, engine, run, _observer);
@@ -56,4 +57,11 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         }
         return run;
     }
+}
+
+/// <summary>What a run does besides the defaults.</summary>
+public sealed record RunOptions
+{
+    /// <summary>False to skip capture and rebuild trusted and refined from the raw zone as it is.</summary>
+    public bool Capture { get; init; } = true;
 }
