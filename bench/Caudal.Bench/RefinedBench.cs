@@ -34,24 +34,24 @@ internal static class RefinedBench
         // The quickstart's spec with bench sources, without its ML step and charts; a copy without checks.
         var shipped = File.ReadAllText(Path.Combine(quickstart, "caudal.yaml"));
         var models = shipped[shipped.IndexOf("\nmodels:\n", StringComparison.Ordinal)..shipped.IndexOf("  refined.wb_forecast:", StringComparison.Ordinal)];
-        var head = $"""
+        var head = $$"""
             version: 1
             name: refined-bench
-            lake: {Path.Combine(folder, "lake")}
+            lake: {{Path.Combine(folder, "lake")}}
             sources:
               sakila:
                 kind: sqlite
-                path: {db}
+                path: {{db}}
                 datasets: "*"
               worldbank:
                 kind: files
-                path: {parquet}
+                path: {{parquet}}
                 dataset: observations
               reference:
                 kind: files
-                path: {Path.Combine(quickstart, "reference", "countries.csv")}
+                path: {{Path.Combine(quickstart, "reference", "countries.csv")}}
                 dataset: countries
-                columns: {{aliases: VARCHAR, iso2: VARCHAR}}
+                columns: {aliases: VARCHAR, iso2: VARCHAR}
             """;
         var run = "\nrun:\n  threads: 2\n  memory_limit: 4GB\n";
         var withChecks = SpecLoader.Parse(head + models + run, "bench.yaml", quickstart);
