@@ -64,6 +64,7 @@ internal static class RefinedBench
                           $"{observations:N0} observations in {setup.Elapsed.TotalSeconds:F1}s (setup, not measured)");
 
         var caudal = new List<double>();
+        var perModel = new Dictionary<string, (double Caudal, double Reference)>();
         var reference = new List<double>();
         var checks = new List<double>();
         for (var round = 0; round < 3; round++)
@@ -72,7 +73,9 @@ internal static class RefinedBench
             var result = await new PipelineRunner(spec, null, new RunOptions { Capture = false }).RunAsync();
             caudal.Add(clock.Elapsed.TotalSeconds);
             if (result.Status != RunStatus.Succeeded) throw new InvalidOperationException(result.Error);
-            reference.Add(await ReferenceAsync(spec, Path.Combine(folder, "reference")));
+            var (seconds, models) = await ReferenceAsync(spec, Path.Combine(folder, "reference"));
+            reference.Add(seconds);
+            foreach (var stage in result.Stages) perModel[stage.Table] = (stage.Seconds, models[stage.Table]);
             clock.Restart();
             result = await new PipelineRunner(withChecks, null, new RunOptions { Capture = false }).RunAsync();
             checks.Add(clock.Elapsed.TotalSeconds);
@@ -81,12 +84,14 @@ internal static class RefinedBench
         var (c, r, k) = (Median(caudal), Median(reference), Median(checks));
         Console.WriteLine($"refined: {spec.Models.Count} SQL models; DuckDB directly {r:F2}s, caudal run --models-only {c:F2}s: ratio {c / r:F2} " +
                           $"(target <= 1.2); with the quickstart's checks (write-audit-publish) {k:F2}s");
+        Console.WriteLine("refined: last round per model, caudal stage / DuckDB directly (s): " +
+                          string.Join(", ", perModel.Select(m => $"{m.Key} {m.Value.Caudal:F2}/{m.Value.Reference:F2}")));
         Console.WriteLine($"refined: rounds caudal [{string.Join(", ", caudal.Select(x => x.ToString("F2")))}], " +
                           $"reference [{string.Join(", ", reference.Select(x => x.ToString("F2")))}], with checks [{string.Join(", ", checks.Select(x => x.ToString("F2")))}]");
     }
 
     /// <summary>The same SQL in a plain DuckDB connection over the raw tables' current files; returns seconds.</summary>
-    private static async Task<double> ReferenceAsync(PipelineSpec spec, string output)
+    private static async Task<(double Seconds, Dictionary<string, double> Models)> ReferenceAsync(PipelineSpec spec, string output)
     {
         if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         Directory.CreateDirectory(output);
@@ -111,15 +116,18 @@ internal static class RefinedBench
         foreach (var zone in TableId.ZoneNames) Execute($"CREATE SCHEMA {zone}");
         foreach (var (id, files) in raw)
             Execute($"CREATE VIEW {id.ZoneName}.{id.Name} AS SELECT * FROM read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false)");
+        var models = new Dictionary<string, double>();
         foreach (var model in ModelStage.Order(spec.Models))
         {
+            var started = clock.Elapsed.TotalSeconds;
             var target = Path.Combine(output, model.Output.ToString());
             var partition = model.PartitionBy.Count > 0 ? $", PARTITION_BY ({string.Join(", ", model.PartitionBy)})" : "";
             Execute($"COPY ({model.Sql}\n) TO {Sql.Literal(target)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000{partition})");
             var read = model.PartitionBy.Count > 0 ? Sql.Literal(target + "/**/*.parquet") + ", hive_partitioning = true" : Sql.Literal(target);
             Execute($"CREATE VIEW {model.Output.ZoneName}.{model.Output.Name} AS SELECT * FROM read_parquet({read})");
+            models[model.Output.ToString()] = clock.Elapsed.TotalSeconds - started;
         }
-        return clock.Elapsed.TotalSeconds;
+        return (clock.Elapsed.TotalSeconds, models);
     }
 
     /// <summary>Data360-shaped observations: every reference area × indicators × years 1960-2023, 2% of values "null".</summary>

@@ -131,12 +131,16 @@ public sealed class DuckDbEngine : IEngine
 
     public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
     {
+        var staging = Path.Combine(_settings.TempDirectory, "staging");
+        // Unpartitioned: the query streams straight into Parquet. Partitioned: it runs once into a scratch table that
+        // is then split, rather than once per partition.
+        if (partitionBy.Count == 0) return Task.FromResult(WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo));
         var n = Interlocked.Increment(ref _outputs);
         var result = $"__caudal_output_{n}";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
         try
         {
-            return Task.FromResult(WriteFiles(_connection, result, partitionBy, Path.Combine(_settings.TempDirectory, "staging"), conformTo));
+            return Task.FromResult(WriteFiles(_connection, result, partitionBy, staging, conformTo));
         }
         finally
         {

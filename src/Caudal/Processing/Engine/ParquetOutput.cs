@@ -46,34 +46,76 @@ internal static class ParquetOutput
         return Directory.Exists(dir) ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal).ToList() : [];
     }
 
-    /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column.</summary>
+    /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column. Read from the
+    /// file's footer (the row groups' own statistics) when every column is flat and has them, else by scanning the file.</summary>
     public static (long Rows, string Stats) Stats(DuckDBConnection connection, string file, DeltaSchema schema, IReadOnlyCollection<string> exclude)
     {
         var fields = schema.Fields.Where(f => !exclude.Contains(f.Name)).ToList();
-        var parts = new List<string> { "count(*)" };
+        var footer = fields.All(f => !f.Type.StartsWith('{') && !f.Name.Contains('.')) && FooterHasStats(connection, file, fields);
+        return footer ? Stats(connection, file, fields, FromFooter(file), $"parquet_metadata('{Sql.Escape(file)}')")
+                      : Stats(connection, file, fields, FromScan, $"read_parquet('{Sql.Escape(file)}')");
+    }
+
+    /// <summary>Aggregates over the file itself: count, count nulls, min, max of each column.</summary>
+    internal static string FromScan(string aggregate, DeltaField? field) => field == null ? "count(*)" : aggregate switch
+    {
+        "nulls" => $"count(*) - count({Sql.Ident(field.Name)})",
+        _ => $"{aggregate}({Sql.Ident(field.Name)})",
+    };
+
+    /// <summary>The same aggregates over the footer's row-group statistics (one metadata row per row group and column).</summary>
+    internal static Func<string, DeltaField?, string> FromFooter(string file) => (aggregate, field) =>
+    {
+        if (field == null) return $"(SELECT CAST(sum(num_rows) AS BIGINT) FROM parquet_file_metadata('{Sql.Escape(file)}'))";
+        var only = $"FILTER (WHERE path_in_schema = {Sql.Literal(field.Name)})";
+        return aggregate switch
+        {
+            "nulls" => $"CAST(sum(stats_null_count) {only} AS BIGINT)",
+            _ => $"{aggregate}(TRY_CAST(stats_{aggregate}_value AS {DeltaTypes.ToDuck(field.Type)})) {only}",
+        };
+    };
+
+    /// <summary>Whether every row group states its null count, and min/max wherever it holds a value.</summary>
+    internal static bool FooterHasStats(DuckDBConnection connection, string file, IReadOnlyList<DeltaField> fields)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT count(DISTINCT path_in_schema) = {fields.Count}
+               AND count(*) FILTER (WHERE stats_null_count IS NULL
+                    OR (stats_null_count < row_group_num_rows AND (stats_min_value IS NULL OR stats_max_value IS NULL)
+                        AND path_in_schema IN ({string.Join(", ", fields.Where(f => DeltaTypes.HasMinMax(f.Type)).Select(f => Sql.Literal(f.Name)).Append("''"))}))) = 0
+            FROM parquet_metadata('{Sql.Escape(file)}')
+            """;
+        return command.ExecuteScalar() is true;
+    }
+
+    internal static (long Rows, string Stats) Stats(DuckDBConnection connection, string file, IReadOnlyList<DeltaField> fields,
+        Func<string, DeltaField?, string> aggregate, string from)
+    {
+        var parts = new List<string> { aggregate("count", null) };
         foreach (var f in fields)
         {
-            var c = Sql.Ident(f.Name);
-            parts.Add($"count(*) - count({c})");
+            parts.Add(aggregate("nulls", f));
             if (!DeltaTypes.HasMinMax(f.Type)) continue;
+            string low = aggregate("min", f), high = aggregate("max", f);
             if (f.Type == "timestamp")
             {
-                parts.Add($"strftime(min({c}) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')");
-                parts.Add($"strftime(max({c}) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')");
+                parts.Add($"strftime({low} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')");
+                parts.Add($"strftime({high} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ')");
             }
             else if (f.Type == "string")
             {
-                parts.Add($"left(min({c}), {StringStatsPrefix})");
-                parts.Add($"CASE WHEN length(max({c})) <= {StringStatsPrefix} THEN max({c}) END");
+                parts.Add($"left({low}, {StringStatsPrefix})");
+                parts.Add($"CASE WHEN length({high}) <= {StringStatsPrefix} THEN {high} END");
             }
             else
             {
-                parts.Add($"CAST(min({c}) AS VARCHAR)");
-                parts.Add($"CAST(max({c}) AS VARCHAR)");
+                parts.Add($"CAST({low} AS VARCHAR)");
+                parts.Add($"CAST({high} AS VARCHAR)");
             }
         }
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {string.Join(", ", parts)} FROM read_parquet('{Sql.Escape(file)}')";
+        command.CommandText = $"SELECT {string.Join(", ", parts)} FROM {from}";
         using var reader = command.ExecuteReader();
         reader.Read();
         var rows = reader.GetInt64(0);
@@ -84,7 +126,8 @@ internal static class ParquetOutput
         var i = 1;
         foreach (var f in fields)
         {
-            nulls[f.Name] = reader.GetInt64(i++);
+            nulls[f.Name] = reader.IsDBNull(i) ? 0 : reader.GetInt64(i);
+            i++;
             if (!DeltaTypes.HasMinMax(f.Type)) continue;
             var quoted = f.Type is "string" or "date" or "timestamp";
             if (!reader.IsDBNull(i)) min[f.Name] = (Text(reader, i), quoted);
