@@ -73,9 +73,9 @@ internal static class RefinedBench
             var result = await new PipelineRunner(spec, null, new RunOptions { Capture = false }).RunAsync();
             caudal.Add(clock.Elapsed.TotalSeconds);
             if (result.Status != RunStatus.Succeeded) throw new InvalidOperationException(result.Error);
-            var (seconds, models) = await ReferenceAsync(spec, Path.Combine(folder, "reference"));
+            var (seconds, timings) = await ReferenceAsync(spec, Path.Combine(folder, "reference"));
             reference.Add(seconds);
-            foreach (var stage in result.Stages) perModel[stage.Table] = (stage.Seconds, models[stage.Table]);
+            foreach (var stage in result.Stages) perModel[stage.Table] = (stage.Seconds, timings[stage.Table]);
             clock.Restart();
             result = await new PipelineRunner(withChecks, null, new RunOptions { Capture = false }).RunAsync();
             checks.Add(clock.Elapsed.TotalSeconds);
