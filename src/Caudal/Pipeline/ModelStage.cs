@@ -54,6 +54,8 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         }
     }
 
+    private readonly HashSet<TableId> _mounted = [];
+
     /// <summary>Tables a model committed besides its main output (an ML step's metrics), recorded after it.</summary>
     private readonly List<StageRecord> _extraOutputs = [];
 
@@ -63,10 +65,14 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         {
             foreach (var input in model.Inputs)
             {
+                // A table is mounted once per run (every model reads the same snapshot of it) unless this stage
+                // rewrote it since, or a commit conflict says the lake moved on.
+                if (attempt == 1 && _mounted.Contains(input)) continue;
                 var table = lake.Table(input);
                 var snapshot = await table.SnapshotAsync(ct: ct)
                     ?? throw new ModelException($"Model {model.Output} reads {input}, which has no data yet (did its source fail or never run?).");
                 await engine.MountAsync(input, table, snapshot, ct);
+                _mounted.Add(input);
             }
             IReadOnlyList<(TableId Table, string Select)> results;
             try
@@ -87,6 +93,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                 foreach (var (table, select) in results)
                 {
                     var record = table == model.Output ? stage : new StageRecord { Stage = "model", Table = table.ToString() };
+                    _mounted.Remove(table);
                     await PublishAsync(model, table, select, record, ct);
                     records.Add(record);
                 }

@@ -87,17 +87,17 @@ public sealed class MySqlSourceTests : IDisposable
     {
         _db.Execute("""
             CREATE TABLE big (id INT PRIMARY KEY, payload VARCHAR(40), at DATETIME);
-            INSERT INTO big SELECT seq, concat('row-', seq, '-', repeat('x', 20)), '2006-02-15' + INTERVAL seq SECOND FROM seq_1_to_1000000;
+            INSERT INTO big SELECT seq, concat('row-', seq, '-', repeat('x', 20)), '2006-02-15' + INTERVAL seq SECOND FROM seq_1_to_2000000;
             """);
-        using var h = Harness("[big]", "    parallelism: 1");
+        using var h = Harness("[big]", "    parallelism: 1"); // 2M rows: a read long enough (~2 s) to be caught mid-stream
         var run = h.RunAsync();
         var killed = await KillReaderAsync("SELECT `id`, `payload`, `at` FROM `big`");
         var record = await run;
         Assert.True(killed, $"the capture's query was never seen in the process list: {string.Join(" / ", _seen)}; run: {record.Status} {record.Error} {record.Stages.FirstOrDefault()?.Seconds}s");
         Assert.True(record.Status == RunStatus.Succeeded, record.Error);
-        Assert.Equal(1_000_000, record.Stages.Single().Rows);
+        Assert.Equal(2_000_000, record.Stages.Single().Rows);
         var check = (await h.QueryAsync("SELECT count(*), count(DISTINCT id), sum(id) FROM raw.db_big"))[0];
-        Assert.Equal("1000000|1000000|500000500000", LakeReader.Flat(check));
+        Assert.Equal("2000000|2000000|2000001000000", LakeReader.Flat(check));
     }
 
     private readonly HashSet<string> _seen = [];

@@ -54,7 +54,7 @@ public sealed class ChartTests : IDisposable
 
     private PipelineHarness Harness(string chart)
     {
-        File.WriteAllText(Path.Combine(_models.Folder, "sales.sql"), "SELECT * FROM raw.sales_rows WHERE _caudal_run_id = (SELECT max(_caudal_run_id) FROM raw.sales_rows)");
+        File.WriteAllText(Path.Combine(_models.Folder, "sales.sql"), "SELECT * FROM raw.sales_rows WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.sales_rows)");
         var h = _models.Table("sales", "indicator,country,value\nI1,Aland,3\nI1,Bland,7\nI2,Aland,1\n")
             .Model("refined.sales", Path.Combine(_models.Folder, "sales.sql")).Harness();
         h.Yaml += "charts:\n" + chart;

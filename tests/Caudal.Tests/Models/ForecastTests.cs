@@ -12,7 +12,7 @@ public sealed class ForecastTests : IDisposable
 
     private PipelineHarness Harness(string csv, int holdout = 2, int horizon = 3)
     {
-        File.WriteAllText(Path.Combine(_models.Folder, "forecast.sql"), "SELECT indicator, country, year, value FROM raw.series_rows WHERE _caudal_run_id = (SELECT max(_caudal_run_id) FROM raw.series_rows)");
+        File.WriteAllText(Path.Combine(_models.Folder, "forecast.sql"), "SELECT indicator, country, year, value FROM raw.series_rows WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.series_rows)");
         return _models.Table("series", csv, columns: "value: DOUBLE")
             .Model("refined.forecast", Path.Combine(_models.Folder, "forecast.sql"), $"""
                     ml:

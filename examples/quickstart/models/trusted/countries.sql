@@ -3,7 +3,7 @@
 -- reports it (warn) instead of dropping the country.
 WITH reference AS (
     SELECT * FROM raw.reference_countries
-    WHERE _caudal_run_id = (SELECT max(_caudal_run_id) FROM raw.reference_countries)
+    WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.reference_countries) -- the latest capture
 ), spellings AS (
     SELECT iso3, is_former, unnest(list_concat([name], string_split(coalesce(aliases, ''), ';'))) AS spelling
     FROM reference

@@ -3,7 +3,7 @@
 -- is a country or an aggregate (WLD, EUU, LAC …) come from the country reference; a code it lacks is 'unknown'.
 WITH reference AS (
     SELECT * FROM raw.reference_countries
-    WHERE _caudal_run_id = (SELECT max(_caudal_run_id) FROM raw.reference_countries)
+    WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.reference_countries) -- the latest capture
 ), observations AS (
     SELECT * FROM raw.worldbank_observations
     QUALIFY row_number() OVER (

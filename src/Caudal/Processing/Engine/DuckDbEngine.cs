@@ -34,9 +34,18 @@ public sealed class DuckDbEngine : IEngine
         {
             var paths = new List<string>();
             foreach (var file in group) paths.Add(await LocalFileAsync(table, file, ct));
+            var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false)";
+            // Files written before a schema change read with the current schema: a column they lack is NULL, a
+            // narrower type is cast. Columns that already match are named plainly (a cast, even a no-op one, costs).
+            var inFiles = ParquetOutput.Describe(_connection, $"(SELECT * FROM {files})").ToDictionary(c => c.Name, c => c.Type);
             var select = new StringBuilder("SELECT ");
-            // Name every column so that files written before a schema change read with the current schema.
-            select.Append(string.Join(", ", dataColumns.Select(f => $"{Sql.Ident(f.Name)}::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")));
+            select.Append(string.Join(", ", dataColumns.Select(f =>
+            {
+                var type = DeltaTypes.ToDuck(f.Type);
+                return !inFiles.TryGetValue(f.Name, out var actual) ? $"NULL::{type} AS {Sql.Ident(f.Name)}"
+                    : Canonical(actual) == Canonical(type) ? Sql.Ident(f.Name)
+                    : $"{Sql.Ident(f.Name)}::{type} AS {Sql.Ident(f.Name)}";
+            })));
             foreach (var p in partitions)
             {
                 var type = DeltaTypes.ToDuck(schema.Find(p)!.Type);
@@ -45,9 +54,7 @@ public sealed class DuckDbEngine : IEngine
                       .Append(value == null ? $"NULL::{type}" : $"CAST({Sql.Literal(value)} AS {type})")
                       .Append(" AS ").Append(Sql.Ident(p));
             }
-            select.Append(" FROM read_parquet([")
-                  .Append(string.Join(", ", paths.Select(Sql.Literal)))
-                  .Append("], union_by_name = true, hive_partitioning = false)");
+            select.Append(" FROM ").Append(files);
             groups.Add(select.ToString());
         }
         var body = groups.Count > 0
@@ -55,6 +62,8 @@ public sealed class DuckDbEngine : IEngine
             : "SELECT " + string.Join(", ", schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) + " WHERE false";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
     }
+
+    private static string Canonical(string duckType) => duckType.Replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", StringComparison.Ordinal);
 
     public Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default)
     {
