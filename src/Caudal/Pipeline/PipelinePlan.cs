@@ -40,13 +40,20 @@ public sealed class PipelinePlan
         var i = 0;
         foreach (var m in Models)
         {
-            var options = m.Mode.ToString().ToLowerInvariant() + (m.PartitionBy.Count > 0 ? $", partition_by: {string.Join(", ", m.PartitionBy)}" : "");
+            var options = m.Mode.ToString().ToLowerInvariant() + (m.PartitionBy.Count > 0 ? $", partition_by: {string.Join(", ", m.PartitionBy)}" : "")
+                + (m.Forecast is { } ml ? $", ml: {ml.Target} by {ml.Entity} and {ml.Time}, metrics -> {ml.Metrics}" : "");
             sb.AppendLine($"  {++i}. {m.Output} [{options}] {Path.GetRelativePath(Spec.BaseDirectory, m.SqlFile)}");
             sb.AppendLine($"       <- {string.Join(", ", m.Inputs)}");
         }
-        var read = Models.SelectMany(m => m.Inputs).ToHashSet();
-        sb.AppendLine("outputs (read by no model)");
-        foreach (var m in Models.Where(m => !read.Contains(m.Output))) sb.AppendLine($"  {m.Output}");
+        if (Spec.Charts.Count > 0)
+        {
+            sb.AppendLine("charts (refined/_charts/<chart>/)");
+            foreach (var c in Spec.Charts)
+                sb.AppendLine($"  {c.Name} [{c.Kind.ToString().ToLowerInvariant()}{(c.Each != null ? $", one per {c.Each}" : "")}] <- {string.Join(", ", c.Inputs)}");
+        }
+        var read = Models.SelectMany(m => m.Inputs).Concat(Spec.Charts.SelectMany(c => c.Inputs)).ToHashSet();
+        sb.AppendLine("outputs (read by no model or chart)");
+        foreach (var output in Models.SelectMany(m => m.Outputs).Where(o => !read.Contains(o))) sb.AppendLine($"  {output}");
         return sb.ToString();
     }
 }
