@@ -101,8 +101,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
             if (!images.TryGetValue(facet, out var data)) images[facet] = data = new ChartData(columns);
             data.Rows.Add(row);
         }
-        if (images.Count == 0) throw new ChartException($"Chart {chart.Name}: its query returned no rows, so there is nothing to draw.");
-        return images;
+        return images; // no rows: no image (and the previous run's images are deleted), not an error
     }
 
     internal static string Slug(string value)

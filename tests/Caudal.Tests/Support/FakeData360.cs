@@ -136,7 +136,11 @@ public sealed class FakeData360 : IAsyncDisposable
         return buffer.ToArray();
     }
 
-    public static string Area(int i) => $"C{i / 40:D3}";
+    /// <summary>Record i's area: real country codes (from the quickstart's reference), 40 years each, then made-up codes.</summary>
+    public static string Area(int i) => i / 40 < Countries.Length ? Countries[i / 40] : $"C{i / 40:D3}";
+
+    private static readonly string[] Countries = File.ReadLines(Path.Combine(Quickstart.RepoRoot, "examples", "quickstart", "reference", "countries.csv"))
+        .Skip(1).Select(l => l.Split(',')).Where(f => f[^2] == "false").Select(f => f[0]).Order(StringComparer.Ordinal).ToArray();
     public static string Period(int i) => (1980 + i % 40).ToString();
 
     private void WriteRecord(Utf8JsonWriter w, int i, string database, string? indicator)
