@@ -108,6 +108,10 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             {
                 // another writer changed a table: recompute from fresh snapshots
             }
+            finally
+            {
+                if (model.Forecast != null) ForecastStep.DropScratch(engine);
+            }
         }
     }
 

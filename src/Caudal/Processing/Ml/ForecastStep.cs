@@ -37,6 +37,12 @@ public sealed class ForecastStep(ForecastSpec spec, IEngine engine)
         return [(output, Joined(Predictions, $", r.{Sql.Ident(spec.Entity)}, r.kind DESC, r.{Sql.Ident(spec.Time)}")), (spec.Metrics, Joined(Metrics, ""))];
     }
 
+    /// <summary>Frees the scratch tables once the results are committed.</summary>
+    public static void DropScratch(IEngine engine)
+    {
+        foreach (var table in new[] { Input, Series, Predictions, Metrics }) engine.Execute($"DROP TABLE IF EXISTS {table}");
+    }
+
     private IEnumerable<object?[]> Stream(List<object?[]> metrics, CancellationToken ct)
     {
         var forecaster = new SeriesForecaster(spec);
