@@ -89,6 +89,15 @@ public sealed class ChartTests : IDisposable
     }
 
     [Fact]
+    public async Task A_chart_drawing_text_as_numbers_says_which_column_to_cast()
+    {
+        using var h = Harness("  wrong:\n    kind: scatter\n    query: SELECT * FROM refined.sales\n    x: country\n    y: value\n    title: t\n");
+        var run = await h.RunAsync();
+        Assert.Equal("Chart wrong: column 'country' must hold numbers for a scatter chart (it holds e.g. 'Aland'); cast it in the query.",
+            run.Stages.Single(s => s.Table == "chart:wrong").Error);
+    }
+
+    [Fact]
     public void Chart_settings_are_validated_with_their_place_in_the_spec()
     {
         using var h = Harness("  wrong:\n    kind: pie\n    query: SELECT * FROM refined.salez\n    x: country\n    y: [a, b]\n");

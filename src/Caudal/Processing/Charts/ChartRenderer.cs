@@ -27,6 +27,7 @@ public static class ChartRenderer
     {
         var label = data.Index(chart.X, chart.Name);
         var values = chart.Y.Select(y => data.Index(y, chart.Name)).ToList();
+        for (var v = 0; v < values.Count; v++) RequireNumbers(chart, data, values[v], chart.Y[v]);
         // Largest first, top N; drawn top-down, so the largest bar is the first one read.
         var rows = data.Rows.Where(r => Number(r[values[0]]) is not null)
             .OrderByDescending(r => Number(r[values[0]])).ThenBy(r => ChartData.Format(r[label]), StringComparer.Ordinal)
@@ -58,6 +59,8 @@ public static class ChartRenderer
         var x = data.Index(chart.X, chart.Name);
         var y = data.Index(chart.Y[0], chart.Name);
         var series = chart.Series == null ? -1 : data.Index(chart.Series, chart.Name);
+        RequireNumbers(chart, data, x, chart.X);
+        RequireNumbers(chart, data, y, chart.Y[0]);
         var groups = data.Rows.Where(r => Number(r[x]) is not null && Number(r[y]) is not null)
             .GroupBy(r => series < 0 ? chart.Y[0] : ChartData.Format(r[series]))
             .OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
@@ -79,6 +82,8 @@ public static class ChartRenderer
         var x = data.Index(chart.X, chart.Name);
         var y = data.Index(chart.Y[0], chart.Name);
         var label = chart.Label == null ? -1 : data.Index(chart.Label, chart.Name);
+        RequireNumbers(chart, data, x, chart.X);
+        RequireNumbers(chart, data, y, chart.Y[0]);
         var rows = data.Rows.Where(r => Number(r[x]) is not null && Number(r[y]) is not null).ToList();
         var points = plot.Add.ScatterPoints(rows.Select(r => Number(r[x])!.Value).ToArray(), rows.Select(r => Number(r[y])!.Value).ToArray(), Palette(0));
         points.MarkerSize = 8;
@@ -94,6 +99,14 @@ public static class ChartRenderer
         }
         plot.XLabel(data.Fill(chart.XLabel ?? chart.X));
         plot.YLabel(data.Fill(chart.YLabel ?? chart.Y[0]));
+    }
+
+    /// <summary>Fails clearly when a column meant to be numeric holds values but none is a number.</summary>
+    private static void RequireNumbers(ChartSpec chart, ChartData data, int column, string name)
+    {
+        if (data.Rows.Any(r => r[column] != null) && data.Rows.All(r => Number(r[column]) is null))
+            throw new ChartException($"Chart {chart.Name}: column '{name}' must hold numbers for a {chart.Kind.ToString().ToLowerInvariant()} chart " +
+                                     $"(it holds e.g. '{ChartData.Format(data.Rows.First(r => r[column] != null)[column])}'); cast it in the query.");
     }
 
     private static double? Number(object? value) => value switch
