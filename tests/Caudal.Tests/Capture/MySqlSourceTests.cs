@@ -100,6 +100,52 @@ public sealed class MySqlSourceTests : IDisposable
         Assert.Equal("2000000|2000000|2000001000000", LakeReader.Flat(check));
     }
 
+    [Fact]
+    public async Task Rows_changed_while_key_ranges_are_read_in_parallel_are_captured_by_the_next_run()
+    {
+        // Two readers over 8 key ranges, while another session keeps updating rows all over the table. A row updated
+        // after its range was read must not be lost because another range saw later rows: the next run gets it.
+        _db.Execute("""
+            CREATE TABLE hot (id INT PRIMARY KEY, v INT NOT NULL, last_update DATETIME(6) NOT NULL);
+            INSERT INTO hot SELECT seq, 0, '2006-02-15' FROM seq_1_to_400000;
+            """);
+        using var h = Harness("[hot]", "    parallelism: 2\n    split_rows: 1000\n    mode: incremental\n    cursor: last_update");
+        using var stop = new CancellationTokenSource();
+        var updates = 0;
+        var updater = Task.Run(async () =>
+        {
+            await using var c = new MySqlConnection(_db.ConnectionString);
+            await c.OpenAsync();
+            var random = new Random(7);
+            while (!stop.IsCancellationRequested)
+            {
+                await using var update = new MySqlCommand($"UPDATE hot SET v = v + 1, last_update = NOW(6) WHERE id = {random.Next(1, 400_001)}", c);
+                await update.ExecuteNonQueryAsync();
+                updates++;
+            }
+        });
+        var first = await h.RunAsync();
+        await stop.CancelAsync();
+        await updater;
+        Assert.True(first.Status == RunStatus.Succeeded, first.Error);
+        Assert.True(updates > 50, $"only {updates} updates ran during the capture");
+        var second = await h.RunAsync();
+        Assert.True(second.Status == RunStatus.Succeeded, second.Error);
+
+        // Every row's newest captured version equals the table now.
+        await using var server = new MySqlConnection(_db.ConnectionString);
+        await server.OpenAsync();
+        var expected = new Dictionary<string, string>();
+        await using (var all = new MySqlCommand("SELECT id, v FROM hot WHERE v > 0", server))
+        await using (var r = await all.ExecuteReaderAsync())
+            while (await r.ReadAsync()) expected[r.GetInt32(0).ToString()] = r.GetInt32(1).ToString();
+        var captured = (await h.QueryAsync("SELECT id, max(v) FROM raw.db_hot GROUP BY id HAVING max(v) > 0"))
+            .ToDictionary(row => row[0]!, row => row[1]!);
+        Assert.Equal(expected.Count, captured.Count);
+        var missed = expected.Where(e => captured.GetValueOrDefault(e.Key) != e.Value).Select(e => $"{e.Key}: v={e.Value}, captured {captured.GetValueOrDefault(e.Key)}").ToList();
+        Assert.True(missed.Count == 0, $"{missed.Count} of {expected.Count} updated rows missed: {string.Join("; ", missed.Take(5))}");
+    }
+
     private readonly HashSet<string> _seen = [];
 
     private async Task<bool> KillReaderAsync(string fragment)

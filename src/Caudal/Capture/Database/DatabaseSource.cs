@@ -147,8 +147,20 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
                 where.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
                 parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? Watermark.ToTime(from) : from));
             }
-            if (read.SplitKey != null && Parallelism > 1)
-                (min, max) = await KeyRangeAsync(connection, read, where, parameters, ct);
+            var split = read.SplitKey != null && Parallelism > 1;
+            if (incremental || split)
+            {
+                var (keyMin, keyMax, cursorMax) = await BoundsAsync(connection, read, split, incremental, where, parameters, ct);
+                // The watermark can only move up to the newest cursor value when the read began: a row changed while
+                // the key ranges are being read gets a later cursor value and is read by the next run, even when
+                // another range has already seen later rows.
+                if (cursorMax != null)
+                {
+                    where.Add($"{Quote(read.Cursor!.Name)} <= @cursor_to");
+                    parameters.Add(("cursor_to", cursorMax));
+                }
+                (min, max) = (keyMin, keyMax);
+            }
         }
 
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
@@ -191,17 +203,22 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     /// <summary>Connection losses and server restarts are worth another attempt; bad SQL or permissions are not.</summary>
     protected abstract bool IsTransient(Exception e);
 
-    private async Task<(long?, long?)> KeyRangeAsync(DbConnection connection, DatabaseRead read, List<string> where,
-        List<(string Name, object Value)> parameters, CancellationToken ct)
+    /// <summary>One query for what the read needs to know first: the split key's range (null when the table is too small
+    /// to split) and the newest cursor value.</summary>
+    private async Task<(long? KeyMin, long? KeyMax, object? CursorMax)> BoundsAsync(DbConnection connection, DatabaseRead read, bool split,
+        bool incremental, List<string> where, List<(string Name, object Value)> parameters, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
-        var key = Quote(read.SplitKey!);
-        command.CommandText = $"SELECT MIN({key}), MAX({key}), COUNT(*) FROM {read.From}" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "");
+        var key = split ? Quote(read.SplitKey!) : "NULL";
+        var cursor = incremental ? Quote(read.Cursor!.Name) : "NULL";
+        command.CommandText = $"SELECT MIN({key}), MAX({key}), COUNT(*), MAX({cursor}) FROM {read.From}" +
+                              (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "");
         foreach (var (name, value) in parameters) AddParameter(command, name, value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
-        if (reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null);
-        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)));
+        var cursorMax = incremental && !reader.IsDBNull(3) ? reader.GetValue(3) : null;
+        if (!split || reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null, cursorMax);
+        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)), cursorMax);
     }
 
     private List<(long, long)?> SplitRanges(long? min, long? max)
