@@ -15,6 +15,39 @@ public sealed class PostgresSourceTests : IDisposable
         new PipelineHarness($"  pg:\n    kind: postgres\n    connection: ${{env:PG}}\n    datasets: {datasets}\n{options}").WithEnv("PG", _db.ConnectionString);
 
     [Fact]
+    public async Task Parallel_key_ranges_read_one_snapshot_of_a_table_being_written()
+    {
+        // Another session keeps moving one unit between two random rows, so the column always sums to 0. Ranges read
+        // at different moments would see some moves half (one side before, the other after); one shared snapshot cannot.
+        _db.Execute("CREATE TABLE ledger (id INT PRIMARY KEY, v INT NOT NULL); INSERT INTO ledger SELECT g, 0 FROM generate_series(1, 400000) g;");
+        using var h = Harness("[ledger]", "    parallelism: 2\n    split_rows: 1000");
+        using var stop = new CancellationTokenSource();
+        var moves = 0;
+        var mover = Task.Run(async () =>
+        {
+            await using var c = new NpgsqlConnection(_db.ConnectionString);
+            await c.OpenAsync();
+            var random = new Random(7);
+            while (!stop.IsCancellationRequested)
+            {
+                var (from, to) = (random.Next(1, 400_001), random.Next(1, 400_001));
+                await using var move = new NpgsqlCommand($"UPDATE ledger SET v = v + CASE id WHEN {from} THEN -1 ELSE 1 END WHERE id IN ({from}, {to}) AND {from} <> {to}", c);
+                await move.ExecuteNonQueryAsync();
+                moves++;
+            }
+        });
+        var run = await h.RunAsync();
+        await stop.CancelAsync();
+        await mover;
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.True(moves > 50, $"only {moves} moves ran during the capture");
+        var captured = (await h.QueryAsync("SELECT count(*), sum(v), count(*) FILTER (v <> 0) FROM raw.pg_ledger"))[0];
+        Assert.Equal("400000", captured[0]);
+        Assert.True(captured[1] == "0", $"the captured rows sum to {captured[1]} ({captured[2]} rows moved): not one snapshot");
+        Assert.NotEqual("0", captured[2]); // moves happened before the snapshot was taken
+    }
+
+    [Fact]
     public async Task Every_postgres_type_maps_exactly_and_nulls_stay_null()
     {
         _db.Execute("""

@@ -133,34 +133,35 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
-        DatabaseRead read;
         List<string> where = [];
         List<(string, object)> parameters = [];
         long? min = null, max = null;
-        await using (var connection = await OpenChecked(ct))
+        string? snapshot = null;
+        // The planning connection stays open while the ranges are read: where the server can share its snapshot
+        // (PostgreSQL), every range and the bounds read the very same snapshot, so a parallel read is exact.
+        await using var connection = await OpenChecked(ct);
+        var read = await PlanChecked(connection, dataset, ct);
+        var split = read.SplitKey != null && Parallelism > 1;
+        if (split) snapshot = await ExportSnapshotAsync(connection, ct);
+        var incremental = dataset.Mode == CaptureMode.Incremental && read.Cursor != null;
+        if (incremental && sink.Since is { } since)
         {
-            read = await PlanChecked(connection, dataset, ct);
-            var incremental = dataset.Mode == CaptureMode.Incremental && read.Cursor != null;
-            if (incremental && sink.Since is { } since)
+            var from = Watermark.From(since, dataset, read.Cursor!.DuckType);
+            where.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
+            parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? Watermark.ToTime(from) : from));
+        }
+        if (incremental || split)
+        {
+            var (keyMin, keyMax, cursorMax) = await BoundsAsync(connection, read, split, incremental, where, parameters, ct);
+            // The watermark can only move up to the newest cursor value when the read began: a row changed while
+            // the key ranges are being read gets a later cursor value and is read by the next run, even when
+            // another range has already seen later rows.
+            if (cursorMax != null)
             {
-                var from = Watermark.From(since, dataset, read.Cursor!.DuckType);
-                where.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
-                parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? Watermark.ToTime(from) : from));
+                where.Add($"{Quote(read.Cursor!.Name)} <= @cursor_to");
+                parameters.Add(("cursor_to", cursorMax));
             }
-            var split = read.SplitKey != null && Parallelism > 1;
-            if (incremental || split)
-            {
-                var (keyMin, keyMax, cursorMax) = await BoundsAsync(connection, read, split, incremental, where, parameters, ct);
-                // The watermark can only move up to the newest cursor value when the read began: a row changed while
-                // the key ranges are being read gets a later cursor value and is read by the next run, even when
-                // another range has already seen later rows.
-                if (cursorMax != null)
-                {
-                    where.Add($"{Quote(read.Cursor!.Name)} <= @cursor_to");
-                    parameters.Add(("cursor_to", cursorMax));
-                }
-                (min, max) = (keyMin, keyMax);
-            }
+            (min, max) = (keyMin, keyMax);
         }
 
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
@@ -183,6 +184,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
                 try
                 {
                     await using var connection = await OpenChecked(token);
+                    if (snapshot != null) await UseSnapshotAsync(connection, snapshot, token);
                     await ReadAsync(connection, sql, rangeParameters, read, writer, cursorSeen, token);
                     writer.Finish(); // frees the range's buffer now: memory is bounded by the readers running, not by the ranges
                     return;
@@ -199,6 +201,13 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
             }
         });
     }
+
+    /// <summary>Starts a transaction on <paramref name="connection"/> whose snapshot other connections can join; returns
+    /// its id, or null where the server cannot share snapshots (each range then reads its own).</summary>
+    protected virtual Task<string?> ExportSnapshotAsync(DbConnection connection, CancellationToken ct) => Task.FromResult<string?>(null);
+
+    /// <summary>Makes <paramref name="connection"/> read the exported snapshot.</summary>
+    protected virtual Task UseSnapshotAsync(DbConnection connection, string snapshot, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Connection losses and server restarts are worth another attempt; bad SQL or permissions are not.</summary>
     protected abstract bool IsTransient(Exception e);

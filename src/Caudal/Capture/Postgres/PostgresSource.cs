@@ -132,6 +132,20 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
         _ => throw new ArgumentException($"unexpected parameter {value}"),
     };
 
+    protected override async Task<string?> ExportSnapshotAsync(DbConnection connection, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot()";
+        return (string?)await command.ExecuteScalarAsync(ct);
+    }
+
+    protected override async Task UseSnapshotAsync(DbConnection connection, string snapshot, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot.Replace("'", "''")}'";
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     protected override bool IsTransient(Exception e) => e switch
     {
         NpgsqlException n => n.IsTransient || n is PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "08006" or "08003" } || n.InnerException is IOException or EndOfStreamException,
