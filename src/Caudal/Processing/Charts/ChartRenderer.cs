@@ -54,14 +54,23 @@ public static class ChartRenderer
         if (values.Count > 1) plot.ShowLegend(Edge.Bottom);
     }
 
-    private static void Lines(Plot plot, ChartSpec chart, ChartData data)
+    /// <summary>The x and y columns of a line or scatter chart, with the rows where both are numbers, axes titled.</summary>
+    private static (int X, int Y, List<object?[]> Rows) NumericXY(Plot plot, ChartSpec chart, ChartData data)
     {
         var x = data.Index(chart.X, chart.Name);
         var y = data.Index(chart.Y[0], chart.Name);
-        var series = chart.Series == null ? -1 : data.Index(chart.Series, chart.Name);
         RequireNumbers(chart, data, x, chart.X);
         RequireNumbers(chart, data, y, chart.Y[0]);
-        var groups = data.Rows.Where(r => Number(r[x]) is not null && Number(r[y]) is not null)
+        plot.XLabel(data.Fill(chart.XLabel ?? chart.X));
+        plot.YLabel(data.Fill(chart.YLabel ?? chart.Y[0]));
+        return (x, y, data.Rows.Where(r => Number(r[x]) is not null && Number(r[y]) is not null).ToList());
+    }
+
+    private static void Lines(Plot plot, ChartSpec chart, ChartData data)
+    {
+        var (x, y, rows) = NumericXY(plot, chart, data);
+        var series = chart.Series == null ? -1 : data.Index(chart.Series, chart.Name);
+        var groups = rows
             .GroupBy(r => series < 0 ? chart.Y[0] : ChartData.Format(r[series]))
             .OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
         for (var s = 0; s < groups.Count; s++)
@@ -72,19 +81,13 @@ public static class ChartRenderer
             line.MarkerSize = 6;
             if (groups[s].Key.Contains("forecast", StringComparison.OrdinalIgnoreCase)) line.LinePattern = LinePattern.Dashed;
         }
-        plot.XLabel(data.Fill(chart.XLabel ?? chart.X));
-        plot.YLabel(data.Fill(chart.YLabel ?? chart.Y[0]));
         if (groups.Count > 1) plot.ShowLegend(Edge.Bottom);
     }
 
     private static void Points(Plot plot, ChartSpec chart, ChartData data)
     {
-        var x = data.Index(chart.X, chart.Name);
-        var y = data.Index(chart.Y[0], chart.Name);
+        var (x, y, rows) = NumericXY(plot, chart, data);
         var label = chart.Label == null ? -1 : data.Index(chart.Label, chart.Name);
-        RequireNumbers(chart, data, x, chart.X);
-        RequireNumbers(chart, data, y, chart.Y[0]);
-        var rows = data.Rows.Where(r => Number(r[x]) is not null && Number(r[y]) is not null).ToList();
         var points = plot.Add.ScatterPoints(rows.Select(r => Number(r[x])!.Value).ToArray(), rows.Select(r => Number(r[y])!.Value).ToArray(), Palette(0));
         points.MarkerSize = 8;
         if (label >= 0)
@@ -97,8 +100,6 @@ public static class ChartRenderer
                 text.LabelOffsetX = 5;
             }
         }
-        plot.XLabel(data.Fill(chart.XLabel ?? chart.X));
-        plot.YLabel(data.Fill(chart.YLabel ?? chart.Y[0]));
     }
 
     /// <summary>Fails clearly when a column meant to be numeric holds values but none is a number.</summary>
