@@ -35,15 +35,18 @@ internal static class DatabaseBench
         // Rounds alternate which goes first; medians, since the server shares the machine's cores.
         var drains = new List<double>();
         var captures = new List<double>();
+        var cpu = new List<double>();
         StageRecord? stage = null;
         for (var round = 0; round < rounds; round++)
         {
             if (round % 2 == 1) drains.Add(Time(() => Drain(kind, server)));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.CreateDirectory(folder);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var capture = Stopwatch.StartNew();
             var run = await new PipelineRunner(spec).RunAsync();
             captures.Add(capture.Elapsed.TotalSeconds);
+            cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
             if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
             stage = run.Stages.Single();
             if (stage.Rows != rows) throw new InvalidOperationException($"captured {stage.Rows} rows, expected {rows}");
@@ -55,7 +58,8 @@ internal static class DatabaseBench
                           $"caudal {rows / c:N0} rows/s ({c:F2}s, parallelism {parallelism}); ratio {d / c:F2} (medians of {rounds}); " +
                           $"peak RSS {PeakRss.Mb()} MB; {stage!.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
         Console.WriteLine($"{kind}: rounds drain [{string.Join(", ", drains.Select(x => x.ToString("F2")))}] s, " +
-                          $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s");
+                          $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; caudal's own CPU per row " +
+                          $"{cpu.Order().ElementAt(rounds / 2) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
     }
 
     private static double Time(Action action)

@@ -69,8 +69,11 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         var converters = columns.Select(c => Converter(c.DuckType)).ToArray();
         var cursorIndex = read.Cursor == null || cursorSeen == null ? -1 : columns.ToList().IndexOf(read.Cursor);
         var cursorIsTime = cursorIndex >= 0 && Watermark.IsTime(read.Cursor!.DuckType);
-        while (await reader.ReadAsync(ct))
+        // Read() rather than ReadAsync(): rows arrive in buffered packets, and the per-row async machinery cost ~10% of
+        // the capture's CPU (measured with the mysql bench). The range runs on its own pool thread either way.
+        for (var n = 0L; reader.Read(); n++)
         {
+            if ((n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
             var row = writer.BeginRow();
             for (var i = 0; i < converters.Length; i++)
             {
