@@ -11,13 +11,15 @@ internal static class Report
     public static string StageLine(StageRecord s) => s.Status switch
     {
         RunStatus.Succeeded => string.Create(CultureInfo.InvariantCulture,
-            $"{s.Stage,-7} {s.Table,-40} ok      {s.Rows,10:N0} rows {s.Files,3} files {Bytes(s.Bytes),9} v{s.Version} {s.Seconds,6:F2}s"),
+            $"{s.Stage,-7} {s.Table,-40} ok      {s.Rows,10:N0} rows {s.Files,3} {(s.Stage == "chart" ? "images" : "files ")} {Bytes(s.Bytes),9} {Version(s),-4} {s.Seconds,6:F2}s"),
         _ => $"{s.Stage,-7} {s.Table,-40} {s.Status.ToString().ToLowerInvariant(),-7} {s.Error}",
     };
 
     public static string StageMarkup(StageRecord s) => s.Status == RunStatus.Succeeded
-        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows, v{s.Version}"))
+        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}"))
         : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {s.Error}")}[/]";
+
+    private static string Version(StageRecord s) => s.Version == null ? "" : $"v{s.Version}";
 
     public static string Bytes(long bytes) => bytes switch
     {
@@ -40,10 +42,16 @@ internal static class Report
         }
         var location = spec.Lake.Uri;
         Console.WriteLine($"lake: {location}");
-        var outputs = spec.Models.Select(m => m.Output).ToList();
+        var outputs = spec.Models.SelectMany(m => m.Outputs).ToList();
         if (outputs.Count == 0) return;
         Console.WriteLine("outputs (Delta tables: Spark, delta-rs, DuckDB's delta_scan or Athena read them in place):");
         foreach (var o in outputs) Console.WriteLine($"  {o,-40} {(spec.Lake.IsS3 ? location + "/" + o.Path : Path.Combine(location, o.Path))}");
+        var images = run.Stages.Where(s => s.Stage == "chart").Sum(s => s.Images.Count);
+        if (images > 0)
+        {
+            var charts = $"{location.TrimEnd('/')}/{Caudal.Processing.Charts.ChartSpec.Folder}";
+            Console.WriteLine($"charts: {images} PNG images under {(spec.Lake.IsS3 ? charts : Path.Combine(location, Caudal.Processing.Charts.ChartSpec.Folder))}");
+        }
         Console.WriteLine($"query them: caudal query --spec {spec.File} \"SELECT * FROM {outputs[^1]} LIMIT 10\"");
         Console.WriteLine("see tables with 'caudal status', runs with 'caudal runs'.");
     }

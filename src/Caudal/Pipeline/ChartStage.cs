@@ -15,7 +15,6 @@ namespace Caudal.Pipeline;
 /// </summary>
 internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngine engine, RunRecord run, IRunObserver observer)
 {
-    public const string Folder = "refined/_charts";
     private const int MaxRows = 100_000;
 
     public async Task RunAsync(CancellationToken ct)
@@ -59,7 +58,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
             await engine.MountAsync(input, table, snapshot, ct);
         }
         var images = Read(chart);
-        var prefix = $"{Folder}/{chart.Name}/";
+        var prefix = $"{ChartSpec.Folder}/{chart.Name}/";
         var written = new HashSet<string>();
         foreach (var (facet, data) in images)
         {

@@ -10,6 +10,9 @@ public enum ChartKind { Bar, Line, Scatter }
 /// image's first row.</summary>
 public sealed record ChartSpec(string Name, ChartKind Kind, string Sql, IReadOnlyList<TableId> Inputs, SpecPosition Position)
 {
+    /// <summary>Where charts are written in the lake: <c>{Folder}/{chart}/{image}.png</c>.</summary>
+    public const string Folder = "refined/_charts";
+
     /// <summary>Bar: the category column. Line and scatter: the numeric x column.</summary>
     public required string X { get; init; }
 
