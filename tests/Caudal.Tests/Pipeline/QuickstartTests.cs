@@ -84,6 +84,21 @@ public sealed class QuickstartTests : IDisposable
     }
 
     [Fact]
+    public async Task A_models_only_run_rebuilds_trusted_refined_and_charts_from_raw_without_capturing()
+    {
+        var spec = SpecLoader.Load(_qs.SpecPath);
+        await new PipelineRunner(spec).RunAsync();
+        File.Delete(Path.Combine(_qs.Folder, "data", "sakila.db")); // capture would fail now
+        var run = await new PipelineRunner(spec, options: new RunOptions { Capture = false }).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.DoesNotContain(run.Stages, s => s.Stage == "capture");
+        Assert.Equal(13 + 5, run.Stages.Count);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal(_qs.Counts["rental"].ToString(), session.Query("SELECT count(*) FROM trusted.rentals").Rows[0][0]);
+        Assert.Equal("1", session.Query("SELECT count(DISTINCT _caudal_run_id) FROM raw.sakila_rental").Rows[0][0]);
+    }
+
+    [Fact]
     public async Task The_same_pipeline_runs_on_an_s3_lake()
     {
         var s3 = S3Server.Instance;
