@@ -78,22 +78,26 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
     /// <summary>The query's rows, split into one image per value of the chart's <c>each</c> column.</summary>
     private SortedDictionary<string, ChartData> Read(ChartSpec chart)
     {
-        using var reader = engine.Read(chart.Sql);
-        var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var images = new SortedDictionary<string, ChartData>(StringComparer.Ordinal);
-        var each = chart.Each == null ? -1 : new ChartData(columns).Index(chart.Each, chart.Name);
+        List<string>? columns = null;
+        var each = -1;
         var count = 0;
-        while (reader.Read())
+        foreach (var record in engine.Rows(chart.Sql))
         {
+            if (columns == null)
+            {
+                columns = Enumerable.Range(0, record.FieldCount).Select(record.GetName).ToList();
+                each = chart.Each == null ? -1 : new ChartData(columns).Index(chart.Each, chart.Name);
+            }
             if (++count > MaxRows)
                 throw new ChartException($"Chart {chart.Name}: its query returned more than {MaxRows:N0} rows; aggregate or filter in the query.");
             var row = new object?[columns.Count];
             for (var i = 0; i < row.Length; i++)
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i) switch
+                row[i] = record.IsDBNull(i) ? null : record.GetValue(i) switch
                 {
                     System.Numerics.BigInteger b => (double)b,
                     sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal =>
-                        Convert.ToDouble(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture),
+                        Convert.ToDouble(record.GetValue(i), System.Globalization.CultureInfo.InvariantCulture),
                     var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture),
                 };
             var facet = each < 0 ? chart.Name : ChartData.Format(row[each]);

@@ -88,11 +88,12 @@ public sealed class DuckDbEngine : IEngine
 
     public void Execute(string sql) => ParquetOutput.Execute(_connection, sql);
 
-    public System.Data.Common.DbDataReader Read(string sql)
+    public IEnumerable<System.Data.IDataRecord> Rows(string sql)
     {
-        var command = _connection.CreateCommand();
+        using var command = _connection.CreateCommand();
         command.CommandText = sql;
-        return command.ExecuteReader();
+        using var reader = command.ExecuteReader();
+        while (reader.Read()) yield return reader;
     }
 
     public void CreateTable(string name, IReadOnlyList<(string Name, string Type)> columns, IEnumerable<object?[]> rows)

@@ -33,8 +33,8 @@ public interface IEngine : IDisposable
     /// <summary>Runs a statement, e.g. to keep an intermediate result as a temporary table for a later step.</summary>
     void Execute(string sql);
 
-    /// <summary>Streams a query's rows.</summary>
-    System.Data.Common.DbDataReader Read(string sql);
+    /// <summary>Streams a query's rows: the same record, advanced row by row (read its values before the next one).</summary>
+    IEnumerable<System.Data.IDataRecord> Rows(string sql);
 
     /// <summary>Creates a scratch table (never part of the lake) and fills it with rows computed outside SQL (an ML step's results).</summary>
     void CreateTable(string name, IReadOnlyList<(string Name, string Type)> columns, IEnumerable<object?[]> rows);

@@ -46,34 +46,36 @@ public sealed class ForecastStep(ForecastSpec spec, IEngine engine)
     private IEnumerable<object?[]> Stream(List<object?[]> metrics, CancellationToken ct)
     {
         var forecaster = new SeriesForecaster(spec);
-        using var reader = engine.Read(
+        var rows = engine.Rows(
             $"SELECT __series, CAST({Sql.Ident(spec.Entity)} AS VARCHAR), CAST({Sql.Ident(spec.Time)} AS INTEGER), CAST({Sql.Ident(spec.Target)} AS DOUBLE) " +
             $"FROM {Input} WHERE {Sql.Ident(spec.Target)} IS NOT NULL AND {Sql.Ident(spec.Entity)} IS NOT NULL AND {Sql.Ident(spec.Time)} IS NOT NULL " +
             "ORDER BY 1, 2, 3");
         var points = new List<SeriesPoint>();
         long current = -1;
-        while (true)
+        foreach (var record in rows)
         {
-            var more = reader.Read();
-            var series = more ? reader.GetInt64(0) : -2;
+            var series = record.GetInt64(0);
             if (series != current && points.Count > 0)
-            {
-                ct.ThrowIfCancellationRequested();
-                var (m, predictions) = forecaster.Run(points);
-                metrics.Add(MetricsRow(current, m));
-                foreach (var p in predictions)
-                    yield return [current, p.Entity, p.Year, p.Kind, p.Actual, p.Predicted, p.Baseline, p.OriginYear];
-                points.Clear();
-            }
-            if (!more) break;
+                foreach (var prediction in Finish(current, points, metrics, forecaster, ct)) yield return prediction;
             current = series;
-            var point = new SeriesPoint(reader.GetString(1), reader.GetInt32(2), reader.GetDouble(3));
+            var point = new SeriesPoint(record.GetString(1), record.GetInt32(2), record.GetDouble(3));
             if (points.Count > 0 && points[^1].Entity == point.Entity && points[^1].Year == point.Year)
                 throw new ForecastException($"{spec.Entity} '{point.Entity}' has more than one {spec.Target} for {spec.Time} {point.Year} " +
                     $"in one series; the ML step needs one row per series ({string.Join(", ", spec.Series)}), {spec.Entity} and {spec.Time}.");
-            if (!double.IsFinite(point.Value)) continue;
-            points.Add(point);
+            if (double.IsFinite(point.Value)) points.Add(point);
         }
+        if (points.Count > 0)
+            foreach (var prediction in Finish(current, points, metrics, forecaster, ct)) yield return prediction;
+    }
+
+    /// <summary>Runs one series' model; its metrics join the list, its predictions are returned as rows.</summary>
+    private List<object?[]> Finish(long series, List<SeriesPoint> points, List<object?[]> metrics, SeriesForecaster forecaster, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var (m, predictions) = forecaster.Run(points);
+        metrics.Add(MetricsRow(series, m));
+        points.Clear();
+        return predictions.Select(p => new object?[] { series, p.Entity, p.Year, p.Kind, p.Actual, p.Predicted, p.Baseline, p.OriginYear }).ToList();
     }
 
     private object?[] MetricsRow(long series, SeriesMetrics m) =>
