@@ -44,7 +44,7 @@ public static class ChartRenderer
             }).ToList();
             var plotted = plot.Add.Bars(bars);
             plotted.Horizontal = true;
-            plotted.LegendText = chart.Y[s].Replace('_', ' ');
+            if (values.Count > 1) plotted.LegendText = chart.Y[s].Replace('_', ' '); // one series: the axis title says it
         }
         plot.Axes.Left.SetTicks(rows.Select((_, i) => (double)(rows.Count - 1 - i)).ToArray(), rows.Select(r => ChartData.Format(r[label])).ToArray());
         plot.Axes.Left.MajorTickStyle.Length = 0;
