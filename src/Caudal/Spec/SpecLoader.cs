@@ -340,14 +340,7 @@ public static partial class SpecLoader
                 ctx.Error(key.Start, "refined.caudal_checks is where Caudal writes check results.", "give the model another name.");
             ctx.CheckKeys(body, ModelKeys, $"model '{output}'");
             var sqlNode = ctx.Scalar(body, "sql", required: true);
-            string? sql = null, sqlFile = null;
-            if (sqlNode != null)
-            {
-                sqlFile = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, sqlNode.Value ?? ""));
-                if (!System.IO.File.Exists(sqlFile))
-                    ctx.Error(sqlNode.Start, $"SQL file '{sqlNode.Value}' of model '{output}' does not exist.", "the path is relative to the spec's folder; create the file or fix the path.");
-                else sql = System.IO.File.ReadAllText(sqlFile);
-            }
+            var (sqlFile, sql) = sqlNode == null ? (null, null) : ReadSqlFile(sqlNode, $"model '{output}'", ctx);
             var mode = WriteMode.Overwrite;
             if (ctx.Scalar(body, "mode") is { } modeNode)
             {
@@ -421,12 +414,7 @@ public static partial class SpecLoader
             if ((sqlNode == null) == (queryNode == null))
                 ctx.Error(body.Start, $"Chart '{name}' needs exactly one of 'sql' (a file) or 'query' (the SELECT itself).", "write 'query: SELECT ... FROM refined.some_table'.");
             else if (queryNode != null) sql = queryNode.Value;
-            else
-            {
-                var file = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, sqlNode!.Value ?? ""));
-                if (System.IO.File.Exists(file)) sql = System.IO.File.ReadAllText(file);
-                else ctx.Error(sqlNode.Start, $"SQL file '{sqlNode.Value}' of chart '{name}' does not exist.", "the path is relative to the spec's folder.");
-            }
+            else sql = ReadSqlFile(sqlNode!, $"chart '{name}'", ctx).Sql;
             var x = ctx.String(body, "x", required: true);
             var y = ctx.Child(body, "y") is YamlScalarNode one ? [one.Value ?? ""] : ctx.StringList(body, "y");
             if (y is not { Count: > 0 }) ctx.Error(body.Start, $"Chart '{name}' needs 'y': the value column(s).", "write 'y: revenue' or 'y: [avg_value, median_value]'.");
@@ -455,6 +443,15 @@ public static partial class SpecLoader
         return charts;
     }
 
+    /// <summary>A model's or chart's SQL file, resolved against the spec's folder; an error names it when it is missing.</summary>
+    private static (string File, string? Sql) ReadSqlFile(YamlScalarNode node, string owner, Context ctx)
+    {
+        var file = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, node.Value ?? ""));
+        if (System.IO.File.Exists(file)) return (file, System.IO.File.ReadAllText(file));
+        ctx.Error(node.Start, $"SQL file '{node.Value}' of {owner} does not exist.", "the path is relative to the spec's folder; create the file or fix the path.");
+        return (file, null);
+    }
+
     private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, Context ctx)
     {
         if (ctx.Child(body, "ml") is not { } node) return null;
@@ -468,7 +465,7 @@ public static partial class SpecLoader
         var entity = ctx.String(ml, "entity", required: true);
         var time = ctx.String(ml, "time", required: true);
         var metricsName = ctx.String(ml, "metrics") ?? $"{model}_metrics";
-        if (!TableId.TryParse(metricsName, out var metrics) || metrics.Zone == Zone.Raw || metrics == model)
+        if (!TableId.TryParse(metricsName, out var metrics) || metrics.Zone == Zone.Raw || metrics == model || metrics.ToString() == "refined.caudal_checks")
         {
             ctx.Error(ctx.Child(ml, "metrics")!.Start, $"'{metricsName}' cannot hold the metrics of model '{model}'.",
                 $"name another trusted or refined table, e.g. {model}_metrics.");

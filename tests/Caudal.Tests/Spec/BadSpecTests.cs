@@ -55,6 +55,11 @@ public sealed class BadSpecTests : IDisposable
         { "sqlite file missing", Good.Replace("path: db.sqlite", "path: nowhere.sqlite"), 4, 3, "SQLite file 'nowhere.sqlite' of source 'db' does not exist", "caudal sample sakila" },
         { "unknown model key", Good.Replace("    partition_by: [year]", "    partition: [year]"), 13, 5, "Unknown key 'partition' in model 'refined.b'", "did you mean 'partition_by'" },
         { "spark engine", Good + "\nrun:\n  engine: spark", 15, 11, "Engine 'spark' is not available", "engine: duckdb" },
+        { "ml step without target", Good + "\n    ml: {entity: c, time: y}", 14, 9, "Missing key 'target'", "add 'target: ...'" },
+        { "ml metrics in a reserved table", Good + "\n    ml: {target: v, entity: c, time: y, metrics: refined.caudal_checks}", 14, 50,
+          "'refined.caudal_checks' cannot hold the metrics of model 'refined.b'", "name another trusted or refined table" },
+        { "chart without a query", Good + "\ncharts:\n  c:\n    kind: bar\n    x: a\n    y: b\n    title: t", 16, 5,
+          "Chart 'c' needs exactly one of 'sql' (a file) or 'query'", "query: SELECT" },
     };
 
     [Theory]
