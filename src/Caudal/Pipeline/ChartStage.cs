@@ -13,7 +13,7 @@ namespace Caudal.Pipeline;
 /// <c>refined/_charts/{chart}/{image}.png</c> (each object replaced whole; images of values that no longer exist are
 /// deleted). A chart whose input failed in this run is skipped rather than drawn from stale data.
 /// </summary>
-internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngine engine, RunRecord run, IRunObserver observer)
+internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngine engine, RunMounts mounts, RunRecord run, IRunObserver observer)
 {
     private const int MaxRows = 100_000;
 
@@ -50,13 +50,8 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
 
     private async Task RenderAsync(ChartSpec chart, StageRecord stage, CancellationToken ct)
     {
-        foreach (var input in chart.Inputs)
-        {
-            var table = lake.Table(input);
-            var snapshot = await table.SnapshotAsync(ct: ct)
-                ?? throw new ChartException($"Chart {chart.Name} reads {input}, which has no data yet.");
-            await engine.MountAsync(input, table, snapshot, ct);
-        }
+        if (await mounts.MountAsync(chart.Inputs, fresh: false, ct) is { } empty)
+            throw new ChartException($"Chart {chart.Name} reads {empty}, which has no data yet.");
         var images = Read(chart);
         var prefix = $"{ChartSpec.Folder}/{chart.Name}/";
         var written = new HashSet<string>();
@@ -93,19 +88,22 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
                 throw new ChartException($"Chart {chart.Name}: its query returned more than {MaxRows:N0} rows; aggregate or filter in the query.");
             var row = new object?[columns.Count];
             for (var i = 0; i < row.Length; i++)
-                row[i] = record.IsDBNull(i) ? null : record.GetValue(i) switch
-                {
-                    System.Numerics.BigInteger b => (double)b,
-                    sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal =>
-                        Convert.ToDouble(record.GetValue(i), System.Globalization.CultureInfo.InvariantCulture),
-                    var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture),
-                };
+                row[i] = record.IsDBNull(i) ? null : Value(record.GetValue(i));
             var facet = each < 0 ? chart.Name : ChartData.Format(row[each]);
             if (!images.TryGetValue(facet, out var data)) images[facet] = data = new ChartData(columns);
             data.Rows.Add(row);
         }
         return images; // no rows: no image (and the previous run's images are deleted), not an error
     }
+
+    /// <summary>Numbers as double (they are plotted), everything else as text (labels).</summary>
+    private static object Value(object value) => value switch
+    {
+        System.Numerics.BigInteger b => (double)b,
+        sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal =>
+            Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+    };
 
     internal static string Slug(string value)
     {

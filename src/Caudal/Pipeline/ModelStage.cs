@@ -11,7 +11,7 @@ namespace Caudal.Pipeline;
 
 /// <summary>Raw → trusted → refined: runs each model after the models it reads, and commits its output in one
 /// commit. A model whose input failed in this run is skipped, so it never mixes fresh and stale inputs silently.</summary>
-internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engine, RunRecord run, IRunObserver observer)
+internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engine, RunMounts mounts, RunRecord run, IRunObserver observer)
 {
     public async Task RunAsync(CancellationToken ct)
     {
@@ -54,8 +54,6 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         }
     }
 
-    private readonly HashSet<TableId> _mounted = [];
-
     /// <summary>Tables a model committed besides its main output (an ML step's metrics), recorded after it.</summary>
     private readonly List<StageRecord> _extraOutputs = [];
 
@@ -63,17 +61,8 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     {
         for (var attempt = 1; ; attempt++)
         {
-            foreach (var input in model.Inputs)
-            {
-                // A table is mounted once per run (every model reads the same snapshot of it) unless this stage
-                // rewrote it since, or a commit conflict says the lake moved on.
-                if (attempt == 1 && _mounted.Contains(input)) continue;
-                var table = lake.Table(input);
-                var snapshot = await table.SnapshotAsync(ct: ct)
-                    ?? throw new ModelException($"Model {model.Output} reads {input}, which has no data yet (did its source fail or never run?).");
-                await engine.MountAsync(input, table, snapshot, ct);
-                _mounted.Add(input);
-            }
+            if (await mounts.MountAsync(model.Inputs, fresh: attempt > 1, ct) is { } empty)
+                throw new ModelException($"Model {model.Output} reads {empty}, which has no data yet (did its source fail or never run?).");
             IReadOnlyList<(TableId Table, string Select)> results;
             try
             {
@@ -93,7 +82,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                 foreach (var (table, select) in results)
                 {
                     var record = table == model.Output ? stage : new StageRecord { Stage = "model", Table = table.ToString() };
-                    _mounted.Remove(table);
+                    mounts.Forget(table);
                     await PublishAsync(model, table, select, record, ct);
                     records.Add(record);
                 }

@@ -27,10 +27,11 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
             using (var engine = new DuckDbEngine(settings))
             {
-                var models = new ModelStage(spec, lake, engine, run, _observer);
+                var mounts = new RunMounts(lake, engine);
+                var models = new ModelStage(spec, lake, engine, mounts, run, _observer);
                 await models.RunAsync(ct);
                 await CheckResultsTable.AppendAsync(lake, settings, run, models.CheckResults, ct);
-                await new ChartStage(spec, lake, engine, run, _observer).RunAsync(ct);
+                await new ChartStage(spec, lake, engine, mounts, run, _observer).RunAsync(ct);
             }
             var failures = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).ToList();
             run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;
