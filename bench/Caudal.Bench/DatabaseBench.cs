@@ -53,13 +53,13 @@ internal static class DatabaseBench
             if (round % 2 == 0) drains.Add(Time(() => Drain(kind, server)));
         }
 
-        var (d, c) = (drains.Order().ElementAt(rounds / 2), captures.Order().ElementAt(rounds / 2));
+        var (d, c) = (Rounds.Median(drains), Rounds.Median(captures));
         Console.WriteLine($"{kind}: {rows:N0} rows; drain limit {rows / d:N0} rows/s ({d:F2}s), " +
                           $"caudal {rows / c:N0} rows/s ({c:F2}s, parallelism {parallelism}); ratio {d / c:F2} (medians of {rounds}); " +
                           $"peak RSS {PeakRss.Mb()} MB; {stage!.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
         Console.WriteLine($"{kind}: rounds drain [{string.Join(", ", drains.Select(x => x.ToString("F2")))}] s, " +
                           $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; caudal's own CPU per row " +
-                          $"{cpu.Order().ElementAt(rounds / 2) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
+                          $"{Rounds.Median(cpu) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
     }
 
     private static double Time(Action action)

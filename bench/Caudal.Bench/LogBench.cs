@@ -56,7 +56,7 @@ internal static class LogBench
             times.Add(clock.Elapsed);
             if (files != expectedFiles) throw new InvalidOperationException($"resolved {files} files, expected {expectedFiles}");
         }
-        return times.Order().ElementAt(times.Count / 2);
+        return Rounds.Median(times);
     }
 
     private static void CopyWithoutCheckpoints(string from, string to)

@@ -86,7 +86,7 @@ internal static class RefinedBench
             checks.Add(clock.Elapsed.TotalSeconds);
             if (result.Status != RunStatus.Succeeded) throw new InvalidOperationException(result.Error);
         }
-        var (c, r, k) = (Median(caudal), Median(reference), Median(checks));
+        var (c, r, k) = (Rounds.Median(caudal), Rounds.Median(reference), Rounds.Median(checks));
         Console.WriteLine($"refined: {spec.Models.Count} SQL models; DuckDB directly {r:F2}s, caudal run --models-only {c:F2}s: ratio {c / r:F2} " +
                           $"(target <= 1.2); with the quickstart's checks (write-audit-publish) {k:F2}s");
         Console.WriteLine("refined: per model (a round where caudal went first), caudal stage / DuckDB directly (s): " +
@@ -156,8 +156,6 @@ internal static class RefinedBench
             """;
         command.ExecuteNonQuery();
     }
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     private static string RepoRoot
     {
