@@ -159,7 +159,8 @@ public sealed class DuckDbEngine : IEngine
     }
 
     /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files. Columns
-    /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it.</summary>
+    /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it. A
+    /// <paramref name="knownPartition"/> is the one partition every row belongs to (not checked).</summary>
     internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
         DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null)
     {
@@ -188,7 +189,8 @@ public sealed class DuckDbEngine : IEngine
         }
         foreach (var combo in combos)
         {
-            var where = combo.Count == 0 ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
+            // A known partition holds every row: no filter to evaluate.
+            var where = combo.Count == 0 || knownPartition != null ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
                 kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
             var values = new Dictionary<string, string?>(combo);
             foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir))
