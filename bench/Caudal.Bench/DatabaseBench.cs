@@ -21,14 +21,14 @@ internal static class DatabaseBench
         var connection = kind == "mysql" ? PrepareMySql(server, rows) : PreparePostgres(server, rows);
 
         var folder = Path.Combine(work, "db-" + kind);
+        var parallelismLine = parallelism > 0 ? $"\n    parallelism: {parallelism}" : ""; // else the source's default
         var spec = SpecLoader.Parse($"""
             version: 1
             lake: ./lake
             sources:
               db:
                 kind: {kind}
-                connection: ${"{"}env:BENCH_DB{"}"}
-                parallelism: {parallelism}
+                connection: ${"{"}env:BENCH_DB{"}"}{parallelismLine}
                 datasets: [rental_big]
             """, "bench.yaml", folder, new Dictionary<string, string?> { ["BENCH_DB"] = connection });
 
@@ -55,7 +55,7 @@ internal static class DatabaseBench
 
         var (d, c) = (Rounds.Median(drains), Rounds.Median(captures));
         Console.WriteLine($"{kind}: {rows:N0} rows; drain limit {rows / d:N0} rows/s ({d:F2}s), " +
-                          $"caudal {rows / c:N0} rows/s ({c:F2}s, parallelism {parallelism}); ratio {d / c:F2} (medians of {rounds}); " +
+                          $"caudal {rows / c:N0} rows/s ({c:F2}s, parallelism {(parallelism > 0 ? parallelism : "default")}); ratio {d / c:F2} (medians of {rounds}); " +
                           $"peak RSS {PeakRss.Mb()} MB; {stage!.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
         Console.WriteLine($"{kind}: rounds drain [{string.Join(", ", drains.Select(x => x.ToString("F2")))}] s, " +
                           $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; caudal's own CPU per row " +

@@ -19,7 +19,11 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     /// <summary>The connection string, from the spec's <c>connection</c> (an ADO.NET string or a URL).</summary>
     protected string ConnectionString => Spec.Options["connection"];
 
-    protected int Parallelism => Spec.Options.TryGetValue("parallelism", out var p) && int.TryParse(p, out var n) ? Math.Max(1, n) : 2;
+    /// <summary>Connections reading key ranges at once. Each keeps two threads busy (decoding rows, encoding Parquet),
+    /// so the default is one per two cores.</summary>
+    protected int Parallelism => Spec.Options.TryGetValue("parallelism", out var p) && int.TryParse(p, out var n)
+        ? Math.Max(1, n)
+        : Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>Tables smaller than this are read with one connection.</summary>
     protected long SplitRows => Spec.Options.TryGetValue("split_rows", out var p) && long.TryParse(p, out var n) ? n : 500_000;
