@@ -94,7 +94,8 @@ public sealed class RawBatchWriter : IDisposable
         WaitForWrite();
         var buffer = Buffers[_current];
         if (_buffered > 0 || _files.Count == 0)
-            _flushing = Task.Run(() => Write(buffer));
+            // A thread of its own: the source's thread blocks on it, and pool threads may all be sources.
+            _flushing = Task.Factory.StartNew(() => Write(buffer), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         _buffered = 0;
         _current = 1 - _current;
         _appender = _connection.CreateAppender(Buffers[_current]);
