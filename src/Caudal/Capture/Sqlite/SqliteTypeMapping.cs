@@ -39,11 +39,47 @@ internal static partial class SqliteTypeMapping
 
     public static DateTime ParseTimestamp(object value) => value switch
     {
+        string s when TryParseCommon(s, out var t) => t,
         string s when DateTime.TryParseExact(s, TimestampFormats, CultureInfo.InvariantCulture,
             DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t) => t,
         long seconds => DateTime.UnixEpoch.AddSeconds(seconds),
         _ => throw new FormatException($"'{value}' is not a timestamp (expected 'YYYY-MM-DD HH:MM:SS')"),
     };
+
+    /// <summary>'YYYY-MM-DD HH:MM:SS' with an optional fraction of up to 7 digits (space or 'T' between), the form
+    /// SQLite's date functions write, read without the general parser; anything else falls through to it.</summary>
+    private static bool TryParseCommon(string s, out DateTime value)
+    {
+        value = default;
+        if (s.Length < 19 || s.Length == 20 || s.Length > 27 || s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T')
+            || s[13] != ':' || s[16] != ':' || (s.Length > 19 && s[19] != '.'))
+            return false;
+        if (!Number(s, 0, 4, out var year) || !Number(s, 5, 2, out var month) || !Number(s, 8, 2, out var day)
+            || !Number(s, 11, 2, out var hour) || !Number(s, 14, 2, out var minute) || !Number(s, 17, 2, out var second))
+            return false;
+        var ticks = 0;
+        if (s.Length > 19)
+        {
+            if (!Number(s, 20, s.Length - 20, out ticks)) return false;
+            for (var i = s.Length - 20; i < 7; i++) ticks *= 10;
+        }
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+            return false;
+        value = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc).AddTicks(ticks);
+        return true;
+    }
+
+    private static bool Number(string s, int start, int length, out int value)
+    {
+        value = 0;
+        for (var i = start; i < start + length; i++)
+        {
+            var digit = s[i] - '0';
+            if ((uint)digit > 9) return false;
+            value = value * 10 + digit;
+        }
+        return true;
+    }
 
     public static DateOnly ParseDate(object value) => value switch
     {
