@@ -12,8 +12,8 @@ namespace Caudal.Capture;
 /// <remarks>
 /// Two buffers take turns: while one is written to Parquet on a background thread, the source keeps appending to
 /// the other, so reading from the source never waits for the encoder (at most one write is in flight: memory stays
-/// at two buffers). Timestamps are buffered as TIMESTAMPTZ, the type the raw zone stores (an instant in UTC):
-/// converting them when the file is written cost more than encoding them.
+/// at two buffers). Timestamps are buffered as TIMESTAMPTZ, the type the raw zone stores (an instant in UTC), so
+/// nothing is converted when the file is written.
 /// </remarks>
 public sealed class RawBatchWriter : IDisposable
 {
