@@ -19,6 +19,7 @@ public sealed class CrashTests : IDisposable
         "capture:raw.sakila_rental:after-commit",
         "model:trusted.rentals:before-commit",
         "model:refined.revenue_by_country_month:after-commit",
+        "model:refined.wb_forecast:after-commit", // an ML step's predictions committed, its metrics not yet
         "run:before-record",
     };
 
@@ -66,6 +67,21 @@ public sealed class CrashTests : IDisposable
         var refined = session.Query("SELECT sum(revenue), count(*), count(DISTINCT (country, year, month)) FROM refined.revenue_by_country_month").Rows[0];
         Assert.Equal(revenue, decimal.Parse(refined[0]!));
         Assert.Equal(refined[1], refined[2]);
+
+        // The ML step's metrics describe exactly the held-out predictions beside them: same series, same row counts,
+        // the same RMSE recomputed from the predictions (to 1e-6: the model computes in single precision).
+        const string series = "CAST(to_json([database_id, indicator, sex, age, urbanisation, comp_breakdown_1, comp_breakdown_2, comp_breakdown_3, unit_measure]) AS VARCHAR)";
+        var ml = session.Query($"""
+            WITH p AS (
+                SELECT {series} AS series, count(*) AS n, sqrt(avg((predicted - actual) ^ 2)) AS rmse
+                FROM refined.wb_forecast WHERE kind = 'holdout' GROUP BY ALL),
+            m AS (SELECT {series} AS series, test_rows, model_rmse FROM refined.wb_forecast_metrics WHERE status = 'ok')
+            SELECT count(*), count(p.series), count(*) FILTER (WHERE p.n = m.test_rows AND abs(p.rmse - m.model_rmse) <= 1e-6 * m.model_rmse)
+            FROM m LEFT JOIN p USING (series)
+            """).Rows[0];
+        Assert.NotEqual("0", ml[0]);
+        Assert.Equal(ml[0], ml[1]);
+        Assert.Equal(ml[0], ml[2]);
     }
 
     public void Dispose() => _qs.Dispose();
