@@ -88,16 +88,16 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
                     row.AppendNullValue();
                     continue;
                 }
-                var cursor = Append(row, export, readAs[i]);
-                if (i == cursorIndex) cursorSeen!(cursor);
+                if (i == cursorIndex) cursorSeen!(Append(row, export, readAs[i], asCursor: true));
+                else Append(row, export, readAs[i], asCursor: false);
             }
             writer.EndRow(row);
             if (writer.Rows % 65536 == 0) ct.ThrowIfCancellationRequested();
         }
     }
 
-    /// <summary>Appends one value; returns it as a watermark number when it can be a cursor (integers and times).</summary>
-    private static long Append(IDuckDBAppenderRow row, NpgsqlBinaryExporter export, NpgsqlDbType type)
+    /// <summary>Appends one value; returns it as a watermark number when asked and it can be a cursor (integers and times).</summary>
+    private static long Append(IDuckDBAppenderRow row, NpgsqlBinaryExporter export, NpgsqlDbType type, bool asCursor)
     {
         switch (type)
         {
@@ -111,11 +111,11 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
             case NpgsqlDbType.Date:
                 var d = export.Read<DateOnly>(type);
                 row.AppendValue(d);
-                return Watermark.FromTime(d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
+                return asCursor ? Watermark.FromTime(d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc)) : 0;
             case NpgsqlDbType.Timestamp or NpgsqlDbType.TimestampTz:
                 var t = DateTime.SpecifyKind(export.Read<DateTime>(type), DateTimeKind.Utc);
                 row.AppendValue(t);
-                return Watermark.FromTime(t);
+                return asCursor ? Watermark.FromTime(t) : 0;
             case NpgsqlDbType.Bytea: row.AppendValue(export.Read<byte[]>(type)); return 0;
             case NpgsqlDbType.Array | NpgsqlDbType.Bigint: row.AppendValue(export.Read<long?[]>(type)); return 0;
             case NpgsqlDbType.Array | NpgsqlDbType.Double: row.AppendValue(export.Read<double?[]>(type)); return 0;
