@@ -38,10 +38,10 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
                 await RenderAsync(chart, stage, ct);
                 stage.Status = RunStatus.Succeeded;
             }
-            catch (Exception e) when (e is ChartException or ModelException or DuckDB.NET.Data.DuckDBException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 stage.Status = RunStatus.Failed;
-                stage.Error = e is DuckDB.NET.Data.DuckDBException ? $"Chart {chart.Name}: {e.Message}" : e.Message;
+                stage.Error = e is ChartException or ModelException ? e.Message : $"Chart {chart.Name}: {e.Message}";
             }
             stage.Seconds = clock.Elapsed.TotalSeconds;
             observer.StageFinished(stage);
@@ -59,15 +59,29 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         {
             var key = prefix + Slug(facet) + ".png";
             var png = ChartRenderer.Render(chart, data);
-            await lake.Store.PutAsync(key, new MemoryStream(png), ct);
+            await Store(chart, key, () => lake.Store.PutAsync(key, new MemoryStream(png), ct));
             written.Add(key);
             stage.Bytes += png.Length;
             stage.Rows += data.Rows.Count;
         }
         await foreach (var old in lake.Store.ListAsync(prefix, ct: ct))
-            if (!written.Contains(old.Key)) await lake.Store.DeleteAsync(old.Key, ct);
+            if (!written.Contains(old.Key)) await Store(chart, old.Key, () => lake.Store.DeleteAsync(old.Key, ct));
         stage.Files = written.Count;
         stage.Images.AddRange(written.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>One write to the lake; a failure names the chart and the object (each image is replaced whole, so
+    /// the chart's other images stay as they were).</summary>
+    private static async Task Store(ChartSpec chart, string key, Func<Task> write)
+    {
+        try
+        {
+            await write();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ChartException($"Chart {chart.Name}: cannot store {key}: {e.Message}", e);
+        }
     }
 
     /// <summary>The query's rows, split into one image per value of the chart's <c>each</c> column.</summary>

@@ -98,6 +98,28 @@ public sealed class ChartTests : IDisposable
     }
 
     [Fact]
+    public async Task A_chart_the_lake_cannot_store_fails_alone_and_the_others_and_the_tables_stay()
+    {
+        using var h = Harness(
+            "  blocked:\n    kind: bar\n    query: SELECT * FROM refined.sales\n    x: country\n    y: value\n    title: t\n" +
+            "  fine:\n    kind: bar\n    query: SELECT * FROM refined.sales\n    x: country\n    y: value\n    title: t\n");
+        Directory.CreateDirectory(Path.Combine(h.Folder, "lake", "refined", "_charts"));
+        File.WriteAllText(Path.Combine(h.Folder, "lake", "refined", "_charts", "blocked"), "a file where the chart's folder goes");
+
+        var run = await h.RunAsync();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var blocked = run.Stages.Single(s => s.Table == "chart:blocked");
+        Assert.Equal(RunStatus.Failed, blocked.Status);
+        Assert.StartsWith("Chart blocked: cannot store refined/_charts/blocked/", blocked.Error);
+        Assert.Equal(RunStatus.Succeeded, run.Stages.Single(s => s.Table == "chart:fine").Status);
+        Assert.Equal(RunStatus.Succeeded, run.Stages.Single(s => s.Table == "refined.sales").Status);
+        Assert.Equal("3", (await h.QueryAsync("SELECT count(*) FROM refined.sales"))[0][0]);
+        var recorded = await new RunStore(Caudal.Lake.DataLake.Open(h.Spec.Lake).Store).ListAsync();
+        Assert.Equal(RunStatus.Failed, recorded.Single().Status); // the run's record says how it ended
+    }
+
+    [Fact]
     public void Chart_settings_are_validated_with_their_place_in_the_spec()
     {
         using var h = Harness("  wrong:\n    kind: pie\n    query: SELECT * FROM refined.salez\n    x: country\n    y: [a, b]\n");

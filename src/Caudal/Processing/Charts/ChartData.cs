@@ -29,4 +29,4 @@ public sealed class ChartData(IReadOnlyList<string> columns)
     };
 }
 
-public sealed class ChartException(string message) : Exception(message);
+public sealed class ChartException(string message, Exception? inner = null) : Exception(message, inner);
