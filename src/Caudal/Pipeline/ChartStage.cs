@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Caudal.Lake;
 using Caudal.Processing.Charts;
@@ -31,20 +30,8 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
                 observer.StageFinished(stage);
                 continue;
             }
-            observer.StageStarted(stage);
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                await RenderAsync(chart, stage, ct);
-                stage.Status = RunStatus.Succeeded;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                stage.Status = RunStatus.Failed;
-                stage.Error = e is ChartException or ModelException ? e.Message : $"Chart {chart.Name}: {e.Message}";
-            }
-            stage.Seconds = clock.Elapsed.TotalSeconds;
-            observer.StageFinished(stage);
+            await StageExecution.RunAsync(stage, observer, () => RenderAsync(chart, stage, ct),
+                e => e is ChartException or ModelException ? e.Message : $"Chart {chart.Name}: {e.Message}");
         }
     }
 

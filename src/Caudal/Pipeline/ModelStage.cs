@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Processing.Checks;
@@ -29,21 +28,9 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                 observer.StageFinished(stage);
                 continue;
             }
-            observer.StageStarted(stage);
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                await RunModelAsync(model, stage, ct);
-                stage.Status = RunStatus.Succeeded;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                stage.Status = RunStatus.Failed;
-                stage.Error = e is DeltaException or ModelException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            if (!await StageExecution.RunAsync(stage, observer, () => RunModelAsync(model, stage, ct),
+                    e => e is DeltaException or ModelException ? e.Message : $"{e.GetType().Name}: {e.Message}"))
                 foreach (var output in model.Outputs) failed.Add(output.ToString());
-            }
-            stage.Seconds = clock.Elapsed.TotalSeconds;
-            observer.StageFinished(stage);
             foreach (var extra in _extraOutputs)
             {
                 extra.Seconds = stage.Seconds;
