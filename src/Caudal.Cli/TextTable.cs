@@ -2,8 +2,9 @@ using Spectre.Console;
 
 namespace Caudal.Cli;
 
-/// <summary>A table drawn with Spectre.Console on a terminal, or as plain aligned columns when output is redirected
-/// (logs and scripts should not get box-drawing characters wrapped at 80 columns).</summary>
+/// <summary>Rows as plain aligned columns, like kubectl or docker print them: the same text in a terminal (with a
+/// bold header) and in logs. Box-drawn tables broke names and times across lines in an 80-column terminal, or drew
+/// nothing at all when the columns could not fit.</summary>
 internal sealed class TextTable(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
@@ -12,15 +13,10 @@ internal sealed class TextTable(params string[] headers)
 
     public void Write()
     {
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            var table = new Table().AddColumns(headers.Select(Markup.Escape).ToArray());
-            foreach (var row in _rows) table.AddRow(row.Select(Markup.Escape).ToArray());
-            AnsiConsole.Write(table);
-            return;
-        }
         var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Select(r => r[i].Length).DefaultIfEmpty(0).Max())).ToArray();
-        Console.WriteLine(string.Join("  ", headers.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
-        foreach (var row in _rows) Console.WriteLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+        string Line(IEnumerable<string> cells) => string.Join("  ", cells.Select((c, i) => c.PadRight(widths[i]))).TrimEnd();
+        // Written directly: Spectre would wrap the header at the terminal's width, the rows would not.
+        Console.WriteLine(AnsiConsole.Profile.Capabilities.Interactive ? $"\e[1m{Line(headers)}\e[0m" : Line(headers));
+        foreach (var row in _rows) Console.WriteLine(Line(row));
     }
 }

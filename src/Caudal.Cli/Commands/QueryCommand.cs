@@ -31,7 +31,7 @@ public sealed class QueryCommand : AsyncCommand<QueryCommand.Settings>
         var table = new TextTable([.. result.Columns]);
         foreach (var row in result.Rows) table.Add(row.Select(v => v ?? "NULL").ToArray());
         table.Write();
-        Console.WriteLine($"{result.Rows.Count} rows");
+        Console.WriteLine(result.Rows.Count == 1 ? "1 row" : $"{result.Rows.Count:N0} rows");
         return ExitCodes.Ok;
     }
 

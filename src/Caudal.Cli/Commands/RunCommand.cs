@@ -41,17 +41,26 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         public void StageFinished(StageRecord stage) => Console.WriteLine(Report.StageLine(stage));
     }
 
+    /// <summary>One live line per stage. A stage may finish without having started (a model skipped because its input
+    /// failed, an ML step's metrics table): its line is added when it finishes. Capture stages report from several threads.</summary>
     private sealed class LiveProgress(ProgressContext progress) : IRunObserver
     {
         private readonly Dictionary<StageRecord, ProgressTask> _tasks = [];
+        private readonly Lock _lock = new();
 
-        public void StageStarted(StageRecord stage) =>
-            _tasks[stage] = progress.AddTask(Markup.Escape($"{stage.Stage} {stage.Table}"), maxValue: 1).IsIndeterminate();
+        public void StageStarted(StageRecord stage)
+        {
+            lock (_lock) _tasks[stage] = progress.AddTask(Markup.Escape($"{stage.Stage} {stage.Table}"), maxValue: 1).IsIndeterminate();
+        }
 
         public void StageFinished(StageRecord stage)
         {
-            if (!_tasks.TryGetValue(stage, out var task))
-                task = _tasks[stage] = progress.AddTask("", maxValue: 1);
+            ProgressTask? task;
+            lock (_lock)
+            {
+                if (!_tasks.TryGetValue(stage, out task))
+                    task = _tasks[stage] = progress.AddTask(Report.StageMarkup(stage), maxValue: 1);
+            }
             task.Description = Report.StageMarkup(stage);
             task.IsIndeterminate = false;
             task.Value = 1;

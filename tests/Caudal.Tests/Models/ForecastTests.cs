@@ -71,6 +71,33 @@ public sealed class ForecastTests : IDisposable
     }
 
     [Fact]
+    public async Task Metrics_recomputed_from_the_stored_predictions_match_to_double_precision()
+    {
+        // Irregular values, so that single-precision rounding would show in the 7th or 8th significant digit.
+        var csv = new StringBuilder("indicator,country,year,value\n");
+        for (var c = 0; c < 6; c++)
+            for (var year = 2000; year <= 2012; year++)
+                csv.Append(CultureInfo.InvariantCulture, $"noisy,C{c},{year},{1000.123456789 * c + 3.3 * (year - 2000) + Math.Sin(c * 31 + year) * 7.77}\n");
+        using var h = await ShippedModels.RunAsync(Harness(csv.ToString(), holdout: 3));
+        var stored = await h.QueryAsync("SELECT actual, predicted, baseline FROM refined.forecast WHERE kind = 'holdout'");
+        double Parse(string? v) => double.Parse(v!, CultureInfo.InvariantCulture);
+        var pairs = stored.Select(r => (Actual: Parse(r[0]), Predicted: Parse(r[1]), Baseline: Parse(r[2]))).ToList();
+        Assert.Equal(18, pairs.Count);
+        double Rmse(Func<(double Actual, double Predicted, double Baseline), double> f) => Math.Sqrt(pairs.Average(p => Math.Pow(p.Actual - f(p), 2)));
+        double Mae(Func<(double Actual, double Predicted, double Baseline), double> f) => pairs.Average(p => Math.Abs(p.Actual - f(p)));
+        var mean = pairs.Average(p => p.Actual);
+        var r2 = 1 - pairs.Sum(p => Math.Pow(p.Actual - p.Predicted, 2)) / pairs.Sum(p => Math.Pow(p.Actual - mean, 2));
+        var m = (await h.QueryAsync("SELECT model_rmse, model_mae, model_r2, baseline_rmse, baseline_mae FROM refined.forecast_metrics")).Single();
+        // Relative agreement to 1e-12: only the order of the additions may differ.
+        void Same(double expected, string? actual) => Assert.True(Math.Abs(expected - Parse(actual)) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"{expected:R} vs {actual}");
+        Same(Rmse(p => p.Predicted), m[0]);
+        Same(Mae(p => p.Predicted), m[1]);
+        Same(r2, m[2]);
+        Same(Rmse(p => p.Baseline), m[3]);
+        Same(Mae(p => p.Baseline), m[4]);
+    }
+
+    [Fact]
     public async Task A_rerun_gives_identical_numbers()
     {
         using var h = Harness(Trends());

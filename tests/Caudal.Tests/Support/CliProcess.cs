@@ -44,6 +44,37 @@ public static class CliProcess
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Runs the CLI as a person types it: in a pseudo-terminal (util-linux <c>script</c>), so stdout is a TTY
+    /// and the CLI draws its live progress. Returns the exit code and what the terminal showed (stdout and stderr
+    /// interleaved, ANSI escape sequences removed).</summary>
+    public static async Task<Result> RunInTerminalAsync(string workingDirectory, params string[] args)
+    {
+        // An 80-column terminal, the narrowest a person is likely to use.
+        var command = "stty cols 80 rows 40; " + string.Join(' ', new[] { "dotnet", Dll }.Concat(args).Select(ShellQuote));
+        var start = new ProcessStartInfo("script", ["-qefc", command, "/dev/null"])
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.Environment["TERM"] = "xterm-256color";
+        start.Environment.Remove("NO_COLOR");
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return new Result(process.ExitCode, StripAnsi(await stdout).Replace("\r", ""), await stderr);
+    }
+
+    private static string ShellQuote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    /// <summary>Removes CSI and OSC escape sequences (colours, cursor moves) from terminal output.</summary>
+    public static string StripAnsi(string s) =>
+        System.Text.RegularExpressions.Regex.Replace(s, @"\x1B(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])", "");
+
     /// <summary>Starts a run that stops at <paramref name="pausePoint"/>, then SIGKILLs it there. Returns what it printed.</summary>
     public static async Task<string> KillAtAsync(string workingDirectory, string pausePoint, params string[] args)
     {

@@ -59,8 +59,8 @@ public sealed class SeriesForecaster(ForecastSpec spec)
         }
         metrics = metrics with
         {
-            Model = Score(context, predictions.Select(p => (p.Actual!.Value, p.Predicted))),
-            Baseline = Score(context, predictions.Select(p => (p.Actual!.Value, p.Baseline))),
+            Model = Score(predictions.Select(p => (p.Actual!.Value, p.Predicted))),
+            Baseline = Score(predictions.Select(p => (p.Actual!.Value, p.Baseline))),
         };
 
         // Forecasts: refit on every year, then predict the years after the series' last one from each entity's last value.
@@ -132,11 +132,21 @@ public sealed class SeriesForecaster(ForecastSpec spec)
         context.Data.CreateEnumerable<Scored>(model.Transform(context.Data.LoadFromEnumerable(rows)), reuseRowObject: false)
             .Select(s => s.Score).ToArray();
 
-    private static RegressionScore Score(MLContext context, IEnumerable<(double Actual, double Predicted)> pairs)
+    /// <summary>RMSE, MAE and R² in double precision from exactly the values stored in the predictions table, so anyone
+    /// recomputing them from that table gets the same numbers (ML.NET's evaluator works in single precision).</summary>
+    internal static RegressionScore Score(IEnumerable<(double Actual, double Predicted)> pairs)
     {
-        var data = context.Data.LoadFromEnumerable(pairs.Select(p => new Scored { Label = (float)p.Actual, Score = (float)p.Predicted }));
-        var m = context.Regression.Evaluate(data, nameof(Scored.Label), nameof(Scored.Score));
-        return new RegressionScore(m.RootMeanSquaredError, m.MeanAbsoluteError, double.IsFinite(m.RSquared) ? m.RSquared : null);
+        var list = pairs.ToList();
+        double squares = 0, absolutes = 0, mean = list.Average(p => p.Actual), spread = 0;
+        foreach (var (actual, predicted) in list)
+        {
+            var error = actual - predicted;
+            squares += error * error;
+            absolutes += Math.Abs(error);
+            spread += (actual - mean) * (actual - mean);
+        }
+        var rSquared = spread > 0 ? 1 - squares / spread : (double?)null;
+        return new RegressionScore(Math.Sqrt(squares / list.Count), absolutes / list.Count, rSquared);
     }
 
     private sealed record Row
@@ -150,7 +160,6 @@ public sealed class SeriesForecaster(ForecastSpec spec)
 
     private sealed class Scored
     {
-        public float Label { get; set; }
         public float Score { get; set; }
     }
 }
