@@ -8,7 +8,9 @@ namespace Caudal.Cli;
 /// <summary>How runs and stages are written to the terminal and to logs.</summary>
 internal static class Report
 {
-    public static string StageLine(StageRecord s) => s.Status switch
+    public static string StageLine(StageRecord s) => StatusLine(s) + string.Concat(s.Warnings.Select(w => $"\n          warning: {w}"));
+
+    private static string StatusLine(StageRecord s) => s.Status switch
     {
         RunStatus.Succeeded => string.Create(CultureInfo.InvariantCulture,
             $"{s.Stage,-7} {s.Table,-40} ok      {s.Rows,10:N0} rows {s.Files,3} {(s.Stage == "chart" ? "images" : "files ")} {Bytes(s.Bytes),9} {Version(s),-4} {s.Seconds,6:F2}s"),
@@ -17,6 +19,7 @@ internal static class Report
 
     public static string StageMarkup(StageRecord s) => s.Status == RunStatus.Succeeded
         ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}"))
+          + string.Concat(s.Warnings.Select(w => $" [yellow]({Markup.Escape(w)})[/]"))
         : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {s.Error}")}[/]";
 
     private static string Version(StageRecord s) => s.Version == null ? "" : $"v{s.Version}";

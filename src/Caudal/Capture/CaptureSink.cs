@@ -97,6 +97,16 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<QuarantinedRow> Quarantined => _quarantine;
 
+    private readonly List<string> _warnings = [];
+
+    /// <summary>Something the capture did that the run record should say (rows left out or read again by policy).</summary>
+    public void Warn(string message)
+    {
+        lock (_lock) _warnings.Add(message);
+    }
+
+    public IReadOnlyList<string> Warnings => _warnings;
+
     public IReadOnlyList<CaptureColumn> Columns { get; }
 
     /// <summary>The cursor watermark the previous capture committed (epoch microseconds for time cursors), or null.</summary>

@@ -114,6 +114,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var adds = new List<AddFile>();
             for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
             stage.Rows = sink.Rows;
+            stage.Warnings.AddRange(sink.Warnings);
             stage.Files = adds.Count;
             stage.Bytes = adds.Sum(a => a.Size);
             var quarantined = sink.Quarantined.ToList();

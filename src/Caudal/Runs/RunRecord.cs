@@ -21,6 +21,9 @@ public sealed class StageRecord
     /// <summary>Rows a capture could not take, kept in <c>raw.{table}_quarantine</c>.</summary>
     public int Quarantined { get; set; }
 
+    /// <summary>What the stage did that is not an error but must not go unsaid (e.g. rows without a cursor value).</summary>
+    public List<string> Warnings { get; init; } = [];
+
     /// <summary>Images a chart stage wrote, as keys in the lake.</summary>
     public List<string> Images { get; init; } = [];
     public double Seconds { get; set; }

@@ -35,6 +35,7 @@ public sealed record DatasetSpec(string Name, string? Table, string? Query, Spec
     public string? Cursor { get; init; }
     public string? Lookback { get; init; }
     public IReadOnlyList<string>? PrimaryKey { get; init; }
+    public Capture.Database.CursorValueMissing OnCursorValueMissing { get; init; }
 }
 
 public sealed class SourceSpec

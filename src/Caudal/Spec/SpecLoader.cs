@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Caudal.Capture;
+using Caudal.Capture.Database;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using YamlDotNet.Core;
@@ -18,16 +19,15 @@ public static partial class SpecLoader
     internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "charts", "run"];
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
-    internal static readonly string[] DatasetKeys = ["name", "table", "query", "mode", "cursor", "lookback", "primary_key"];
+    internal static readonly string[] DatasetKeys = ["name", "table", "query", .. IncrementalSpec.Keys];
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml"];
     internal static readonly string[] ChartKeys = ["kind", "sql", "query", "x", "y", "series", "label", "each", "top", "title", "x_label", "y_label", "width", "height"];
     internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
-    private static readonly string[] IncrementalKeys = ["mode", "cursor", "lookback", "primary_key"];
     private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
 
     [GeneratedRegex(@"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")]
-    private static partial Regex EnvReference();
+    internal static partial Regex EnvReference();
 
     [GeneratedRegex(@"\b(raw|trusted|refined)\s*\.\s*""?([a-z][a-z0-9_]*)""?", RegexOptions.IgnoreCase)]
     private static partial Regex TableReference();
@@ -47,7 +47,7 @@ public static partial class SpecLoader
 
     public static PipelineSpec Parse(string yaml, string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var ctx = new Context(fileName, baseDirectory, environment);
+        var ctx = new SpecContext(fileName, baseDirectory, environment);
         YamlMappingNode? root = null;
         try
         {
@@ -68,7 +68,7 @@ public static partial class SpecLoader
         return spec!;
     }
 
-    private static PipelineSpec? Build(YamlMappingNode root, Context ctx)
+    private static PipelineSpec? Build(YamlMappingNode root, SpecContext ctx)
     {
         ctx.CheckKeys(root, TopKeys, "top level");
         var version = ctx.Scalar(root, "version", required: true);
@@ -86,7 +86,7 @@ public static partial class SpecLoader
         return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run };
     }
 
-    private static LakeLocation? ParseLake(YamlMappingNode root, Context ctx)
+    private static LakeLocation? ParseLake(YamlMappingNode root, SpecContext ctx)
     {
         var node = ctx.Child(root, "lake");
         if (node == null)
@@ -122,7 +122,7 @@ public static partial class SpecLoader
         return new LakeLocation(Path.GetFullPath(Path.Combine(ctx.BaseDirectory, local)));
     }
 
-    private static List<SourceSpec> ParseSources(YamlMappingNode root, Context ctx)
+    private static List<SourceSpec> ParseSources(YamlMappingNode root, SpecContext ctx)
     {
         var sources = new List<SourceSpec>();
         if (ctx.Child(root, "sources") is not { } node) return sources;
@@ -153,7 +153,7 @@ public static partial class SpecLoader
                     $"use one of: {string.Join(", ", SourceKinds.All.Keys)}{Suggest(kindNode.Value, SourceKinds.All.Keys)}.");
                 continue;
             }
-            ctx.CheckKeys(body, [.. SourceKeys, .. kind.Required, .. kind.Optional], $"source '{name}' (kind {kind.Name})");
+            ctx.CheckKeys(body, [.. SourceKeys.Concat(kind.Required).Concat(kind.Optional).Distinct()], $"source '{name}' (kind {kind.Name})");
             foreach (var (optionKey, optionValue) in body.Children)
             {
                 var option = ((YamlScalarNode)optionKey).Value ?? "";
@@ -164,7 +164,7 @@ public static partial class SpecLoader
                         $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
             }
             var options = new Dictionary<string, string>();
-            foreach (var option in kind.Required.Concat(kind.Optional).Except(IncrementalKeys))
+            foreach (var option in kind.Required.Concat(kind.Optional).Except(IncrementalSpec.Keys))
             {
                 if (ctx.Child(body, option) is YamlSequenceNode list && list.Children.All(c => c is YamlScalarNode))
                 {
@@ -193,7 +193,7 @@ public static partial class SpecLoader
                 else ctx.Error(policy.Start, $"Unknown schema policy '{policy.Value}' in source '{name}'.",
                     "use 'evolve' (new columns are added, the default) or 'freeze' (a new column fails the dataset).");
             }
-            var defaults = ParseIncremental(body, new DatasetSpec("*", null, null, ctx.At(body.Start)), name, ctx);
+            var defaults = IncrementalSpec.Parse(body, new DatasetSpec("*", null, null, ctx.At(body.Start)), name, ctx);
             var datasets = ParseDatasets(body, name, defaults, ctx);
             if (!kind.Incremental && datasets.FirstOrDefault(d => d.Mode == CaptureMode.Incremental) is { } inc)
                 ctx.Error(inc.Position, $"Source '{name}' (kind {kind.Name}) does not support incremental capture yet.", "use 'mode: full'.");
@@ -204,30 +204,7 @@ public static partial class SpecLoader
         return sources;
     }
 
-    /// <summary>mode / cursor / lookback / primary_key of a source (its defaults) or of one dataset.</summary>
-    private static DatasetSpec ParseIncremental(YamlMappingNode map, DatasetSpec inherited, string source, Context ctx)
-    {
-        var result = inherited;
-        if (ctx.Scalar(map, "mode") is { } mode)
-        {
-            if (mode.Value is "full" or "incremental")
-                result = result with { Mode = mode.Value == "full" ? CaptureMode.Full : CaptureMode.Incremental };
-            else ctx.Error(mode.Start, $"Unknown capture mode '{mode.Value}' in source '{source}'.", "use 'full' or 'incremental'.");
-        }
-        if (ctx.String(map, "cursor") is { } cursor) result = result with { Cursor = cursor };
-        if (ctx.Scalar(map, "lookback") is { } lookback)
-        {
-            if (ParseDuration(lookback.Value ?? "") == null && !long.TryParse(lookback.Value, out _))
-                ctx.Error(lookback.Start, $"lookback '{lookback.Value}' is neither a duration nor a number.", "write a duration such as 1h or 2d (time cursors) or a number (integer cursors).");
-            else result = result with { Lookback = lookback.Value };
-        }
-        if (ctx.StringList(map, "primary_key") is { } key) result = result with { PrimaryKey = key };
-        if (result.Mode == CaptureMode.Incremental && result.Cursor == null)
-            ctx.Error(map.Start, $"Incremental capture in source '{source}' needs a cursor column.", "add 'cursor: last_update' (a column that grows when a row changes).");
-        return result;
-    }
-
-    private static List<DatasetSpec> ParseDatasets(YamlMappingNode body, string source, DatasetSpec defaults, Context ctx)
+    private static List<DatasetSpec> ParseDatasets(YamlMappingNode body, string source, DatasetSpec defaults, SpecContext ctx)
     {
         var node = ctx.Child(body, "datasets");
         if (node == null) return [defaults with { Position = ctx.At(body.Start) }];
@@ -259,7 +236,7 @@ public static partial class SpecLoader
                 if (table != null && query != null)
                     ctx.Error(map.Start, $"Dataset '{name}' of source '{source}' has both 'table' and 'query'.", "keep one of them.");
                 if (name != null)
-                    datasets.Add(ParseIncremental(map, defaults with { Name = name, Table = query == null ? table ?? name : null, Query = query, Position = ctx.At(map.Start) }, source, ctx));
+                    datasets.Add(IncrementalSpec.Parse(map, defaults with { Name = name, Table = query == null ? table ?? name : null, Query = query, Position = ctx.At(map.Start) }, source, ctx));
             }
             else ctx.Error(item.Start, $"A dataset of source '{source}' must be a table name or a mapping.", "write '- actor' or '- {name: x, query: \"SELECT ...\"}'.");
         }
@@ -270,7 +247,7 @@ public static partial class SpecLoader
         return datasets;
     }
 
-    private static RunSettings ParseRun(YamlMappingNode root, Context ctx)
+    private static RunSettings ParseRun(YamlMappingNode root, SpecContext ctx)
     {
         var settings = new RunSettings();
         if (ctx.Child(root, "run") is not { } node) return settings;
@@ -313,7 +290,7 @@ public static partial class SpecLoader
         return m.Groups[2].Value switch { "s" => TimeSpan.FromSeconds(n), "m" => TimeSpan.FromMinutes(n), "h" => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
     }
 
-    private static List<ModelSpec> ParseModels(YamlMappingNode root, Context ctx)
+    private static List<ModelSpec> ParseModels(YamlMappingNode root, SpecContext ctx)
     {
         var models = new List<ModelSpec>();
         if (ctx.Child(root, "models") is not { } node) return models;
@@ -380,7 +357,7 @@ public static partial class SpecLoader
         return models;
     }
 
-    private static List<Processing.Charts.ChartSpec> ParseCharts(YamlMappingNode root, List<ModelSpec> models, Context ctx)
+    private static List<Processing.Charts.ChartSpec> ParseCharts(YamlMappingNode root, List<ModelSpec> models, SpecContext ctx)
     {
         var charts = new List<Processing.Charts.ChartSpec>();
         if (ctx.Child(root, "charts") is not { } node) return charts;
@@ -444,7 +421,7 @@ public static partial class SpecLoader
     }
 
     /// <summary>A model's or chart's SQL file, resolved against the spec's folder; an error names it when it is missing.</summary>
-    private static (string File, string? Sql) ReadSqlFile(YamlScalarNode node, string owner, Context ctx)
+    private static (string File, string? Sql) ReadSqlFile(YamlScalarNode node, string owner, SpecContext ctx)
     {
         var file = Path.GetFullPath(Path.Combine(ctx.BaseDirectory, node.Value ?? ""));
         if (System.IO.File.Exists(file)) return (file, System.IO.File.ReadAllText(file));
@@ -452,7 +429,7 @@ public static partial class SpecLoader
         return (file, null);
     }
 
-    private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, Context ctx)
+    private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, SpecContext ctx)
     {
         if (ctx.Child(body, "ml") is not { } node) return null;
         if (node is not YamlMappingNode ml)
@@ -476,7 +453,7 @@ public static partial class SpecLoader
             ctx.Int(ml, "holdout_years", 1, 50) ?? 3, ctx.Int(ml, "horizon", 1, 50) ?? 3, ctx.Int(ml, "seed", 0, int.MaxValue) ?? 1);
     }
 
-    private static List<Processing.Checks.CheckSpec> ParseChecks(YamlMappingNode body, TableId model, Context ctx)
+    private static List<Processing.Checks.CheckSpec> ParseChecks(YamlMappingNode body, TableId model, SpecContext ctx)
     {
         var checks = new List<Processing.Checks.CheckSpec>();
         if (ctx.Child(body, "checks") is not { } node) return checks;
@@ -575,7 +552,7 @@ public static partial class SpecLoader
             .ToList();
     }
 
-    private static void CheckGraph(List<SourceSpec> sources, List<ModelSpec> models, Context ctx)
+    private static void CheckGraph(List<SourceSpec> sources, List<ModelSpec> models, SpecContext ctx)
     {
         var produced = new Dictionary<TableId, string>();
         var sourcePrefixes = new List<string>();
@@ -648,88 +625,5 @@ public static partial class SpecLoader
             for (var j = 1; j <= b.Length; j++)
                 d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
         return d[a.Length, b.Length];
-    }
-
-    private sealed class Context(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment)
-    {
-        public string FileName { get; } = fileName;
-        public string BaseDirectory { get; } = baseDirectory;
-        public List<SpecError> Errors { get; } = [];
-
-        public SpecPosition At(Mark mark) => new(FileName, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
-
-        public void Error(Mark mark, string message, string? fix = null) => Errors.Add(new SpecError(At(mark), message, fix));
-
-        public void Error(SpecPosition position, string message, string? fix = null) => Errors.Add(new SpecError(position, message, fix));
-
-        public void CheckKeys(YamlMappingNode map, IReadOnlyCollection<string> known, string where)
-        {
-            foreach (var key in map.Children.Keys.OfType<YamlScalarNode>())
-                if (!known.Contains(key.Value ?? ""))
-                    Error(key.Start, $"Unknown key '{key.Value}' in {where}.",
-                        $"remove it{Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
-        }
-
-        public YamlNode? Child(YamlMappingNode map, string key) =>
-            map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
-
-        public YamlScalarNode? Scalar(YamlMappingNode map, string key, bool required = false)
-        {
-            var node = Child(map, key);
-            if (node == null)
-            {
-                if (required) Error(map.Start, $"Missing key '{key}'.", $"add '{key}: ...' here.");
-                return null;
-            }
-            if (node is YamlScalarNode s && s.Value is { Length: > 0 }) return s;
-            Error(node.Start, $"'{key}' must be a single value.", $"write '{key}: value'.");
-            return null;
-        }
-
-        public string? String(YamlMappingNode map, string key, bool required = false) =>
-            Scalar(map, key, required) is { } s ? Resolve(s) : null;
-
-        public bool? Bool(YamlMappingNode map, string key)
-        {
-            if (Scalar(map, key) is not { } s) return null;
-            if (s.Value is "true" or "false") return s.Value == "true";
-            Error(s.Start, $"'{key}' must be true or false, not '{s.Value}'.", $"write '{key}: true'.");
-            return null;
-        }
-
-        public int? Int(YamlMappingNode map, string key, int min, int max)
-        {
-            if (Scalar(map, key) is not { } s) return null;
-            if (int.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
-            Error(s.Start, $"'{key}' must be a whole number from {min} to {max}, not '{s.Value}'.", $"write '{key}: {min}' or more.");
-            return null;
-        }
-
-        public List<string>? StringList(YamlMappingNode map, string key)
-        {
-            var node = Child(map, key);
-            if (node == null) return null;
-            if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode))
-                return seq.Children.Cast<YamlScalarNode>().Select(c => c.Value ?? "").ToList();
-            Error(node.Start, $"'{key}' must be a list of names.", $"write '{key}: [a, b]'.");
-            return null;
-        }
-
-        /// <summary>The scalar's value with ${env:NAME} references replaced; an unset variable is an error.</summary>
-        public string? Resolve(YamlScalarNode node)
-        {
-            var value = node.Value ?? "";
-            var ok = true;
-            var resolved = EnvReference().Replace(value, m =>
-            {
-                var name = m.Groups[1].Value;
-                var env = environment != null ? environment.GetValueOrDefault(name) : Environment.GetEnvironmentVariable(name);
-                if (env != null) return env;
-                ok = false;
-                Error(node.Start, $"Environment variable '{name}' is not set.", $"export {name}=... before running caudal.");
-                return "";
-            });
-            return ok ? resolved : null;
-        }
     }
 }

@@ -73,7 +73,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         var cursor = dataset.Cursor == null ? null : Column(dataset.Cursor);
         if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
             throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
-        return new DatabaseRead(from, columns, splitKey, cursor);
+        return new DatabaseRead(dataset.Name, from, columns, splitKey, cursor);
     }
     protected abstract string Quote(string identifier);
 
@@ -148,24 +148,28 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         var split = read.SplitKey != null && Parallelism > 1;
         if (split) snapshot = await ExportSnapshotAsync(connection, ct);
         var incremental = dataset.Mode == CaptureMode.Incremental && read.Cursor != null;
+        // The cursor window: from the watermark minus the lookback (once there is one) up to the newest value when
+        // the read began. A row whose cursor is NULL has no place in it; the dataset's policy decides (see below).
+        List<string> window = [];
         if (incremental && sink.Since is { } since)
         {
             var from = Watermark.From(since, dataset, read.Cursor!.DuckType);
-            where.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
-            parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? Watermark.ToTime(from) : from));
+            window.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
+            parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? CursorParameter(Watermark.ToTime(from), read.Cursor) : from));
         }
         if (incremental || split)
         {
-            var (keyMin, keyMax, cursorMax) = await BoundsAsync(connection, read, split, incremental, where, parameters, ct);
+            var bounds = await BoundsAsync(connection, read, split, incremental, window.Count == 0 ? [] : [$"({window[0]} OR {Quote(read.Cursor!.Name)} IS NULL)"], parameters, ct);
             // The watermark can only move up to the newest cursor value when the read began: a row changed while
             // the key ranges are being read gets a later cursor value and is read by the next run, even when
             // another range has already seen later rows.
-            if (cursorMax != null)
+            if (bounds.CursorMax != null)
             {
-                where.Add($"{Quote(read.Cursor!.Name)} <= @cursor_to");
-                parameters.Add(("cursor_to", cursorMax));
+                window.Add($"{Quote(read.Cursor!.Name)} <= @cursor_to");
+                parameters.Add(("cursor_to", bounds.CursorMax));
             }
-            (min, max) = (keyMin, keyMax);
+            (min, max) = (bounds.KeyMin, bounds.KeyMax);
+            if (incremental) where.AddRange(CursorPolicy(dataset, read, window, bounds.CursorMissing, sink));
         }
 
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
@@ -218,21 +222,49 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     /// <summary>One query for what the read needs to know first: the split key's range (null when the table is too small
     /// to split) and the newest cursor value.</summary>
-    private async Task<(long? KeyMin, long? KeyMax, object? CursorMax)> BoundsAsync(DbConnection connection, DatabaseRead read, bool split,
+    private async Task<(long? KeyMin, long? KeyMax, object? CursorMax, long CursorMissing)> BoundsAsync(DbConnection connection, DatabaseRead read, bool split,
         bool incremental, List<string> where, List<(string Name, object Value)> parameters, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
         var key = split ? Quote(read.SplitKey!) : "NULL";
         var cursor = incremental ? Quote(read.Cursor!.Name) : "NULL";
-        command.CommandText = $"SELECT MIN({key}), MAX({key}), COUNT(*), MAX({cursor}) FROM {read.From}" +
+        command.CommandText = $"SELECT MIN({key}), MAX({key}), COUNT(*), MAX({cursor}), COUNT(*) - COUNT({cursor}) FROM {read.From}" +
                               (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "");
         foreach (var (name, value) in parameters) AddParameter(command, name, value);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var cursorMax = incremental && !reader.IsDBNull(3) ? reader.GetValue(3) : null;
-        if (!split || reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null, cursorMax);
-        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)), cursorMax);
+        var cursorMissing = incremental ? Convert.ToInt64(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        if (!split || reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null, cursorMax, cursorMissing);
+        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)), cursorMax, cursorMissing);
     }
+
+    /// <summary>The read's cursor condition under the dataset's policy for rows whose cursor is NULL (counted by the
+    /// bounds query, never dropped without a word): included on every run (the default: they cannot be placed
+    /// before or after the watermark, so they might have changed), excluded and counted, or the dataset fails.</summary>
+    private IEnumerable<string> CursorPolicy(DatasetSpec dataset, DatabaseRead read, List<string> window, long missing, CaptureSink sink)
+    {
+        var cursor = Quote(read.Cursor!.Name);
+        var inWindow = window.Count > 0 ? string.Join(" AND ", window) : null;
+        switch (dataset.OnCursorValueMissing)
+        {
+            case CursorValueMissing.Raise when missing > 0:
+                throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {missing:N0} row(s) have no value (NULL) in the cursor " +
+                    $"column '{read.Cursor.Name}', and on_cursor_value_missing is 'raise'. Set it to 'include' (read them on every run) or " +
+                    "'exclude' (leave them out, counted in the run record), or give those rows a cursor value.");
+            case CursorValueMissing.Exclude:
+                if (missing > 0)
+                    sink.Warn($"{missing:N0} row(s) with a NULL cursor '{read.Cursor.Name}' left out (on_cursor_value_missing: exclude)");
+                return [inWindow ?? $"{cursor} IS NOT NULL"];
+            default:
+                if (missing > 0)
+                    sink.Warn($"{missing:N0} row(s) with a NULL cursor '{read.Cursor.Name}' included; they are read again on every run (on_cursor_value_missing: include)");
+                return inWindow == null ? [] : [$"(({inWindow}) OR {cursor} IS NULL)"];
+        }
+    }
+
+    /// <summary>A time watermark as the server compares it with the cursor column.</summary>
+    protected virtual object CursorParameter(DateTime time, DatabaseColumn cursor) => time;
 
     private List<(long, long)?> SplitRanges(long? min, long? max)
     {

@@ -7,6 +7,7 @@ public sealed record DatabaseColumn(string Name, string SourceType, string DuckT
 /// <summary>How one dataset is read: its columns, the table or query, the key used to split it into ranges, and the
 /// cursor column used for incremental reads.</summary>
 public sealed record DatabaseRead(
+    string Dataset,
     string From,
     IReadOnlyList<DatabaseColumn> Columns,
     string? SplitKey,

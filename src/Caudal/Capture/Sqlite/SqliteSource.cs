@@ -1,16 +1,24 @@
+using System.Data.Common;
+using System.Globalization;
+using Caudal.Capture.Database;
 using Caudal.Spec;
 using DuckDB.NET.Data;
 using Microsoft.Data.Sqlite;
 
 namespace Caudal.Capture.Sqlite;
 
-/// <summary>Captures whole tables (or queries) from a SQLite database file, streaming rows as they are read.</summary>
-public sealed class SqliteSource : ISource
+/// <summary>
+/// Captures tables or queries from a SQLite database file (opened read-only), streaming rows as they are read: full
+/// or incremental, large tables split by integer primary key and read over several connections, like the server
+/// databases. SQLite is dynamically typed: values are converted to each column's declared type, and a value that
+/// does not fit fails the dataset naming its row and column.
+/// </summary>
+public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : DatabaseSource(spec)
 {
     public static readonly SourceKind Kind = new(
         "sqlite",
         Required: ["path"],
-        Optional: [],
+        Optional: [.. SourceKind.DatabaseOptions.Except(["connection"])],
         Open: (spec, baseDir) => new SqliteSource(spec, baseDir),
         Validate: (spec, baseDir, error) =>
         {
@@ -22,79 +30,65 @@ public sealed class SqliteSource : ISource
         {
             if (!spec.Options.TryGetValue("path", out var p) || !File.Exists(Path.Combine(baseDir, p))) return null;
             using var source = new SqliteSource(spec, baseDir);
-            return source.ListTables();
-        });
+            using var connection = source.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = source.ListTablesSql;
+            using var reader = command.ExecuteReader();
+            var tables = new List<string>();
+            while (reader.Read()) tables.Add(reader.GetString(0));
+            return tables;
+        },
+        Incremental: true);
 
-    private readonly SourceSpec _spec;
-    private readonly SqliteConnection _connection;
+    private readonly string _path = Path.GetFullPath(Path.Combine(baseDirectory, spec.Options["path"]));
 
-    public SqliteSource(SourceSpec spec, string baseDirectory)
+    private SqliteConnection Open()
     {
-        _spec = spec;
-        var path = Path.GetFullPath(Path.Combine(baseDirectory, spec.Options["path"]));
-        if (!File.Exists(path))
-            throw new CaptureException($"Source '{spec.Name}': SQLite file '{path}' does not exist.");
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        if (!File.Exists(_path)) throw new CaptureException($"Source '{Name}': SQLite file '{_path}' does not exist.");
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
-            DataSource = path,
+            DataSource = _path,
             Mode = SqliteOpenMode.ReadOnly,
             Pooling = false,
         }.ToString());
-        _connection.Open();
+        connection.Open();
+        return connection;
     }
 
-    public string Name => _spec.Name;
+    protected override Task<DbConnection> OpenAsync(CancellationToken ct) => Task.FromResult<DbConnection>(Open());
 
-    private List<string> ListTables()
+    protected override string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+
+    protected override string ListTablesSql =>
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+
+    protected override string PrimaryKeySql => "SELECT name FROM pragma_table_info(@t) WHERE pk > 0 ORDER BY pk";
+
+    protected override Task<List<DatabaseColumn>> ColumnsAsync(DbConnection connection, string from, CancellationToken ct)
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
-        using var reader = command.ExecuteReader();
-        var tables = new List<string>();
-        while (reader.Read()) tables.Add(reader.GetString(0));
-        return tables;
-    }
-
-    public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default)
-    {
-        if (!_spec.AllDatasets) return Task.FromResult(_spec.Datasets);
-        IReadOnlyList<DatasetSpec> all = ListTables()
-            .Select(t => new DatasetSpec(t.ToLowerInvariant(), t, null, _spec.Position))
-            .ToList();
-        return Task.FromResult(all);
-    }
-
-    private string SelectText(DatasetSpec dataset) =>
-        dataset.Query ?? $"SELECT * FROM \"{dataset.Table!.Replace("\"", "\"\"")}\"";
-
-    public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default)
-    {
-        if (dataset.Table != null && !ListTables().Contains(dataset.Table, StringComparer.OrdinalIgnoreCase))
-            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': table '{dataset.Table}' does not exist " +
-                $"(tables: {string.Join(", ", ListTables())}).");
-        try
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {from} LIMIT 0";
+        using var reader = (SqliteDataReader)command.ExecuteReader();
+        // The full declared type (DECIMAL(5,2), not the DECIMAL the reader reports) of the table column each result
+        // column comes from, also through a query; expressions have none and become VARCHAR.
+        var origins = reader.GetSchemaTable().Rows.Cast<System.Data.DataRow>()
+            .Select(r => (Table: r["BaseTableName"] as string, Column: r["BaseColumnName"] as string)).ToList();
+        var declared = new Dictionary<string, Dictionary<string, string>>(StringComparer.OrdinalIgnoreCase);
+        var columns = Enumerable.Range(0, reader.FieldCount).Select(i =>
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = SelectText(dataset);
-            using var reader = command.ExecuteReader();
-            var declared = dataset.Table != null ? DeclaredTypes(dataset.Table) : [];
-            // Declared types (PRAGMA table_info) for tables; for queries SQLite reports the declared type of
-            // columns taken straight from a table and nothing for expressions, which become VARCHAR.
-            IReadOnlyList<CaptureColumn> columns = Enumerable.Range(0, reader.FieldCount)
-                .Select(i => new CaptureColumn(reader.GetName(i),
-                    SqliteTypeMapping.ToDuck(declared.GetValueOrDefault(reader.GetName(i)) ?? DeclaredType(reader, i))))
-                .ToList();
-            return Task.FromResult(columns);
-        }
-        catch (SqliteException e)
-        {
-            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {e.Message}", e);
-        }
+            var (table, column) = origins[i];
+            var type = table != null && column != null
+                ? (declared.TryGetValue(table, out var types) ? types : declared[table] = DeclaredTypes((SqliteConnection)connection, table)).GetValueOrDefault(column)
+                : null;
+            type ??= DeclaredType(reader, i);
+            return new DatabaseColumn(reader.GetName(i), type, SqliteTypeMapping.ToDuck(type), Quote(reader.GetName(i)));
+        }).ToList();
+        return Task.FromResult(columns);
     }
 
-    private Dictionary<string, string> DeclaredTypes(string table)
+    private static Dictionary<string, string> DeclaredTypes(SqliteConnection connection, string table)
     {
-        using var command = _connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.CommandText = "SELECT name, type FROM pragma_table_info($table)";
         command.Parameters.AddWithValue("$table", table);
         using var reader = command.ExecuteReader();
@@ -115,18 +109,29 @@ public sealed class SqliteSource : ISource
         }
     }
 
-    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
+    /// <summary>SQLite keeps times as text and compares them as text: a time cursor is bound in the same canonical
+    /// form SQLite's own date functions write ('YYYY-MM-DD HH:MM:SS', 'YYYY-MM-DD' for dates).</summary>
+    protected override object CursorParameter(DateTime time, DatabaseColumn cursor) => cursor.DuckType == "DATE"
+        ? time.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
+        : time.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture);
+
+    protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
-        var writer = sink.NewWriter();
-        var converters = writer.Columns.Select(c => Converter(c.DuckType)).ToArray();
-        await using var command = _connection.CreateCommand();
-        command.CommandText = SelectText(dataset);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(command, name, value);
         await using var reader = await command.ExecuteReaderAsync(ct);
+        var columns = read.Columns;
+        var converters = columns.Select(c => Converter(c.DuckType)).ToArray();
+        var cursorIndex = read.Cursor == null || cursorSeen == null ? -1 : columns.ToList().IndexOf(read.Cursor);
+        var cursorIsTime = cursorIndex >= 0 && Watermark.IsTime(read.Cursor!.DuckType);
         var values = new object[reader.FieldCount];
         long rowNumber = 0;
-        while (await reader.ReadAsync(ct))
+        while (reader.Read())
         {
             rowNumber++;
+            if ((rowNumber & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
             reader.GetValues(values);
             var row = writer.BeginRow();
             for (var i = 0; i < values.Length; i++)
@@ -142,20 +147,31 @@ public sealed class SqliteSource : ISource
                 }
                 catch (FormatException e)
                 {
-                    throw new CaptureException(
-                        $"Source '{Name}', dataset '{dataset.Name}', row {rowNumber}, column '{writer.Columns[i].Name}' ({writer.Columns[i].DuckType}): {e.Message}.", e);
+                    throw new CaptureException($"Source '{Name}', dataset '{read.Dataset}', row {rowNumber}, column '{columns[i].Name}' ({columns[i].DuckType}): {e.Message}.", e);
                 }
             }
             writer.EndRow(row);
-            if ((rowNumber & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            if (cursorIndex >= 0 && values[cursorIndex] is not DBNull)
+                cursorSeen!(cursorIsTime ? Watermark.FromTime(TimeCursor(values[cursorIndex], read, rowNumber)) : SqliteTypeMapping.ParseInteger(values[cursorIndex]));
         }
+    }
+
+    /// <summary>A time cursor value, which must be in the canonical text form: other forms ('T' between date and time,
+    /// epoch numbers) sort differently as text, so the next run's <c>cursor &gt;= watermark</c> could skip rows.</summary>
+    private DateTime TimeCursor(object value, DatabaseRead read, long rowNumber)
+    {
+        if (value is string s && (s.Length == 10 || (s.Length >= 19 && s[10] == ' ')))
+            return SqliteTypeMapping.ParseTimestamp(s);
+        throw new CaptureException($"Source '{Name}', dataset '{read.Dataset}', row {rowNumber}: cursor '{read.Cursor!.Name}' value '{value}' " +
+            "is not in SQLite's canonical 'YYYY-MM-DD HH:MM:SS' text form, and SQLite compares times as text, so an incremental " +
+            "read could skip rows. Store times with datetime(), or use an integer cursor (e.g. a version number).");
     }
 
     private static Action<IDuckDBAppenderRow, object> Converter(string duckType)
     {
         if (duckType.StartsWith("DECIMAL"))
         {
-            var scale = int.Parse(duckType[(duckType.IndexOf(',') + 1)..^1]);
+            var scale = int.Parse(duckType[(duckType.IndexOf(',') + 1)..^1], CultureInfo.InvariantCulture);
             return (row, v) => row.AppendValue(SqliteTypeMapping.ParseDecimal(v, scale));
         }
         return duckType switch
@@ -171,5 +187,6 @@ public sealed class SqliteSource : ISource
         };
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>A database locked by a writer is worth another attempt; anything else is not.</summary>
+    protected override bool IsTransient(Exception e) => e is SqliteException { SqliteErrorCode: 5 or 6 };
 }

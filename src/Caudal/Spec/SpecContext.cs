@@ -1,0 +1,90 @@
+using System.Globalization;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Caudal.Spec;
+
+/// <summary>Where a spec is being read (file, folder, environment) and the errors found so far, with the typed
+/// readers every section's parser uses: each reports a problem at its node's file:line:column with a fix.</summary>
+internal sealed class SpecContext(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment)
+{
+    public string FileName { get; } = fileName;
+    public string BaseDirectory { get; } = baseDirectory;
+    public List<SpecError> Errors { get; } = [];
+
+    public SpecPosition At(Mark mark) => new(FileName, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
+
+    public void Error(Mark mark, string message, string? fix = null) => Errors.Add(new SpecError(At(mark), message, fix));
+
+    public void Error(SpecPosition position, string message, string? fix = null) => Errors.Add(new SpecError(position, message, fix));
+
+    public void CheckKeys(YamlMappingNode map, IReadOnlyCollection<string> known, string where)
+    {
+        foreach (var key in map.Children.Keys.OfType<YamlScalarNode>())
+            if (!known.Contains(key.Value ?? ""))
+                Error(key.Start, $"Unknown key '{key.Value}' in {where}.",
+                    $"remove it{SpecLoader.Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
+    }
+
+    public YamlNode? Child(YamlMappingNode map, string key) =>
+        map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
+
+    public YamlScalarNode? Scalar(YamlMappingNode map, string key, bool required = false)
+    {
+        var node = Child(map, key);
+        if (node == null)
+        {
+            if (required) Error(map.Start, $"Missing key '{key}'.", $"add '{key}: ...' here.");
+            return null;
+        }
+        if (node is YamlScalarNode s && s.Value is { Length: > 0 }) return s;
+        Error(node.Start, $"'{key}' must be a single value.", $"write '{key}: value'.");
+        return null;
+    }
+
+    public string? String(YamlMappingNode map, string key, bool required = false) =>
+        Scalar(map, key, required) is { } s ? Resolve(s) : null;
+
+    public bool? Bool(YamlMappingNode map, string key)
+    {
+        if (Scalar(map, key) is not { } s) return null;
+        if (s.Value is "true" or "false") return s.Value == "true";
+        Error(s.Start, $"'{key}' must be true or false, not '{s.Value}'.", $"write '{key}: true'.");
+        return null;
+    }
+
+    public int? Int(YamlMappingNode map, string key, int min, int max)
+    {
+        if (Scalar(map, key) is not { } s) return null;
+        if (int.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+        Error(s.Start, $"'{key}' must be a whole number from {min} to {max}, not '{s.Value}'.", $"write '{key}: {min}' or more.");
+        return null;
+    }
+
+    public List<string>? StringList(YamlMappingNode map, string key)
+    {
+        var node = Child(map, key);
+        if (node == null) return null;
+        if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode))
+            return seq.Children.Cast<YamlScalarNode>().Select(c => c.Value ?? "").ToList();
+        Error(node.Start, $"'{key}' must be a list of names.", $"write '{key}: [a, b]'.");
+        return null;
+    }
+
+    /// <summary>The scalar's value with ${env:NAME} references replaced; an unset variable is an error.</summary>
+    public string? Resolve(YamlScalarNode node)
+    {
+        var value = node.Value ?? "";
+        var ok = true;
+        var resolved = SpecLoader.EnvReference().Replace(value, m =>
+        {
+            var name = m.Groups[1].Value;
+            var env = environment != null ? environment.GetValueOrDefault(name) : Environment.GetEnvironmentVariable(name);
+            if (env != null) return env;
+            ok = false;
+            Error(node.Start, $"Environment variable '{name}' is not set.", $"export {name}=... before running caudal.");
+            return "";
+        });
+        return ok ? resolved : null;
+    }
+}
