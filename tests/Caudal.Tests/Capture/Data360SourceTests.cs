@@ -12,7 +12,7 @@ public sealed class Data360SourceTests : IAsyncDisposable
     private readonly FakeData360 _server = new(records: 5_500);
 
     private PipelineHarness Harness(string extra = "") => new(
-        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: 1s\n    retries: 8\n    concurrency: 4\n" +
+        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: 1s\n    retries: 8\n" + (extra.Contains("concurrency") ? "" : "    concurrency: 4\n") +
         (extra.Length > 0 ? extra.TrimEnd('\n') + "\n" : "") + (extra.Contains("metadata") ? "" : "    metadata: false\n"));
 
     /// <summary>Every served record, as the server built it: i → (REF_AREA, TIME_PERIOD, OBS_VALUE).</summary>
@@ -75,7 +75,33 @@ public sealed class Data360SourceTests : IAsyncDisposable
         var run = await h.RunAsync();
         Assert.True(run.Status == RunStatus.Succeeded, run.Error + " faults: " + string.Join(", ", _server.Faults));
         Assert.Equal(Expected(5_500), await Captured(h));
-        Assert.True(_server.Faults.Count == 7, "the fault mix was not exercised: " + string.Join(", ", _server.Faults));
+        Assert.True(_server.Faults.Count == FakeData360.FaultKinds.Length, "the fault mix was not exercised: " + string.Join(", ", _server.Faults));
+    }
+
+    /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (1s) per attempt:
+    /// it is retried, and the capture finishes with exact records long before its budget.</summary>
+    [Theory]
+    [InlineData("stall-headers")]
+    [InlineData("stall-body")]
+    [InlineData("reset")]
+    [InlineData("fin")]
+    [InlineData("truncated")]
+    [InlineData("html")]
+    [InlineData("503")]
+    [InlineData("429")]
+    public async Task A_fault_mid_response_costs_one_attempt_and_is_retried(string fault)
+    {
+        _server.Scripted.Enqueue(fault);
+        _server.Scripted.Enqueue(fault);
+        using var h = Harness("    budget: 2m\n    concurrency: 1");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Stages.Single().Error);
+        Assert.Equal(Expected(5_500), await Captured(h));
+        Assert.Equal(2, _server.Faults[fault]);
+        Assert.Equal(6 + 2, _server.Requests); // 6 pages, and the two failed attempts again
+        // Bounded by the attempt timeout and the backoff, not by the 2-minute budget (was: a stalled body held the
+        // capture until the budget ran out, with no retry).
+        Assert.True(run.Stages.Single().Seconds < 20, $"{run.Stages.Single().Seconds:F1}s");
     }
 
     [Fact]

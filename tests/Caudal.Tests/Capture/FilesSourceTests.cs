@@ -124,6 +124,36 @@ public sealed class FilesSourceTests : IDisposable
             (await h.QueryAsync("SELECT id, extra, parse_filename(_source_file) FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat));
     }
 
+    [Theory]
+    [InlineData("stall-headers")]
+    [InlineData("stall-body")]
+    [InlineData("reset")]
+    [InlineData("fin")]
+    [InlineData("503")]
+    public async Task A_download_that_stalls_or_breaks_is_retried_from_scratch(string fault)
+    {
+        await using var server = new FakeData360(records: 20_000);
+        server.Scripted.Enqueue(fault);
+        using var h = Harness($"    path: {server.BaseUrl}/files/big.csv\n    timeout: 1s");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Stages[0].Error);
+        Assert.Equal("20000|20000|19999", LakeReader.Flat((await h.QueryAsync("SELECT count(*), count(DISTINCT id), max(id) FROM raw.f_data"))[0]));
+        Assert.Equal(2, server.Requests);
+        Assert.True(run.Stages[0].Seconds < 20, $"{run.Stages[0].Seconds:F1}s");
+    }
+
+    [Fact]
+    public async Task A_download_that_keeps_failing_fails_the_dataset_naming_the_url()
+    {
+        await using var server = new FakeData360(records: 100);
+        for (var i = 0; i < 3; i++) server.Scripted.Enqueue("stall-body");
+        using var h = Harness($"    path: {server.BaseUrl}/files/big.csv\n    timeout: 1s\n    retries: 2");
+        var run = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal($"GET {server.BaseUrl}/files/big.csv failed after 3 attempts: no data for 1s", run.Stages[0].Error);
+        Assert.Empty(Directory.GetFiles(h.Folder, "download-*", SearchOption.AllDirectories)); // no partial file left
+    }
+
     [Fact]
     public async Task Files_come_from_https_and_from_s3_globs()
     {

@@ -12,8 +12,7 @@ namespace Caudal.Tests.Support;
 
 /// <summary>
 /// A real HTTP server (Kestrel on 127.0.0.1) serving Data360-shaped pages of deterministic records, with injectable
-/// faults: 500/503, 429 with Retry-After, responses slower than the client's timeout, dropped connections, truncated
-/// JSON and HTML error pages with status 200.
+/// faults done for real on the connection (<see cref="FaultKinds"/>), random or scripted per request.
 /// </summary>
 public sealed class FakeData360 : IAsyncDisposable
 {
@@ -75,19 +74,42 @@ public sealed class FakeData360 : IAsyncDisposable
 
     public static string ObsValue(int i) => (i % 50) switch { 7 => "null", 13 => "", 21 => "JSON-NULL", _ => (i * 0.37).ToString("F4", System.Globalization.CultureInfo.InvariantCulture) };
 
+    /// <summary>Every fault the server can inject: status codes, a stall before the headers, a stall after half the
+    /// body, a connection reset (RST) or closed (FIN) after half the body, JSON cut short in a complete response, and
+    /// an HTML error page with status 200.</summary>
+    public static readonly string[] FaultKinds = ["500", "503", "429", "stall-headers", "stall-body", "reset", "fin", "truncated", "html"];
+
+    /// <summary>Faults served, in order, to the next requests (before any random ones).</summary>
+    public Queue<string> Scripted { get; } = new();
+
+    private string? NextFault()
+    {
+        lock (_lock)
+        {
+            string? fault = null;
+            if (Scripted.Count > 0) fault = Scripted.Dequeue();
+            else if (_random.NextDouble() < FaultRate) fault = FaultKinds[_random.Next(FaultKinds.Length)];
+            if (fault != null) Faults[fault] = Faults.GetValueOrDefault(fault) + 1;
+            return fault;
+        }
+    }
+
     private async Task HandleAsync(HttpContext ctx)
     {
         Interlocked.Increment(ref _requests);
-        string? fault = null;
-        lock (_lock)
-        {
-            Records += GrowthPerRequest;
-            if (_random.NextDouble() < FaultRate)
-                fault = new[] { "500", "503", "429", "slow", "drop", "truncated", "html" }[_random.Next(7)];
-            if (fault != null) Faults[fault] = Faults.GetValueOrDefault(fault) + 1;
-        }
+        string? fault;
+        lock (_lock) Records += GrowthPerRequest;
+        fault = NextFault();
         var skip = int.Parse(ctx.Request.Query["skip"].FirstOrDefault() ?? "0");
         var total = Records;
+        if (PageDelay > TimeSpan.Zero && fault == null) await Task.Delay(PageDelay);
+        await ServeAsync(ctx, fault, () => Page(skip, total, ctx.Request.Query["DATABASE_ID"].FirstOrDefault() ?? "WB_TEST", ctx.Request.Query["INDICATOR"].FirstOrDefault()),
+            "application/json");
+    }
+
+    /// <summary>Sends <paramref name="body"/>, or the fault instead, for real on the connection.</summary>
+    private static async Task ServeAsync(HttpContext ctx, string? fault, Func<byte[]> body, string contentType)
+    {
         switch (fault)
         {
             case "500" or "503":
@@ -97,28 +119,46 @@ public sealed class FakeData360 : IAsyncDisposable
                 ctx.Response.StatusCode = 429;
                 ctx.Response.Headers.RetryAfter = "1";
                 return;
-            case "slow":
-                await Task.Delay(TimeSpan.FromSeconds(5), ctx.RequestAborted).ContinueWith(_ => { });
-                return;
-            case "drop":
-                ctx.Abort();
+            case "stall-headers":
+                await Task.Delay(TimeSpan.FromSeconds(30), ctx.RequestAborted).ContinueWith(_ => { });
                 return;
             case "html":
                 ctx.Response.ContentType = "text/html";
                 await ctx.Response.WriteAsync("<html><body><h1>Service temporarily unavailable</h1></body></html>");
                 return;
         }
-        if (PageDelay > TimeSpan.Zero) await Task.Delay(PageDelay);
-        var body = Page(skip, total, ctx.Request.Query["DATABASE_ID"].FirstOrDefault() ?? "WB_TEST", ctx.Request.Query["INDICATOR"].FirstOrDefault());
-        ctx.Response.ContentType = "application/json";
+        var bytes = body();
+        ctx.Response.ContentType = contentType;
         if (fault == "truncated")
         {
-            ctx.Response.ContentLength = body.Length; // promise the whole body, send half: the client sees a cut connection or bad JSON
-            await ctx.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2));
+            // A complete chunked response whose JSON stops half-way: only parsing can tell.
+            await ctx.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+            return;
+        }
+        if (fault is "stall-body" or "reset" or "fin")
+        {
+            ctx.Response.ContentLength = bytes.Length; // promise the whole body, send half
+            await ctx.Response.Body.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+            await ctx.Response.Body.FlushAsync();
+            var socket = ctx.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionSocketFeature>()!.Socket;
+            switch (fault)
+            {
+                case "stall-body":
+                    await Task.Delay(TimeSpan.FromSeconds(30), ctx.RequestAborted).ContinueWith(_ => { });
+                    break;
+                case "reset":
+                    socket.LingerState = new System.Net.Sockets.LingerOption(true, 0); // close with RST, not FIN
+                    socket.Close();
+                    break;
+                case "fin":
+                    socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); // FIN: the body ends early, cleanly
+                    await Task.Delay(TimeSpan.FromSeconds(30), ctx.RequestAborted).ContinueWith(_ => { });
+                    break;
+            }
             ctx.Abort();
             return;
         }
-        await ctx.Response.Body.WriteAsync(body);
+        await ctx.Response.Body.WriteAsync(bytes);
     }
 
     private byte[] Page(int skip, int total, string database, string? indicator)
@@ -184,6 +224,11 @@ public sealed class FakeData360 : IAsyncDisposable
             Results.Json(shape(Enumerable.Range(from, Math.Max(0, Math.Min(to, Records) - from)).Select(i => (object)new { id = i, area = Area(i), value = ObsValue(i) }).ToList()));
         bool Authorized(HttpContext ctx) => ctx.Request.Headers.Authorization == "Bearer s3cret";
         app.MapGet("/files/rates.csv", () => Results.Text("currency,rate\nEUR,1.1\nGBP,1.3\n", "text/csv"));
+        app.MapGet("/files/big.csv", async ctx =>
+        {
+            Interlocked.Increment(ref _requests);
+            await ServeAsync(ctx, NextFault(), () => Encoding.ASCII.GetBytes("id,area\n" + string.Concat(Enumerable.Range(0, Records).Select(i => $"{i},{Area(i)}\n"))), "text/csv");
+        });
         app.MapGet("/api/offset", (HttpContext ctx, int offset, int limit) => !Authorized(ctx) ? Results.Unauthorized()
             : Items(offset, offset + limit, items => new { total = Records, data = new { items } }));
         app.MapGet("/api/pages", (HttpContext ctx, int page) => !Authorized(ctx) ? Results.Unauthorized()

@@ -19,13 +19,11 @@ internal static class FileLocator
         if (path.StartsWith("https://", StringComparison.Ordinal) || path.StartsWith("http://", StringComparison.Ordinal))
         {
             var uri = new Uri(path);
-            using var http = HttpTransport.Create($"{uri.Scheme}://{uri.Authority}", HttpSettings.From(options));
+            var settings = HttpSettings.From(options);
+            using var http = HttpTransport.Create($"{uri.Scheme}://{uri.Authority}", settings);
             var local = Path.Combine(staging, "download-" + Guid.NewGuid().ToString("N") + Path.GetExtension(uri.AbsolutePath));
             Directory.CreateDirectory(staging);
-            using var response = await http.GetAsync(uri.PathAndQuery.TrimStart('/'), HttpCompletionOption.ResponseHeadersRead, ct);
-            if (!response.IsSuccessStatusCode) throw new CaptureException($"GET {path} answered HTTP {(int)response.StatusCode}.");
-            await using (var file = File.Create(local))
-                await response.Content.CopyToAsync(file, ct); // streamed to disk, never held in memory
+            await DownloadAsync(http, uri, path, local, settings, ct);
             return [new Located(path, local)];
         }
         if (path.StartsWith("s3://", StringComparison.Ordinal))
@@ -43,6 +41,49 @@ internal static class FileLocator
             .Select(f => new Located(f, f))
             .ToList();
     }
+
+    /// <summary>
+    /// Streams a file to disk (never held in memory). A file may take longer than any fixed timeout to arrive, so the
+    /// attempt timeout bounds each silence instead: no byte for that long fails the attempt, as does a reset or a body
+    /// shorter than promised; the download then starts again from scratch (its partial file deleted), with backoff.
+    /// </summary>
+    private static async Task DownloadAsync(HttpClient http, Uri uri, string path, string local, HttpSettings settings, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            try
+            {
+                // Up to the headers, the client's resilience pipeline times and retries each attempt itself.
+                using var response = await http.GetAsync(uri.PathAndQuery.TrimStart('/'), HttpCompletionOption.ResponseHeadersRead, ct);
+                if (!response.IsSuccessStatusCode) throw new CaptureException($"GET {path} answered HTTP {(int)response.StatusCode}.");
+                await using var body = await response.Content.ReadAsStreamAsync(ct);
+                await using var file = File.Create(local);
+                var buffer = new byte[81920];
+                while (true)
+                {
+                    silence.CancelAfter(settings.AttemptTimeout);
+                    var read = await body.ReadAsync(buffer, silence.Token);
+                    if (read == 0) break;
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+                return;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && attempt <= settings.Retries && Retryable(e))
+            {
+                File.Delete(local);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20_000, 200 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble())), ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested && Retryable(e))
+            {
+                File.Delete(local);
+                var why = e is OperationCanceledException ? $"no data for {settings.AttemptTimeout.TotalSeconds:0.#}s" : e.Message;
+                throw new CaptureException($"GET {path} failed after {attempt} attempts: {why}", e);
+            }
+        }
+    }
+
+    private static bool Retryable(Exception e) => e is IOException or HttpRequestException or OperationCanceledException || HttpTransport.IsTimeout(e);
 
     private static async Task<IReadOnlyList<Located>> S3Async(string path, IReadOnlyDictionary<string, string> options, string staging, CancellationToken ct)
     {

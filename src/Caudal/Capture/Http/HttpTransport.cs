@@ -17,8 +17,11 @@ public sealed record HttpSettings(TimeSpan AttemptTimeout, int Retries, TimeSpan
 
 /// <summary>
 /// The HttpClient every HTTP source uses: Microsoft.Extensions.Http.Resilience retries 408/429/5xx, timeouts and
-/// connection failures with jittered exponential backoff, honouring Retry-After; each attempt has a timeout.
-/// A base URL starting with <c>file:</c> replays recordings (<see cref="RecordedTransport"/>) through the same client.
+/// connection failures with jittered exponential backoff, honouring Retry-After; each attempt has a timeout. A request
+/// marked <see cref="WholeResponse"/> (an API page) is read to its last byte inside the attempt, so the attempt's
+/// timeout covers the body too: a server that stalls mid-body, resets the connection or closes it early costs one
+/// attempt, which is retried. A base URL starting with <c>file:</c> replays recordings (<see cref="RecordedTransport"/>)
+/// through the same client.
 /// </summary>
 public static class HttpTransport
 {
@@ -39,12 +42,36 @@ public static class HttpTransport
             })
             .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = settings.AttemptTimeout })
             .Build();
-        return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = inner })
+        return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = new WholeResponseHandler { InnerHandler = inner } })
         {
             BaseAddress = baseUrl.StartsWith("file:", StringComparison.Ordinal) ? new Uri("http://recorded.invalid/") : new Uri(baseUrl.TrimEnd('/') + "/"),
             Timeout = Timeout.InfiniteTimeSpan, // the pipeline's timeouts and the run's budget govern
         };
     }
 
+    /// <summary>Set on a request whose body is read whole within each attempt (and its timeout).</summary>
+    public static readonly HttpRequestOptionsKey<bool> WholeResponse = new("caudal.whole-response");
+
     public static bool IsTimeout(Exception e) => e is TimeoutRejectedException || e.InnerException is TimeoutRejectedException;
+}
+
+/// <summary>Reads the body of a <see cref="HttpTransport.WholeResponse"/> request inside the resilience attempt (under
+/// its timeout token); a body that fails to arrive whole fails the attempt instead of the caller's later read.</summary>
+internal sealed class WholeResponseHandler : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (!request.Options.TryGetValue(HttpTransport.WholeResponse, out var whole) || !whole) return response;
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(cancellationToken);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
 }

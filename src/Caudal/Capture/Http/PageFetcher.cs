@@ -24,6 +24,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
             {
                 using var request = new HttpRequestMessage(postJson == null ? HttpMethod.Get : HttpMethod.Post, relativeUrl);
                 if (postJson != null) request.Content = new StringContent(postJson, System.Text.Encoding.UTF8, "application/json");
+                request.Options.Set(HttpTransport.WholeResponse, true); // the attempt's timeout covers the body
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
                 var body = await response.Content.ReadAsByteArrayAsync(ct);
                 if (!response.IsSuccessStatusCode)
