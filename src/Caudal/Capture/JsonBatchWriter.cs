@@ -56,10 +56,14 @@ public sealed class JsonBatchWriter : IDisposable
         _json.Dispose();
         _file.Dispose();
         using var connection = ParquetOutput.Open(_settings with { Threads = 1 });
+        var select = $"(SELECT *, {_lineage} FROM records)";
         if (Rows == 0)
         {
-            var empty = string.Join(", ", _declared.Select(d => $"NULL::{d.Value} AS {Sql.Ident(d.Key)}"));
+            // No record (an empty file or page, every line quarantined): an empty batch of the declared columns, or of
+            // the lineage columns alone; the commit still records the run (and the table's schema is kept).
+            var empty = string.Join(", ", _declared.Select(d => $"NULL::{d.Value} AS {Sql.Ident(d.Key)}").DefaultIfEmpty("NULL::INTEGER AS __no_records"));
             ParquetOutput.Execute(connection, $"CREATE TABLE records AS SELECT {empty} WHERE false");
+            if (_declared.Count == 0) select = $"(SELECT * EXCLUDE (__no_records), {_lineage} FROM records)";
         }
         else
         {
@@ -71,7 +75,7 @@ public sealed class JsonBatchWriter : IDisposable
                 """);
             if (_declared.Count > 0) AddUndeclared(connection);
         }
-        var output = DuckDbEngine.WriteFiles(connection, $"(SELECT *, {_lineage} FROM records)", [RawBatchWriter.IngestDateColumn],
+        var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn],
             Path.Combine(_settings.TempDirectory, "staging"), _existing);
         Schema = output.Schema;
         _files = output.Files.ToList();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 using Caudal.Runs;
 using Caudal.Tests.Support;
@@ -26,7 +27,7 @@ public sealed class FilesSourceTests : IDisposable
             "1,\"plain\",1.50\r\n" +
             "2,\"has \"\"quotes\"\" inside\",2.25\r\n" +
             "3,\"spans\r\ntwo lines\",3.00\r\n" +
-            "4,ragged,4.00,extra\r\n" +
+            "4,ragged,4.00,extra,more,most\r\n" +
             "5,not a number,abc\r\n"));
         csv.Write(Encoding.UTF8.GetBytes("6,"));
         csv.Write([0xC3, 0x28]); // invalid UTF-8
@@ -40,10 +41,12 @@ public sealed class FilesSourceTests : IDisposable
         var rows = (await h.QueryAsync("SELECT id, name, amount FROM raw.f_data ORDER BY id")).Select(LakeReader.Flat).ToList();
         Assert.Equal(["1|plain|1.50", "2|has \"quotes\" inside|2.25", "3|spans\r\ntwo lines|3.00", "7|Inegöl|7.75"], rows);
         var bad = (await h.QueryAsync("SELECT line, reason FROM raw.f_data_quarantine ORDER BY line")).ToList();
-        Assert.Equal(3, bad.Count);
+        // One row per bad record (the ragged row's three extra fields are one row), at the physical line where it
+        // starts: the header is line 1 and record 3 spans lines 4-5, so the ragged record is on line 6.
+        Assert.Equal(["6", "7", "8"], bad.Select(b => b[0]));
         Assert.Equal(3, run.Stages.Single().Quarantined);
-        Assert.All(bad, b => Assert.NotNull(b[0]));
-        Assert.Contains("TOO MANY COLUMNS", bad[0][1]);
+        Assert.Equal(7, run.Stages.Single().Rows + run.Stages.Single().Quarantined); // every record, landed or quarantined
+        Assert.Equal("TOO MANY COLUMNS: Expected Number of Columns: 3 Found: 6", bad[0][1]);
         Assert.Contains("CAST", bad[1][1]);
         Assert.Contains("INVALID ENCODING", bad[2][1]);
         Assert.Equal(_dir.File("tricky.csv"), (await h.QueryAsync("SELECT DISTINCT file FROM raw.f_data_quarantine"))[0][0]);
@@ -80,6 +83,98 @@ public sealed class FilesSourceTests : IDisposable
         var bad = await h.QueryAsync("SELECT line, reason FROM raw.f_data_quarantine ORDER BY line");
         Assert.Equal(["2", "4"], bad.Select(b => b[0]));
         Assert.StartsWith("not a JSON object", bad[1][1]);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_in_json_lines_quarantines_that_line_alone_and_every_good_line_lands()
+    {
+        // 5,000 good lines with bad bytes on lines 3 and 2,500: far past any decoder's block, so a reader that
+        // stopped at the first bad byte would lose thousands of lines.
+        var file = new MemoryStream();
+        for (var i = 1; i <= 5_000; i++)
+        {
+            if (i is 3 or 2_500)
+            {
+                file.Write(Encoding.UTF8.GetBytes($"{{\"id\":{i},\"name\":\"bad "));
+                file.Write([0xC3, 0x28, 0xFF]);
+                file.Write("\"}\n"u8);
+            }
+            else file.Write(Encoding.UTF8.GetBytes($"{{\"id\":{i},\"name\":\"Inegöl {i}\"}}\r\n"));
+        }
+        File.WriteAllBytes(_dir.File("events.jsonl"), file.ToArray());
+        using var h = Harness($"    path: {_dir.File("events.jsonl")}");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Stages.Single().Error);
+        Assert.Equal(4_998, run.Stages.Single().Rows);
+        Assert.Equal("4998|4998|5000|Inegöl 5000", LakeReader.Flat((await h.QueryAsync(
+            "SELECT count(*), count(DISTINCT id), max(id), max_by(name, id) FROM raw.f_data"))[0]));
+        Assert.Equal("0", (await h.QueryAsync("SELECT count(*) FROM raw.f_data WHERE id IN (3, 2500) OR _source_line::INTEGER <> id"))[0][0]);
+        var bad = await h.QueryAsync("SELECT line, reason, raw FROM raw.f_data_quarantine ORDER BY line");
+        Assert.Equal(["3|invalid UTF-8 at byte 21 of the line", "2500|invalid UTF-8 at byte 24 of the line"], bad.Select(b => LakeReader.Flat(b[..2])));
+        Assert.StartsWith("{\"id\":3,\"name\":\"bad ", bad[0][2]);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n\n")]
+    [InlineData("not json\n[1]\n{\"cut\":\n")]
+    public async Task A_json_lines_file_with_no_good_line_commits_an_empty_batch_and_quarantines_the_bad_ones(string content)
+    {
+        File.WriteAllText(_dir.File("none.jsonl"), content);
+        using var h = Harness($"    path: {_dir.File("none.jsonl")}");
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Stages.Single().Error);
+        var bad = content.Split('\n').Count(l => l.Length > 0);
+        Assert.Equal(0, run.Stages.Single().Rows);
+        Assert.Equal(bad, run.Stages.Single().Quarantined);
+        Assert.Equal(0, (await Caudal.Lake.DataLake.Open(h.Spec.Lake).Table(Caudal.Lake.TableId.Parse("raw.f_data")).SnapshotAsync())!.NumRecords);
+
+        using var strict = Harness($"    path: {_dir.File("none.jsonl")}\n    on_bad_rows: fail");
+        var failed = await strict.RunAsync();
+        if (bad == 0) Assert.Equal(RunStatus.Succeeded, failed.Status);
+        else Assert.StartsWith($"Source 'f', file {_dir.File("none.jsonl")}, line 1: not a JSON object: ", failed.Stages.Single().Error);
+    }
+
+    /// <summary>The same 1,000 records (some bad) as CSV, gzipped CSV, JSON lines and gzipped JSON lines: every record
+    /// either lands or is quarantined, once.</summary>
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("csv.gz")]
+    [InlineData("jsonl")]
+    [InlineData("jsonl.gz")]
+    public async Task Rows_landed_plus_rows_quarantined_equal_the_records_in_the_file(string extension)
+    {
+        var text = new StringBuilder(extension.StartsWith("csv") ? "id,note,amount\n" : "");
+        var badLines = new List<int>();
+        var line = extension.StartsWith("csv") ? 1 : 0;
+        for (var i = 0; i < 1_000; i++)
+        {
+            var bad = i % 97 == 5;
+            var multiline = i % 50 == 0;
+            line++;
+            if (bad) badLines.Add(line);
+            if (extension.StartsWith("csv"))
+                text.Append(CultureInfo.InvariantCulture, $"{i},\"{(multiline ? "two\nlines" : "one")}\",{(bad ? "x" : i.ToString(CultureInfo.InvariantCulture))}{(i % 97 == 5 && i % 2 == 0 ? ",extra,more" : "")}\n");
+            else
+                text.Append(bad ? $"{{\"id\":{i},\"amount\":}}\n" : $"{{\"id\":{i},\"note\":\"{(multiline ? "two\\nlines" : "one")}\",\"amount\":{i}}}\n");
+            if (multiline && extension.StartsWith("csv")) line++;
+        }
+        var bytes = Encoding.UTF8.GetBytes(text.ToString());
+        var path = _dir.File("records." + extension);
+        if (extension.EndsWith(".gz"))
+        {
+            using var gz = new System.IO.Compression.GZipStream(File.Create(path), System.IO.Compression.CompressionLevel.Fastest);
+            gz.Write(bytes);
+        }
+        else File.WriteAllBytes(path, bytes);
+        using var h = Harness($"    path: {path}\n    columns: {{amount: BIGINT}}");
+        var run = await h.RunAsync();
+        var stage = run.Stages.Single();
+        Assert.True(run.Status == RunStatus.Succeeded, stage.Error);
+        Assert.Equal(1_000, stage.Rows + stage.Quarantined);
+        Assert.Equal(badLines.Count, stage.Quarantined);
+        Assert.Equal(badLines.Select(l => l.ToString(CultureInfo.InvariantCulture)), (await h.QueryAsync("SELECT line FROM raw.f_data_quarantine ORDER BY line")).Select(r => r[0]));
+        Assert.Equal($"{1_000 - badLines.Count}", (await h.QueryAsync("SELECT count(DISTINCT id) FROM raw.f_data"))[0][0]);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Caudal.Processing.Engine;
@@ -118,51 +120,155 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         return reader($", columns = {{{list}}}, auto_detect = false");
     }
 
+    /// <summary>
+    /// DuckDB's rejects, one quarantine row per bad record: DuckDB reports one error per offending field (a row with
+    /// three extra fields gives three), grouped here by where the record starts. DuckDB numbers records, not lines, so
+    /// after a quoted field holding a newline its numbers drift: the physical line (1-based, header included) is
+    /// counted from the record's byte position instead.
+    /// </summary>
     private static void QuarantineRejects(DuckDBConnection connection, FileLocator.Located file, CaptureSink sink)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT line, column_name, error_type, error_message, csv_line FROM reject_errors ORDER BY line";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-            sink.Quarantine(new QuarantinedRow(file.Origin, reader.IsDBNull(0) ? null : Convert.ToInt64(reader.GetValue(0)),
-                reader.IsDBNull(1) ? null : reader.GetString(1), $"{reader.GetString(2)}: {FirstLine(reader.GetString(3))}",
-                reader.IsDBNull(4) ? null : reader.GetString(4)));
+        var rejects = new List<(long Position, string? Columns, string Reason, string? Raw)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                WITH per_type AS (
+                  SELECT scan_id, file_id, line_byte_position, CAST(error_type AS VARCHAR) AS error_type, min(column_idx) AS col,
+                         split_part(arg_max(error_message, column_idx), chr(10), 1) AS message,
+                         string_agg(DISTINCT column_name, ', ') AS columns, any_value(csv_line) AS csv_line
+                  FROM reject_errors GROUP BY ALL)
+                SELECT line_byte_position, string_agg(DISTINCT columns, ', '), string_agg(error_type || ': ' || message, '; ' ORDER BY col),
+                       any_value(csv_line)
+                FROM per_type GROUP BY scan_id, file_id, line_byte_position ORDER BY line_byte_position
+                """;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                rejects.Add((Convert.ToInt64(reader.GetValue(0)), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+        var lines = LineNumbers(file.LocalPath, rejects.Select(r => r.Position).ToList());
+        for (var i = 0; i < rejects.Count; i++)
+            sink.Quarantine(new QuarantinedRow(file.Origin, lines[i], rejects[i].Columns, rejects[i].Reason, rejects[i].Raw));
     }
 
-    /// <summary>JSON lines, one at a time: good lines become rows, a bad line is quarantined (or fails the dataset).</summary>
+    /// <summary>The 1-based line on which each byte position (ascending, of the decompressed text) lies.</summary>
+    private static List<long> LineNumbers(string path, IReadOnlyList<long> positions)
+    {
+        var lines = new List<long>(positions.Count);
+        if (positions.Count == 0) return lines;
+        using var stream = Open(path);
+        var buffer = new byte[1 << 16];
+        long offset = 0, newlines = 0;
+        var next = 0;
+        int read;
+        while (next < positions.Count && (read = stream.Read(buffer)) > 0)
+        {
+            for (var i = 0; i < read && next < positions.Count; i++)
+            {
+                while (next < positions.Count && positions[next] == offset + i) { lines.Add(newlines + 1); next++; }
+                if (buffer[i] == (byte)'\n') newlines++;
+            }
+            offset += read;
+        }
+        while (lines.Count < positions.Count) lines.Add(newlines + 1);
+        return lines;
+    }
+
+    /// <summary>The file's bytes, decompressed when its name says gzip (as DuckDB's readers do).</summary>
+    private static Stream Open(string path)
+    {
+        Stream stream = File.OpenRead(path);
+        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+    }
+
+    /// <summary>Longest JSON line taken (as DuckDB's maximum_object_size when the records are read back).</summary>
+    private const int MaxLineBytes = 128 << 20;
+
+    /// <summary>
+    /// JSON lines, one at a time, split on newline bytes (a newline byte never occurs inside a UTF-8 sequence), so a
+    /// line with invalid UTF-8 or bad JSON is quarantined alone (or fails the dataset) and every other line lands.
+    /// Line numbers are physical lines (1-based); blank lines are not records.
+    /// </summary>
     private void JsonLines(FileLocator.Located file, CaptureSink sink)
     {
         var writer = sink.NewJsonWriter(Overrides);
-        using var stream = File.OpenRead(file.LocalPath);
-        using var text = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+        using var stream = Open(file.LocalPath);
         long lineNumber = 0;
-        while (true)
+        foreach (var bytes in Lines(stream, file))
         {
-            string? line;
-            try
-            {
-                line = text.ReadLine();
-            }
-            catch (DecoderFallbackException e)
-            {
-                Bad(file, lineNumber + 1, "invalid UTF-8: " + e.Message, null, sink);
-                break; // the decoder cannot resynchronise reliably: the rest of the file is not trusted
-            }
-            if (line == null) break;
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            var line = lineNumber == 1 && bytes.Span.StartsWith(Utf8Bom) ? bytes[Utf8Bom.Length..] : bytes;
+            if (line.Span.IndexOfAnyExcept(" \t\r"u8) < 0) continue;
+            if (InvalidUtf8At(line.Span) is var at and >= 0)
+            {
+                Bad(file, lineNumber, $"invalid UTF-8 at byte {at + 1} of the line", Encoding.UTF8.GetString(line.Span), sink);
+                continue;
+            }
             try
             {
                 using var doc = JsonDocument.Parse(line);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new JsonException($"a JSON {doc.RootElement.ValueKind}, not an object");
-                writer.Write(doc.RootElement, [(SourceFileColumn, file.Origin), (SourceLineColumn, lineNumber.ToString())]);
+                writer.Write(doc.RootElement, [(SourceFileColumn, file.Origin), (SourceLineColumn, lineNumber.ToString(CultureInfo.InvariantCulture))]);
             }
             catch (JsonException e)
             {
-                Bad(file, lineNumber, "not a JSON object: " + e.Message, line, sink);
+                Bad(file, lineNumber, "not a JSON object: " + e.Message, Encoding.UTF8.GetString(line.Span), sink);
             }
         }
     }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    /// <summary>The index of the first byte that does not start a valid UTF-8 sequence, or -1.</summary>
+    private static int InvalidUtf8At(ReadOnlySpan<byte> bytes)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes)) return -1;
+        for (var i = 0; i < bytes.Length;)
+        {
+            if (Rune.DecodeFromUtf8(bytes[i..], out _, out var length) != System.Buffers.OperationStatus.Done) return i;
+            i += length;
+        }
+        return -1;
+    }
+
+    /// <summary>The stream's lines without their '\n' (or "\r\n"); each is valid until the next one is read.</summary>
+    private IEnumerable<ReadOnlyMemory<byte>> Lines(Stream stream, FileLocator.Located file)
+    {
+        var buffer = new byte[1 << 16];
+        int start = 0, end = 0;
+        while (true)
+        {
+            var newline = Array.IndexOf(buffer, (byte)'\n', start, end - start);
+            if (newline >= 0)
+            {
+                yield return TrimCarriageReturn(buffer.AsMemory(start, newline - start));
+                start = newline + 1;
+                continue;
+            }
+            if (start > 0)
+            {
+                Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+            if (end == buffer.Length)
+            {
+                if (buffer.Length >= MaxLineBytes)
+                    throw new CaptureException($"Source '{Name}', file {file.Origin}: a line is longer than {MaxLineBytes >> 20} MB.");
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+            var read = stream.Read(buffer, end, buffer.Length - end);
+            if (read == 0)
+            {
+                if (end > 0) yield return TrimCarriageReturn(buffer.AsMemory(0, end));
+                yield break;
+            }
+            end += read;
+        }
+    }
+
+    private static ReadOnlyMemory<byte> TrimCarriageReturn(ReadOnlyMemory<byte> line) =>
+        line.Length > 0 && line.Span[^1] == (byte)'\r' ? line[..^1] : line;
 
     private void Bad(FileLocator.Located file, long line, string reason, string? raw, CaptureSink sink)
     {
