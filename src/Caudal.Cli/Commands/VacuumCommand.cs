@@ -27,14 +27,23 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
             retention = SpecLoader.ParseDuration(settings.Retention)
                 ?? throw new SpecException([new SpecError(new SpecPosition("--retention", 1, 1), $"'{settings.Retention}' is not a duration.", "write e.g. 7d, 12h or 30m.")]);
         var lake = DataLake.Open(spec.Lake);
+        // Files staged by a run in flight on this machine are kept whatever the retention (a run on another machine
+        // sharing the lake is protected by the retention alone).
+        var keepSince = Caudal.Runs.RunWorkspace.FindLive(spec.BaseDirectory).Select(Caudal.Runs.RunRecord.StartOf).Min()?.AddMinutes(-1);
         long files = 0, bytes = 0;
         foreach (var id in await lake.ListTablesAsync(ct))
         {
-            var result = await Vacuum.RunAsync(lake.Table(id), retention, settings.DryRun, ct);
+            var result = await Vacuum.RunAsync(lake.Table(id), retention, settings.DryRun, ct, keepSince);
             foreach (var f in result.Deleted) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {id.Path}/{f}");
             files += result.Deleted.Count;
             bytes += result.BytesFreed;
         }
+        // What killed runs left: local scratch folders, and payloads uploaded for commits that never happened.
+        var leftovers = await Caudal.Runs.Leftovers.CleanAsync(lake, spec.BaseDirectory, retention, settings.DryRun, ct);
+        foreach (var w in leftovers.Workspaces) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {Path.GetRelativePath(spec.BaseDirectory, w)}/ (left by a run that died)");
+        foreach (var p in leftovers.Payloads) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {p} (payload of a capture never committed)");
+        files += leftovers.Payloads.Count;
+        bytes += leftovers.Bytes;
         Console.WriteLine($"{(settings.DryRun ? "would free" : "freed")} {Report.Bytes(bytes)} in {files} files (retention {retention.TotalHours:0.#}h)");
         return ExitCodes.Ok;
     }

@@ -54,6 +54,10 @@ public sealed class CaptureSink : IDisposable
         writer.Dispose();
     }
 
+    /// <summary>Payload names start with the run's id (<c>{run-id}/</c>), so the payloads of a run killed before its
+    /// commit can be found and removed (<see cref="Runs.Leftovers"/>).</summary>
+    public string PayloadPrefix { get; init; } = "";
+
     /// <summary>Keeps an original response body (gzipped) to be stored beside the table as <c>_payloads/{name}</c>
     /// in the same run; returns the name records use to point at it.</summary>
     public string AddPayload(string name, byte[] gzipped)
@@ -61,6 +65,7 @@ public sealed class CaptureSink : IDisposable
         Directory.CreateDirectory(_staging);
         var local = Path.Combine(_staging, $"payload-{Guid.NewGuid():N}.gz");
         File.WriteAllBytes(local, gzipped);
+        name = PayloadPrefix + name;
         lock (_lock) _payloads.Add((name, local));
         return name;
     }
@@ -68,6 +73,7 @@ public sealed class CaptureSink : IDisposable
     /// <summary>Drops payloads whose names start with <paramref name="prefix"/> (a request set captured again).</summary>
     public void DiscardPayloads(string prefix)
     {
+        prefix = PayloadPrefix + prefix;
         lock (_lock)
         {
             foreach (var p in _payloads.Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal)).ToList())

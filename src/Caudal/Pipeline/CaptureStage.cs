@@ -102,6 +102,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 Lineage = RawBatchWriter.Lineage(run.RunId, run.StartedAt),
                 IngestDate = run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd"),
                 ExistingSchema = existing?.Schema,
+                PayloadPrefix = run.RunId + "/",
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();

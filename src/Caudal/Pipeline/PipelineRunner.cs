@@ -20,8 +20,11 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         var run = new RunRecord { RunId = RunRecord.NewId(now), Pipeline = spec.Name, StartedAt = now };
         await runs.SaveAsync(run, ct);
 
-        var temp = Path.Combine(spec.BaseDirectory, ".caudal", "tmp", run.RunId);
-        var settings = new EngineSettings(temp, spec.Run.Threads, spec.Run.MemoryLimit);
+        // What runs killed on this machine left (their scratch folders, payloads of captures never committed) goes
+        // first; then this run takes its own locked workspace.
+        await Leftovers.CleanDeadRunsAsync(lake, spec.BaseDirectory, ct);
+        using var workspace = RunWorkspace.Create(spec.BaseDirectory, run.RunId);
+        var settings = new EngineSettings(workspace.Path, spec.Run.Threads, spec.Run.MemoryLimit);
         try
         {
             if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
@@ -48,13 +51,6 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             run.FinishedAt = DateTimeOffset.UtcNow;
             CrashPoint.Reach("run:before-record");
             await runs.SaveAsync(run, CancellationToken.None);
-            try
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
-            {
-            }
         }
         return run;
     }

@@ -12,25 +12,34 @@ public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<st
 public sealed class QuerySession : IDisposable
 {
     private readonly DuckDbEngine _engine;
-    private readonly string _temp;
+    private readonly Runs.RunWorkspace _workspace;
 
-    private QuerySession(DuckDbEngine engine, string temp)
+    private QuerySession(DuckDbEngine engine, Runs.RunWorkspace workspace)
     {
         _engine = engine;
-        _temp = temp;
+        _workspace = workspace;
     }
 
     public static async Task<QuerySession> OpenAsync(PipelineSpec spec, CancellationToken ct = default)
     {
         var lake = DataLake.Open(spec.Lake);
-        var temp = Path.Combine(spec.BaseDirectory, ".caudal", "tmp", "query-" + Guid.NewGuid().ToString("N")[..8]);
-        var engine = new DuckDbEngine(new EngineSettings(temp, spec.Run.Threads, spec.Run.MemoryLimit));
-        foreach (var id in await lake.ListTablesAsync(ct))
+        var workspace = Runs.RunWorkspace.Create(spec.BaseDirectory, "query-" + Guid.NewGuid().ToString("N")[..8]);
+        var engine = new DuckDbEngine(new EngineSettings(workspace.Path, spec.Run.Threads, spec.Run.MemoryLimit));
+        var session = new QuerySession(engine, workspace);
+        try
         {
-            var table = lake.Table(id);
-            if (await table.SnapshotAsync(ct: ct) is { } snapshot) await engine.MountAsync(id, table, snapshot, ct);
+            foreach (var id in await lake.ListTablesAsync(ct))
+            {
+                var table = lake.Table(id);
+                if (await table.SnapshotAsync(ct: ct) is { } snapshot) await engine.MountAsync(id, table, snapshot, ct);
+            }
+            return session;
         }
-        return new QuerySession(engine, temp);
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
     }
 
     public QueryResult Query(string sql, int maxRows = 10_000)
@@ -63,6 +72,6 @@ public sealed class QuerySession : IDisposable
     public void Dispose()
     {
         _engine.Dispose();
-        if (Directory.Exists(_temp)) Directory.Delete(_temp, recursive: true);
+        _workspace.Dispose();
     }
 }

@@ -46,4 +46,11 @@ public sealed class RunRecord
 
     /// <summary>Sortable by time: 20261128T221500Z-1a2b3c.</summary>
     public static string NewId(DateTimeOffset now) => $"{now:yyyyMMdd'T'HHmmss'Z'}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    /// <summary>When the run named <paramref name="runId"/> started (to the second), or null if it is not a run id.</summary>
+    public static DateTimeOffset? StartOf(string runId) =>
+        runId.Length == 23 && runId[16] == '-' && DateTimeOffset.TryParseExact(runId[..16], "yyyyMMdd'T'HHmmss'Z'",
+            System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var start)
+            ? start
+            : null;
 }

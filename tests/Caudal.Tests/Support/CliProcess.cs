@@ -78,7 +78,32 @@ public static class CliProcess
     /// <summary>Starts a run that stops at <paramref name="pausePoint"/>, then SIGKILLs it there. Returns what it printed.</summary>
     public static async Task<string> KillAtAsync(string workingDirectory, string pausePoint, params string[] args)
     {
-        using var process = Process.Start(StartInfo(workingDirectory, new Dictionary<string, string> { ["CAUDAL_PAUSE_AT"] = pausePoint }, args))!;
+        using var process = await StartPausedAsync(workingDirectory, pausePoint, args);
+        process.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
+        await process.WaitForExitAsync();
+        return process.PausedOutput;
+    }
+
+    /// <summary>A CLI process held at a crash point (alive, its files in place) until the test kills it.</summary>
+    public sealed class PausedProcess(Process process, StringBuilder stderr) : IDisposable
+    {
+        public string PausedOutput { get { lock (stderr) return stderr.ToString(); } }
+
+        public void Kill(bool entireProcessTree) => process.Kill(entireProcessTree);
+
+        public Task WaitForExitAsync() => process.WaitForExitAsync();
+
+        public void Dispose()
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            process.Dispose();
+        }
+    }
+
+    /// <summary>Starts a run and returns once it waits at <paramref name="pausePoint"/>.</summary>
+    public static async Task<PausedProcess> StartPausedAsync(string workingDirectory, string pausePoint, params string[] args)
+    {
+        var process = Process.Start(StartInfo(workingDirectory, new Dictionary<string, string> { ["CAUDAL_PAUSE_AT"] = pausePoint }, args))!;
         var stderr = new StringBuilder();
         var paused = new TaskCompletionSource();
         process.ErrorDataReceived += (_, e) =>
@@ -93,10 +118,11 @@ public static class CliProcess
         var exited = process.WaitForExitAsync();
         var first = await Task.WhenAny(paused.Task, exited, Task.Delay(TimeSpan.FromMinutes(2)));
         if (first != paused.Task)
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
             throw new InvalidOperationException($"the run never reached {pausePoint}; stderr:\n{stderr}");
-        process.Kill(entireProcessTree: true); // SIGKILL: no finally blocks, no flushing
-        await process.WaitForExitAsync();
-        return stderr.ToString();
+        }
+        return new PausedProcess(process, stderr);
     }
 
     /// <summary>Starts a run and SIGKILLs it after <paramref name="delay"/>, wherever it is.</summary>

@@ -43,8 +43,8 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                     throw new InvalidDataException($"GET {relativeUrl} answered 200 but not JSON ({e.Message}): {Snippet(body)}");
                 }
                 var fetchedAt = DateTimeOffset.UtcNow;
-                sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
-                return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, payloadName, fetchedAt, NextLink(response));
+                var stored = sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
+                return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, stored, fetchedAt, NextLink(response));
             }
             catch (Exception e) when (e is InvalidDataException or HttpRequestException or IOException || HttpTransport.IsTimeout(e))
             {

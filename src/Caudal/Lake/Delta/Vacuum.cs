@@ -3,10 +3,12 @@ namespace Caudal.Lake.Delta;
 public sealed record VacuumResult(string Table, IReadOnlyList<string> Deleted, long BytesFreed);
 
 /// <summary>Deletes data files that no live add and no recent tombstone references, and that are older than the
-/// retention (so files of a run still in flight, not yet committed, are never touched).</summary>
+/// retention and than <c>keepSince</c> (the start of the oldest run in flight on this machine), so files a run has
+/// staged but not yet committed are never touched, whatever the retention.</summary>
 public static class Vacuum
 {
-    public static async Task<VacuumResult> RunAsync(DeltaTable table, TimeSpan retention, bool dryRun = false, CancellationToken ct = default)
+    public static async Task<VacuumResult> RunAsync(DeltaTable table, TimeSpan retention, bool dryRun = false, CancellationToken ct = default,
+        DateTimeOffset? keepSince = null)
     {
         var snapshot = await table.SnapshotAsync(ct: ct);
         if (snapshot == null) return new VacuumResult(table.Root, [], 0);
@@ -27,7 +29,7 @@ public static class Vacuum
             if (relative.StartsWith("_delta_log/", StringComparison.Ordinal)) continue;
             var name = relative[(relative.LastIndexOf('/') + 1)..];
             var ours = name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith("_tmp_", StringComparison.Ordinal);
-            if (!ours || keep.Contains(relative) || o.LastModified > horizon) continue;
+            if (!ours || keep.Contains(relative) || o.LastModified > horizon || o.LastModified >= keepSince) continue;
             if (!dryRun) await table.Store.DeleteAsync(o.Key, ct);
             deleted.Add(relative);
             bytes += o.Size;
