@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Caudal.Capture;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Stores;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -72,6 +73,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         {
             stage.Status = RunStatus.Failed;
             stage.Error = Describe(e);
+            if (e is LakeUnavailableException)
+            {
+                LakeGone(stage, clock);
+                throw;
+            }
         }
         stage.Seconds += clock.Elapsed.TotalSeconds;
         observer.StageFinished(stage);
@@ -149,6 +155,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             sink?.DiscardAll();
             stage.Status = RunStatus.Failed;
             stage.Error = Describe(e);
+            if (e is LakeUnavailableException)
+            {
+                LakeGone(stage, clock);
+                throw;
+            }
             stage.Seconds = clock.Elapsed.TotalSeconds;
             observer.StageFinished(stage);
             return (stage, null);
@@ -180,9 +191,17 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         return rows.Count;
     }
 
+    /// <summary>Without the lake no later stage can do anything: the stage is reported failed and the run stops
+    /// (nothing of this dataset was committed: the commit is the last step, and it is atomic).</summary>
+    private void LakeGone(StageRecord stage, Stopwatch clock)
+    {
+        stage.Seconds += clock.Elapsed.TotalSeconds;
+        observer.StageFinished(stage);
+    }
+
     internal static string Describe(Exception e) => e switch
     {
-        CaptureException or DeltaException => e.Message,
+        CaptureException or DeltaException or LakeUnavailableException => e.Message,
         _ => $"{e.GetType().Name}: {e.Message}",
     };
 }

@@ -40,6 +40,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         if (await mounts.MountAsync(chart.Inputs, fresh: false, ct) is { } empty)
             throw new ChartException($"Chart {chart.Name} reads {empty}, which has no data yet.");
         var images = Read(chart);
+        CrashPoint.Reach($"chart:{chart.Name}:before-write");
         var prefix = $"{ChartSpec.Folder}/{chart.Name}/";
         var written = new HashSet<string>();
         foreach (var (facet, data) in images)
@@ -65,7 +66,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         {
             await write();
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not (OperationCanceledException or Lake.Stores.LakeUnavailableException))
         {
             throw new ChartException($"Chart {chart.Name}: cannot store {key}: {e.Message}", e);
         }

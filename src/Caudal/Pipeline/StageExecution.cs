@@ -1,10 +1,13 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using Caudal.Lake.Stores;
 using Caudal.Runs;
 
 namespace Caudal.Pipeline;
 
 /// <summary>What every model and chart stage does around its work: report it started, time it, record how it ended
-/// (a failure becomes the stage's error, never the run's exception; cancellation still stops the run).</summary>
+/// (a failure becomes the stage's error, never the run's exception; cancellation and the lake becoming unreachable
+/// still stop the run).</summary>
 internal static class StageExecution
 {
     /// <summary>Runs <paramref name="work"/> for <paramref name="stage"/>; false when it failed.</summary>
@@ -12,6 +15,7 @@ internal static class StageExecution
     {
         observer.StageStarted(stage);
         var clock = Stopwatch.StartNew();
+        LakeUnavailableException? lakeGone = null;
         try
         {
             await work();
@@ -20,10 +24,13 @@ internal static class StageExecution
         catch (Exception e) when (e is not OperationCanceledException)
         {
             stage.Status = RunStatus.Failed;
-            stage.Error = describe(e);
+            stage.Error = e is LakeUnavailableException ? e.Message : describe(e);
+            lakeGone = e as LakeUnavailableException;
         }
         stage.Seconds = clock.Elapsed.TotalSeconds;
         observer.StageFinished(stage);
+        // Without the lake no later stage can do anything: the run stops here (nothing this stage did is committed).
+        if (lakeGone != null) ExceptionDispatchInfo.Throw(lakeGone);
         return stage.Status == RunStatus.Succeeded;
     }
 }

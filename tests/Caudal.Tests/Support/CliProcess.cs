@@ -84,14 +84,24 @@ public static class CliProcess
         return process.PausedOutput;
     }
 
-    /// <summary>A CLI process held at a crash point (alive, its files in place) until the test kills it.</summary>
-    public sealed class PausedProcess(Process process, StringBuilder stderr) : IDisposable
+    /// <summary>A CLI process held at a crash point (alive, its files in place) until the test kills or resumes it.</summary>
+    public sealed class PausedProcess(Process process, StringBuilder output) : IDisposable
     {
-        public string PausedOutput { get { lock (stderr) return stderr.ToString(); } }
+        /// <summary>What it printed so far, stdout and stderr interleaved.</summary>
+        public string Output { get { lock (output) return output.ToString(); } }
+
+        public string PausedOutput => Output;
 
         public void Kill(bool entireProcessTree) => process.Kill(entireProcessTree);
 
         public Task WaitForExitAsync() => process.WaitForExitAsync();
+
+        public async Task<int> WaitForExitCodeAsync(TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(cts.Token);
+            return process.ExitCode;
+        }
 
         public void Dispose()
         {
@@ -101,18 +111,24 @@ public static class CliProcess
     }
 
     /// <summary>Starts a run and returns once it waits at <paramref name="pausePoint"/>.</summary>
-    public static async Task<PausedProcess> StartPausedAsync(string workingDirectory, string pausePoint, params string[] args)
+    public static Task<PausedProcess> StartPausedAsync(string workingDirectory, string pausePoint, params string[] args) =>
+        StartPausedAsync(workingDirectory, pausePoint, new Dictionary<string, string>(), args);
+
+    public static async Task<PausedProcess> StartPausedAsync(string workingDirectory, string pausePoint, IDictionary<string, string> env, params string[] args)
     {
-        var process = Process.Start(StartInfo(workingDirectory, new Dictionary<string, string> { ["CAUDAL_PAUSE_AT"] = pausePoint }, args))!;
-        var stderr = new StringBuilder();
+        var process = Process.Start(StartInfo(workingDirectory, new Dictionary<string, string>(env) { ["CAUDAL_PAUSE_AT"] = pausePoint }, args))!;
+        var output = new StringBuilder();
         var paused = new TaskCompletionSource();
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data == null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
+            lock (output) output.AppendLine(e.Data);
             if (e.Data.StartsWith("CAUDAL_PAUSED", StringComparison.Ordinal)) paused.TrySetResult();
         };
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data != null) lock (output) output.AppendLine(e.Data);
+        };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         var exited = process.WaitForExitAsync();
@@ -120,9 +136,9 @@ public static class CliProcess
         if (first != paused.Task)
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"the run never reached {pausePoint}; stderr:\n{stderr}");
+            throw new InvalidOperationException($"the run never reached {pausePoint}; output:\n{output}");
         }
-        return new PausedProcess(process, stderr);
+        return new PausedProcess(process, output);
     }
 
     /// <summary>Starts a run and SIGKILLs it after <paramref name="delay"/>, wherever it is.</summary>

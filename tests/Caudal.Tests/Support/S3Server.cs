@@ -14,10 +14,15 @@ public sealed class S3Server : IDisposable
 {
     public const string Bucket = "caudal-test";
     private static readonly Lazy<S3Server> Shared = new(() => new S3Server());
-    private readonly Process _process;
+    private readonly string _script;
+    private readonly int _port;
     private readonly string _directory;
+    private Process? _process;
 
     public static S3Server Instance => Shared.Value;
+
+    /// <summary>A server of the test's own, which it may stop and start again (objects persist in its folder).</summary>
+    public static S3Server StartPrivate() => new();
 
     public string Endpoint { get; }
 
@@ -28,10 +33,22 @@ public sealed class S3Server : IDisposable
             throw new InvalidOperationException(
                 "The S3 tests need s3rver. Run the tests with 'bash scripts/test.sh' (it installs s3rver into .tools/), " +
                 "or set CAUDAL_S3RVER to s3rver's bin/s3rver.js.");
-        var port = FreePort();
+        _script = script;
+        _port = FreePort();
         _directory = Path.Combine(Path.GetTempPath(), "caudal-s3rver-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_directory);
-        var start = new ProcessStartInfo("node", [script, "-d", _directory, "-a", "127.0.0.1", "-p", port.ToString(), "--silent", "--configure-bucket", Bucket])
+        Endpoint = $"http://127.0.0.1:{_port}";
+        Start();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "S3RVER");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "S3RVER");
+        Environment.SetEnvironmentVariable("AWS_REGION", "us-east-1");
+    }
+
+    /// <summary>Starts the server (again) on its port, over the objects it already holds.</summary>
+    public void Start()
+    {
+        var start = new ProcessStartInfo("node", [_script, "-d", _directory, "-a", "127.0.0.1", "-p", _port.ToString(), "--silent", "--configure-bucket", Bucket])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -42,12 +59,17 @@ public sealed class S3Server : IDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        Endpoint = $"http://127.0.0.1:{port}";
-        WaitUntilListening(port);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
-        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "S3RVER");
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "S3RVER");
-        Environment.SetEnvironmentVariable("AWS_REGION", "us-east-1");
+        WaitUntilListening(_port);
+    }
+
+    /// <summary>Kills the server: the lake becomes unreachable (connections refused).</summary>
+    public void Stop()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
     }
 
     /// <summary>A store under a fresh prefix of the test bucket, so tests never see each other's objects.</summary>
@@ -66,7 +88,7 @@ public sealed class S3Server : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
-            if (_process.HasExited) throw new InvalidOperationException($"s3rver exited with code {_process.ExitCode}.");
+            if (_process!.HasExited) throw new InvalidOperationException($"s3rver exited with code {_process.ExitCode}.");
             try
             {
                 using var client = new TcpClient();
@@ -85,7 +107,7 @@ public sealed class S3Server : IDisposable
     {
         try
         {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            Stop();
             Directory.Delete(_directory, recursive: true);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)

@@ -92,7 +92,8 @@ internal static class FileLocator
         var key = rest[(bucket.Length + 1)..];
         var prefix = HasWildcard(key) ? key[..key.IndexOfAny(['*', '?'])] : key;
         using var store = new S3ObjectStore(new S3Settings(bucket, "", options.GetValueOrDefault("endpoint"), options.GetValueOrDefault("region"),
-            options.GetValueOrDefault("path_style") == "true"));
+            options.GetValueOrDefault("path_style") == "true"))
+        { IsLake = false };
         var glob = Glob(key);
         var found = new List<Located>();
         await foreach (var o in store.ListAsync(prefix, ct: ct))

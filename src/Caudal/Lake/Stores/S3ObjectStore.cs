@@ -52,6 +52,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 
     public string Location => $"s3://{_settings.Bucket}/{_prefix}";
 
+    /// <summary>False for a bucket a source reads files from: it being unreachable fails that source, not the run.</summary>
+    public bool IsLake { get; init; } = true;
+
     /// <summary>Whether the server honours If-None-Match on PUT; null until the first create-if-absent.</summary>
     public bool? ConditionalWrites => _conditionalWrites;
 
@@ -88,7 +91,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             UseChunkEncoding = false,
         };
         if (ifNoneMatch) request.IfNoneMatch = "*";
-        var response = await _client.PutObjectAsync(request, ct);
+        var response = await Reach(() => _client.PutObjectAsync(request, ct));
         var etag = response.ETag?.Trim('"');
         if (etag is { Length: 32 } && !etag.Contains('-') && !string.Equals(etag, md5, StringComparison.OrdinalIgnoreCase))
             throw new IOException($"Upload of {Location}{key} was corrupted: server ETag {etag}, local MD5 {md5}.");
@@ -155,7 +158,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            await _client.GetObjectMetadataAsync(_settings.Bucket, FullKey(key), ct);
+            await Reach(() => _client.GetObjectMetadataAsync(_settings.Bucket, FullKey(key), ct));
             return true;
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -168,10 +171,13 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
-            using var buffer = new MemoryStream();
-            await response.ResponseStream.CopyToAsync(buffer, ct);
-            return buffer.ToArray();
+            return await Reach(async () =>
+            {
+                using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
+                using var buffer = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(buffer, ct);
+                return buffer.ToArray();
+            });
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -183,9 +189,13 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(localPath))!);
         var tmp = localPath + $".{Guid.NewGuid():N}.part";
-        using (var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct))
-        await using (var file = File.Create(tmp))
+        await Reach(async () =>
+        {
+            using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
+            await using var file = File.Create(tmp);
             await response.ResponseStream.CopyToAsync(file, ct);
+            return true;
+        });
         File.Move(tmp, localPath, overwrite: true);
     }
 
@@ -200,7 +210,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         };
         while (true)
         {
-            var response = await _client.ListObjectsV2Async(request, ct);
+            var response = await Reach(() => _client.ListObjectsV2Async(request, ct));
             foreach (var o in response.S3Objects ?? [])
                 yield return new ObjectInfo(o.Key[_prefix.Length..], o.Size ?? 0, o.LastModified ?? DateTime.UtcNow);
             if (response.IsTruncated != true) yield break;
@@ -218,13 +228,13 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         string? startAfter = null;
         while (true)
         {
-            var response = await _client.ListObjectsV2Async(new ListObjectsV2Request
+            var response = await Reach(() => _client.ListObjectsV2Async(new ListObjectsV2Request
             {
                 BucketName = _settings.Bucket,
                 Prefix = full,
                 StartAfter = startAfter,
                 MaxKeys = 1,
-            }, ct);
+            }, ct));
             var key = response.S3Objects?.FirstOrDefault()?.Key;
             if (key == null) break;
             var rest = key[full.Length..];
@@ -242,7 +252,26 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     }
 
     public async Task DeleteAsync(string key, CancellationToken ct = default) =>
-        await _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct);
+        await Reach(() => _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct));
+
+    /// <summary>Runs one call to the server; a transport failure (refused, reset, DNS, a body cut short) becomes a
+    /// <see cref="LakeUnavailableException"/> that names the lake, so a run reports that the lake went away instead of
+    /// a socket error.</summary>
+    private async Task<T> Reach<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException
+                                       || e.InnerException is HttpRequestException or System.Net.Sockets.SocketException or IOException)
+        {
+            if (e is OperationCanceledException || e is AmazonServiceException { StatusCode: not 0 }) throw;
+            var why = (e.InnerException ?? e).Message;
+            if (!IsLake) throw new IOException($"{Location} is unreachable: {why}", e);
+            throw new LakeUnavailableException($"the lake at {Location} is unreachable: {why}", e);
+        }
+    }
 
     public void Dispose() => _client.Dispose();
 }
