@@ -21,6 +21,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
         foreach (var chart in spec.Charts)
         {
+            ct.ThrowIfCancellationRequested();
             var stage = new StageRecord { Stage = "chart", Table = $"chart:{chart.Name}" };
             run.Stages.Add(stage);
             if (chart.Inputs.Select(i => i.ToString()).FirstOrDefault(failed.Contains) is { } blocked)

@@ -17,6 +17,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
         foreach (var model in Order(spec.Models))
         {
+            ct.ThrowIfCancellationRequested();
             var stage = new StageRecord { Stage = "model", Table = model.Output.ToString() };
             run.Stages.Add(stage);
             var blocked = model.Inputs.Select(i => i.ToString()).FirstOrDefault(i => failed.Contains(i) || failed.Any(f => f.EndsWith("_*") && i.StartsWith(f[..^1])));

@@ -43,7 +43,13 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         catch (Exception e)
         {
             run.Status = RunStatus.Failed;
-            run.Error = e.Message;
+            run.Error = e is OperationCanceledException ? "cancelled" : e.Message;
+            // The stage it stopped in never finished: the record says so rather than "running" forever.
+            foreach (var stage in run.Stages.Where(s => s.Status == RunStatus.Running))
+            {
+                stage.Status = RunStatus.Failed;
+                stage.Error = run.Error;
+            }
             throw;
         }
         finally
