@@ -11,6 +11,10 @@ public sealed class RunCommandSettings : SpecSettings
     [CommandOption("--models-only")]
     [Description("Skip capture: rebuild trusted and refined (models, checks, charts) from the raw zone as it is.")]
     public bool ModelsOnly { get; init; }
+
+    [CommandOption("--force")]
+    [Description("Run even while another runner (a scheduler, another 'caudal run') holds the lake's lease.")]
+    public bool Force { get; init; }
 }
 
 public sealed class RunCommand : AsyncCommand<RunCommandSettings>
@@ -19,6 +23,19 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
     {
         var spec = settings.Load();
         var options = new RunOptions { Capture = !settings.ModelsOnly };
+        // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
+        var store = Caudal.Lake.DataLake.Open(spec.Lake).Store;
+        var ttl = spec.Schedule?.LeaseTtl ?? TimeSpan.FromMinutes(2);
+        var (lease, heldBy) = await RunLease.TryAcquireAsync(store, "manual run", ttl, ct: ct);
+        if (lease == null && !settings.Force)
+        {
+            Console.Error.WriteLine($"caudal: pipeline '{spec.Name}' is being run: {heldBy}. Wait for it, or pass --force to run anyway.");
+            return ExitCodes.Failed;
+        }
+        if (lease == null) Console.Error.WriteLine($"caudal: warning: running with --force while the lease is held: {heldBy}. Runs may overlap.");
+        await using var held = lease;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
+        ct = stop.Token;
         RunRecord run;
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {

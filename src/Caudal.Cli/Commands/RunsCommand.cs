@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Caudal.Lake;
 using Caudal.Runs;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Caudal.Cli.Commands;
@@ -17,12 +18,22 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
         [CommandOption("--run <ID>")]
         [Description("Show every stage of one run.")]
         public string? RunId { get; init; }
+
+        [CommandOption("--trigger <TRIGGER>")]
+        [Description("Only runs started by: manual, schedule, retry or backfill.")]
+        public string? Trigger { get; init; }
+
+        public override ValidationResult Validate() =>
+            Trigger == null || Triggers.All.Contains(Trigger)
+                ? ValidationResult.Success()
+                : ValidationResult.Error($"--trigger must be one of {string.Join(", ", Triggers.All)}, not '{Trigger}'.");
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        var runs = await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync(settings.RunId == null ? settings.Limit : int.MaxValue, ct);
+        var runs = await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync(settings.RunId == null && settings.Trigger == null ? settings.Limit : int.MaxValue, ct);
+        if (settings.Trigger != null) runs = runs.Where(r => r.Trigger == settings.Trigger).Take(settings.Limit).ToList();
         if (settings.RunId != null)
         {
             var run = runs.FirstOrDefault(r => r.RunId == settings.RunId);
@@ -31,7 +42,8 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
                 Console.Error.WriteLine($"caudal: no run '{settings.RunId}' in {spec.Lake.Uri}.");
                 return ExitCodes.Failed;
             }
-            Console.WriteLine($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} started {run.StartedAt:u}");
+            Console.WriteLine($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} started {run.StartedAt:u} ({run.Trigger}" +
+                (run.Job == null ? "" : $", job {run.Job} slot {run.ScheduledFor:u}, attempt {run.Attempt}") + (run.Host == null ? "" : $", on {run.Host}") + ")");
             foreach (var s in run.Stages) Console.WriteLine("  " + Report.StageLine(s));
             return ExitCodes.Ok;
         }
@@ -40,12 +52,12 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
             Console.WriteLine($"no runs recorded in {spec.Lake.Uri} yet; start one with 'caudal run'.");
             return ExitCodes.Ok;
         }
-        var table = new TextTable("run", "status", "started (UTC)", "duration", "stages ok", "rows", "error");
+        var table = new TextTable("run", "status", "trigger", "started (UTC)", "duration", "stages ok", "rows", "error");
         foreach (var r in runs)
         {
             var status = r.Status == RunStatus.Running && r.FinishedAt == null ? "running or interrupted" : r.Status.ToString().ToLowerInvariant();
             table.Add(
-                r.RunId, status, r.StartedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                r.RunId, status, r.Job == null ? r.Trigger : $"{r.Trigger}:{r.Job}", r.StartedAt.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
                 r.FinishedAt == null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{r.Seconds:F1}s"),
                 $"{r.Stages.Count(s => s.Status == RunStatus.Succeeded)}/{r.Stages.Count}",
                 r.Stages.Sum(s => s.Rows).ToString("N0", CultureInfo.InvariantCulture),

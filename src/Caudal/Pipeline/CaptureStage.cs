@@ -12,11 +12,12 @@ namespace Caudal.Pipeline;
 /// <summary>Capture → raw: each dataset of each source becomes one append-only commit to <c>raw.{source}_{dataset}</c>,
 /// partitioned by ingest date. A dataset that fails commits nothing; the others still commit, unless the source says
 /// <c>all_or_nothing: true</c>.</summary>
-internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSettings engine, RunRecord run, IRunObserver observer)
+internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSettings engine, RunRecord run, IRunObserver observer,
+    IReadOnlyList<string>? only = null)
 {
     public async Task RunAsync(CancellationToken ct)
     {
-        foreach (var sourceSpec in spec.Sources)
+        foreach (var sourceSpec in spec.Sources.Where(s => only == null || only.Contains(s.Name)))
         {
             ISource source;
             IReadOnlyList<DatasetSpec> datasets;

@@ -12,12 +12,26 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
     private readonly IRunObserver _observer = observer ?? NullObserver.Instance;
     private readonly RunOptions _options = options ?? new RunOptions();
 
+    /// <summary>The run's record once it has started (also when <see cref="RunAsync"/> ends in an exception).</summary>
+    public RunRecord? Run { get; private set; }
+
     public async Task<RunRecord> RunAsync(CancellationToken ct = default)
     {
         var lake = DataLake.Open(spec.Lake);
         var runs = new RunStore(lake.Store);
         var now = DateTimeOffset.UtcNow;
-        var run = new RunRecord { RunId = RunRecord.NewId(now), Pipeline = spec.Name, StartedAt = now };
+        var run = new RunRecord
+        {
+            RunId = RunRecord.NewId(now),
+            Pipeline = spec.Name,
+            StartedAt = now,
+            Trigger = _options.Trigger,
+            Job = _options.Job,
+            ScheduledFor = _options.ScheduledFor,
+            Attempt = _options.Attempt,
+            Host = RunLease.ThisHost,
+        };
+        Run = run;
         await runs.SaveAsync(run, ct);
 
         // What runs killed on this machine left (their scratch folders, payloads of captures never committed) goes
@@ -27,7 +41,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         var settings = new EngineSettings(workspace.Path, spec.Run.Threads, spec.Run.MemoryLimit);
         try
         {
-            if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer).RunAsync(ct);
+            if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer, _options.Sources).RunAsync(ct);
             using (var engine = new DuckDbEngine(settings))
             {
                 var mounts = new RunMounts(lake, engine);
@@ -67,4 +81,14 @@ public sealed record RunOptions
 {
     /// <summary>False to skip capture and rebuild trusted and refined from the raw zone as it is.</summary>
     public bool Capture { get; init; } = true;
+
+    /// <summary>The sources to capture (null: every source).</summary>
+    public IReadOnlyList<string>? Sources { get; init; }
+
+    /// <summary>What started the run, recorded with it (<see cref="Triggers"/>).</summary>
+    public string Trigger { get; init; } = Triggers.Manual;
+
+    public string? Job { get; init; }
+    public DateTimeOffset? ScheduledFor { get; init; }
+    public int Attempt { get; init; } = 1;
 }

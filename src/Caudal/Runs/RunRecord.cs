@@ -30,6 +30,16 @@ public sealed class StageRecord
     public string? Error { get; set; }
 }
 
+/// <summary>What can start a run.</summary>
+public static class Triggers
+{
+    public const string Manual = "manual";
+    public const string Schedule = "schedule";
+    public const string Retry = "retry";
+    public const string Backfill = "backfill";
+    public static readonly string[] All = [Manual, Schedule, Retry, Backfill];
+}
+
 /// <summary>A run as stored in the lake at <c>_caudal/runs/{RunId}.json</c>: written when it starts and when it ends.</summary>
 public sealed class RunRecord
 {
@@ -39,6 +49,18 @@ public sealed class RunRecord
     public DateTimeOffset? FinishedAt { get; set; }
     public RunStatus Status { get; set; } = RunStatus.Running;
     public string? Error { get; set; }
+
+    /// <summary>What started the run: manual (caudal run), schedule, retry (of a failed scheduled run) or backfill.</summary>
+    public string Trigger { get; init; } = Triggers.Manual;
+
+    /// <summary>For scheduled runs and their retries: the schedule job and the slot (cron time) the run is for.</summary>
+    public string? Job { get; init; }
+    public DateTimeOffset? ScheduledFor { get; init; }
+    public int Attempt { get; init; } = 1;
+
+    /// <summary>Who ran it: the host and process, for reading history and leases.</summary>
+    public string? Host { get; init; }
+
     public List<StageRecord> Stages { get; init; } = [];
 
     [JsonIgnore]

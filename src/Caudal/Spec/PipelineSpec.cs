@@ -20,6 +20,9 @@ public sealed class PipelineSpec
     public IReadOnlyList<Processing.Charts.ChartSpec> Charts { get; init; } = [];
     public required RunSettings Run { get; init; }
 
+    /// <summary>When the pipeline runs unattended (<c>caudal schedule</c>); null when it has no schedule.</summary>
+    public Schedule.ScheduleSpec? Schedule { get; init; }
+
     /// <summary>The spec's folder: relative paths in the spec are resolved against it.</summary>
     public required string BaseDirectory { get; init; }
 }

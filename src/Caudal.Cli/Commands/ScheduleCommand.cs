@@ -1,0 +1,59 @@
+using System.ComponentModel;
+using Caudal.Schedule;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Caudal.Cli.Commands;
+
+public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
+{
+    public sealed class Settings : SpecSettings
+    {
+        [CommandOption("--log-format <FORMAT>")]
+        [Description("text (default) or json (one JSON object per line, for log collectors).")]
+        public string LogFormat { get; init; } = "text";
+
+        public override ValidationResult Validate() => LogFormat is "text" or "json"
+            ? ValidationResult.Success()
+            : ValidationResult.Error($"--log-format must be text or json, not '{LogFormat}'.");
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
+    {
+        var spec = settings.Load();
+        if (spec.Schedule == null)
+        {
+            Console.Error.WriteLine($"caudal: {spec.File} has no 'schedule' section.");
+            Console.Error.WriteLine("add e.g. 'schedule: {cron: \"0 2 * * *\", time_zone: Europe/Madrid}' (see README, Run unattended).");
+            return ExitCodes.InvalidSpec;
+        }
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = spec.BaseDirectory });
+        builder.Services.AddSystemd(); // notify systemd when ready/stopping; journal-friendly logs under systemd
+        builder.Logging.ClearProviders();
+        if (settings.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+        else builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // SIGTERM/SIGINT: the run in flight is cancelled (its stage abandoned before its commit) and the lease released.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
+        builder.Services.AddSingleton(spec);
+        builder.Services.AddHostedService<SchedulerService>();
+        using var host = builder.Build();
+        await host.RunAsync(ct);
+        return ExitCodes.Ok;
+    }
+
+    private sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger) : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => new Scheduler(spec, logger).RunAsync(stoppingToken);
+    }
+}

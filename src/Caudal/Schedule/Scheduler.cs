@@ -1,0 +1,214 @@
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Caudal.Spec;
+using Microsoft.Extensions.Logging;
+
+namespace Caudal.Schedule;
+
+/// <summary>
+/// Runs the pipeline on its schedule until stopped: one slot at a time, each under the lake's lease (so schedulers on
+/// several machines never overlap and each slot runs once: a slot another scheduler already ran is skipped), bounded by
+/// <c>max_runtime</c>, retried with backoff when it fails, reported to the webhooks. Stopping cancels the run in flight:
+/// its current stage is abandoned before its commit (commits are atomic), the lease is released.
+/// </summary>
+public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? http = null, TimeProvider? time = null)
+{
+    private readonly ScheduleSpec _schedule = spec.Schedule ?? throw new ArgumentException($"The spec {spec.File} has no 'schedule' section.");
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Webhook _webhook = new(http ?? new HttpClient(), logger);
+    private readonly DataLake _lake = DataLake.Open(spec.Lake);
+
+    private IEnumerable<ScheduledJob> Jobs => _schedule.Maintenance is { } m ? [.. _schedule.Jobs, m] : _schedule.Jobs;
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        var runs = new RunStore(_lake.Store);
+        var state = new ScheduleState(Jobs.ToList(), _schedule.CatchUp, await HistoryAsync(runs, stopping), _time.GetUtcNow());
+        logger.LogInformation("Scheduler for pipeline {Pipeline} started: {Jobs}", spec.Name,
+            string.Join("; ", Jobs.Select(j => $"{j.Name} '{j.CronText}' {j.TimeZone.Id}, next {j.Next(_time.GetUtcNow()):u}")));
+        while (!stopping.IsCancellationRequested)
+        {
+            if (state.Next(_time.GetUtcNow()) is { } slot)
+            {
+                if (slot.Job == _schedule.Maintenance) await MaintainAsync(stopping);
+                else await RunSlotAsync(slot, runs, stopping);
+                state.Done(slot);
+                continue;
+            }
+            var wake = state.NextWake(_time.GetUtcNow());
+            if (wake == null)
+            {
+                logger.LogWarning("No schedule job will ever fire again; the scheduler stops.");
+                return;
+            }
+            try
+            {
+                // Timers may fire a little early: wait until the slot's time has really come.
+                for (var wait = wake.Value - _time.GetUtcNow(); wait > TimeSpan.Zero; wait = wake.Value - _time.GetUtcNow())
+                    await Task.Delay(wait + TimeSpan.FromMilliseconds(1), _time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        logger.LogInformation("Scheduler for pipeline {Pipeline} stopped.", spec.Name);
+    }
+
+    /// <summary>The latest slot each job ran (any outcome) in earlier processes, from the run records.</summary>
+    private static async Task<Dictionary<string, DateTimeOffset>> HistoryAsync(RunStore runs, CancellationToken ct)
+    {
+        var last = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        foreach (var run in await runs.ListAsync(500, ct))
+            if (run is { Job: { } job, ScheduledFor: { } at } && (!last.TryGetValue(job, out var seen) || at > seen)) last[job] = at;
+        return last;
+    }
+
+    private async Task RunSlotAsync(Slot slot, RunStore runs, CancellationToken stopping)
+    {
+        RunRecord? run = null;
+        for (var attempt = 1; attempt <= 1 + _schedule.Retries.Count && !stopping.IsCancellationRequested; attempt++)
+        {
+            if (attempt > 1)
+            {
+                var backoff = _schedule.Retries.Delay(attempt - 1);
+                logger.LogInformation("Retrying job {Job} slot {Slot:u} in {Backoff} (attempt {Attempt})", slot.Job.Name, slot.At, backoff, attempt);
+                try
+                {
+                    await Task.Delay(backoff, _time, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            await using var lease = await AcquireAsync(slot, stopping);
+            if (lease == null) return; // stopping
+            if (attempt == 1 && (await runs.ListAsync(50, stopping)).Any(r => r.Job == slot.Job.Name && r.ScheduledFor == slot.At))
+            {
+                logger.LogInformation("Job {Job} slot {Slot:u} already ran (another scheduler); skipped", slot.Job.Name, slot.At);
+                return;
+            }
+            run = await RunOnceAsync(slot, attempt, lease, runs, stopping);
+            if (run == null) return; // stopped mid-run: nothing to report, the next start decides by catch_up
+            if (run.Status == RunStatus.Succeeded)
+            {
+                if (_schedule.OnSuccess is { } url) await _webhook.PostAsync(url, run, stopping);
+                return;
+            }
+        }
+        if (run != null && _schedule.OnFailure is { } failure) await _webhook.PostAsync(failure, run, stopping);
+    }
+
+    /// <summary>Waits for the lease (another runner may hold it); null when stopping first.</summary>
+    private async Task<RunLease?> AcquireAsync(Slot slot, CancellationToken stopping)
+    {
+        var logged = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                var (lease, heldBy) = await RunLease.TryAcquireAsync(_lake.Store, $"job {slot.Job.Name} slot {slot.At:u}", _schedule.LeaseTtl, _time, stopping);
+                if (lease != null) return lease;
+                if (!logged) logger.LogInformation("Job {Job} slot {Slot:u} waits for the lease: {Holder}", slot.Job.Name, slot.At, heldBy);
+                logged = true;
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                logger.LogWarning("Cannot reach the lake to take the lease: {Error}", e.Message);
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(_schedule.LeaseTtl.TotalMilliseconds / 4, 250, 5_000)), _time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private async Task<RunRecord?> RunOnceAsync(Slot slot, int attempt, RunLease lease, RunStore runs, CancellationToken stopping)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(stopping, lease.Lost);
+        if (_schedule.MaxRuntime is { } max) limit.CancelAfter(max);
+        var runner = new PipelineRunner(spec, new LogObserver(logger), new RunOptions
+        {
+            Capture = !slot.Job.ModelsOnly,
+            Sources = slot.Job.Sources,
+            Trigger = attempt == 1 ? Triggers.Schedule : Triggers.Retry,
+            Job = slot.Job.Name,
+            ScheduledFor = slot.At,
+            Attempt = attempt,
+        });
+        logger.LogInformation("Job {Job} slot {Slot:u}: run starts (attempt {Attempt})", slot.Job.Name, slot.At, attempt);
+        try
+        {
+            var run = await runner.RunAsync(limit.Token);
+            logger.LogInformation("Job {Job} slot {Slot:u}: run {RunId} {Status} in {Seconds:F1}s{Error}", slot.Job.Name, slot.At, run.RunId,
+                run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error);
+            return run;
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested && runner.Run is { } cancelled)
+        {
+            // max_runtime or a lost lease: the run stopped before its next commit; say why in its record.
+            cancelled.Error = lease.Lost.IsCancellationRequested
+                ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
+                : $"cancelled: ran past max_runtime ({_schedule.MaxRuntime})";
+            foreach (var stage in cancelled.Stages.Where(s => s.Error == "cancelled")) stage.Error = cancelled.Error;
+            await runs.SaveAsync(cancelled, CancellationToken.None);
+            logger.LogWarning("Job {Job} slot {Slot:u}: run {RunId} {Error}", slot.Job.Name, slot.At, cancelled.RunId, cancelled.Error);
+            return cancelled;
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogInformation("Job {Job} slot {Slot:u}: run stopped (the scheduler is stopping)", slot.Job.Name, slot.At);
+            return null;
+        }
+        catch (Exception e) when (runner.Run is { } failed)
+        {
+            logger.LogError("Job {Job} slot {Slot:u}: run {RunId} failed: {Error}", slot.Job.Name, slot.At, failed.RunId, e.Message);
+            return failed;
+        }
+    }
+
+    /// <summary>The maintenance job: vacuum every table with run.vacuum_retention, and remove what dead runs left.</summary>
+    private async Task MaintainAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await using var lease = await AcquireAsync(new Slot(_schedule.Maintenance!, _time.GetUtcNow()), stopping);
+            if (lease == null) return;
+            var retention = spec.Run.VacuumRetentionOrDefault;
+            long files = 0, bytes = 0;
+            foreach (var id in await _lake.ListTablesAsync(stopping))
+            {
+                var result = await Vacuum.RunAsync(_lake.Table(id), retention, ct: stopping,
+                    keepSince: RunWorkspace.FindLive(spec.BaseDirectory).Select(RunRecord.StartOf).Min()?.AddMinutes(-1));
+                files += result.Deleted.Count;
+                bytes += result.BytesFreed;
+            }
+            var leftovers = await Leftovers.CleanAsync(_lake, spec.BaseDirectory, retention, dryRun: false, stopping);
+            logger.LogInformation("Maintenance: vacuum freed {Bytes} bytes in {Files} files; removed {Payloads} orphan payloads and {Workspaces} dead workspaces",
+                bytes + leftovers.Bytes, files, leftovers.Payloads.Count, leftovers.Workspaces.Count);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError("Maintenance failed: {Error}", e.Message);
+        }
+    }
+
+    private sealed class LogObserver(ILogger logger) : IRunObserver
+    {
+        public void StageFinished(StageRecord stage)
+        {
+            if (stage.Status == RunStatus.Succeeded)
+                logger.LogInformation("{Stage} {Table}: {Rows} rows, v{Version}, {Seconds:F2}s", stage.Stage, stage.Table, stage.Rows, stage.Version, stage.Seconds);
+            else
+                logger.LogWarning("{Stage} {Table}: {Status}: {Error}", stage.Stage, stage.Table, stage.Status.ToString().ToLowerInvariant(), stage.Error);
+        }
+    }
+}
