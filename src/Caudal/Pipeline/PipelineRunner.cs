@@ -53,6 +53,8 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             var failures = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).ToList();
             run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;
             if (failures.Count > 0) run.Error = $"{failures.Count} of {run.Stages.Count} stages did not succeed; first: {failures[0].Table}: {failures[0].Error}";
+            run.FinishedAt = DateTimeOffset.UtcNow;
+            await RunHistoryTable.AppendAsync(lake, settings, run, ct);
         }
         catch (Exception e)
         {

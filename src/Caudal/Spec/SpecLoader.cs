@@ -314,8 +314,8 @@ public static partial class SpecLoader
                 ctx.Error(value.Start, $"Model '{output}' must be a mapping with at least 'sql'.", $"write '{output}: {{sql: models/{output.Name}.sql}}'.");
                 continue;
             }
-            if (output.ToString() == "refined.caudal_checks")
-                ctx.Error(key.Start, "refined.caudal_checks is where Caudal writes check results.", "give the model another name.");
+            if (output.ToString() is "refined.caudal_checks" or "refined.caudal_runs")
+                ctx.Error(key.Start, $"{output} is where Caudal writes its own {(output.Name == "caudal_runs" ? "run history" : "check results")}.", "give the model another name.");
             ctx.CheckKeys(body, ModelKeys, $"model '{output}'");
             var sqlNode = ctx.Scalar(body, "sql", required: true);
             var (sqlFile, sql) = sqlNode == null ? (null, null) : ReadSqlFile(sqlNode, $"model '{output}'", ctx);
@@ -443,7 +443,7 @@ public static partial class SpecLoader
         var entity = ctx.String(ml, "entity", required: true);
         var time = ctx.String(ml, "time", required: true);
         var metricsName = ctx.String(ml, "metrics") ?? $"{model}_metrics";
-        if (!TableId.TryParse(metricsName, out var metrics) || metrics.Zone == Zone.Raw || metrics == model || metrics.ToString() == "refined.caudal_checks")
+        if (!TableId.TryParse(metricsName, out var metrics) || metrics.Zone == Zone.Raw || metrics == model || metrics.ToString() is "refined.caudal_checks" or "refined.caudal_runs")
         {
             ctx.Error(ctx.Child(ml, "metrics")!.Start, $"'{metricsName}' cannot hold the metrics of model '{model}'.",
                 $"name another trusted or refined table, e.g. {model}_metrics.");

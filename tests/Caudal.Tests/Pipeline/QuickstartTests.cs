@@ -116,7 +116,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(32, (await lake.ListTablesAsync()).Count); // 18 raw, 6 trusted, 7 refined model outputs + refined.caudal_checks
+        Assert.Equal(33, (await lake.ListTablesAsync()).Count); // 18 raw, 6 trusted, 7 refined model outputs + refined.caudal_checks and caudal_runs
         Assert.Equal(9, await lake.Store.ListAsync("refined/_charts/").CountAsync());
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }

@@ -89,6 +89,14 @@ public sealed class WebhookTests : IAsyncDisposable
         var failedSlot = runs.Where(r => r.ScheduledFor == DateTimeOffset.Parse(failure.GetProperty("scheduled_for").GetString()!)).OrderBy(r => r.Attempt).ToList();
         Assert.Equal([1, 2, 3], failedSlot.Select(r => r.Attempt));
         Assert.Equal([Triggers.Schedule, Triggers.Retry, Triggers.Retry], failedSlot.Select(r => r.Trigger));
+        // The run history is a table too: one row per stage of each finished run, with its trigger, job and slot.
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        var history = session.Query($"""
+            SELECT attempt, trigger, job, run_status, stage, table_name, stage_status, error LIKE '%does not exist%'
+            FROM refined.caudal_runs WHERE scheduled_for = TIMESTAMP '{failedSlot[0].ScheduledFor!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}' ORDER BY attempt
+            """).Rows.Select(LakeReader.Flat);
+        Assert.Equal(["1|schedule|pipeline|failed|capture|raw.drops_files|failed|True", "2|retry|pipeline|failed|capture|raw.drops_files|failed|True",
+            "3|retry|pipeline|failed|capture|raw.drops_files|failed|True"], history);
         // Backoff: 1s before the first retry, 2s before the second.
         Assert.True(failedSlot[1].StartedAt - failedSlot[0].FinishedAt!.Value >= TimeSpan.FromSeconds(0.9));
         Assert.True(failedSlot[2].StartedAt - failedSlot[1].FinishedAt!.Value >= TimeSpan.FromSeconds(1.9));
