@@ -17,7 +17,8 @@ public sealed record LeaseHolder(string Holder, string Purpose, DateTimeOffset A
 /// the lease is creating the next generation, which only one process can do, and only once the current one has
 /// expired (or been released). The holder renews its own generation every third of the time to live; a renewal that
 /// finds the next generation taken (the holder stalled past its expiry) means the lease is lost: <see cref="Lost"/>
-/// fires and the run stops before its next commit. On a store whose create-if-absent is not atomic across processes
+/// fires and the run stops before its next commit. A holder that was a process of this machine and no longer exists
+/// (killed) is taken over at once rather than waited out. On a store whose create-if-absent is not atomic across processes
 /// (s3rver and other servers that ignore If-None-Match), two processes may take the same generation: the lease then
 /// only serialises runners within one process.
 /// </summary>
@@ -35,8 +36,32 @@ public sealed class RunLease : IAsyncDisposable
     private readonly Task _renewal;
     private LeaseHolder _state;
 
-    /// <summary>This process, as lease holders and run records name it.</summary>
-    public static string ThisHost { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+    /// <summary>This process, as lease holders and run records name it: host, process id and this boot of the machine
+    /// (so a holder on this machine can be checked for being alive).</summary>
+    public static string ThisHost { get; } = $"{Environment.MachineName}:{Environment.ProcessId}@{BootId}";
+
+    private static string BootId => File.Exists("/proc/sys/kernel/random/boot_id")
+        ? File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim()[..8]
+        : "unknown";
+
+    /// <summary>A holder that is a process of this machine (same host name and boot) that no longer exists: a run killed
+    /// with SIGKILL or a crash. Its lease need not be waited out.</summary>
+    private static bool IsDeadLocalProcess(string holder)
+    {
+        var at = holder.LastIndexOf('@');
+        var colon = holder.LastIndexOf(':', at < 0 ? holder.Length - 1 : at);
+        if (at < 0 || colon < 0 || holder[(at + 1)..] != BootId || holder[..colon] != Environment.MachineName) return false;
+        if (!int.TryParse(holder[(colon + 1)..at], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return false;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true; // no such process
+        }
+    }
 
     private RunLease(IObjectStore store, long generation, LeaseHolder state, TimeSpan ttl, TimeProvider time)
     {
@@ -62,7 +87,7 @@ public sealed class RunLease : IAsyncDisposable
         time ??= TimeProvider.System;
         var latest = await LatestAsync(store, ct);
         var now = time.GetUtcNow();
-        if (latest is { Holder: var held } && held.ExpiresAt > now) return (null, held);
+        if (latest is { Holder: var held } && held.ExpiresAt > now && !IsDeadLocalProcess(held.Holder)) return (null, held);
         var next = (latest?.Generation ?? 0) + 1;
         var state = new LeaseHolder(ThisHost, purpose, now, now + ttl);
         if (!await store.PutIfAbsentAsync(Key(next), JsonSerializer.SerializeToUtf8Bytes(state, Json), ct))
