@@ -10,6 +10,7 @@ app.Configure(config =>
     config.SetApplicationName("caudal");
     config.SetApplicationVersion(typeof(Caudal.Spec.PipelineSpec).Assembly.GetName().Version!.ToString(3));
     config.AddCommand<RunCommand>("run").WithDescription("Run the pipeline once: capture to raw, then models to trusted and refined.");
+    config.AddCommand<BackfillCommand>("backfill").WithDescription("Run the pipeline once per window of a date range (--from, --to, --step): sources read that window.");
     config.AddCommand<ScheduleCommand>("schedule").WithDescription("Run the pipeline on its schedule until stopped (cron, catch-up, retries, one runner at a time).");
     config.AddCommand<ValidateCommand>("validate").WithDescription("Check the spec and report every problem with file:line:column.");
     config.AddCommand<PlanCommand>("plan").WithDescription("Print the pipeline's graph (sources -> raw tables -> models -> outputs) without running it.");

@@ -24,15 +24,8 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         var spec = settings.Load();
         var options = new RunOptions { Capture = !settings.ModelsOnly };
         // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
-        var store = Caudal.Lake.DataLake.Open(spec.Lake).Store;
-        var ttl = spec.Schedule?.LeaseTtl ?? TimeSpan.FromMinutes(2);
-        var (lease, heldBy) = await RunLease.TryAcquireAsync(store, "manual run", ttl, ct: ct);
-        if (lease == null && !settings.Force)
-        {
-            Console.Error.WriteLine($"caudal: pipeline '{spec.Name}' is being run: {heldBy}. Wait for it, or pass --force to run anyway.");
-            return ExitCodes.Failed;
-        }
-        if (lease == null) Console.Error.WriteLine($"caudal: warning: running with --force while the lease is held: {heldBy}. Runs may overlap.");
+        var (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, ct);
+        if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
         ct = stop.Token;

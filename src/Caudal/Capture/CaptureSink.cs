@@ -29,6 +29,9 @@ public sealed class CaptureSink : IDisposable
     public DeltaSchema? ExistingSchema { get; init; }
     public string StagingDirectory => _staging;
 
+    /// <summary>The span of source time this run captures (backfill, scheduled runs), or null: everything new.</summary>
+    public CaptureWindow? Window { get; init; }
+
     internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<RawBatchWriter> newWriter,
         Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? newJsonWriter = null, string? staging = null)
     {

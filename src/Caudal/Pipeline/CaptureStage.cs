@@ -13,7 +13,7 @@ namespace Caudal.Pipeline;
 /// partitioned by ingest date. A dataset that fails commits nothing; the others still commit, unless the source says
 /// <c>all_or_nothing: true</c>.</summary>
 internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSettings engine, RunRecord run, IRunObserver observer,
-    IReadOnlyList<string>? only = null)
+    IReadOnlyList<string>? only = null, CaptureWindow? window = null)
 {
     public async Task RunAsync(CancellationToken ct)
     {
@@ -110,6 +110,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 IngestDate = run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd"),
                 ExistingSchema = existing?.Schema,
                 PayloadPrefix = run.RunId + "/",
+                Window = window,
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
@@ -128,7 +129,8 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var quarantined = sink.Quarantined.ToList();
             // The cursor watermark is committed in the same commit as the rows it describes.
             List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
-            if ((sink.Watermark ?? since) is { } watermark) txns.Add(new TxnAction(cursorApp, watermark, null));
+            // A windowed run (backfill) reads an older span: it leaves the incremental cursor where it was.
+            if ((window is { Backfill: true } ? since : sink.Watermark ?? since) is { } watermark) txns.Add(new TxnAction(cursorApp, watermark, null));
             var write = new TableWrite
             {
                 Mode = WriteMode.Append,

@@ -30,6 +30,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             ScheduledFor = _options.ScheduledFor,
             Attempt = _options.Attempt,
             Host = RunLease.ThisHost,
+            Window = _options.Window is { } w ? new RunWindow(w.Name, w.From, w.To) : null,
         };
         Run = run;
         await runs.SaveAsync(run, ct);
@@ -41,7 +42,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         var settings = new EngineSettings(workspace.Path, spec.Run.Threads, spec.Run.MemoryLimit);
         try
         {
-            if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer, _options.Sources).RunAsync(ct);
+            if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer, _options.Sources, _options.Window).RunAsync(ct);
             using (var engine = new DuckDbEngine(settings))
             {
                 var mounts = new RunMounts(lake, engine);
@@ -93,4 +94,7 @@ public sealed record RunOptions
     public string? Job { get; init; }
     public DateTimeOffset? ScheduledFor { get; init; }
     public int Attempt { get; init; } = 1;
+
+    /// <summary>The span of source time to capture (backfill, scheduled runs), recorded with the run.</summary>
+    public Capture.CaptureWindow? Window { get; init; }
 }

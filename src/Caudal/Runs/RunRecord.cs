@@ -30,6 +30,9 @@ public sealed class StageRecord
     public string? Error { get; set; }
 }
 
+/// <summary>A run's capture window as recorded: its name and [from, to).</summary>
+public sealed record RunWindow(string Name, DateTimeOffset From, DateTimeOffset To);
+
 /// <summary>What can start a run.</summary>
 public static class Triggers
 {
@@ -57,6 +60,9 @@ public sealed class RunRecord
     public string? Job { get; init; }
     public DateTimeOffset? ScheduledFor { get; init; }
     public int Attempt { get; init; } = 1;
+
+    /// <summary>The span of source time the run captured (backfill, scheduled runs), or null.</summary>
+    public RunWindow? Window { get; init; }
 
     /// <summary>Who ran it: the host and process, for reading history and leases.</summary>
     public string? Host { get; init; }

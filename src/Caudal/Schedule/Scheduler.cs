@@ -143,6 +143,10 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             Job = slot.Job.Name,
             ScheduledFor = slot.At,
             Attempt = attempt,
+            // Templated sources ({from}, {to} in a url or path) read the span since the previous slot.
+            Window = slot.Job.Next(slot.At) is { } next
+                ? new Capture.CaptureWindow(slot.At - (next - slot.At), slot.At, $"{slot.At:yyyy-MM-ddTHH:mm:ss}Z", Backfill: false)
+                : null,
         });
         logger.LogInformation("Job {Job} slot {Slot:u}: run starts (attempt {Attempt})", slot.Job.Name, slot.At, attempt);
         try

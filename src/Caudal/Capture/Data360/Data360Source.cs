@@ -97,8 +97,11 @@ public sealed class Data360Source(SourceSpec spec) : ISource
                 }
             }
         var window = "";
-        if (spec.Options.TryGetValue("time_from", out var from)) window += "&timePeriodFrom=" + Uri.EscapeDataString(from);
-        if (spec.Options.TryGetValue("time_to", out var to)) window += "&timePeriodTo=" + Uri.EscapeDataString(to);
+        // A run's window (backfill, schedule) bounds the years asked for; otherwise the spec's time_from / time_to.
+        var from = sink.Window is { Backfill: true } w ? w.From.Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : spec.Options.GetValueOrDefault("time_from");
+        var to = sink.Window is { Backfill: true } v ? v.To.AddTicks(-1).Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : spec.Options.GetValueOrDefault("time_to");
+        if (from != null) window += "&timePeriodFrom=" + Uri.EscapeDataString(from);
+        if (to != null) window += "&timePeriodTo=" + Uri.EscapeDataString(to);
         var sets = new List<string>();
         foreach (var db in databases)
         {

@@ -148,6 +148,18 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         var split = read.SplitKey != null && Parallelism > 1;
         if (split) snapshot = await ExportSnapshotAsync(connection, ct);
         var incremental = dataset.Mode == CaptureMode.Incremental && read.Cursor != null;
+        if (incremental && sink.Window is { Backfill: true } span)
+        {
+            // A backfill window: the rows whose cursor falls in it, wherever the watermark is (which it leaves alone).
+            if (!Watermark.IsTime(read.Cursor!.DuckType))
+                throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': cursor '{read.Cursor.Name}' is not a date or time, so the window {span} cannot bound it.");
+            where.Add($"{Quote(read.Cursor.Name)} >= @window_from AND {Quote(read.Cursor.Name)} < @window_to");
+            parameters.Add(("window_from", CursorParameter(span.From.UtcDateTime, read.Cursor)));
+            parameters.Add(("window_to", CursorParameter(span.To.UtcDateTime, read.Cursor)));
+            if (split) (min, max, _, _) = await BoundsAsync(connection, read, split, incremental: false, where, parameters, ct);
+            await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, cursorSeen: null, ct);
+            return;
+        }
         // The cursor window: from the watermark minus the lookback (once there is one) up to the newest value when
         // the read began. A row whose cursor is NULL has no place in it; the dataset's policy decides (see below).
         List<string> window = [];
@@ -173,6 +185,14 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         }
 
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
+        await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, cursorSeen, ct);
+    }
+
+    /// <summary>Reads the rows matching <paramref name="where"/>, split into key ranges between min and max when given,
+    /// each range on its own connection and read again from its start if its connection dies.</summary>
+    private async Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
+        long? min, long? max, string? snapshot, CaptureSink sink, Action<long>? cursorSeen, CancellationToken ct)
+    {
         var ranges = SplitRanges(min, max);
         await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (range, token) =>
         {

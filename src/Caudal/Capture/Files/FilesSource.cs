@@ -48,8 +48,10 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
         var staging = sink.StagingDirectory;
-        var files = await FileLocator.LocateAsync(spec.Options["path"], spec.Options, baseDir, staging, ct);
-        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'.");
+        var files = new List<FileLocator.Located>();
+        foreach (var path in Paths(sink.Window))
+            files.AddRange(await FileLocator.LocateAsync(path, spec.Options, baseDir, staging, ct));
+        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{(sink.Window is { } w ? $" in the window {w}" : "")}.");
         foreach (var file in files)
         {
             var format = spec.Options.GetValueOrDefault("format") ?? FormatOf(file.Origin);
@@ -67,6 +69,24 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
                 if (file.LocalPath != file.Origin && !file.Origin.StartsWith('/')) File.Delete(file.LocalPath); // a downloaded copy
             }
         }
+    }
+
+    /// <summary>The path, or with date parts ({yyyy}, {MM}, {dd}) one path per day of the run's window.</summary>
+    private IEnumerable<string> Paths(CaptureWindow? window)
+    {
+        var path = spec.Options["path"];
+        string[] parts = ["{yyyy}", "{MM}", "{dd}"];
+        var dated = parts.Any(p => path.Contains(p, StringComparison.Ordinal));
+        if (!dated && !CaptureWindow.IsTemplate(path)) return [path];
+        if (window == null)
+            throw new CaptureException($"Source '{Name}': path '{path}' uses the run's window, and this run has none. " +
+                "Run it with 'caudal backfill --from ... --to ...', or on a schedule (each slot passes the span since the previous one).");
+        if (!dated) return [window.Fill(path)];
+        return window.Days().Select(d => window.Fill(path)
+                .Replace("{yyyy}", d.ToString("yyyy", CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("{MM}", d.ToString("MM", CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("{dd}", d.ToString("dd", CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            .Distinct();
     }
 
     private static string FormatOf(string path)

@@ -17,6 +17,15 @@ public sealed class HttpSource(SourceSpec spec) : ISource
 
     public string Name => spec.Name;
 
+    /// <summary>The url (path and query) with the run's window filled in ({from}, {to}, {name}).</summary>
+    private string Url(CaptureWindow? window)
+    {
+        var url = spec.Options["url"];
+        if (!CaptureWindow.IsTemplate(url)) return url;
+        return window?.Fill(url) ?? throw new CaptureException($"Source '{Name}': url '{url}' uses the run's window, and this run has none. " +
+            "Run it with 'caudal backfill --from ... --to ...', or on a schedule (each slot passes the span since the previous one).");
+    }
+
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(spec.Options.GetValueOrDefault("dataset", "records"), null, null, spec.Position)]);
 
@@ -43,7 +52,7 @@ public sealed class HttpSource(SourceSpec spec) : ISource
                 var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/";
                 try
                 {
-                    await pager.CaptureAsync(spec.Options["url"], Paging.From(spec.Options), writer, prefix, budget.Token);
+                    await pager.CaptureAsync(Url(sink.Window), Paging.From(spec.Options), writer, prefix, budget.Token);
                     return;
                 }
                 catch (HttpPager.TotalChangedException e)
