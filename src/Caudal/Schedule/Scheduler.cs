@@ -210,7 +210,8 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         public void StageFinished(StageRecord stage)
         {
             if (stage.Status == RunStatus.Succeeded)
-                logger.LogInformation("{Stage} {Table}: {Rows} rows, v{Version}, {Seconds:F2}s", stage.Stage, stage.Table, stage.Rows, stage.Version, stage.Seconds);
+                logger.LogInformation("{Stage} {Table}: {Rows} rows, {Written}, {Seconds:F2}s", stage.Stage, stage.Table, stage.Rows,
+                    stage.Version is { } v ? $"v{v}" : $"{stage.Images.Count} images", stage.Seconds);
             else
                 logger.LogWarning("{Stage} {Table}: {Status}: {Error}", stage.Stage, stage.Table, stage.Status.ToString().ToLowerInvariant(), stage.Error);
         }
