@@ -43,7 +43,9 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
                 return ExitCodes.Failed;
             }
             Console.WriteLine($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} started {run.StartedAt:u} ({run.Trigger}" +
-                (run.Job == null ? "" : $", job {run.Job} slot {run.ScheduledFor:u}, attempt {run.Attempt}") + (run.Host == null ? "" : $", on {run.Host}") + ")");
+                (run.Job == null ? "" : $", job {run.Job} slot {run.ScheduledFor:u}, attempt {run.Attempt}") +
+                (run.Window == null ? "" : $", window {run.Window.Name} [{run.Window.From:yyyy-MM-dd HH:mm}, {run.Window.To:yyyy-MM-dd HH:mm})") +
+                (run.Host == null ? "" : $", on {run.Host}") + ")");
             foreach (var s in run.Stages) Console.WriteLine("  " + Report.StageLine(s));
             return ExitCodes.Ok;
         }
