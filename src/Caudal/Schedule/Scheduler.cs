@@ -24,6 +24,18 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
 
     public async Task RunAsync(CancellationToken stopping)
     {
+        try
+        {
+            await LoopAsync(stopping);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        logger.LogInformation("Scheduler for pipeline {Pipeline} stopped.", spec.Name);
+    }
+
+    private async Task LoopAsync(CancellationToken stopping)
+    {
         var runs = new RunStore(_lake.Store);
         var state = new ScheduleState(Jobs.ToList(), _schedule.CatchUp, await HistoryAsync(runs, stopping), _time.GetUtcNow());
         logger.LogInformation("Scheduler for pipeline {Pipeline} started: {Jobs}", spec.Name,
@@ -54,7 +66,6 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 break;
             }
         }
-        logger.LogInformation("Scheduler for pipeline {Pipeline} stopped.", spec.Name);
     }
 
     /// <summary>The latest slot each job ran (any outcome) in earlier processes, from the run records.</summary>

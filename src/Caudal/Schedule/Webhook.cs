@@ -30,6 +30,18 @@ public sealed class Webhook(HttpClient http, ILogger logger)
 
     public async Task PostAsync(string url, RunRecord run, CancellationToken ct)
     {
+        try
+        {
+            await TryPostAsync(url, run, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Webhook {Url} for run {RunId} not confirmed: the scheduler is stopping", Redact(url), run.RunId);
+        }
+    }
+
+    private async Task TryPostAsync(string url, RunRecord run, CancellationToken ct)
+    {
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             try

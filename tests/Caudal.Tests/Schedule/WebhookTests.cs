@@ -14,8 +14,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Caudal.Tests.Schedule;
 
-/// <summary>A scheduled run whose source fails is retried with backoff, then exactly one failure report is POSTed
-/// (naming the stage and its error) to a real HTTP receiver; once the source is fixed, one success report.</summary>
+/// <summary>Scheduled runs with a real HTTP receiver for their webhooks: a failing source is retried with backoff, then
+/// exactly one failure report names the stage and its error, and once the source is fixed one success report; a run
+/// past max_runtime is cancelled before its commit and reported; the maintenance job vacuums on its own cron.</summary>
 public sealed class WebhookTests : IAsyncDisposable
 {
     private readonly TempDir _dir = new("webhook");
@@ -100,6 +101,70 @@ public sealed class WebhookTests : IAsyncDisposable
         // Backoff: 1s before the first retry, 2s before the second.
         Assert.True(failedSlot[1].StartedAt - failedSlot[0].FinishedAt!.Value >= TimeSpan.FromSeconds(0.9));
         Assert.True(failedSlot[2].StartedAt - failedSlot[1].FinishedAt!.Value >= TimeSpan.FromSeconds(1.9));
+    }
+
+    [Fact]
+    public async Task A_run_past_max_runtime_is_cancelled_before_its_commit_recorded_and_reported()
+    {
+        await using var api = new FakeData360(records: 5_000) { PageSize = 100, PageDelay = TimeSpan.FromMilliseconds(400) }; // ~20 s of pages
+        var spec = SpecLoader.Parse($$"""
+            version: 1
+            lake: ./lake
+            sources:
+              wb: {kind: data360, base_url: "{{api.BaseUrl}}", databases: [WB_TEST], metadata: false, concurrency: 1}
+            schedule:
+              cron: "*/2 * * * * *"
+              catch_up: none
+              max_runtime: 2s
+              on_failure: {{Url}}/hooks/failure
+            """, "caudal.yaml", _dir.Path);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var scheduler = new Caudal.Schedule.Scheduler(spec, NullLogger.Instance).RunAsync(stop.Token);
+        while (!Received().Any(r => r.Path == "failure") && !stop.IsCancellationRequested) await Task.Delay(100);
+        await stop.CancelAsync();
+        await scheduler;
+
+        var report = Received().First(r => r.Path == "failure").Body.RootElement;
+        Assert.Equal("cancelled: ran past max_runtime (00:00:02)", report.GetProperty("error").GetString());
+        Assert.Equal("raw.wb_observations", report.GetProperty("failed_stages")[0].GetProperty("table").GetString());
+        var run = (await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync()).Single(r => r.RunId == report.GetProperty("run_id").GetString());
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.InRange((run.FinishedAt!.Value - run.StartedAt).TotalSeconds, 1.5, 10); // stopped at the limit, not after 20 s
+        Assert.Null(await DataLake.Open(spec.Lake).Table(TableId.Parse("raw.wb_observations")).SnapshotAsync()); // nothing committed
+        Assert.Empty(Directory.GetDirectories(_dir.File(".caudal/tmp"))); // and nothing left behind
+    }
+
+    [Fact]
+    public async Task The_maintenance_job_vacuums_on_its_own_cron()
+    {
+        Directory.CreateDirectory(_dir.File("in"));
+        File.WriteAllText(_dir.File("in/orders.csv"), "id\n1\n");
+        File.WriteAllText(_dir.File("orders.sql"), "SELECT * FROM raw.drops_files");
+        var spec = SpecLoader.Parse($$"""
+            version: 1
+            lake: ./lake
+            sources:
+              drops: {kind: files, path: in/orders.csv}
+            models:
+              trusted.orders: {sql: orders.sql}
+            run: {vacuum_retention: 1s}
+            schedule:
+              cron: "0 0 1 1 *"
+              maintenance: {cron: "*/2 * * * * *"}
+            """, "caudal.yaml", _dir.Path);
+        await new Caudal.Pipeline.PipelineRunner(spec).RunAsync();
+        await new Caudal.Pipeline.PipelineRunner(spec).RunAsync(); // trusted.orders overwritten: its first file is now unreferenced
+        var parquet = () => Directory.GetFiles(_dir.File("lake/trusted/orders"), "*.parquet", SearchOption.AllDirectories).Length;
+        Assert.Equal(2, parquet());
+        await Task.Delay(1200); // past the retention
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var scheduler = new Caudal.Schedule.Scheduler(spec, NullLogger.Instance).RunAsync(stop.Token);
+        while (parquet() > 1 && !stop.IsCancellationRequested) await Task.Delay(100);
+        await stop.CancelAsync();
+        await scheduler;
+        Assert.Equal(1, parquet());
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal("2", session.Query("SELECT count(*) FROM trusted.orders").Rows[0][0]); // the live version intact: both raw batches
     }
 
     public async ValueTask DisposeAsync()
