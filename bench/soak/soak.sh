@@ -17,8 +17,7 @@ dll="$root/.build/cli/Caudal.Cli.dll"
 dotnet "$dll" schedule > schedule.log 2>&1 &
 pid=$!
 sample() { echo "$(date -u +%H:%M:%S) rss=$(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status) fds=$(ls /proc/$pid/fd | wc -l) threads=$(awk '/Threads/ {print $2}' /proc/$pid/status)"; }
-sleep 60; echo "after 1 min:  $(sample)"
-sleep $(( minutes * 60 - 60 )); echo "after $minutes min: $(sample)"
+for m in $(seq 1 "$minutes"); do sleep 60; echo "after $m min: $(sample)"; done
 kill -TERM $pid; wait $pid; echo "scheduler exit code: $?"
 dotnet "$dll" runs -n 100000 > runs.txt
 echo "runs: $(grep -c ' succeeded ' runs.txt) succeeded, $(grep -c ' failed ' runs.txt) failed (the last may be the one SIGTERM cancelled), $(grep -c 'running or interrupted' runs.txt) unfinished"

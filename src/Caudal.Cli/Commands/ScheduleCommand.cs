@@ -47,13 +47,35 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
         builder.Services.AddSingleton(spec);
         builder.Services.AddHostedService<SchedulerService>();
+        builder.Services.AddSingleton<SchedulerOutcome>();
         using var host = builder.Build();
-        await host.RunAsync(ct);
-        return ExitCodes.Ok;
+        var outcome = host.Services.GetRequiredService<SchedulerOutcome>();
+        await host.RunAsync(ct); // disposes the host
+        // A scheduler that ended by itself (not by SIGTERM/SIGINT) failed: a non-zero exit lets systemd restart it.
+        return outcome.Failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
-    private sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger) : BackgroundService
+    private sealed class SchedulerOutcome
     {
-        protected override Task ExecuteAsync(CancellationToken stoppingToken) => new Scheduler(spec, logger).RunAsync(stoppingToken);
+        public bool Failed { get; set; }
+    }
+
+    private sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
+        IHostApplicationLifetime lifetime) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            try
+            {
+                await new Scheduler(spec, logger).RunAsync(stoppingToken);
+                if (!stoppingToken.IsCancellationRequested) outcome.Failed = true;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogCritical("The scheduler stopped: {Error}", e.Message);
+                outcome.Failed = true;
+            }
+            if (outcome.Failed) lifetime.StopApplication();
+        }
     }
 }

@@ -17,17 +17,28 @@ public sealed record CaptureWindow(DateTimeOffset From, DateTimeOffset To, strin
     /// <summary>Whether <paramref name="text"/> uses the window (so a run without one cannot fill it in).</summary>
     public static bool IsTemplate(string text) => Placeholders.Any(p => text.Contains(p, StringComparison.Ordinal));
 
-    /// <summary><paramref name="text"/> with {from}, {to} and {name} filled in.</summary>
+    /// <summary><paramref name="text"/> with {from}, {to} and {name} filled in: ISO dates when the window starts and
+    /// ends at midnight UTC, ISO date-times (UTC) otherwise.</summary>
     public string Fill(string text) => text
-        .Replace("{from}", From.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), StringComparison.Ordinal)
-        .Replace("{to}", To.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        .Replace("{from}", Iso(From), StringComparison.Ordinal)
+        .Replace("{to}", Iso(To), StringComparison.Ordinal)
         .Replace("{name}", Name, StringComparison.Ordinal);
 
-    /// <summary>Each day of the window, for paths with date parts ({yyyy}/{MM}/{dd}).</summary>
+    private bool DayAligned => From.UtcDateTime.TimeOfDay == TimeSpan.Zero && To.UtcDateTime.TimeOfDay == TimeSpan.Zero;
+
+    private string Iso(DateTimeOffset t) =>
+        t.UtcDateTime.ToString(DayAligned ? "yyyy-MM-dd" : "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>The days the window completes, for paths with date parts ({yyyy}/{MM}/{dd}): a day is read once its
+    /// end is inside the window, so a daily job at 02:00 reads yesterday's folder (whole) and a folder is never read
+    /// while its day is still being written; a window shorter than a day may complete none.</summary>
     public IEnumerable<DateOnly> Days()
     {
         for (var day = DateOnly.FromDateTime(From.UtcDateTime); day.ToDateTime(TimeOnly.MinValue) < To.UtcDateTime; day = day.AddDays(1))
-            yield return day;
+        {
+            var end = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            if (end > From && end <= To) yield return day;
+        }
     }
 
     /// <summary>Consecutive windows from <paramref name="from"/> to <paramref name="to"/> (both dates inclusive) of

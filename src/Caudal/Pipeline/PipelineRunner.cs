@@ -20,6 +20,15 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         var lake = DataLake.Open(spec.Lake);
         var runs = new RunStore(lake.Store);
         var now = DateTimeOffset.UtcNow;
+        // What runs killed on this machine left (their scratch folders, payloads of captures never committed) goes
+        // first, before this run is recorded; a cleanup that fails is tried again by the next run.
+        try
+        {
+            await Leftovers.CleanDeadRunsAsync(lake, spec.BaseDirectory, ct);
+        }
+        catch (Exception e) when (e is IOException or Lake.Delta.DeltaException or HttpRequestException or UnauthorizedAccessException)
+        {
+        }
         var run = new RunRecord
         {
             RunId = RunRecord.NewId(now),
@@ -33,12 +42,8 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             Window = _options.Window is { } w ? new RunWindow(w.Name, w.From, w.To) : null,
         };
         Run = run;
-        await runs.SaveAsync(run, ct);
-
-        // What runs killed on this machine left (their scratch folders, payloads of captures never committed) goes
-        // first; then this run takes its own locked workspace.
-        await Leftovers.CleanDeadRunsAsync(lake, spec.BaseDirectory, ct);
         using var workspace = RunWorkspace.Create(spec.BaseDirectory, run.RunId);
+        await runs.SaveAsync(run, ct);
         var settings = new EngineSettings(workspace.Path, spec.Run.Threads, spec.Run.MemoryLimit);
         try
         {
@@ -55,7 +60,15 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             run.Status = failures.Count == 0 ? RunStatus.Succeeded : RunStatus.Failed;
             if (failures.Count > 0) run.Error = $"{failures.Count} of {run.Stages.Count} stages did not succeed; first: {failures[0].Table}: {failures[0].Error}";
             run.FinishedAt = DateTimeOffset.UtcNow;
-            await RunHistoryTable.AppendAsync(lake, settings, run, ct);
+            try
+            {
+                await RunHistoryTable.AppendAsync(lake, settings, run, ct);
+            }
+            catch (Exception e) when (e is Lake.Delta.DeltaException or DuckDB.NET.Data.DuckDBException or IOException)
+            {
+                // The run's data is committed: a history row that could not be appended does not fail it.
+                run.Error = $"{(run.Error == null ? "" : run.Error + "; ")}refined.caudal_runs not appended: {e.Message}";
+            }
         }
         catch (Exception e)
         {

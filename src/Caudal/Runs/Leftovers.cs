@@ -73,7 +73,9 @@ public static class Leftovers
     private static async Task<bool> CommittedAsync(DeltaTable table, string run, DateTimeOffset started, CancellationToken ct)
     {
         if (await table.SnapshotAsync(ct: ct) is not { } snapshot) return false;
-        var before = started.AddMinutes(-1).ToUnixTimeMilliseconds(); // clocks of writers may differ a little
+        // Commit timestamps come from each writer's clock: read back a day past the run's start, so a writer whose
+        // clock is behind cannot end the walk before a commit of this run.
+        var before = started.AddDays(-1).ToUnixTimeMilliseconds();
         for (var version = snapshot.Version; version >= 0; version--)
         {
             var commit = await table.Log.ReadCommitAsync(version, ct);

@@ -135,6 +135,9 @@ public sealed class RunLease : IAsyncDisposable
         return name.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(name[..^5], NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
     }
 
+    /// <summary>Renews every third of the time to live. The lease counts as lost — and the run stops before its next
+    /// commit — when any later generation exists (taken over), or when a third of the time to live is left without a
+    /// renewal (the lake unreachable, the process stalled): so the holder gives up before anyone else may take over.</summary>
     private async Task RenewAsync()
     {
         using var timer = new PeriodicTimer(_ttl / 3, _time);
@@ -142,25 +145,26 @@ public sealed class RunLease : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
+                if (_time.GetUtcNow() >= _state.ExpiresAt - _ttl / 3)
+                {
+                    await _lost.CancelAsync();
+                    return;
+                }
                 try
                 {
-                    if (await _store.GetAsync(Key(_generation + 1), _stop.Token) != null)
-                    {
-                        await _lost.CancelAsync();
-                        return;
-                    }
+                    await foreach (var o in _store.ListAsync(Prefix, ct: _stop.Token))
+                        if (GenerationOf(o.Key) > _generation)
+                        {
+                            await _lost.CancelAsync();
+                            return;
+                        }
                     var renewed = _state with { ExpiresAt = _time.GetUtcNow() + _ttl };
                     await _store.PutAsync(Key(_generation), new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(renewed, Json)), _stop.Token);
                     _state = renewed;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // The lake is unreachable for now: keep trying until the lease would expire.
-                    if (_time.GetUtcNow() >= _state.ExpiresAt)
-                    {
-                        await _lost.CancelAsync();
-                        return;
-                    }
+                    // The lake is unreachable for now: the next tick tries again, or gives the lease up in time.
                 }
             }
         }
@@ -181,7 +185,7 @@ public sealed class RunLease : IAsyncDisposable
                 var released = _state with { ExpiresAt = _time.GetUtcNow() };
                 await _store.PutAsync(Key(_generation), new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(released, Json)));
             }
-            catch (Exception e) when (e is IOException or HttpRequestException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Unreachable: the lease expires by itself.
             }

@@ -28,6 +28,7 @@ public sealed class ScheduleState
         foreach (var job in jobs) _last[job.Name] = history.TryGetValue(job.Name, out var at) ? at : now;
     }
 
+    /// <summary>The last slot of <paramref name="job"/> that ran (or that catch_up none skipped): a run's window starts there.</summary>
     public DateTimeOffset LastHandled(ScheduledJob job) => _last[job.Name];
 
     /// <summary>The slot to run now, if any (the oldest due across jobs); slots the policy skips are marked handled.</summary>
@@ -50,13 +51,13 @@ public sealed class ScheduleState
                 _last[job.Name] = missed[^1]; // none: skipped
                 continue;
             }
-            if (_catchUp != CatchUp.All) _last[job.Name] = slot.AddTicks(-1); // older missed slots are skipped
             if (best is not { } b || slot < b.At) best = new Slot(job, slot);
         }
         return best;
     }
 
-    /// <summary>Records that <paramref name="slot"/> was handled (run, or run elsewhere).</summary>
+    /// <summary>Records that <paramref name="slot"/> was handled (run, or run elsewhere); older missed slots of its job
+    /// are then behind it (catch_up latest skips them).</summary>
     public void Done(Slot slot)
     {
         if (slot.At > _last[slot.Job.Name]) _last[slot.Job.Name] = slot.At;

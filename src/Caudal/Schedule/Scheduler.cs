@@ -37,16 +37,40 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
     private async Task LoopAsync(CancellationToken stopping)
     {
         var runs = new RunStore(_lake.Store);
-        var state = new ScheduleState(Jobs.ToList(), _schedule.CatchUp, await HistoryAsync(runs, stopping), _time.GetUtcNow());
+        Dictionary<string, DateTimeOffset> history;
+        while (true)
+        {
+            try
+            {
+                history = await HistoryAsync(runs, stopping);
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogError("Cannot read the run history from the lake, retrying in 30s: {Error}", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(30), _time, stopping);
+            }
+        }
+        var state = new ScheduleState(Jobs.ToList(), _schedule.CatchUp, history, _time.GetUtcNow());
         logger.LogInformation("Scheduler for pipeline {Pipeline} started: {Jobs}", spec.Name,
             string.Join("; ", Jobs.Select(j => $"{j.Name} '{j.CronText}' {j.TimeZone.Id}, next {j.Next(_time.GetUtcNow()):u}")));
         while (!stopping.IsCancellationRequested)
         {
             if (state.Next(_time.GetUtcNow()) is { } slot)
             {
-                if (slot.Job == _schedule.Maintenance) await MaintainAsync(stopping);
-                else await RunSlotAsync(slot, runs, stopping);
-                state.Done(slot);
+                try
+                {
+                    if (slot.Job == _schedule.Maintenance) await MaintainAsync(stopping);
+                    else await RunSlotAsync(slot, state.LastHandled(slot.Job), runs, stopping);
+                    state.Done(slot);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The lake or a webhook failed outside a run (lease, history, records): keep scheduling; this
+                    // slot stays open and is decided again by catch_up.
+                    logger.LogError("Job {Job} slot {Slot:u} could not be handled, trying again in 30s: {Error}", slot.Job.Name, slot.At, e.Message);
+                    await Task.Delay(TimeSpan.FromSeconds(30), _time, stopping);
+                }
                 continue;
             }
             var wake = state.NextWake(_time.GetUtcNow());
@@ -68,16 +92,22 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         }
     }
 
-    /// <summary>The latest slot each job ran (any outcome) in earlier processes, from the run records.</summary>
-    private static async Task<Dictionary<string, DateTimeOffset>> HistoryAsync(RunStore runs, CancellationToken ct)
+    /// <summary>The latest slot each job handled in earlier processes, from the run records (see <see cref="Handled"/>).</summary>
+    private async Task<Dictionary<string, DateTimeOffset>> HistoryAsync(RunStore runs, CancellationToken ct)
     {
         var last = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         foreach (var run in await runs.ListAsync(500, ct))
-            if (run is { Job: { } job, ScheduledFor: { } at } && (!last.TryGetValue(job, out var seen) || at > seen)) last[job] = at;
+            if (Handled(run) && run is { Job: { } job, ScheduledFor: { } at } && (!last.TryGetValue(job, out var seen) || at > seen)) last[job] = at;
         return last;
     }
 
-    private async Task RunSlotAsync(Slot slot, RunStore runs, CancellationToken stopping)
+    /// <summary>Whether a run record closes its slot: it succeeded, or failed on its last attempt. A run still marked
+    /// running (its process was killed) or stopped with the scheduler ("cancelled") leaves the slot open, so it is run
+    /// again (by the scheduler that takes over, or after a restart according to catch_up).</summary>
+    private bool Handled(RunRecord run) =>
+        run.Status == RunStatus.Succeeded || (run.Status == RunStatus.Failed && run.Error != "cancelled" && run.Attempt >= 1 + _schedule.Retries.Count);
+
+    private async Task RunSlotAsync(Slot slot, DateTimeOffset previous, RunStore runs, CancellationToken stopping)
     {
         RunRecord? run = null;
         for (var attempt = 1; attempt <= 1 + _schedule.Retries.Count && !stopping.IsCancellationRequested; attempt++)
@@ -97,12 +127,12 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             }
             await using var lease = await AcquireAsync(slot, stopping);
             if (lease == null) return; // stopping
-            if (attempt == 1 && (await runs.ListAsync(50, stopping)).Any(r => r.Job == slot.Job.Name && r.ScheduledFor == slot.At))
+            if (attempt == 1 && (await runs.ListAsync(50, stopping)).Any(r => r.Job == slot.Job.Name && r.ScheduledFor == slot.At && Handled(r)))
             {
                 logger.LogInformation("Job {Job} slot {Slot:u} already ran (another scheduler); skipped", slot.Job.Name, slot.At);
                 return;
             }
-            run = await RunOnceAsync(slot, attempt, lease, runs, stopping);
+            run = await RunOnceAsync(slot, previous, attempt, lease, runs, stopping);
             if (run == null) return; // stopped mid-run: nothing to report, the next start decides by catch_up
             if (run.Status == RunStatus.Succeeded)
             {
@@ -126,7 +156,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 if (!logged) logger.LogInformation("Job {Job} slot {Slot:u} waits for the lease: {Holder}", slot.Job.Name, slot.At, heldBy);
                 logged = true;
             }
-            catch (Exception e) when (e is IOException or HttpRequestException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning("Cannot reach the lake to take the lease: {Error}", e.Message);
             }
@@ -142,7 +172,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         return null;
     }
 
-    private async Task<RunRecord?> RunOnceAsync(Slot slot, int attempt, RunLease lease, RunStore runs, CancellationToken stopping)
+    private async Task<RunRecord?> RunOnceAsync(Slot slot, DateTimeOffset previous, int attempt, RunLease lease, RunStore runs, CancellationToken stopping)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(stopping, lease.Lost);
         if (_schedule.MaxRuntime is { } max) limit.CancelAfter(max);
@@ -154,10 +184,8 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             Job = slot.Job.Name,
             ScheduledFor = slot.At,
             Attempt = attempt,
-            // Templated sources ({from}, {to} in a url or path) read the span since the previous slot.
-            Window = slot.Job.Next(slot.At) is { } next
-                ? new Capture.CaptureWindow(slot.At - (next - slot.At), slot.At, $"{slot.At:yyyy-MM-ddTHH:mm:ss}Z", Backfill: false)
-                : null,
+            // Templated sources ({from}, {to} in a url or path) read the span since the last slot handled.
+            Window = new Capture.CaptureWindow(previous < slot.At ? previous : slot.At, slot.At, $"{slot.At:yyyy-MM-ddTHH:mm:ss}Z", Backfill: false),
         });
         logger.LogInformation("Job {Job} slot {Slot:u}: run starts (attempt {Attempt})", slot.Job.Name, slot.At, attempt);
         try

@@ -6,8 +6,8 @@ namespace Caudal.Capture.Database;
 /// <summary>What to do with a row whose cursor value is NULL: such a row has no place before or after a watermark.</summary>
 public enum CursorValueMissing
 {
-    /// <summary>Read it on every run (it can never be ruled out as changed): nothing is lost; trusted models
-    /// deduplicate it by key. The default.</summary>
+    /// <summary>Read it on every run (it can never be ruled out as changed): nothing is lost; raw holds one copy per
+    /// run, and a model that keeps the newest row per key reads it once. The default.</summary>
     Include,
 
     /// <summary>Leave it out, and say how many were left out in the run record.</summary>

@@ -52,12 +52,14 @@ internal static class FileLocator
         for (var attempt = 1; ; attempt++)
         {
             using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var streaming = false; // up to the headers the client's pipeline has already retried: only a body is retried here
             try
             {
                 // Up to the headers, the client's resilience pipeline times and retries each attempt itself.
                 using var response = await http.GetAsync(uri.PathAndQuery.TrimStart('/'), HttpCompletionOption.ResponseHeadersRead, ct);
                 if (!response.IsSuccessStatusCode) throw new CaptureException($"GET {path} answered HTTP {(int)response.StatusCode}.");
                 await using var body = await response.Content.ReadAsStreamAsync(ct);
+                streaming = true;
                 await using var file = File.Create(local);
                 var buffer = new byte[81920];
                 while (true)
@@ -69,7 +71,7 @@ internal static class FileLocator
                 }
                 return;
             }
-            catch (Exception e) when (!ct.IsCancellationRequested && attempt <= settings.Retries && Retryable(e))
+            catch (Exception e) when (!ct.IsCancellationRequested && streaming && attempt <= settings.Retries && Retryable(e))
             {
                 File.Delete(local);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(20_000, 200 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble())), ct);

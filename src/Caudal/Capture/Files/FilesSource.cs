@@ -51,7 +51,13 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         var files = new List<FileLocator.Located>();
         foreach (var path in Paths(sink.Window))
             files.AddRange(await FileLocator.LocateAsync(path, spec.Options, baseDir, staging, ct));
-        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{(sink.Window is { } w ? $" in the window {w}" : "")}.");
+        if (files.Count == 0 && sink.Window is { } w && !w.Days().Any() && Dated(spec.Options["path"]))
+        {
+            // A window shorter than a day (an hourly schedule) completes no day: nothing to read yet.
+            sink.Warn($"the window {w} completes no day: no dated folder read");
+            return;
+        }
+        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{(sink.Window is { } v ? $" in the window {v}" : "")}.");
         foreach (var file in files)
         {
             var format = spec.Options.GetValueOrDefault("format") ?? FormatOf(file.Origin);
@@ -75,8 +81,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
     private IEnumerable<string> Paths(CaptureWindow? window)
     {
         var path = spec.Options["path"];
-        string[] parts = ["{yyyy}", "{MM}", "{dd}"];
-        var dated = parts.Any(p => path.Contains(p, StringComparison.Ordinal));
+        var dated = Dated(path);
         if (!dated && !CaptureWindow.IsTemplate(path)) return [path];
         if (window == null)
             throw new CaptureException($"Source '{Name}': path '{path}' uses the run's window, and this run has none. " +
@@ -88,6 +93,8 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
                 .Replace("{dd}", d.ToString("dd", CultureInfo.InvariantCulture), StringComparison.Ordinal))
             .Distinct();
     }
+
+    private static bool Dated(string path) => new[] { "{yyyy}", "{MM}", "{dd}" }.Any(p => path.Contains(p, StringComparison.Ordinal));
 
     private static string FormatOf(string path)
     {

@@ -91,7 +91,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             UseChunkEncoding = false,
         };
         if (ifNoneMatch) request.IfNoneMatch = "*";
-        var response = await Reach(() => _client.PutObjectAsync(request, ct));
+        var response = await Reach(() => _client.PutObjectAsync(request, ct), ct);
         var etag = response.ETag?.Trim('"');
         if (etag is { Length: 32 } && !etag.Contains('-') && !string.Equals(etag, md5, StringComparison.OrdinalIgnoreCase))
             throw new IOException($"Upload of {Location}{key} was corrupted: server ETag {etag}, local MD5 {md5}.");
@@ -158,7 +158,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            await Reach(() => _client.GetObjectMetadataAsync(_settings.Bucket, FullKey(key), ct));
+            await Reach(() => _client.GetObjectMetadataAsync(_settings.Bucket, FullKey(key), ct), ct);
             return true;
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -177,7 +177,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 using var buffer = new MemoryStream();
                 await response.ResponseStream.CopyToAsync(buffer, ct);
                 return buffer.ToArray();
-            });
+            }, ct);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -189,13 +189,21 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(localPath))!);
         var tmp = localPath + $".{Guid.NewGuid():N}.part";
-        await Reach(async () =>
+        try
         {
-            using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
-            await using var file = File.Create(tmp);
-            await response.ResponseStream.CopyToAsync(file, ct);
-            return true;
-        });
+            await using var file = File.Create(tmp); // local disk: its errors are not the lake's
+            await Reach(async () =>
+            {
+                using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
+                await response.ResponseStream.CopyToAsync(file, ct);
+                return true;
+            }, ct);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
         File.Move(tmp, localPath, overwrite: true);
     }
 
@@ -210,7 +218,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         };
         while (true)
         {
-            var response = await Reach(() => _client.ListObjectsV2Async(request, ct));
+            var response = await Reach(() => _client.ListObjectsV2Async(request, ct), ct);
             foreach (var o in response.S3Objects ?? [])
                 yield return new ObjectInfo(o.Key[_prefix.Length..], o.Size ?? 0, o.LastModified ?? DateTime.UtcNow);
             if (response.IsTruncated != true) yield break;
@@ -234,7 +242,7 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 Prefix = full,
                 StartAfter = startAfter,
                 MaxKeys = 1,
-            }, ct));
+            }, ct), ct);
             var key = response.S3Objects?.FirstOrDefault()?.Key;
             if (key == null) break;
             var rest = key[full.Length..];
@@ -252,26 +260,32 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     }
 
     public async Task DeleteAsync(string key, CancellationToken ct = default) =>
-        await Reach(() => _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct));
+        await Reach(() => _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct), ct);
 
     /// <summary>Runs one call to the server; a transport failure (refused, reset, DNS, a body cut short) becomes a
     /// <see cref="LakeUnavailableException"/> that names the lake, so a run reports that the lake went away instead of
     /// a socket error.</summary>
-    private async Task<T> Reach<T>(Func<Task<T>> call)
+    private async Task<T> Reach<T>(Func<Task<T>> call, CancellationToken ct)
     {
         try
         {
             return await call();
         }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+        {
+            // Not our cancellation: the SDK gave up waiting for the server.
+            throw Unreachable(e, "no answer in time");
+        }
         catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or IOException
                                        || e.InnerException is HttpRequestException or System.Net.Sockets.SocketException or IOException)
         {
             if (e is OperationCanceledException || e is AmazonServiceException { StatusCode: not 0 }) throw;
-            var why = (e.InnerException ?? e).Message;
-            if (!IsLake) throw new IOException($"{Location} is unreachable: {why}", e);
-            throw new LakeUnavailableException($"the lake at {Location} is unreachable: {why}", e);
+            throw Unreachable(e, (e.InnerException ?? e).Message);
         }
     }
+
+    private IOException Unreachable(Exception e, string why) =>
+        IsLake ? new LakeUnavailableException($"the lake at {Location} is unreachable: {why}", e) : new IOException($"{Location} is unreachable: {why}", e);
 
     public void Dispose() => _client.Dispose();
 }
