@@ -32,17 +32,7 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
         }
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = spec.BaseDirectory });
         builder.Services.AddSystemd(); // notify systemd when ready/stopping; journal-friendly logs under systemd
-        builder.Logging.ClearProviders();
-        if (settings.LogFormat == "json") builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
-        else builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        Logs.Configure(builder.Logging, settings.LogFormat);
         // SIGTERM/SIGINT: the run in flight is cancelled (its stage abandoned before its commit) and the lease released.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
         builder.Services.AddSingleton(spec);
@@ -55,12 +45,13 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
         return outcome.Failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
-    private sealed class SchedulerOutcome
+    /// <summary>Whether the scheduler ended by itself (a failure), for the process's exit code.</summary>
+    internal sealed class SchedulerOutcome
     {
         public bool Failed { get; set; }
     }
 
-    private sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
+    internal sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
         IHostApplicationLifetime lifetime) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -19,6 +19,10 @@ public sealed class RunStore(IObjectStore store)
     public Task SaveAsync(RunRecord run, CancellationToken ct = default) =>
         store.PutAsync(Prefix + run.RunId + ".json", new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(run, Json)), ct);
 
+    /// <summary>One run's record, or null.</summary>
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken ct = default) =>
+        await store.GetAsync(Prefix + runId + ".json", ct) is { } bytes ? JsonSerializer.Deserialize<RunRecord>(bytes, Json) : null;
+
     /// <summary>Runs, newest first.</summary>
     public async Task<IReadOnlyList<RunRecord>> ListAsync(int limit = 50, CancellationToken ct = default)
     {

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Serve;
+
+/// <summary>`caudal serve` and `caudal up` as real processes (Kestrel on 127.0.0.1), read with a real HTTP client.</summary>
+[Collection(SerialCollection.Name)]
+public sealed partial class ServeTests : IAsyncLifetime
+{
+    private readonly Quickstart _qs = new(scale: 0.05);
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private readonly List<Process> _processes = [];
+    private string _url = "";
+
+    [GeneratedRegex(@"at (http://127\.0\.0\.1:\d+)/v1/tables")]
+    private static partial Regex Listening();
+
+    /// <summary>Starts the CLI with <paramref name="args"/> and waits for the URL it serves at.</summary>
+    private async Task<(Process Process, StringBuilder Output)> StartAsync(params string[] args)
+    {
+        var process = Process.Start(CliProcess.StartInfo(_qs.Folder, null, args))!;
+        _processes.Add(process);
+        var output = new StringBuilder();
+        var url = new TaskCompletionSource<string>();
+        void Line(string? line)
+        {
+            if (line == null) return;
+            lock (output) output.AppendLine(line);
+            if (Listening().Match(line) is { Success: true } m) url.TrySetResult(m.Groups[1].Value);
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (await Task.WhenAny(url.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60))) != url.Task)
+            throw new InvalidOperationException($"caudal {string.Join(' ', args)} did not start serving:\n{output}");
+        _url = await url.Task;
+        return (process, output);
+    }
+
+    public async Task InitializeAsync()
+    {
+        var run = await CliProcess.RunAsync(_qs.Folder, "run");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+    }
+
+    private async Task<JsonElement> JsonAsync(string path)
+    {
+        using var response = await _http.GetAsync(_url + path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    private static async Task<List<string?[]>> QueryAsync(Quickstart qs, string sql)
+    {
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(SpecLoader.Load(qs.SpecPath));
+        return session.Query(sql, int.MaxValue).Rows.ToList();
+    }
+
+    [Fact]
+    public async Task Tables_rows_pages_formats_versions_and_runs_are_served()
+    {
+        await StartAsync("serve", "--port", "0");
+
+        var tables = (await JsonAsync("/v1/tables")).GetProperty("tables").EnumerateArray().ToList();
+        var rentals = tables.Single(t => t.GetProperty("table").GetString() == "trusted.rentals");
+        Assert.Equal(802, rentals.GetProperty("rows").GetInt64());
+        Assert.Equal(0, rentals.GetProperty("version").GetInt64());
+        Assert.Contains(rentals.GetProperty("columns").EnumerateArray(), c => c.GetProperty("name").GetString() == "amount_paid");
+        Assert.Equal(33, tables.Count);
+
+        // Every row once, across pages of 300, in the requested order; the last page says there is no next.
+        var ids = new List<long>();
+        var path = "/v1/tables/trusted/rentals?columns=rental_id,amount_paid&order=rental_id.desc&limit=300";
+        var pages = 0;
+        while (path != null)
+        {
+            using var response = await _http.GetAsync(_url + path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            ids.AddRange(page.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("rental_id").GetInt64()));
+            var next = page.GetProperty("next");
+            Assert.Equal(next.ValueKind != JsonValueKind.Null, response.Headers.Contains("Link"));
+            path = next.ValueKind == JsonValueKind.Null ? null : response.Headers.GetValues("Link").Single().Split('>')[0].TrimStart('<');
+            pages++;
+        }
+        Assert.Equal(3, pages);
+        var expected = (await QueryAsync(_qs, "SELECT rental_id FROM trusted.rentals ORDER BY rental_id DESC")).Select(r => long.Parse(r[0]!)).ToList();
+        Assert.Equal(expected, ids);
+
+        // Filters are bound values: a quote in a value is just a character, never SQL.
+        var japan = await JsonAsync("/v1/tables/trusted/rentals?country=eq.Japan&limit=10000&columns=country");
+        var expectedJapan = (await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals WHERE country = 'Japan'"))[0][0];
+        Assert.Equal(long.Parse(expectedJapan!), japan.GetProperty("rows").GetArrayLength());
+        var injected = await JsonAsync("/v1/tables/trusted/rentals?" + "country=eq." + Uri.EscapeDataString("x' OR '1'='1"));
+        Assert.Equal(0, injected.GetProperty("rows").GetArrayLength());
+        var inList = await JsonAsync("/v1/tables/trusted/rentals?rental_id=in.(1,2,3)&columns=rental_id&limit=10");
+        Assert.Equal([1L, 2L, 3L], inList.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("rental_id").GetInt64()));
+
+        // CSV (RFC 4180) and NDJSON, by Accept or format=.
+        using (var csvRequest = new HttpRequestMessage(HttpMethod.Get, _url + "/v1/tables/trusted/rentals?columns=rental_id,film_title&limit=5"))
+        {
+            csvRequest.Headers.Accept.ParseAdd("text/csv");
+            using var csv = await _http.SendAsync(csvRequest);
+            Assert.Equal("text/csv", csv.Content.Headers.ContentType!.MediaType);
+            var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("rental_id,film_title", lines[0]);
+            Assert.Equal(6, lines.Length);
+        }
+        var ndjson = await _http.GetStringAsync(_url + "/v1/tables/trusted/rentals?format=ndjson&limit=7");
+        Assert.Equal(7, ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l)).Count());
+
+        // The version read is the ETag; If-None-Match answers 304; a new commit changes it; ?version= reads the old one.
+        using var first = await _http.GetAsync(_url + "/v1/tables/refined/revenue_by_country_month?limit=1");
+        var etag = first.Headers.ETag!.Tag;
+        Assert.Equal("\"refined.revenue_by_country_month@0\"", etag);
+        using (var conditional = new HttpRequestMessage(HttpMethod.Get, _url + "/v1/tables/refined/revenue_by_country_month"))
+        {
+            conditional.Headers.IfNoneMatch.ParseAdd(etag);
+            using var notModified = await _http.SendAsync(conditional);
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        }
+        var cursor = (await JsonAsync("/v1/tables/trusted/rentals?limit=400&columns=rental_id")).GetProperty("next").GetString()!;
+        Assert.Equal(0, (await CliProcess.RunAsync(_qs.Folder, "run")).ExitCode);
+        using var second = await _http.GetAsync(_url + "/v1/tables/refined/revenue_by_country_month?limit=1");
+        Assert.Equal("\"refined.revenue_by_country_month@1\"", second.Headers.ETag!.Tag);
+        var old = await JsonAsync("/v1/tables/trusted/rentals?version=0&limit=1");
+        Assert.Equal(0, old.GetProperty("version").GetInt64());
+        var pinned = await JsonAsync($"/v1/tables/trusted/rentals?limit=400&columns=rental_id&next={cursor}"); // the page after, from version 0
+        Assert.Equal(0, pinned.GetProperty("version").GetInt64());
+        Assert.Equal(401, pinned.GetProperty("rows")[0].GetProperty("rental_id").GetInt64());
+
+        // Runs, and the student API's route: every refined table as plain JSON (not double-encoded, not capped).
+        var runs = (await JsonAsync("/v1/runs")).GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(2, runs.Count);
+        var run = await JsonAsync("/v1/runs/" + runs[0].GetProperty("run_id").GetString());
+        Assert.Equal("succeeded", run.GetProperty("status").GetString());
+        var legacy = await JsonAsync("/extract-trusted-info");
+        Assert.Equal(JsonValueKind.Array, legacy.GetProperty("revenue_by_country_month").ValueKind);
+        var refinedRows = (await QueryAsync(_qs, "SELECT count(*) FROM refined.revenue_by_country_month"))[0][0];
+        Assert.Equal(long.Parse(refinedRows!), legacy.GetProperty("revenue_by_country_month").GetArrayLength());
+        Assert.True(legacy.TryGetProperty("caudal_runs", out _));
+    }
+
+    [Theory]
+    [InlineData("/v1/tables/trusted/rentals?nope=eq.1", 400, "no column 'nope'")]
+    [InlineData("/v1/tables/trusted/rentals?columns=rental_id;DROP%20TABLE%20x", 400, "no column 'rental_id;DROP TABLE x'")]
+    [InlineData("/v1/tables/trusted/rentals?rental_id=gt.abc", 400, "Could not convert string 'abc'")]
+    [InlineData("/v1/tables/trusted/rentals?rental_id=between.1", 400, "write rental_id=eq.value")]
+    [InlineData("/v1/tables/trusted/rentals?limit=1000000000", 400, "limit '1000000000': a whole number from 1 to 10,000")]
+    [InlineData("/v1/tables/trusted/rentals?next=Zm9yZ2Vk", 400, "not a cursor this server gave")]
+    [InlineData("/v1/tables/trusted/rentals?order=rental_id.sideways", 400, "order 'rental_id.sideways'")]
+    [InlineData("/v1/tables/trusted/rentals?format=xml", 400, "format 'xml'")]
+    [InlineData("/v1/tables/trusted/rentals?version=99", 404, "does not exist")]
+    [InlineData("/v1/tables/trusted/no_such_table", 404, "no table trusted.no_such_table")]
+    [InlineData("/v1/tables/trusted/..%2F..%2Fetc", 404, "no table")]
+    [InlineData("/v1/tables/secret/rentals", 404, "no table")]
+    [InlineData("/v1/runs/20991231T000000Z-abcdef", 404, "no run")]
+    public async Task Bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(string path, int status, string message)
+    {
+        await StartAsync("serve", "--port", "0");
+        using var response = await _http.GetAsync(_url + path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"{path}: {(int)response.StatusCode} {body}");
+        Assert.Contains(message, JsonDocument.Parse(body).RootElement.GetProperty("error").GetString());
+        Assert.DoesNotContain("   at ", body);
+        Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(_url + "/v1/tables")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Serving_beyond_loopback_is_refused_without_authentication()
+    {
+        var refused = await CliProcess.RunAsync(_qs.Folder, "serve", "--bind", "0.0.0.0");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("listens on loopback only", refused.Stderr + refused.Stdout);
+    }
+
+    /// <summary>`caudal up`: while the scheduler commits new versions, every response is one whole version.</summary>
+    [Fact]
+    public async Task Up_serves_whole_versions_while_the_scheduler_commits()
+    {
+        File.AppendAllText(_qs.SpecPath, "\nschedule:\n  cron: \"*/2 * * * * *\"\n  catch_up: latest\n");
+        var (up, output) = await StartAsync("up", "--port", "0");
+        var rentals = long.Parse((await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals"))[0][0]!);
+        var versions = new HashSet<long>();
+        var deadline = DateTime.UtcNow.AddSeconds(40);
+        while (versions.Count < 3 && DateTime.UtcNow < deadline)
+        {
+            var page = await JsonAsync("/v1/tables/refined/revenue_by_country_month?limit=10000&columns=rentals");
+            versions.Add(page.GetProperty("version").GetInt64());
+            // Whole versions only: the rentals of every country-month add up to the source's, whatever version was read.
+            Assert.Equal(rentals, page.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("rentals").GetInt64()));
+        }
+        Assert.True(versions.Count >= 3, $"saw versions {string.Join(",", versions)}\n{output}");
+        using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString()])!) await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await up.WaitForExitAsync(timeout.Token);
+        Assert.True(up.ExitCode == 0, output.ToString());
+        Assert.Contains("Scheduler for pipeline quickstart stopped.", output.ToString());
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var p in _processes)
+        {
+            if (!p.HasExited) p.Kill(entireProcessTree: true);
+            p.Dispose();
+        }
+        _http.Dispose();
+        _qs.Dispose();
+        return Task.CompletedTask;
+    }
+}
