@@ -76,8 +76,9 @@ public sealed class RunWorkspace : IDisposable
         {
             Directory.Delete(path, recursive: true);
         }
-        catch (DirectoryNotFoundException)
+        catch (Exception e) when (e is DirectoryNotFoundException or IOException or UnauthorizedAccessException)
         {
+            // Gone already (another process cleaned it), or not removable now: the next cleanup tries again.
         }
     }
 
