@@ -58,13 +58,14 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         Logs.Configure(builder.Logging, settings.LogFormat);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
         builder.Services.AddSingleton(spec);
+        builder.Services.AddLakeServing(spec);
         if (Schedules)
         {
             builder.Services.AddSingleton<ScheduleCommand.SchedulerOutcome>();
             builder.Services.AddHostedService<ScheduleCommand.SchedulerService>();
         }
         await using var app = builder.Build();
-        LakeApi.Map(app, spec);
+        app.MapLakeServing(spec);
         var outcome = Schedules ? app.Services.GetRequiredService<ScheduleCommand.SchedulerOutcome>() : null;
         await app.StartAsync(ct);
         foreach (var url in app.Urls) app.Logger.LogInformation("Serving the lake of {Pipeline} at {Url}/v1/tables", spec.Name, url);

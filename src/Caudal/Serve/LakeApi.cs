@@ -27,11 +27,10 @@ public static class LakeApi
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static void Map(IEndpointRouteBuilder app, PipelineSpec spec)
+    public static void Map(IEndpointRouteBuilder app, PipelineSpec spec, TableCatalog catalog)
     {
-        var catalog = new TableCatalog(DataLake.Open(spec.Lake));
         var runs = new RunStore(catalog.Lake.Store);
-        var scratch = Path.Combine(RunWorkspace.Root(spec.BaseDirectory), "serve-cache");
+        var scratch = ServeServices.Scratch(spec);
 
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {

@@ -198,6 +198,14 @@ public sealed partial class ServeTests : IAsyncLifetime
             Assert.Equal(rentals, page.GetProperty("rows").EnumerateArray().Sum(r => r.GetProperty("rentals").GetInt64()));
         }
         Assert.True(versions.Count >= 3, $"saw versions {string.Join(",", versions)}\n{output}");
+
+        // /metrics (Prometheus, from the lake): runs by status and trigger, rows captured, each table's lag, the lease.
+        var metrics = await _http.GetStringAsync(_url + "/metrics");
+        Assert.Matches(@"caudal_runs_total\{[^}]*status=""succeeded"",trigger=""manual""\} 1\b", metrics);
+        Assert.Matches(@"caudal_rows_captured_total\{[^}]*table=""raw.sakila_rental""\} \d+", metrics);
+        Assert.Matches(@"caudal_table_lag_seconds\{[^}]*table=""trusted.rentals""\} \d", metrics);
+        Assert.Matches(@"caudal_stage_duration_seconds\{[^}]*stage=""model"",table=""trusted.rentals""\} \d", metrics);
+        Assert.Contains("caudal_lease_held", metrics);
         using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString()])!) await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await up.WaitForExitAsync(timeout.Token);
