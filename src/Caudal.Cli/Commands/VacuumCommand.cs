@@ -37,6 +37,9 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
             foreach (var f in result.Deleted) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {id.Path}/{f}");
             files += result.Deleted.Count;
             bytes += result.BytesFreed;
+            // Log entries before the latest checkpoint, older than the table's log retention (30 days by default).
+            foreach (var key in await LogCleanup.RunAsync(lake.Table(id), dryRun: settings.DryRun, ct: ct))
+                Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {key} (log entry before the latest checkpoint)");
         }
         // What killed runs left: local scratch folders, and payloads uploaded for commits that never happened.
         var leftovers = await Caudal.Runs.Leftovers.CleanAsync(lake, spec.BaseDirectory, retention, settings.DryRun, ct);

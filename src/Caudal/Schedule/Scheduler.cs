@@ -218,7 +218,8 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         }
     }
 
-    /// <summary>The maintenance job: vacuum every table with run.vacuum_retention, and remove what dead runs left.</summary>
+    /// <summary>The maintenance job: vacuum every table with run.vacuum_retention, clean old log entries (the tables' log
+    /// retention, 30 days by default), and remove what dead runs left.</summary>
     private async Task MaintainAsync(CancellationToken stopping)
     {
         try
@@ -231,7 +232,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             {
                 var result = await Vacuum.RunAsync(_lake.Table(id), retention, ct: stopping,
                     keepSince: RunWorkspace.FindLive(spec.BaseDirectory).Select(RunRecord.StartOf).Min()?.AddMinutes(-1));
-                files += result.Deleted.Count;
+                files += result.Deleted.Count + (await LogCleanup.RunAsync(_lake.Table(id), ct: stopping)).Count;
                 bytes += result.BytesFreed;
             }
             var leftovers = await Leftovers.CleanAsync(_lake, spec.BaseDirectory, retention, dryRun: false, stopping);

@@ -157,6 +157,33 @@ public sealed class DeltaTableTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Stores.Kinds), MemberType = typeof(Stores))]
+    public async Task Log_cleanup_keeps_the_latest_checkpoint_and_what_follows_it(string kind)
+    {
+        var table = NewTable(kind);
+        for (var i = 0; i < 25; i++) await _writer.WriteAsync(table, $"SELECT {i} AS id", txn: new TxnAction("app", i, null));
+        var before = (await table.SnapshotAsync())!;
+        Assert.Empty(await LogCleanup.RunAsync(table)); // nothing is 30 days old
+
+        var deleted = await LogCleanup.RunAsync(table, TimeSpan.Zero);
+        // Commits 0-20 and the checkpoint at 10 go; the checkpoint at 20 and commits 21-24 rebuild the table.
+        Assert.Equal(21 + 1, deleted.Count);
+        var keys = new List<string>();
+        await foreach (var o in table.Store.ListAsync("trusted/t/_delta_log/")) keys.Add(o.Key[("trusted/t/_delta_log/").Length..]);
+        Assert.Equal(["00000000000000000020.checkpoint.parquet", "00000000000000000021.json", "00000000000000000022.json",
+            "00000000000000000023.json", "00000000000000000024.json", "_last_checkpoint"], keys.Order(StringComparer.Ordinal));
+        var after = (await table.SnapshotAsync())!;
+        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Files.Keys.Order(), after.Files.Keys.Order());
+        Assert.Equal(24, after.Txns["app"]);
+        Assert.Equal(25, (await LakeReader.RowsAsync(table, "id")).Count);
+        var old = await Assert.ThrowsAsync<DeltaException>(() => table.SnapshotAsync(5));
+        Assert.Contains("cannot be reconstructed", old.Message);
+        await _writer.WriteAsync(table, "SELECT 99 AS id"); // and the table takes new commits
+        Assert.Equal(25, (await table.SnapshotAsync())!.Version);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores.Kinds), MemberType = typeof(Stores))]
     public async Task Files_of_an_uncommitted_write_are_invisible_and_vacuumed_only_after_retention(string kind)
     {
         var table = NewTable(kind);

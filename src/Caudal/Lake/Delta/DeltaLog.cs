@@ -50,11 +50,12 @@ public sealed partial class DeltaLog(IObjectStore store, string tableRoot)
         var target = version ?? Math.Max(listing.Commits.Count > 0 ? listing.Commits.Max() : -1, listing.Checkpoints.DefaultIfEmpty(-1).Max());
         var checkpoint = listing.Checkpoints.Where(c => c <= target).DefaultIfEmpty(-1).Max();
         var first = checkpoint + 1;
+        if (version != null && checkpoint < 0 && !listing.Commits.Contains(0))
+            throw new DeltaException($"Table {Store.Location}{TableRoot}: version {version} cannot be reconstructed (log truncated: the oldest entry " +
+                $"is version {listing.Commits.Concat(listing.Checkpoints).DefaultIfEmpty(-1).Min()}; older ones were removed after the log retention).");
         for (var v = first; v <= target; v++)
             if (!listing.Commits.Contains(v))
                 throw new DeltaException($"Table {Store.Location}{TableRoot}: commit {v} is missing from _delta_log (versions must be contiguous).");
-        if (version != null && checkpoint < 0 && !listing.Commits.Contains(0))
-            throw new DeltaException($"Table {Store.Location}{TableRoot}: version {version} cannot be reconstructed (log truncated).");
 
         var state = new SnapshotBuilder();
         if (checkpoint >= 0) state.Apply(await ReadCheckpointAsync(checkpoint, ct));
