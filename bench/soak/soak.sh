@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Soak test of the scheduler (not in CI): the quickstart on a 10-second schedule for N minutes (default 30) in one
-# `caudal schedule` process. Reports RSS and open file descriptors early and at the end (they must stay flat), the
-# runs (every slot once, none failed) and checks every table with the independent Delta reader.
-# usage: bash bench/soak/soak.sh [minutes]
+# Soak test (not in CI): the quickstart on a 10-second schedule for N minutes (default 30) in one `caudal up` process
+# (scheduler + HTTP API; `schedule` for the scheduler alone), read through the API every second meanwhile. Reports
+# RSS, open file descriptors and threads every minute (they must stay flat), the runs (every slot once, none failed),
+# the API requests that failed, and checks every table with the independent Delta reader.
+# usage: bash bench/soak/soak.sh [minutes] [up|schedule]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 minutes="${1:-30}"
+command="${2:-up}"
 work="$(mktemp -d /tmp/caudal-soak.XXXXXX)"
 "$root/caudal" --version >/dev/null
 cp -r "$root/examples/quickstart/." "$work/"
@@ -14,8 +16,14 @@ cd "$work"
 [ -f data/sakila.db ] || "$root/caudal" sample sakila --scale 1 --out data/sakila.db >/dev/null
 printf '\nschedule:\n  cron: "*/10 * * * * *"\n  catch_up: all\n' >> caudal.yaml
 dll="$root/.build/cli/Caudal.Cli.dll"
-dotnet "$dll" schedule > schedule.log 2>&1 &
+if [ "$command" = up ]; then dotnet "$dll" up --port 18480 > schedule.log 2>&1 & else dotnet "$dll" schedule > schedule.log 2>&1 & fi
 pid=$!
+if [ "$command" = up ]; then
+  ( while kill -0 $pid 2>/dev/null; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:18480/v1/tables/refined/revenue_by_country_month?limit=1000' || echo 000)
+      echo "$code" >> api.codes; sleep 1
+    done ) &
+fi
 sample() { echo "$(date -u +%H:%M:%S) rss=$(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status) fds=$(ls /proc/$pid/fd | wc -l) threads=$(awk '/Threads/ {print $2}' /proc/$pid/status)"; }
 for m in $(seq 1 "$minutes"); do sleep 60; echo "after $m min: $(sample)"; done
 kill -TERM $pid; wait $pid; echo "scheduler exit code: $?"
@@ -26,5 +34,6 @@ for t in lake/*/*/; do
   [ -d "$t/_delta_log" ] || continue
   python3 "$root/tests/tools/delta_replay.py" "$t" >/dev/null || { echo "invalid: $t"; bad=1; }
 done
+[ -f api.codes ] && echo "API reads: $(wc -l < api.codes) requests, $(grep -vc '^200$' api.codes) not 200 (000 = before it listened or after it stopped)"
 echo "independent Delta reader: $([ $bad = 0 ] && echo 'every table valid' || echo 'INVALID TABLES')"
 echo "work folder: $work"

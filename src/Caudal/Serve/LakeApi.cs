@@ -27,10 +27,9 @@ public static class LakeApi
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static void Map(IEndpointRouteBuilder app, PipelineSpec spec, TableCatalog catalog)
+    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch)
     {
         var runs = new RunStore(catalog.Lake.Store);
-        var scratch = ServeServices.Scratch(spec);
 
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {

@@ -15,8 +15,12 @@ public static class ServeServices
     public static IServiceCollection AddLakeServing(this IServiceCollection services, PipelineSpec spec)
     {
         var catalog = new TableCatalog(DataLake.Open(spec.Lake));
+        // The server's scratch folder (engine spill, an S3 lake's cached files) is a locked workspace like a run's,
+        // so leftover cleanups never take it from a live server; it goes when the server stops.
+        var workspace = RunWorkspace.Create(spec.BaseDirectory, $"serve-{Environment.ProcessId}");
+        services.AddSingleton(workspace);
         services.AddSingleton(catalog);
-        services.AddSingleton(new LakeMetrics(catalog, Scratch(spec)));
+        services.AddSingleton(new LakeMetrics(catalog, workspace.Path));
         services.AddHostedService<MetricsRefresher>();
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("caudal", serviceInstanceId: spec.Name))
@@ -26,11 +30,15 @@ public static class ServeServices
 
     public static void MapLakeServing(this WebApplication app, PipelineSpec spec)
     {
-        LakeApi.Map(app, spec, app.Services.GetRequiredService<TableCatalog>());
+        var catalog = app.Services.GetRequiredService<TableCatalog>();
+        var scratch = app.Services.GetRequiredService<RunWorkspace>().Path;
+        LakeApi.Map(app, catalog, scratch);
+        // The SQL engine may read only the lake's own folder (a local lake) and the server's scratch folder (where an
+        // S3 lake's files are cached).
+        var lake = spec.Lake.Uri.StartsWith("file://", StringComparison.Ordinal) ? spec.Lake.Uri["file://".Length..] : spec.Lake.Uri;
+        SqlEndpoint.Map(app, catalog, scratch, spec.Lake.IsS3 ? null : Path.GetFullPath(lake));
         app.MapPrometheusScrapingEndpoint("/metrics");
     }
-
-    internal static string Scratch(PipelineSpec spec) => Path.Combine(RunWorkspace.Root(spec.BaseDirectory), "serve-cache");
 
     /// <summary>Re-reads the metrics from the lake every 15 seconds (a failed read keeps the previous values).</summary>
     private sealed class MetricsRefresher(LakeMetrics metrics) : BackgroundService

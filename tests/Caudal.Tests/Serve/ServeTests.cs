@@ -173,6 +173,67 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _http.GetAsync(_url + "/v1/tables")).StatusCode);
     }
 
+    private async Task<(HttpStatusCode Status, JsonElement Body)> SqlAsync(object request)
+    {
+        using var response = await _http.PostAsync(_url + "/v1/sql", new StringContent(JsonSerializer.Serialize(request), Encoding.UTF8, "application/json"));
+        return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement);
+    }
+
+    [Fact]
+    public async Task Sql_over_http_reads_the_lake_and_nothing_else()
+    {
+        await StartAsync("serve", "--port", "0");
+        var (country, rows) = (await QueryAsync(_qs, "SELECT country, count(*) FROM trusted.rentals GROUP BY ALL ORDER BY 2 DESC LIMIT 1"))[0] switch { var r => (r[0]!, long.Parse(r[1]!)) };
+        var (ok, result) = await SqlAsync(new { sql = "SELECT country, count(*) AS n FROM trusted.rentals WHERE country = ? GROUP BY country", @params = new[] { country } });
+        Assert.Equal(HttpStatusCode.OK, ok);
+        Assert.Equal(rows, result.GetProperty("rows")[0][1].GetInt64());
+        Assert.Equal("n", result.GetProperty("columns")[1].GetProperty("name").GetString());
+        Assert.False(result.GetProperty("truncated").GetBoolean());
+        Assert.Equal(0, result.GetProperty("versions").GetProperty("trusted.rentals").GetInt64());
+        var (_, many) = await SqlAsync(new { sql = "SELECT * FROM range(20000)" });
+        Assert.True(many.GetProperty("truncated").GetBoolean());
+        Assert.Equal(10_000, many.GetProperty("rows").GetArrayLength());
+
+        // Anything but a read of the lake is refused with a message, and nothing is written anywhere.
+        var outside = Path.Combine(Path.GetTempPath(), "caudal-evil-" + Guid.NewGuid().ToString("N")[..6]);
+        var lakeFile = Directory.GetFiles(Path.Combine(_qs.LakePath, "trusted", "rentals"), "*.parquet")[0];
+        foreach (var (sql, message) in new[]
+                 {
+                     ($"COPY (SELECT 1) TO '{outside}.csv'", "only a read-only query"),
+                     ($"COPY (SELECT 1) TO '{_qs.LakePath}/trusted/x.csv'", "only a read-only query"),
+                     ($"ATTACH '{outside}.db'", "only a read-only query"),
+                     ("INSTALL httpfs", "only a read-only query"),
+                     ("LOAD httpfs", "only a read-only query"),
+                     ("SET enable_external_access = true", "only a read-only query"),
+                     ("PRAGMA threads = 8", "only a read-only query"),
+                     ("CREATE TABLE t AS SELECT 1", "only a read-only query"),
+                     ("SELECT 1; DROP VIEW trusted.rentals", "only a read-only query"),
+                     ("SELECT * FROM read_csv('/etc/passwd')", "Permission Error"),
+                     ($"SELECT * FROM read_parquet('{outside}.parquet')", "Permission Error"),
+                     ("SELECT * FROM glob('/etc/*')", "Permission Error"),
+                     ("SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')", "Permission Error"),
+                     ("SELEC 1", "syntax error"),
+                     ("SELECT no_such_column FROM trusted.rentals", "no_such_column"),
+                 })
+        {
+            var (status, body) = await SqlAsync(new { sql });
+            Assert.True(status == HttpStatusCode.BadRequest, $"{sql}: {status} {body}");
+            Assert.Contains(message, body.GetProperty("error").GetString());
+        }
+        Assert.False(File.Exists(outside + ".csv") || File.Exists(outside + ".db") || File.Exists(Path.Combine(_qs.LakePath, "trusted", "x.csv")));
+        Assert.Equal(HttpStatusCode.OK, (await SqlAsync(new { sql = $"SELECT count(*) FROM read_parquet('{lakeFile}')" })).Status); // the lake itself: yes
+
+        // A query that never ends is interrupted at its time limit; the server goes on answering.
+        var clock = Stopwatch.StartNew();
+        var (slow, error) = await SqlAsync(new { sql = "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT max(i) FROM r", timeout_ms = 1000 });
+        Assert.Equal(HttpStatusCode.BadRequest, slow);
+        Assert.Contains("ran past its time limit (1 s)", error.GetProperty("error").GetString());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), clock.Elapsed.ToString());
+        Assert.Equal(HttpStatusCode.OK, (await SqlAsync(new { sql = "SELECT 1" })).Status);
+        var (tooBig, _) = await SqlAsync(new { sql = "SELECT '" + new string('x', 2 << 20) + "'" });
+        Assert.True(tooBig is HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.BadRequest, tooBig.ToString());
+    }
+
     [Fact]
     public async Task Serving_beyond_loopback_is_refused_without_authentication()
     {

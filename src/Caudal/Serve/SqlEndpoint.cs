@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text.Json;
+using Caudal.Lake;
+using Caudal.Processing;
+using Caudal.Processing.Engine;
+using DuckDB.NET.Data;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace Caudal.Serve;
+
+/// <summary>
+/// <c>POST /v1/sql</c> <c>{"sql": "...", "params": [...], "timeout_ms": 5000}</c>: one read-only query over every
+/// table of the lake (as <c>zone.name</c>, each at its latest version). Read-only for real, twice over: the statement
+/// must be a SELECT (DuckDB's own parser, through <c>json_serialize_sql</c>, refuses anything else — COPY, ATTACH,
+/// INSTALL, LOAD, SET, PRAGMA, CREATE…), and the engine it runs on has external access switched off (no file outside
+/// the lake's folder, no network, no extension loading) and its configuration locked. A statement timeout (30 s at
+/// most) interrupts it; at most 10,000 rows come back, with <c>truncated</c> set when there were more.
+/// </summary>
+public static class SqlEndpoint
+{
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromSeconds(30);
+    public const int MaxRows = 10_000;
+    private const long MaxBody = 1 << 20;
+
+    private sealed record Request(string? Sql, JsonElement[]? Params, int? TimeoutMs);
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch, string? lakeFolder)
+    {
+        app.MapPost("/v1/sql", async (HttpContext http, CancellationToken ct) =>
+        {
+            if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxBody;
+            Request? request;
+            try
+            {
+                request = await JsonSerializer.DeserializeAsync<Request>(http.Request.Body, Json, ct);
+            }
+            catch (Exception e) when (e is JsonException or BadHttpRequestException)
+            {
+                return Problem(e is BadHttpRequestException { StatusCode: 413 } ? 413 : 400,
+                    e is BadHttpRequestException { StatusCode: 413 } ? $"the body is larger than {MaxBody / 1024} KB." : $"the body is not JSON {{\"sql\": \"SELECT ...\"}}: {e.Message}");
+            }
+            if (request?.Sql is not { Length: > 0 } sql) return Problem(400, "give the query as {\"sql\": \"SELECT ...\"}.");
+            var timeout = request.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 1, MaxTimeout.TotalMilliseconds)) : MaxTimeout;
+
+            using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 2, MemoryLimit: "512MB"));
+            var versions = new Dictionary<string, long>();
+            foreach (var id in await catalog.TablesAsync(ct))
+                if (await catalog.SnapshotAsync(id, null, ct) is { } snapshot)
+                {
+                    await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
+                    versions[id.ToString()] = snapshot.Version;
+                }
+            if (Refusal(engine.Connection, sql) is { } refused) return Problem(400, refused);
+            LockDown(engine.Connection, [lakeFolder, scratch]);
+
+            using var command = engine.Connection.CreateCommand();
+            command.CommandText = sql;
+            try
+            {
+                foreach (var p in request.Params ?? []) command.Parameters.Add(new DuckDBParameter(Value(p) ?? DBNull.Value));
+            }
+            catch (BadRequestException e)
+            {
+                return Problem(400, e.Message);
+            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(timeout);
+            await using var interrupt = deadline.Token.Register(command.Cancel);
+            try
+            {
+                return await Task.Run(() =>
+                {
+                    using var reader = command.ExecuteReader();
+                    var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new { name = reader.GetName(i), type = reader.GetDataTypeName(i) }).ToList();
+                    var rows = new List<object?[]>();
+                    var truncated = false;
+                    while (reader.Read())
+                    {
+                        if (rows.Count == MaxRows)
+                        {
+                            truncated = true;
+                            break;
+                        }
+                        var row = new object?[reader.FieldCount];
+                        for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : JsonValue(reader.GetValue(i));
+                        rows.Add(row);
+                    }
+                    return Results.Json(new { columns, rows, truncated, versions }, Json);
+                }, CancellationToken.None);
+            }
+            catch (Exception e) when (e is DuckDBException or OperationCanceledException && deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                return Problem(400, $"the query ran past its time limit ({timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s) and was interrupted.");
+            }
+            catch (DuckDBException e)
+            {
+                return Problem(400, e.Message.Trim());
+            }
+        });
+    }
+
+    /// <summary>Why the statement may not run (not a SELECT, or not parsable), or null.</summary>
+    private static string? Refusal(DuckDBConnection connection, string sql)
+    {
+        using var check = connection.CreateCommand();
+        check.CommandText = "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)";
+        check.Parameters.Add(new DuckDBParameter(sql));
+        using var result = JsonDocument.Parse((string)check.ExecuteScalar()!);
+        var root = result.RootElement;
+        if (!root.TryGetProperty("error", out var error) || !error.GetBoolean()) return null;
+        var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a query";
+        return root.TryGetProperty("error_type", out var type) && type.GetString() == "not implemented"
+            ? "only a read-only query (SELECT, WITH … SELECT) can run here."
+            : $"{message}{(root.TryGetProperty("position", out var p) ? $" (at character {p.GetString()})" : "")}";
+    }
+
+    /// <summary>No file outside the lake (and the server's scratch folder), no network, no extensions, no settings.</summary>
+    private static void LockDown(DuckDBConnection connection, IEnumerable<string?> folders)
+    {
+        var allowed = string.Join(", ", folders.OfType<string>().Select(f => Sql.Literal(f.TrimEnd('/') + "/")));
+        foreach (var statement in new[]
+                 {
+                     $"SET allowed_directories = [{allowed}]", "SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+                     "SET autoload_known_extensions = false", "SET lock_configuration = true",
+                 })
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = statement;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private static object? Value(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number when e.TryGetInt64(out var l) => l,
+        JsonValueKind.Number => e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Null => null,
+        _ => throw new BadRequestException("params: strings, numbers, booleans or null."),
+    };
+
+    private static object? JsonValue(object value) => value switch
+    {
+        sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or bool or string => value,
+        System.Numerics.BigInteger big => big.ToString(CultureInfo.InvariantCulture),
+        _ => QuerySession.Text(value),
+    };
+
+    private static IResult Problem(int status, string detail) => Results.Json(new { status, error = detail }, Json, "application/problem+json", status);
+}
