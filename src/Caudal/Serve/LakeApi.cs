@@ -6,7 +6,6 @@ using Caudal.Lake.Delta;
 using Caudal.Processing;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
-using Caudal.Spec;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -50,8 +49,7 @@ public static class LakeApi
                 var version = http.Request.Query["version"].FirstOrDefault() is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : (long?)null;
                 snapshot = await catalog.SnapshotAsync(id, version, ct);
                 if (snapshot == null) return Problem(404, $"no table {id}{(version != null ? $" at version {version}" : "")}: see /v1/tables.");
-                query = TableQuery.Parse(http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString())), snapshot.Schema,
-                    snapshot.Metadata.PartitionColumns);
+                query = TableQuery.Parse(http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString())), snapshot.Schema);
                 if (query.Version is { } pinned && pinned != snapshot.Version) snapshot = await catalog.SnapshotAsync(id, pinned, ct);
                 if (snapshot == null) return Problem(404, $"version {query.Version} of {id} does not exist.");
             }

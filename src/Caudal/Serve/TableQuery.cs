@@ -24,7 +24,7 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
     public const int MaxLimit = 10_000;
     private static readonly string[] Reserved = ["columns", "order", "limit", "next", "format", "version"];
 
-    public static TableQuery Parse(IEnumerable<KeyValuePair<string, string>> query, DeltaSchema schema, IReadOnlyList<string> partitionColumns)
+    public static TableQuery Parse(IEnumerable<KeyValuePair<string, string>> query, DeltaSchema schema)
     {
         var pairs = query.ToList();
         string? Get(string key) => pairs.LastOrDefault(p => p.Key == key).Value;
