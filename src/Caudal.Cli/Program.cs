@@ -11,7 +11,7 @@ app.Configure(config =>
     config.SetApplicationVersion(typeof(Caudal.Spec.PipelineSpec).Assembly.GetName().Version!.ToString(3));
     config.AddCommand<RunCommand>("run").WithDescription("Run the pipeline once: capture to raw, then models to trusted and refined.");
     config.AddCommand<BackfillCommand>("backfill").WithDescription("Run the pipeline once per window of a date range (--from, --to, --step): sources read that window.");
-    config.AddCommand<ServeCommand>("serve").WithDescription("Serve the lake over HTTP: tables (JSON, NDJSON, CSV), runs, the old /extract-trusted-info route.");
+    config.AddCommand<ServeCommand>("serve").WithDescription("Serve the lake over HTTP (loopback): tables and rows (JSON, NDJSON, CSV), read-only SQL, runs, /metrics.");
     config.AddCommand<UpCommand>("up").WithDescription("The scheduler and the HTTP API in one process (the single-machine default).");
     config.AddCommand<ScheduleCommand>("schedule").WithDescription("Run the pipeline on its schedule until stopped (cron, catch-up, retries, one runner at a time).");
     config.AddCommand<ValidateCommand>("validate").WithDescription("Check the spec and report every problem with file:line:column.");
