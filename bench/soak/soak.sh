@@ -3,7 +3,9 @@
 # (scheduler + HTTP API; `schedule` for the scheduler alone), read through the API every second meanwhile. Reports
 # RSS, open file descriptors and threads every minute (they must stay flat), the runs (every slot once, none failed),
 # the API requests that failed, and checks every table with the independent Delta reader.
-# usage: bash bench/soak/soak.sh [minutes] [up|schedule]
+# With a third argument `models-only` the lake is captured once and the schedule then rebuilds trusted, refined and
+# the charts only, so the lake stops growing (raw is append-only): what memory does then tells a leak from growth.
+# usage: bash bench/soak/soak.sh [minutes] [up|schedule] [models-only]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 minutes="${1:-30}"
@@ -14,7 +16,13 @@ cp -r "$root/examples/quickstart/." "$work/"
 rm -rf "$work/lake" "$work/.caudal"
 cd "$work"
 [ -f data/sakila.db ] || "$root/caudal" sample sakila --scale 1 --out data/sakila.db >/dev/null
-printf '\nschedule:\n  cron: "*/10 * * * * *"\n  catch_up: all\n' >> caudal.yaml
+if [ "${3:-}" = models-only ]; then
+  "$root/caudal" run > /dev/null
+  sed -i 's/^run:$/run:\n  vacuum_retention: 1m/' caudal.yaml   # vacuum (every 5 minutes) keeps the overwritten files from piling up
+  printf '\nschedule:\n  jobs: [{name: models, cron: "*/10 * * * * *", models_only: true}]\n  catch_up: all\n  maintenance: {cron: "0 */5 * * * *"}\n' >> caudal.yaml
+else
+  printf '\nschedule:\n  cron: "*/10 * * * * *"\n  catch_up: all\n' >> caudal.yaml
+fi
 dll="$root/.build/cli/Caudal.Cli.dll"
 if [ "$command" = up ]; then dotnet "$dll" up --port 18480 > schedule.log 2>&1 & else dotnet "$dll" schedule > schedule.log 2>&1 & fi
 pid=$!
