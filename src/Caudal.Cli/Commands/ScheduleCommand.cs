@@ -52,13 +52,20 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
     }
 
     internal sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
-        IHostApplicationLifetime lifetime) : BackgroundService
+        IHostApplicationLifetime lifetime, IServiceProvider services) : BackgroundService
     {
+        /// <summary>Under <c>caudal up</c> the lake is served: webhooks link to the run's record at <c>/v1/runs/{id}</c>.</summary>
+        private string? Link(string runId) =>
+            services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features
+                .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address
+                ? $"{address}/v1/runs/{runId}"
+                : null;
+
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             try
             {
-                await new Scheduler(spec, logger).RunAsync(stoppingToken);
+                await new Scheduler(spec, logger, runLink: Link).RunAsync(stoppingToken);
                 if (!stoppingToken.IsCancellationRequested) outcome.Failed = true;
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -13,11 +13,12 @@ namespace Caudal.Schedule;
 /// <c>max_runtime</c>, retried with backoff when it fails, reported to the webhooks. Stopping cancels the run in flight:
 /// its current stage is abandoned before its commit (commits are atomic), the lease is released.
 /// </summary>
-public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? http = null, TimeProvider? time = null)
+public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? http = null, TimeProvider? time = null,
+    Func<string, string?>? runLink = null)
 {
     private readonly ScheduleSpec _schedule = spec.Schedule ?? throw new ArgumentException($"The spec {spec.File} has no 'schedule' section.");
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Webhook _webhook = new(http ?? new HttpClient(), logger);
+    private readonly Webhook _webhook = new(http ?? new HttpClient(), logger, runLink);
     private readonly DataLake _lake = DataLake.Open(spec.Lake);
 
     private IEnumerable<ScheduledJob> Jobs => _schedule.Maintenance is { } m ? [.. _schedule.Jobs, m] : _schedule.Jobs;

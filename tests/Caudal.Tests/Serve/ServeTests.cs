@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Caudal.Spec;
 using Caudal.Tests.Support;
+using Microsoft.Extensions.Logging;
 
 namespace Caudal.Tests.Serve;
 
@@ -246,7 +247,19 @@ public sealed partial class ServeTests : IAsyncLifetime
     [Fact]
     public async Task Up_serves_whole_versions_while_the_scheduler_commits()
     {
-        File.AppendAllText(_qs.SpecPath, "\nschedule:\n  cron: \"*/2 * * * * *\"\n  catch_up: latest\n");
+        // A webhook receiver: under `up` a report links to the run's record on the API.
+        var hooks = new List<JsonElement>();
+        var receiverBuilder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        receiverBuilder.Logging.ClearProviders();
+        Microsoft.AspNetCore.Hosting.HostingAbstractionsWebHostBuilderExtensions.UseUrls(receiverBuilder.WebHost, "http://127.0.0.1:0");
+        await using var receiver = receiverBuilder.Build();
+        Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapPost(receiver, "/hook", async (Microsoft.AspNetCore.Http.HttpContext ctx) =>
+        {
+            var body = (await JsonDocument.ParseAsync(ctx.Request.Body)).RootElement;
+            lock (hooks) hooks.Add(body);
+        });
+        await receiver.StartAsync();
+        File.AppendAllText(_qs.SpecPath, $"\nschedule:\n  cron: \"*/2 * * * * *\"\n  catch_up: latest\n  on_success: {receiver.Urls.First()}/hook\n");
         var (up, output) = await StartAsync("up", "--port", "0");
         var rentals = long.Parse((await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals"))[0][0]!);
         var versions = new HashSet<long>();
@@ -267,6 +280,12 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Matches(@"caudal_table_lag_seconds\{[^}]*table=""trusted.rentals""\} \d", metrics);
         Assert.Matches(@"caudal_stage_duration_seconds\{[^}]*stage=""model"",table=""trusted.rentals""\} \d", metrics);
         Assert.Contains("caudal_lease_held", metrics);
+
+        JsonElement hook;
+        lock (hooks) hook = hooks.First();
+        var link = hook.GetProperty("link").GetString()!;
+        Assert.Equal($"{_url}/v1/runs/{hook.GetProperty("run_id").GetString()}", link);
+        Assert.Equal("succeeded", JsonDocument.Parse(await _http.GetStringAsync(link)).RootElement.GetProperty("status").GetString());
         using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString()])!) await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await up.WaitForExitAsync(timeout.Token);
