@@ -29,7 +29,7 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
         var lake = DataLake.Open(spec.Lake);
         // Files staged by a run in flight on this machine are kept whatever the retention (a run on another machine
         // sharing the lake is protected by the retention alone).
-        var keepSince = Caudal.Runs.RunWorkspace.FindLive(spec.BaseDirectory).Select(Caudal.Runs.RunRecord.StartOf).Min()?.AddMinutes(-1);
+        var keepSince = Caudal.Runs.RunWorkspace.KeepSince(spec.BaseDirectory);
         long files = 0, bytes = 0;
         foreach (var id in await lake.ListTablesAsync(ct))
         {

@@ -42,6 +42,11 @@ public sealed class RunWorkspace : IDisposable
     public static IReadOnlyList<string> FindLive(string specDirectory) =>
         Scan(specDirectory).Where(w => w.Live).Select(w => w.Name).ToList();
 
+    /// <summary>A minute before the oldest live run on this machine started (vacuum keeps every file newer than that,
+    /// whatever the retention), or null when no run is live.</summary>
+    public static DateTimeOffset? KeepSince(string specDirectory) =>
+        FindLive(specDirectory).Select(RunRecord.StartOf).Min()?.AddMinutes(-1);
+
     private static IEnumerable<(string Name, string Path, bool Live)> Scan(string specDirectory)
     {
         var root = Root(specDirectory);

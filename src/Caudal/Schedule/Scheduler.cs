@@ -232,7 +232,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             foreach (var id in await _lake.ListTablesAsync(stopping))
             {
                 var result = await Vacuum.RunAsync(_lake.Table(id), retention, ct: stopping,
-                    keepSince: RunWorkspace.FindLive(spec.BaseDirectory).Select(RunRecord.StartOf).Min()?.AddMinutes(-1));
+                    keepSince: RunWorkspace.KeepSince(spec.BaseDirectory));
                 files += result.Deleted.Count + (await LogCleanup.RunAsync(_lake.Table(id), ct: stopping)).Count;
                 bytes += result.BytesFreed;
             }
