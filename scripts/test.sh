@@ -11,6 +11,13 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || ! co
   apt-get update -qq >/dev/null && apt-get install -y -qq nodejs npm python3 >/dev/null
 fi
 
+# Chromium for the dashboard's browser tests (driven by Playwright, which cannot download its own browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (Debian package) for the dashboard tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+fi
+
 tools="$PWD/.tools"
 if [ ! -f "$tools/node_modules/s3rver/bin/s3rver.js" ]; then
   echo "installing s3rver@3.7.1 into .tools/ (S3-protocol server for the S3 lake tests)"

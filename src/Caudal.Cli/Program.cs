@@ -11,7 +11,7 @@ app.Configure(config =>
     config.SetApplicationVersion(typeof(Caudal.Spec.PipelineSpec).Assembly.GetName().Version!.ToString(3));
     config.AddCommand<RunCommand>("run").WithDescription("Run the pipeline once: capture to raw, then models to trusted and refined.");
     config.AddCommand<BackfillCommand>("backfill").WithDescription("Run the pipeline once per window of a date range (--from, --to, --step): sources read that window.");
-    config.AddCommand<ServeCommand>("serve").WithDescription("Serve the lake over HTTP (loopback): tables and rows (JSON, NDJSON, CSV), read-only SQL, runs, /metrics.");
+    config.AddCommand<ServeCommand>("serve").WithDescription("Serve the lake over HTTP: a dashboard, tables and rows (JSON, NDJSON, CSV, Parquet, Arrow), read-only SQL, saved queries, runs, charts, /metrics.");
     config.AddCommand<UpCommand>("up").WithDescription("The scheduler and the HTTP API in one process (the single-machine default).");
     config.AddCommand<ScheduleCommand>("schedule").WithDescription("Run the pipeline on its schedule until stopped (cron, catch-up, retries, one runner at a time).");
     config.AddCommand<ValidateCommand>("validate").WithDescription("Check the spec and report every problem with file:line:column.");
@@ -21,6 +21,13 @@ app.Configure(config =>
     config.AddCommand<VacuumCommand>("vacuum").WithDescription("Delete data files no table version needs any more (older than the retention).");
     config.AddCommand<QueryCommand>("query").WithDescription("Run SQL over the lake's tables (zone.name) with the embedded engine.");
     config.AddCommand<SchemaCommand>("schema").WithDescription("Print the JSON Schema of caudal.yaml (for editor completion).");
+    config.AddBranch("keys", keys =>
+    {
+        keys.SetDescription("API keys for caudal serve (kept in the lake as salted hashes).");
+        keys.AddCommand<KeysAddCommand>("add").WithDescription("Create a key with scopes (tables, runs, sql, queries, metrics); it is printed once.");
+        keys.AddCommand<KeysListCommand>("list").WithDescription("List the keys (names and scopes, never the keys).");
+        keys.AddCommand<KeysRemoveCommand>("remove").WithDescription("Remove a key; servers refuse it within 30 seconds.");
+    });
     config.AddBranch("sample", sample =>
     {
         sample.SetDescription("Generate sample data.");

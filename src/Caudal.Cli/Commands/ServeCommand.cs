@@ -19,7 +19,7 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
     public class Settings : SpecSettings
     {
         [CommandOption("--bind <ADDRESS>")]
-        [Description("Address to listen on (default 127.0.0.1). Only loopback until API keys exist.")]
+        [Description("Address to listen on (default 127.0.0.1). Beyond loopback only with API keys (caudal keys add).")]
         public string Bind { get; init; } = "127.0.0.1";
 
         [CommandOption("--port <PORT>")]
@@ -32,11 +32,8 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (!IPAddress.TryParse(Bind, out var address))
+            if (!IPAddress.TryParse(Bind, out _))
                 return ValidationResult.Error($"--bind '{Bind}' is not an IP address.");
-            if (!IPAddress.IsLoopback(address))
-                return ValidationResult.Error($"--bind {Bind}: the API has no authentication yet, so it listens on loopback only (127.0.0.1 or ::1). " +
-                    "Put a reverse proxy with authentication in front of it to reach it from elsewhere.");
             if (Port is < 0 or > 65535) return ValidationResult.Error($"--port {Port} is not a port number.");
             return LogFormat is "text" or "json" ? ValidationResult.Success() : ValidationResult.Error($"--log-format must be text or json, not '{LogFormat}'.");
         }
@@ -53,7 +50,11 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
             return ExitCodes.InvalidSpec;
         }
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = spec.BaseDirectory });
-        builder.WebHost.UseUrls($"http://{(settings.Bind.Contains(':') ? $"[{settings.Bind}]" : settings.Bind)}:{settings.Port}");
+        // HTTPS through Kestrel's own configuration (Kestrel__Endpoints__Https__Url, Kestrel__Certificates__Default__Path …):
+        // when endpoints are configured there, they replace --bind/--port.
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        var configured = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        if (!configured) builder.WebHost.UseUrls($"http://{(settings.Bind.Contains(':') ? $"[{settings.Bind}]" : settings.Bind)}:{settings.Port}");
         builder.Services.AddSystemd();
         Logs.Configure(builder.Logging, settings.LogFormat);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
@@ -65,10 +66,24 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
             builder.Services.AddHostedService<ScheduleCommand.SchedulerService>();
         }
         await using var app = builder.Build();
+        var access = await app.PrepareLakeServingAsync(spec, ct);
+        if (spec.Serve.Auth == ServeAuth.Keys && access.KeyCount == 0)
+        {
+            Console.Error.WriteLine($"caudal: {spec.File} asks for API keys (serve.auth: keys) and the lake has none: add one with caudal keys add <name> --scopes tables.");
+            return ExitCodes.InvalidSpec;
+        }
+        if (!access.Enabled && (configured || !IPAddress.IsLoopback(IPAddress.Parse(settings.Bind))))
+        {
+            Console.Error.WriteLine($"caudal: {(configured ? "the Kestrel endpoints configured" : $"--bind {settings.Bind}")} would serve beyond loopback without authentication. " +
+                "Add an API key (caudal keys add <name> --scopes tables), or serve on 127.0.0.1 behind a proxy that authenticates.");
+            return ExitCodes.InvalidSpec;
+        }
         app.MapLakeServing(spec);
         var outcome = Schedules ? app.Services.GetRequiredService<ScheduleCommand.SchedulerOutcome>() : null;
         await app.StartAsync(ct);
-        foreach (var url in app.Urls) app.Logger.LogInformation("Serving the lake of {Pipeline} at {Url}/v1/tables", spec.Name, url);
+        foreach (var url in app.Urls)
+            app.Logger.LogInformation("Serving the lake of {Pipeline} at {Url}/v1/tables (dashboard {Url}/, API docs {Url}/scalar; auth {Auth})",
+                spec.Name, url, url, url, access.Enabled ? "on" : "off");
         await app.WaitForShutdownAsync(ct);
         return outcome?.Failed == true ? ExitCodes.Failed : ExitCodes.Ok;
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using Caudal.Runs;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 
@@ -32,30 +34,52 @@ public static class LakeApi
 
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {
+            // Each table's latest check results: from the most recent run that checked it.
+            var checks = new Dictionary<string, (string Run, List<Processing.Checks.CheckResult> Results)>();
+            foreach (var run in await runs.ListAsync(50, ct))
+                foreach (var stage in run.Stages.Where(s => s.Checks.Count > 0))
+                    checks.TryAdd(stage.Table, (run.RunId, stage.Checks));
             var tables = new List<object>();
             foreach (var id in await catalog.TablesAsync(ct))
-                if (await catalog.SnapshotAsync(id, null, ct) is { } s) tables.Add(Describe(id, s));
+                if (await catalog.SnapshotAsync(id, null, ct) is { } s) tables.Add(Describe(id, s, checks.TryGetValue(id.ToString(), out var c) ? c : null));
             return Results.Json(new { tables }, Json);
-        });
+        }).WithSummary("Every table of every zone: version, rows, size, columns, partitions, last commit and run, latest checks").WithTags("tables");
 
-        app.MapGet("/v1/tables/{zone}/{name}", async (HttpContext http, string zone, string name, CancellationToken ct) =>
+        app.MapGet("/v1/tables/{zone}/{name}", async (HttpContext http, string zone, string name, CancellationToken ct,
+            [FromQuery] string? columns, [FromQuery] string? order, [FromQuery] string? limit, [FromQuery] string? next,
+            [FromQuery] string? version, [FromQuery(Name = "as_of")] string? asOf, [FromQuery] string? format) =>
         {
             if (!TableId.TryParse($"{zone}.{name}", out var id))
                 return Problem(404, $"no table {zone}.{name}: tables are named zone.name (raw, trusted, refined), see /v1/tables.");
             TableQuery? query = null;
             Snapshot? snapshot;
+            Format output;
             try
             {
-                var version = http.Request.Query["version"].FirstOrDefault() is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : (long?)null;
-                snapshot = await catalog.SnapshotAsync(id, version, ct);
-                if (snapshot == null) return Problem(404, $"no table {id}{(version != null ? $" at version {version}" : "")}: see /v1/tables.");
-                query = TableQuery.Parse(http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString())), snapshot.Schema);
-                if (query.Version is { } pinned && pinned != snapshot.Version) snapshot = await catalog.SnapshotAsync(id, pinned, ct);
+                output = Negotiate(http);
+                long? pinned = version is { } v ? long.Parse(v, CultureInfo.InvariantCulture) : null;
+                if (asOf != null)
+                {
+                    if (pinned != null) throw new BadRequestException("give either version or as_of, not both.");
+                    if (!DateTimeOffset.TryParse(asOf, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                        throw new BadRequestException($"as_of '{asOf}': a timestamp such as 2026-11-30T06:00:00Z.");
+                    pinned = await catalog.VersionAtAsync(id, at, ct)
+                        ?? throw new NotFoundException($"{id} has no version committed at or before {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)} (or its history was cleaned up).");
+                }
+                snapshot = await catalog.SnapshotAsync(id, pinned, ct);
+                if (snapshot == null) return Problem(404, $"no table {id}{(pinned != null ? $" at version {pinned}" : "")}: see /v1/tables.");
+                query = TableQuery.Parse(http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString())), snapshot.Schema,
+                    wholeByDefault: output is Format.Parquet or Format.Arrow);
+                if (query.Version is { } fromCursor && fromCursor != snapshot.Version) snapshot = await catalog.SnapshotAsync(id, fromCursor, ct);
                 if (snapshot == null) return Problem(404, $"version {query.Version} of {id} does not exist.");
             }
             catch (Exception e) when (e is BadRequestException or FormatException or OverflowException)
             {
                 return Problem(400, e is BadRequestException ? e.Message : "version: a table version number (see /v1/tables).");
+            }
+            catch (NotFoundException e)
+            {
+                return Problem(404, e.Message);
             }
             catch (DeltaException e)
             {
@@ -67,21 +91,22 @@ public static class LakeApi
                 http.Response.Headers.LastModified = DateTimeOffset.FromUnixTimeMilliseconds(ts).ToString("R", CultureInfo.InvariantCulture);
             http.Response.Headers["X-Caudal-Version"] = snapshot.Version.ToString(CultureInfo.InvariantCulture);
             if (http.Request.Headers.IfNoneMatch.Any(v => v == etag || v == "*")) return Results.StatusCode(304);
-            await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, scratch, ct);
+            await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, output, scratch, ct);
             return Results.Empty;
-        });
+        }).WithSummary("Rows of one table: filters (col=eq.x, neq, gt, gte, lt, lte, like, in.(a,b), is.null, not.is.null), " +
+                       "order, pages (limit, next), a version (version or as_of); JSON, NDJSON, CSV, Parquet or Arrow").WithTags("tables");
 
         app.MapGet("/v1/runs", async (int? limit, string? trigger, CancellationToken ct) =>
         {
             var list = await runs.ListAsync(Math.Clamp(limit ?? 50, 1, 1000), ct);
             return Results.Json(new { runs = list.Where(r => trigger == null || r.Trigger == trigger) }, RunStore.Json);
-        });
+        }).WithSummary("Run history, newest first: stages, timings, rows, errors, check results").WithTags("runs");
 
         app.MapGet("/v1/runs/{id}", async (string id, CancellationToken ct) =>
         {
             if (RunRecord.StartOf(id) == null) return Problem(404, $"'{id}' is not a run id (see /v1/runs).");
             return await runs.GetAsync(id, ct) is { } run ? Results.Json(run, RunStore.Json) : Problem(404, $"no run {id} (see /v1/runs).");
-        });
+        }).WithSummary("One run's record").WithTags("runs");
 
         // The student project's API Gateway route, kept as the migration path: every refined table as plain JSON.
         app.MapGet("/extract-trusted-info", async (HttpContext http, CancellationToken ct) =>
@@ -101,10 +126,10 @@ public static class LakeApi
             }
             json.WriteEndObject();
             await json.FlushAsync(ct);
-        });
+        }).WithSummary("The old student API's route: every refined table as plain JSON (the migration path)").WithTags("migration");
     }
 
-    private static object Describe(TableId id, Snapshot s) => new
+    private static object Describe(TableId id, Snapshot s, (string Run, List<Processing.Checks.CheckResult> Results)? checks) => new
     {
         Table = id.ToString(),
         Zone = id.ZoneName,
@@ -116,6 +141,12 @@ public static class LakeApi
         PartitionColumns = s.Metadata.PartitionColumns,
         LastCommit = s.LastCommit?.Timestamp is { } ts ? DateTimeOffset.FromUnixTimeMilliseconds(ts) : (DateTimeOffset?)null,
         LastRun = s.LastCommit?.RunId,
+        Checks = checks is { } c ? new
+        {
+            c.Run,
+            Failed = c.Results.Count(r => !r.Passed),
+            Results = c.Results.Select(r => new { r.Name, r.Kind, Severity = r.Severity.ToString().ToLowerInvariant(), r.Passed, r.FailingRows, r.Message }),
+        } : null,
     };
 
     private static IResult Problem(int status, string detail) =>
@@ -136,7 +167,9 @@ public static class LakeApi
         }
     }
 
-    private enum Format { Json, NdJson, Csv }
+    private enum Format { Json, NdJson, Csv, Parquet, Arrow }
+
+    private sealed class NotFoundException(string message) : Exception(message);
 
     private static Format Negotiate(HttpContext http)
     {
@@ -147,59 +180,78 @@ public static class LakeApi
                 "json" => Format.Json,
                 "ndjson" => Format.NdJson,
                 "csv" => Format.Csv,
-                _ => throw new BadRequestException($"format '{format}': json, ndjson or csv."),
+                "parquet" => Format.Parquet,
+                "arrow" => Format.Arrow,
+                _ => throw new BadRequestException($"format '{format}': json, ndjson, csv, parquet or arrow."),
             };
         var accept = http.Request.GetTypedHeaders().Accept.OrderByDescending(a => a.Quality ?? 1).Select(a => a.MediaType.Value).ToList();
         foreach (var type in accept)
             switch (type)
             {
                 case "text/csv": return Format.Csv;
+                case "application/vnd.apache.parquet" or "application/x-parquet": return Format.Parquet;
+                case ArrowExport.MediaType: return Format.Arrow;
                 case "application/x-ndjson" or "application/jsonl": return Format.NdJson;
                 case "application/json" or "*/*": return Format.Json;
             }
         return Format.Json;
     }
 
-    /// <summary>Writes one page of rows (at most <see cref="TableQuery.MaxLimit"/>) in the negotiated format.</summary>
-    private static async Task WriteRowsAsync(HttpContext http, DeltaTable table, TableId id, Snapshot snapshot, TableQuery query, string scratch, CancellationToken ct)
+    /// <summary>Writes the rows in the negotiated format: one page (at most <see cref="TableQuery.MaxLimit"/>) or, with
+    /// <c>limit=all</c> (the default for Parquet and Arrow), the whole result streamed with bounded memory.</summary>
+    private static async Task WriteRowsAsync(HttpContext http, DeltaTable table, TableId id, Snapshot snapshot, TableQuery query, Format format,
+        string scratch, CancellationToken ct)
     {
-        Format format;
-        try
-        {
-            format = Negotiate(http);
-        }
-        catch (BadRequestException e)
-        {
-            await Problem(400, e.Message).ExecuteAsync(http);
-            return;
-        }
         using var engine = await MountAsync(table, id, snapshot, scratch, ct);
         var sql = query.ToSql($"{id.ZoneName}.{Sql.Ident(id.Name)}");
-        // Peek at the first row before answering, so a bad filter value is a 400, not a broken 200.
-        var rows = StreamAsync(engine, sql, query.Parameters, row => row, ct).GetAsyncEnumerator(ct);
+        if (format == Format.Parquet)
+        {
+            await WriteParquetAsync(http, engine, id, sql, query.Parameters, scratch, ct);
+            return;
+        }
+        using var command = engine.Connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var p in query.Parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
+        // Read the first row before answering, so a bad filter value is a 400, not a broken 200.
+        DbDataReader reader;
         bool any;
         try
         {
-            any = await rows.MoveNextAsync();
+            reader = await command.ExecuteReaderAsync(ct);
+            any = format != Format.Arrow && await reader.ReadAsync(ct);
         }
         catch (DuckDBException e)
         {
-            await rows.DisposeAsync();
             await Problem(400, $"{id}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
             return;
         }
-        var next = (string?)null;
-        var count = 0;
+        await using var _ = reader;
+        if (format == Format.Arrow)
+        {
+            http.Response.ContentType = ArrowExport.MediaType;
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"{id}.arrows\"";
+            await ArrowExport.WriteAsync(reader, snapshot.Schema.Fields.ToDictionary(f => f.Name, f => f.Type), http.Response.Body, ct);
+            return;
+        }
         http.Response.ContentType = format switch
         {
             Format.Csv => "text/csv; charset=utf-8",
             Format.NdJson => "application/x-ndjson; charset=utf-8",
             _ => "application/json; charset=utf-8",
         };
-        // A page (at most 10,000 rows) is written to memory first: whether there is a next page is known only after
-        // reading one row past it, and the Link header must go before the body.
+        // A page is written to memory first: whether there is a next page is known only after reading one row past
+        // it, and the Link header must go before the body. A whole result is sent on as it is written.
+        var streaming = query.Limit == null;
         using var body = new MemoryStream();
         await using var json = new Utf8JsonWriter(body);
+        async Task SendAsync()
+        {
+            await json.FlushAsync(ct);
+            body.Position = 0;
+            await body.CopyToAsync(http.Response.Body, ct);
+            body.SetLength(0);
+        }
+        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
         if (format == Format.Json)
         {
             json.WriteStartObject();
@@ -210,38 +262,34 @@ public static class LakeApi
         else if (format == Format.Csv)
             await body.WriteAsync(Encoding.UTF8.GetBytes(TableQuery.CsvLine(new StringBuilder(), query.Columns).ToString()), ct);
         var line = new StringBuilder();
-        try
+        var values = new object?[names.Length];
+        string? next = null;
+        for (var count = 0; any; any = await reader.ReadAsync(ct))
         {
-            for (; any; any = await rows.MoveNextAsync())
+            if (++count > query.Limit)
             {
-                if (++count > query.Limit)
-                {
-                    next = query.NextCursor(snapshot.Version);
-                    break;
-                }
-                var row = rows.Current;
-                switch (format)
-                {
-                    case Format.Json:
-                        WriteObject(json, row);
-                        break;
-                    case Format.NdJson:
-                        WriteObject(json, row);
-                        await json.FlushAsync(ct);
-                        json.Reset();
-                        body.WriteByte((byte)'\n');
-                        break;
-                    default:
-                        line.Clear();
-                        TableQuery.CsvLine(line, row.Select(v => v.Value == null ? null : QuerySession.Text(v.Value)));
-                        await body.WriteAsync(Encoding.UTF8.GetBytes(line.ToString()), ct);
-                        break;
-                }
+                next = query.NextCursor(snapshot.Version);
+                break;
             }
-        }
-        finally
-        {
-            await rows.DisposeAsync();
+            for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            switch (format)
+            {
+                case Format.Json:
+                    WriteObject(json, names, values);
+                    break;
+                case Format.NdJson:
+                    WriteObject(json, names, values);
+                    await json.FlushAsync(ct);
+                    json.Reset();
+                    body.WriteByte((byte)'\n');
+                    break;
+                default:
+                    line.Clear();
+                    TableQuery.CsvLine(line, values.Select(v => v == null ? null : QuerySession.Text(v)));
+                    await body.WriteAsync(Encoding.UTF8.GetBytes(line.ToString()), ct);
+                    break;
+            }
+            if (streaming && body.Length + json.BytesPending > 1 << 16) await SendAsync();
         }
         if (format == Format.Json)
         {
@@ -253,9 +301,42 @@ public static class LakeApi
         await json.FlushAsync(ct);
         if (next != null)
             http.Response.Headers.Append("Link", $"<{http.Request.Path}?{NextQuery(http, next)}>; rel=\"next\"");
-        http.Response.ContentLength = body.Length;
-        body.Position = 0;
-        await body.CopyToAsync(http.Response.Body, ct);
+        if (!streaming) http.Response.ContentLength = body.Length;
+        await SendAsync();
+    }
+
+    /// <summary>The result as one Parquet file, written by the engine to the server's scratch folder (streamed, in row
+    /// groups), sent, then deleted.</summary>
+    private static async Task WriteParquetAsync(HttpContext http, DuckDbEngine engine, TableId id, string sql, IReadOnlyList<object?> parameters,
+        string scratch, CancellationToken ct)
+    {
+        var file = Path.Combine(scratch, $"export-{Guid.NewGuid():N}.parquet");
+        try
+        {
+            using (var command = engine.Connection.CreateCommand())
+            {
+                command.CommandText = $"COPY ({sql}) TO {Sql.Literal(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)";
+                foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
+                try
+                {
+                    await using var interrupt = ct.Register(command.Cancel);
+                    await Task.Run(command.ExecuteNonQuery, CancellationToken.None);
+                }
+                catch (DuckDBException e) when (!ct.IsCancellationRequested)
+                {
+                    await Problem(400, $"{id}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
+                    return;
+                }
+            }
+            http.Response.ContentType = "application/vnd.apache.parquet";
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"{id}.parquet\"";
+            http.Response.ContentLength = new FileInfo(file).Length;
+            await http.Response.SendFileAsync(file, ct);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     private static string NextQuery(HttpContext http, string next) =>
@@ -273,6 +354,17 @@ public static class LakeApi
         var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
         while (await reader.ReadAsync(ct))
             yield return map(names.Select((n, i) => (n, reader.IsDBNull(i) ? null : reader.GetValue(i))).ToList());
+    }
+
+    private static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)
+    {
+        json.WriteStartObject();
+        for (var i = 0; i < names.Length; i++)
+        {
+            json.WritePropertyName(names[i]);
+            WriteValue(json, values[i]);
+        }
+        json.WriteEndObject();
     }
 
     private static bool WriteObject(Utf8JsonWriter json, List<(string Name, object? Value)> row)

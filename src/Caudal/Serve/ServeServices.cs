@@ -2,10 +2,12 @@ using Caudal.Lake;
 using Caudal.Runs;
 using Caudal.Spec;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Scalar.AspNetCore;
 
 namespace Caudal.Serve;
 
@@ -22,22 +24,65 @@ public static class ServeServices
         services.AddSingleton(catalog);
         services.AddSingleton(new LakeMetrics(catalog, workspace.Path));
         services.AddHostedService<MetricsRefresher>();
+        services.AddSingleton(new ApiAccess(new ApiKeyStore(catalog.Lake.Store), spec.Serve));
+        services.AddHostedService<KeyRefresher>();
+        ApiAccess.AddRateLimits(services, spec.Serve);
+        // Nothing the API takes needs more than 1 MB (a SQL statement, at most).
+        services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = 1 << 20);
+        if (spec.Serve.Cors.Count > 0)
+            services.AddCors(o => o.AddDefaultPolicy(policy =>
+            {
+                if (spec.Serve.Cors.Contains("*")) policy.AllowAnyOrigin();
+                else policy.WithOrigins([.. spec.Serve.Cors]);
+                policy.WithMethods("GET", "POST").WithHeaders("Authorization", "X-Api-Key", "Content-Type", "If-None-Match")
+                      .WithExposedHeaders("ETag", "Last-Modified", "Link", "X-Caudal-Version", "Retry-After");
+            }));
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = $"Caudal: {spec.Name}";
+            document.Info.Description = "The lake's read API: tables, runs, charts, read-only SQL and saved queries. " +
+                "With auth on, send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.";
+            return Task.CompletedTask;
+        }));
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("caudal", serviceInstanceId: spec.Name))
             .WithMetrics(metrics => metrics.AddMeter(LakeMetrics.MeterName).AddPrometheusExporter());
         return services;
     }
 
+    /// <summary>Reads the API keys (deciding whether auth is on) and checks the saved queries; call before
+    /// <see cref="MapLakeServing"/>.</summary>
+    public static async Task<ApiAccess> PrepareLakeServingAsync(this WebApplication app, PipelineSpec spec, CancellationToken ct)
+    {
+        SavedQueries.Check(spec, app.Services.GetRequiredService<RunWorkspace>().Path);
+        var access = app.Services.GetRequiredService<ApiAccess>();
+        await access.StartAsync(ct);
+        return access;
+    }
+
     public static void MapLakeServing(this WebApplication app, PipelineSpec spec)
     {
         var catalog = app.Services.GetRequiredService<TableCatalog>();
         var scratch = app.Services.GetRequiredService<RunWorkspace>().Path;
+        if (spec.Serve.Cors.Count > 0) app.UseCors();
+        ApiAccess.Use(app);
         LakeApi.Map(app, catalog, scratch);
         // The SQL engine may read only the lake's own folder (a local lake) and the server's scratch folder (where an
         // S3 lake's files are cached).
         var lake = spec.Lake.Uri.StartsWith("file://", StringComparison.Ordinal) ? spec.Lake.Uri["file://".Length..] : spec.Lake.Uri;
-        SqlEndpoint.Map(app, catalog, scratch, spec.Lake.IsS3 ? null : Path.GetFullPath(lake));
+        var lakeFolder = spec.Lake.IsS3 ? null : Path.GetFullPath(lake);
+        SqlEndpoint.Map(app, catalog, scratch, lakeFolder, spec.Serve.SqlTimeout);
+        SavedQueries.Map(app, spec, catalog, scratch, lakeFolder);
+        ChartsApi.Map(app, spec, catalog.Lake);
+        Dashboard.Map(app);
+        app.MapOpenApi();
+        app.MapScalarApiReference(o => o.WithTitle($"Caudal: {spec.Name}"));
         app.MapPrometheusScrapingEndpoint("/metrics");
+    }
+
+    private sealed class KeyRefresher(ApiAccess access) : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => access.RefreshLoopAsync(stoppingToken);
     }
 
     /// <summary>Re-reads the metrics from the lake every 15 seconds (a failed read keeps the previous values).</summary>

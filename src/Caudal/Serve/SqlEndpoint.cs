@@ -17,15 +17,14 @@ namespace Caudal.Serve;
 /// must be a SELECT (DuckDB's own parser, through <c>json_serialize_sql</c>, refuses anything else — COPY, ATTACH,
 /// INSTALL, LOAD, SET, PRAGMA, CREATE…), and the engine it runs on has external access switched off (no file outside
 /// the lake's folder, no network, no extension loading) and its configuration locked. A statement timeout (30 s at
-/// most) interrupts it; at most 10,000 rows come back, with <c>truncated</c> set when there were more.
+/// most, or the spec's serve.sql_timeout) interrupts it; at most 10,000 rows come back, with <c>truncated</c> set when there were more.
 /// </summary>
 public static class SqlEndpoint
 {
-    public static readonly TimeSpan MaxTimeout = TimeSpan.FromSeconds(30);
     public const int MaxRows = 10_000;
     private const long MaxBody = 1 << 20;
 
-    private sealed record Request(string? Sql, JsonElement[]? Params, int? TimeoutMs);
+    internal sealed record Request(string? Sql, JsonElement[]? Params, int? TimeoutMs);
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -33,7 +32,7 @@ public static class SqlEndpoint
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch, string? lakeFolder)
+    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch, string? lakeFolder, TimeSpan maxTimeout)
     {
         app.MapPost("/v1/sql", async (HttpContext http, CancellationToken ct) =>
         {
@@ -49,67 +48,77 @@ public static class SqlEndpoint
                     e is BadHttpRequestException { StatusCode: 413 } ? $"the body is larger than {MaxBody / 1024} KB." : $"the body is not JSON {{\"sql\": \"SELECT ...\"}}: {e.Message}");
             }
             if (request?.Sql is not { Length: > 0 } sql) return Problem(400, "give the query as {\"sql\": \"SELECT ...\"}.");
-            var timeout = request.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 1, MaxTimeout.TotalMilliseconds)) : MaxTimeout;
-
-            using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 2, MemoryLimit: "512MB"));
-            var versions = new Dictionary<string, long>();
-            foreach (var id in await catalog.TablesAsync(ct))
-                if (await catalog.SnapshotAsync(id, null, ct) is { } snapshot)
-                {
-                    await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
-                    versions[id.ToString()] = snapshot.Version;
-                }
-            if (Refusal(engine.Connection, sql) is { } refused) return Problem(400, refused);
-            LockDown(engine.Connection, [lakeFolder, scratch]);
-
-            using var command = engine.Connection.CreateCommand();
-            command.CommandText = sql;
+            var timeout = request.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 1, maxTimeout.TotalMilliseconds)) : maxTimeout;
+            List<DuckDBParameter> parameters;
             try
             {
-                foreach (var p in request.Params ?? []) command.Parameters.Add(new DuckDBParameter(Value(p) ?? DBNull.Value));
+                parameters = (request.Params ?? []).Select(p => new DuckDBParameter(Value(p) ?? DBNull.Value)).ToList();
             }
             catch (BadRequestException e)
             {
                 return Problem(400, e.Message);
             }
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            deadline.CancelAfter(timeout);
-            await using var interrupt = deadline.Token.Register(command.Cancel);
-            try
+            return await RunAsync(catalog, scratch, lakeFolder, sql, parameters, timeout, ct);
+        }).WithSummary("Run one read-only SQL query over the lake's tables (zone.name)").WithTags("sql")
+          .Accepts<Request>("application/json");
+    }
+
+    /// <summary>Runs one read-only query over every table of the lake (each at its latest version) and answers
+    /// <c>{columns, rows, truncated, versions}</c>, or a 400 with the engine's message.</summary>
+    internal static async Task<IResult> RunAsync(TableCatalog catalog, string scratch, string? lakeFolder, string sql,
+        IReadOnlyList<DuckDBParameter> parameters, TimeSpan timeout, CancellationToken ct)
+    {
+        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 2, MemoryLimit: "512MB"));
+        if (Refusal(engine.Connection, sql) is { } refused) return Problem(400, refused);
+        var versions = new Dictionary<string, long>();
+        foreach (var id in await catalog.TablesAsync(ct))
+            if (await catalog.SnapshotAsync(id, null, ct) is { } snapshot)
             {
-                return await Task.Run(() =>
+                await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
+                versions[id.ToString()] = snapshot.Version;
+            }
+        LockDown(engine.Connection, [lakeFolder, scratch]);
+
+        using var command = engine.Connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var p in parameters) command.Parameters.Add(p);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(timeout);
+        await using var interrupt = deadline.Token.Register(command.Cancel);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                using var reader = command.ExecuteReader();
+                var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new { name = reader.GetName(i), type = reader.GetDataTypeName(i) }).ToList();
+                var rows = new List<object?[]>();
+                var truncated = false;
+                while (reader.Read())
                 {
-                    using var reader = command.ExecuteReader();
-                    var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new { name = reader.GetName(i), type = reader.GetDataTypeName(i) }).ToList();
-                    var rows = new List<object?[]>();
-                    var truncated = false;
-                    while (reader.Read())
+                    if (rows.Count == MaxRows)
                     {
-                        if (rows.Count == MaxRows)
-                        {
-                            truncated = true;
-                            break;
-                        }
-                        var row = new object?[reader.FieldCount];
-                        for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : JsonValue(reader.GetValue(i));
-                        rows.Add(row);
+                        truncated = true;
+                        break;
                     }
-                    return Results.Json(new { columns, rows, truncated, versions }, Json);
-                }, CancellationToken.None);
-            }
-            catch (Exception e) when (e is DuckDBException or OperationCanceledException && deadline.IsCancellationRequested && !ct.IsCancellationRequested)
-            {
-                return Problem(400, $"the query ran past its time limit ({timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s) and was interrupted.");
-            }
-            catch (DuckDBException e)
-            {
-                return Problem(400, e.Message.Trim());
-            }
-        });
+                    var row = new object?[reader.FieldCount];
+                    for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : JsonValue(reader.GetValue(i));
+                    rows.Add(row);
+                }
+                return Results.Json(new { columns, rows, truncated, versions }, Json);
+            }, CancellationToken.None);
+        }
+        catch (Exception e) when (e is DuckDBException or OperationCanceledException && deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return Problem(400, $"the query ran past its time limit ({timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s) and was interrupted.");
+        }
+        catch (DuckDBException e)
+        {
+            return Problem(400, e.Message.Trim());
+        }
     }
 
     /// <summary>Why the statement may not run (not a SELECT, or not parsable), or null.</summary>
-    private static string? Refusal(DuckDBConnection connection, string sql)
+    internal static string? Refusal(DuckDBConnection connection, string sql)
     {
         using var check = connection.CreateCommand();
         check.CommandText = "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)";

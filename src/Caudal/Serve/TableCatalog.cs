@@ -34,4 +34,35 @@ public sealed class TableCatalog(DataLake lake)
         if (await table.SnapshotAsync(ct: ct) is not { } snapshot) return null;
         return _latest[id] = snapshot;
     }
+
+    /// <summary>The last version committed at or before <paramref name="at"/> (Delta's timestamp time travel, by each
+    /// commit's own <c>commitInfo.timestamp</c>, found by binary search over the commits still in the log); null when
+    /// none is.</summary>
+    public async Task<long?> VersionAtAsync(TableId id, DateTimeOffset at, CancellationToken ct)
+    {
+        var table = lake.Table(id);
+        var versions = new List<long>();
+        await foreach (var o in table.Store.ListAsync($"{table.Root}/_delta_log/", ct: ct))
+        {
+            var file = o.Key[(o.Key.LastIndexOf('/') + 1)..];
+            if (file.Length == 25 && file.EndsWith(".json", StringComparison.Ordinal) && long.TryParse(file[..20], NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+                versions.Add(v);
+        }
+        versions.Sort();
+        var target = at.ToUnixTimeMilliseconds();
+        long? found = null;
+        int lo = 0, hi = versions.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            var commit = await table.Log.ReadCommitAsync(versions[mid], ct);
+            if (commit?.Info?.Timestamp is { } ts && ts <= target)
+            {
+                found = versions[mid];
+                lo = mid + 1;
+            }
+            else hi = mid - 1;
+        }
+        return found;
+    }
 }

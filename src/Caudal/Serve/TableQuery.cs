@@ -14,17 +14,17 @@ public sealed class BadRequestException(string message) : Exception(message);
 /// The rows a table request asks for, as parameterised SQL over the mounted snapshot: <c>columns=a,b</c>, filters
 /// PostgREST-style (<c>col=eq.x</c>, neq, gt, gte, lt, lte, <c>in.(a,b)</c>, like, <c>is.null</c>,
 /// <c>not.is.null</c>; values are bound, never spliced), <c>order=col.desc,col2</c>, <c>limit</c> (default 100, at most
-/// 10,000) and <c>next</c>, an opaque cursor bound to the snapshot version the first page read, so every page comes
+/// 10,000; <c>limit=all</c> streams the whole result, the default for Parquet and Arrow) and <c>next</c>, an opaque cursor bound to the snapshot version the first page read, so every page comes
 /// from the same version. Rows are in a total order (the requested columns, then every column), so pages neither
 /// repeat nor skip a row.
 /// </summary>
-public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IReadOnlyList<object?> Parameters, string OrderBy, int Limit, long Offset, long? Version)
+public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IReadOnlyList<object?> Parameters, string OrderBy, int? Limit, long Offset, long? Version)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 10_000;
-    private static readonly string[] Reserved = ["columns", "order", "limit", "next", "format", "version"];
+    private static readonly string[] Reserved = ["columns", "order", "limit", "next", "format", "version", "as_of"];
 
-    public static TableQuery Parse(IEnumerable<KeyValuePair<string, string>> query, DeltaSchema schema)
+    public static TableQuery Parse(IEnumerable<KeyValuePair<string, string>> query, DeltaSchema schema, bool wholeByDefault = false)
     {
         var pairs = query.ToList();
         string? Get(string key) => pairs.LastOrDefault(p => p.Key == key).Value;
@@ -77,9 +77,13 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
         // Then every column: a total order (identical rows are interchangeable), so offsets within one version are exact.
         order.AddRange(schema.Fields.Where(f => IsOrderable(f.Type)).Select(f => $"{Sql.Ident(f.Name)} ASC NULLS LAST"));
 
-        var limit = DefaultLimit;
-        if (Get("limit") is { } l && (!int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
-            throw new BadRequestException($"limit '{l}': a whole number from 1 to {MaxLimit:N0}.");
+        int? limit = wholeByDefault ? null : DefaultLimit;
+        if (Get("limit") is { } l)
+        {
+            if (l == "all") limit = null;
+            else if (int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit) limit = n;
+            else throw new BadRequestException($"limit '{l}': a whole number from 1 to {MaxLimit:N0}, or all (the whole result, streamed).");
+        }
         long offset = 0;
         long? version = null;
         if (Get("version") is { } v)
@@ -98,10 +102,11 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
     private static bool IsOrderable(string deltaType) => deltaType is not ("binary") && !deltaType.StartsWith('{') && !deltaType.StartsWith('[');
 
     public string ToSql(string view) =>
-        $"SELECT {string.Join(", ", Columns.Select(Sql.Ident))} FROM {view}{Where}{OrderBy} LIMIT {Limit + 1} OFFSET {Offset}";
+        $"SELECT {string.Join(", ", Columns.Select(Sql.Ident))} FROM {view}{Where}{OrderBy}" +
+        (Limit is { } limit ? $" LIMIT {limit + 1}" : "") + (Offset > 0 ? $" OFFSET {Offset}" : "");
 
     /// <summary>The cursor of the page after this one (read from <paramref name="version"/>).</summary>
-    public string NextCursor(long version) => Cursor.Encode(new Cursor(version, Offset + Limit));
+    public string NextCursor(long version) => Cursor.Encode(new Cursor(version, Offset + (Limit ?? 0)));
 
     private sealed record Cursor(long Version, long Offset)
     {

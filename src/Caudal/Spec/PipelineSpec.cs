@@ -23,6 +23,9 @@ public sealed class PipelineSpec
     /// <summary>When the pipeline runs unattended (<c>caudal schedule</c>); null when it has no schedule.</summary>
     public Schedule.ScheduleSpec? Schedule { get; init; }
 
+    /// <summary>How <c>caudal serve</c> serves the lake: auth, CORS, rate limits, saved queries.</summary>
+    public global::Caudal.Serve.ServeSpec Serve { get; init; } = global::Caudal.Serve.ServeSpec.Default;
+
     /// <summary>The spec's folder: relative paths in the spec are resolved against it.</summary>
     public required string BaseDirectory { get; init; }
 }

@@ -47,6 +47,7 @@ public sealed class TerminalTests : IDisposable
         await BothWays(0, "capture raw.sakila_rental", "runs", "--run", lines[^1].Split(' ')[0]);
         await BothWays(0, "raw.sakila_rental", "status");
         await BothWays(0, "802", "query", "SELECT count(*) AS n FROM trusted.rentals");
+        await BothWays(0, "No API keys", "keys", "list");
         await BothWays(0, "would delete", "vacuum", "--retention", "0s", "--dry-run");
         await BothWays(0, "rental", "sample", "sakila", "--scale", "0.01", "--out", Path.Combine(_qs.Folder, "small.db"));
         await BothWays(0, "backfill succeeded", "backfill", "--from", "2026-01-01", "--to", "2026-01-01", "--sources", "reference");
@@ -58,7 +59,7 @@ public sealed class TerminalTests : IDisposable
         await BothWays(2, "Try 'caudal --help'", "no-such-command");
         await BothWays(2, "does not exist", "validate", "--spec", "missing.yaml");
         await BothWays(1, "Binder Error", "query", "SELECT no_such_column FROM (SELECT 1 AS x)");
-        await BothWays(2, "listens on loopback only", "serve", "--bind", "0.0.0.0");
+        await BothWays(2, "beyond loopback without authentication", "serve", "--bind", "0.0.0.0");
         await BothWays(2, "--from 2026-02-01 is after --to 2026-01-01", "backfill", "--from", "2026-02-01", "--to", "2026-01-01");
         await BothWays(2, "has no 'schedule' section", "schedule");
         File.WriteAllText(Path.Combine(_qs.Folder, "models", "trusted", "rentals.sql"), "SELECT no_such_column FROM raw.sakila_rental");

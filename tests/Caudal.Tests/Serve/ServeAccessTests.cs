@@ -1,0 +1,300 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Apache.Arrow.Types;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Serve;
+
+/// <summary>`caudal serve` with API keys, scopes, rate limits, CORS, saved queries, exports and time travel — a real
+/// process on 127.0.0.1, read with a real HTTP client.</summary>
+[Collection(SerialCollection.Name)]
+public sealed class ServeAccessTests : IAsyncLifetime
+{
+    private readonly Quickstart _qs = new(scale: 0.05);
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private readonly List<ServeProcess> _servers = [];
+
+    private const string ServeSection = """
+
+        serve:
+          cors: [https://bi.example.com]
+          queries:
+            revenue_of:
+              description: Revenue of one country from a year on.
+              sql: SELECT country, sum(revenue) AS revenue, count(*) AS months FROM refined.revenue_by_country_month WHERE country = $country AND year >= $from_year GROUP BY country
+              params:
+                country: text
+                from_year: {type: integer, default: 2000}
+        """;
+
+    public async Task InitializeAsync()
+    {
+        File.AppendAllText(_qs.SpecPath, ServeSection + "\n");
+        var run = await CliProcess.RunAsync(_qs.Folder, "run");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+    }
+
+    private async Task<string> AddKeyAsync(string name, params string[] options)
+    {
+        var add = await CliProcess.RunAsync(_qs.Folder, ["keys", "add", name, .. options]);
+        Assert.True(add.ExitCode == 0, add.Stderr);
+        return add.Stdout.Trim();
+    }
+
+    private async Task<ServeProcess> ServeAsync()
+    {
+        var server = await ServeProcess.StartAsync(_qs.Folder, "serve", "--port", "0");
+        _servers.Add(server);
+        return server;
+    }
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> GetAsync(string url, string? key = null, bool bearer = false)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        if (key != null)
+        {
+            if (bearer) request.Headers.Authorization = new("Bearer", key);
+            else request.Headers.Add("X-Api-Key", key);
+        }
+        var response = await _http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(), response);
+    }
+
+    [Fact]
+    public async Task Keys_scopes_and_rate_limits_decide_who_reads_what()
+    {
+        File.AppendAllText(_qs.SpecPath, "  rate_limit: 5/1m\n");
+        var reader = await AddKeyAsync("reader", "--scopes", "tables,queries");
+        var admin = await AddKeyAsync("admin", "--scopes", "tables,runs,sql,queries,metrics", "--rate-limit", "1000/1m");
+        Assert.NotEqual(reader, admin);
+        var duplicate = await CliProcess.RunAsync(_qs.Folder, "keys", "add", "reader", "--scopes", "tables");
+        Assert.Equal(2, duplicate.ExitCode);
+        Assert.Contains("already exists", duplicate.Stderr);
+        var badScope = await CliProcess.RunAsync(_qs.Folder, "keys", "add", "x", "--scopes", "tables,admin");
+        Assert.Equal(2, badScope.ExitCode);
+        Assert.Contains("unknown scope 'admin'", badScope.Stderr);
+
+        // Only a salted hash is kept: the secret part of a key is nowhere in the lake.
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(_qs.LakePath, "_caudal", "keys")))
+        {
+            var text = File.ReadAllText(file);
+            Assert.DoesNotContain(reader.Split('_')[2], text);
+            Assert.DoesNotContain(admin.Split('_')[2], text);
+        }
+        var list = await CliProcess.RunAsync(_qs.Folder, "keys", "list");
+        Assert.Contains("reader", list.Stdout);
+        Assert.Contains("tables,queries", list.Stdout);
+        Assert.DoesNotContain(reader, list.Stdout);
+
+        var url = (await ServeAsync()).Url;
+        var none = await GetAsync(url + "/v1/tables");
+        Assert.Equal(HttpStatusCode.Unauthorized, none.Status);
+        Assert.Contains("needs an API key with the 'tables' scope", none.Body);
+        Assert.Equal("Bearer", none.Response.Headers.WwwAuthenticate.Single().Scheme);
+        var forged = await GetAsync(url + "/v1/tables", reader[..^4] + "0000");
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.Status);
+        Assert.Contains("not valid", forged.Body);
+        var notAKey = await GetAsync(url + "/v1/tables", "'; DROP TABLE keys; --", bearer: true);
+        Assert.Equal(HttpStatusCode.Unauthorized, notAKey.Status);
+
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "/v1/tables", reader, bearer: true)).Status);
+        var sql = await GetAsync(url + "/v1/runs", reader);
+        Assert.Equal(HttpStatusCode.Forbidden, sql.Status);
+        Assert.Contains("does not have the 'runs' scope", sql.Body);
+        using (var post = new HttpRequestMessage(HttpMethod.Post, url + "/v1/sql") { Content = JsonContent.Create(new { sql = "SELECT 1" }) })
+        {
+            post.Headers.Add("X-Api-Key", reader);
+            using var response = await _http.SendAsync(post);
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        // Public without a key: the dashboard's page, the API's description, health, and the auth question.
+        foreach (var path in new[] { "/", "/dashboard/dashboard.js", "/openapi/v1.json", "/healthz", "/auth" })
+            Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + path)).Status);
+        var auth = JsonDocument.Parse((await GetAsync(url + "/auth", reader)).Body).RootElement;
+        Assert.True(auth.GetProperty("required").GetBoolean());
+        Assert.Equal("reader", auth.GetProperty("key").GetProperty("name").GetString());
+
+        // reader has the spec's budget, 5 a minute (one used above; refused and public requests do not count): the
+        // sixth gets a 429 with Retry-After, while admin's own budget is untouched.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++) statuses.Add((await GetAsync(url + "/v1/tables", reader)).Status);
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.OK, 4), statuses);
+        var limited = await GetAsync(url + "/v1/tables", reader);
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.Status);
+        Assert.True(limited.Response.Headers.RetryAfter != null, "no Retry-After");
+        Assert.Contains("request budget", limited.Body);
+        for (var i = 0; i < 10; i++) Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "/v1/runs", admin)).Status);
+
+        // CORS: the allowed origin gets its preflight answered, another origin does not.
+        foreach (var (origin, allowed) in new[] { ("https://bi.example.com", true), ("https://evil.example.com", false) })
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, url + "/v1/tables");
+            preflight.Headers.Add("Origin", origin);
+            preflight.Headers.Add("Access-Control-Request-Method", "GET");
+            preflight.Headers.Add("Access-Control-Request-Headers", "x-api-key");
+            using var response = await _http.SendAsync(preflight);
+            Assert.Equal(allowed, response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) && values.Single() == origin);
+        }
+
+        // A removed key stops working (the server re-reads keys every 30 s; a restarted one at once).
+        var remove = await CliProcess.RunAsync(_qs.Folder, "keys", "remove", "admin");
+        Assert.Equal(0, remove.ExitCode);
+        var restarted = (await ServeAsync()).Url;
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(restarted + "/v1/runs", admin)).Status);
+    }
+
+    [Fact]
+    public async Task Auth_keys_without_any_key_and_an_open_server_beyond_loopback_are_refused()
+    {
+        var open = await CliProcess.RunAsync(_qs.Folder, "serve", "--bind", "0.0.0.0", "--port", "0");
+        Assert.Equal(2, open.ExitCode);
+        Assert.Contains("beyond loopback without authentication", open.Stderr);
+        File.AppendAllText(_qs.SpecPath, "  auth: keys\n");
+        var noKeys = await CliProcess.RunAsync(_qs.Folder, "serve", "--port", "0");
+        Assert.Equal(2, noKeys.ExitCode);
+        Assert.Contains("serve.auth: keys", noKeys.Stderr);
+    }
+
+    [Fact]
+    public async Task Saved_queries_bind_typed_parameters_and_refuse_bad_ones()
+    {
+        var url = (await ServeAsync()).Url;
+        var list = JsonDocument.Parse((await GetAsync(url + "/v1/queries")).Body).RootElement.GetProperty("queries");
+        var query = Assert.Single(list.EnumerateArray());
+        Assert.Equal("revenue_of", query.GetProperty("name").GetString());
+        Assert.Equal(["country", "from_year"], query.GetProperty("params").EnumerateArray().Select(p => p.GetProperty("name").GetString()!));
+
+        var country = (await LakeQueryAsync("SELECT country FROM refined.revenue_by_country_month GROUP BY country ORDER BY sum(revenue) DESC LIMIT 1"))[0][0]!;
+        var expected = await LakeQueryAsync($"SELECT sum(revenue), count(*) FROM refined.revenue_by_country_month WHERE country = '{country.Replace("'", "''")}' AND year >= 2000");
+        var result = JsonDocument.Parse((await GetAsync($"{url}/v1/queries/revenue_of?country={Uri.EscapeDataString(country)}")).Body).RootElement;
+        var row = Assert.Single(result.GetProperty("rows").EnumerateArray());
+        Assert.Equal(double.Parse(expected[0][0]!, System.Globalization.CultureInfo.InvariantCulture), row[1].GetDouble(), 6);
+        Assert.Equal(long.Parse(expected[0][1]!), row[2].GetInt64());
+        var later = JsonDocument.Parse((await GetAsync($"{url}/v1/queries/revenue_of?country={Uri.EscapeDataString(country)}&from_year=3000")).Body).RootElement;
+        Assert.Empty(later.GetProperty("rows").EnumerateArray());
+
+        // Values are bound: a quote in a value is part of the value, not SQL.
+        var injected = await GetAsync($"{url}/v1/queries/revenue_of?country={Uri.EscapeDataString("x' OR '1'='1")}");
+        Assert.Equal(HttpStatusCode.OK, injected.Status);
+        Assert.Empty(JsonDocument.Parse(injected.Body).RootElement.GetProperty("rows").EnumerateArray());
+
+        foreach (var (path, message) in new[]
+                 {
+                     ("/v1/queries/revenue_of", "needs the parameter 'country'"),
+                     ("/v1/queries/revenue_of?country=x&from_year=soon", "must be a whole number, not 'soon'"),
+                     ("/v1/queries/revenue_of?country=x&year=1", "has no parameter 'year'"),
+                 })
+        {
+            var bad = await GetAsync(url + path);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
+            Assert.Contains(message, bad.Body);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(url + "/v1/queries/nope")).Status);
+    }
+
+    [Fact]
+    public async Task A_saved_query_that_is_not_a_select_stops_the_server_at_its_line()
+    {
+        File.AppendAllText(_qs.SpecPath, "    wipe:\n      sql: DELETE FROM refined.revenue_by_country_month\n");
+        var refused = await CliProcess.RunAsync(_qs.Folder, "serve", "--port", "0");
+        Assert.Equal(2, refused.ExitCode);
+        var line = File.ReadAllLines(_qs.SpecPath).ToList().FindIndex(l => l.Contains("wipe:")) + 1;
+        Assert.Contains($"caudal.yaml:{line}:", refused.Stderr);
+        Assert.Contains("Saved query 'wipe' cannot be served", refused.Stderr);
+    }
+
+    [Fact]
+    public async Task Parquet_arrow_and_whole_csv_exports_hold_every_row_and_as_of_reads_the_past()
+    {
+        var url = (await ServeAsync()).Url;
+        var table = "/v1/tables/refined/revenue_by_country_month";
+        var expected = await LakeQueryAsync("SELECT count(*), sum(revenue), sum(rentals) FROM refined.revenue_by_country_month WHERE year >= 2005");
+        var rows = long.Parse(expected[0][0]!);
+        Assert.True(rows > 100, "the fixture is too small to page");
+
+        // Parquet: the whole filtered result (no page limit), read back by an independent engine.
+        using (var response = await _http.GetAsync($"{url}{table}?format=parquet&year=gte.2005"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/vnd.apache.parquet", response.Content.Headers.ContentType!.MediaType);
+            var file = Path.Combine(_qs.Folder, "export.parquet");
+            await File.WriteAllBytesAsync(file, await response.Content.ReadAsByteArrayAsync());
+            var back = await LakeQueryAsync($"SELECT count(*), sum(revenue), sum(rentals) FROM read_parquet('{file}')");
+            Assert.Equal(expected[0], back[0]);
+        }
+
+        // Arrow IPC stream: typed columns, every row.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"{url}{table}?year=gte.2005"))
+        {
+            request.Headers.Accept.ParseAdd("application/vnd.apache.arrow.stream");
+            using var response = await _http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reader = new ArrowStreamReader(await response.Content.ReadAsStreamAsync());
+            long count = 0;
+            decimal revenue = 0;
+            while (await reader.ReadNextRecordBatchAsync() is { } batch)
+            {
+                count += batch.Length;
+                var column = batch.Column(batch.Schema.GetFieldIndex("revenue"));
+                for (var i = 0; i < batch.Length; i++)
+                    revenue += column switch
+                    {
+                        Decimal128Array d => d.GetValue(i) ?? 0,
+                        DoubleArray d => (decimal)(d.GetValue(i) ?? 0),
+                        _ => throw new InvalidOperationException($"revenue came as {column.Data.DataType.Name}"),
+                    };
+                Assert.IsType<StringType>(batch.Schema.GetFieldByName("country").DataType);
+                Assert.IsType<Int32Type>(batch.Schema.GetFieldByName("year").DataType);
+            }
+            Assert.Equal(rows, count);
+            Assert.Equal(decimal.Parse(expected[0][1]!, System.Globalization.CultureInfo.InvariantCulture), revenue);
+        }
+
+        // CSV with limit=all: every row, streamed, no next page.
+        using (var response = await _http.GetAsync($"{url}{table}?format=csv&limit=all&year=gte.2005"))
+        {
+            var lines = (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(rows + 1, lines.Length);
+            Assert.False(response.Headers.Contains("Link"));
+        }
+
+        // as_of: a second run commits new versions; a time between the runs reads the first one.
+        var first = JsonDocument.Parse((await GetAsync(url + table + "?limit=1")).Body).RootElement.GetProperty("version").GetInt64();
+        await Task.Delay(1100);
+        var between = DateTimeOffset.UtcNow;
+        await Task.Delay(1100);
+        var run = await CliProcess.RunAsync(_qs.Folder, "run");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var latest = JsonDocument.Parse((await GetAsync(url + table + "?limit=1")).Body).RootElement.GetProperty("version").GetInt64();
+        Assert.True(latest > first);
+        var past = await GetAsync($"{url}{table}?limit=1&as_of={Uri.EscapeDataString(between.ToString("O"))}");
+        Assert.Equal(HttpStatusCode.OK, past.Status);
+        Assert.Equal(first, JsonDocument.Parse(past.Body).RootElement.GetProperty("version").GetInt64());
+        Assert.Equal($"\"refined.revenue_by_country_month@{first}\"", past.Response.Headers.ETag!.Tag);
+        var before = await GetAsync($"{url}{table}?as_of=2001-01-01T00:00:00Z");
+        Assert.Equal(HttpStatusCode.NotFound, before.Status);
+        Assert.Contains("no version committed at or before 2001-01-01T00:00:00Z", before.Body);
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync($"{url}{table}?as_of=yesterday")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync($"{url}{table}?as_of=2001-01-01&version=0")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync($"{url}{table}?format=xml")).Status);
+    }
+
+    private async Task<List<string?[]>> LakeQueryAsync(string sql)
+    {
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(SpecLoader.Load(_qs.SpecPath));
+        return session.Query(sql, int.MaxValue).Rows.ToList();
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var server in _servers) server.Dispose();
+        _http.Dispose();
+        _qs.Dispose();
+        return Task.CompletedTask;
+    }
+}
