@@ -202,16 +202,19 @@ public static class LakeApi
     private static async Task WriteRowsAsync(HttpContext http, DeltaTable table, TableId id, Snapshot snapshot, TableQuery query, Format format,
         string scratch, CancellationToken ct)
     {
-        using var engine = await MountAsync(table, id, snapshot, scratch, ct);
+        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 1, MemoryLimit: "512MB"));
+        await engine.MountAsync(id, table, snapshot, query.PartitionFilter(snapshot.Schema, snapshot.Metadata.PartitionColumns), rowIdentity: true, ct);
         var sql = query.ToSql($"{id.ZoneName}.{Sql.Ident(id.Name)}");
+        if (format is Format.Parquet or Format.Arrow)
+            sql = $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM ({sql})";
         if (format == Format.Parquet)
         {
-            await WriteParquetAsync(http, engine, id, sql, query.Parameters, scratch, ct);
+            await WriteParquetAsync(http, engine, id, sql, query.SqlParameters, scratch, ct);
             return;
         }
         using var command = engine.Connection.CreateCommand();
         command.CommandText = sql;
-        foreach (var p in query.Parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
+        foreach (var p in query.SqlParameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
         // Read the first row before answering, so a bad filter value is a 400, not a broken 200.
         DbDataReader reader;
         bool any;
@@ -251,7 +254,8 @@ public static class LakeApi
             await body.CopyToAsync(http.Response.Body, ct);
             body.SetLength(0);
         }
-        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+        // The last two columns are the row's identity (its data file and row number), for the next page's cursor.
+        var names = Enumerable.Range(0, reader.FieldCount - 2).Select(reader.GetName).ToArray();
         if (format == Format.Json)
         {
             json.WriteStartObject();
@@ -264,14 +268,16 @@ public static class LakeApi
         var line = new StringBuilder();
         var values = new object?[names.Length];
         string? next = null;
+        (string File, long Row) last = ("", 0);
         for (var count = 0; any; any = await reader.ReadAsync(ct))
         {
             if (++count > query.Limit)
             {
-                next = query.NextCursor(snapshot.Version);
+                next = query.NextCursor(snapshot.Version, last.File, last.Row);
                 break;
             }
             for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            last = (reader.GetString(names.Length), reader.GetInt64(names.Length + 1));
             switch (format)
             {
                 case Format.Json:
@@ -351,7 +357,8 @@ public static class LakeApi
         command.CommandText = sql;
         foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
         using var reader = await command.ExecuteReaderAsync(ct);
-        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+        // The last two columns are the row's identity (its data file and row number), for the next page's cursor.
+        var names = Enumerable.Range(0, reader.FieldCount - 2).Select(reader.GetName).ToArray();
         while (await reader.ReadAsync(ct))
             yield return map(names.Select((n, i) => (n, reader.IsDBNull(i) ? null : reader.GetValue(i))).ToList());
     }

@@ -14,11 +14,13 @@ public sealed class BadRequestException(string message) : Exception(message);
 /// The rows a table request asks for, as parameterised SQL over the mounted snapshot: <c>columns=a,b</c>, filters
 /// PostgREST-style (<c>col=eq.x</c>, neq, gt, gte, lt, lte, <c>in.(a,b)</c>, like, <c>is.null</c>,
 /// <c>not.is.null</c>; values are bound, never spliced), <c>order=col.desc,col2</c>, <c>limit</c> (default 100, at most
-/// 10,000; <c>limit=all</c> streams the whole result, the default for Parquet and Arrow) and <c>next</c>, an opaque cursor bound to the snapshot version the first page read, so every page comes
-/// from the same version. Rows are in a total order (the requested columns, then every column), so pages neither
-/// repeat nor skip a row.
+/// 10,000; <c>limit=all</c> streams the whole result, the default for Parquet and Arrow) and <c>next</c>, an opaque
+/// keyset cursor: the version the first page read (so every page comes from the same version) and the identity of the
+/// last row sent (its data file and row number). Rows are in a total order (the requested order, then file and row), so
+/// pages neither repeat nor skip a row, and a deep page costs no more than the first.
 /// </summary>
-public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IReadOnlyList<object?> Parameters, string OrderBy, int? Limit, long Offset, long? Version)
+public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IReadOnlyList<object?> Parameters, IReadOnlyList<(string Column, bool Descending)> Order,
+    int? Limit, long? Version, (string File, long Row)? After, IReadOnlyList<(string Column, string Op, IReadOnlyList<string> Values)> Filters)
 {
     public const int DefaultLimit = 100;
     public const int MaxLimit = 10_000;
@@ -37,10 +39,11 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
 
         var conditions = new List<string>();
         var parameters = new List<object?>();
+        var filters = new List<(string, string, IReadOnlyList<string>)>();
         foreach (var (key, value) in pairs.Where(p => !Reserved.Contains(p.Key)))
         {
             var field = Field(key, $"filter '{key}'");
-            var column = Sql.Ident(field.Name);
+            var column = "t." + Sql.Ident(field.Name);
             var type = DeltaTypes.ToDuck(field.Type);
             string Bound(string text)
             {
@@ -48,6 +51,8 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
                 return $"CAST(? AS {type})";
             }
             var (op, operand) = value.IndexOf('.') is var dot and > 0 ? (value[..dot], value[(dot + 1)..]) : (value, "");
+            if (op == "eq") filters.Add((field.Name, op, [operand]));
+            else if (op == "in" && operand.StartsWith('(') && operand.EndsWith(')')) filters.Add((field.Name, op, operand[1..^1].Split(',').Select(v => v.Trim()).ToList()));
             conditions.Add(op switch
             {
                 "eq" => $"{column} = {Bound(operand)}",
@@ -65,17 +70,17 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
             });
         }
 
-        var order = new List<string>();
+        var order = new List<(string, bool)>();
         foreach (var part in (Get("order") ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             var bits = part.Split('.');
             var descending = bits.Length == 2 && bits[1] == "desc";
             if (bits.Length > 2 || (bits.Length == 2 && bits[1] is not ("asc" or "desc")))
                 throw new BadRequestException($"order '{part}': write column, column.asc or column.desc.");
-            order.Add($"{Sql.Ident(Field(bits[0], "order").Name)} {(descending ? "DESC" : "ASC")} NULLS LAST");
+            var field = Field(bits[0], "order");
+            if (!IsOrderable(field.Type)) throw new BadRequestException($"order '{part}': {field.Name} is a {field.Type} column, which has no order.");
+            order.Add((field.Name, descending));
         }
-        // Then every column: a total order (identical rows are interchangeable), so offsets within one version are exact.
-        order.AddRange(schema.Fields.Where(f => IsOrderable(f.Type)).Select(f => $"{Sql.Ident(f.Name)} ASC NULLS LAST"));
 
         int? limit = wholeByDefault ? null : DefaultLimit;
         if (Get("limit") is { } l)
@@ -84,43 +89,92 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
             else if (int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= MaxLimit) limit = n;
             else throw new BadRequestException($"limit '{l}': a whole number from 1 to {MaxLimit:N0}, or all (the whole result, streamed).");
         }
-        long offset = 0;
         long? version = null;
         if (Get("version") is { } v)
             version = long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
                 : throw new BadRequestException($"version '{v}': a table version number (see /v1/tables).");
+        (string, long)? after = null;
         if (Get("next") is { } next)
         {
             var cursor = Cursor.Decode(next);
             if (version != null && version != cursor.Version) throw new BadRequestException("next: the cursor belongs to another version than ?version=.");
-            (offset, version) = (cursor.Offset, cursor.Version);
+            if (cursor.Order != OrderText(order)) throw new BadRequestException("next: the cursor belongs to another order; keep the same order= while paging.");
+            (version, after) = (cursor.Version, (cursor.File, cursor.Row));
         }
-        return new TableQuery(columns, conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions), parameters,
-            " ORDER BY " + string.Join(", ", order), limit, offset, version);
+        return new TableQuery(columns, string.Join(" AND ", conditions), parameters, order, limit, version, after, filters);
     }
+
+    private static string OrderText(IEnumerable<(string Column, bool Descending)> order) =>
+        string.Join(",", order.Select(o => o.Column + (o.Descending ? ".desc" : "")));
 
     private static bool IsOrderable(string deltaType) => deltaType is not ("binary") && !deltaType.StartsWith('{') && !deltaType.StartsWith('[');
 
-    public string ToSql(string view) =>
-        $"SELECT {string.Join(", ", Columns.Select(Sql.Ident))} FROM {view}{Where}{OrderBy}" +
-        (Limit is { } limit ? $" LIMIT {limit + 1}" : "") + (Offset > 0 ? $" OFFSET {Offset}" : "");
-
-    /// <summary>The cursor of the page after this one (read from <paramref name="version"/>).</summary>
-    public string NextCursor(long version) => Cursor.Encode(new Cursor(version, Offset + (Limit ?? 0)));
-
-    private sealed record Cursor(long Version, long Offset)
+    /// <summary>The page's SQL over a view mounted with row identity: its <see cref="Parameters"/> come first, then
+    /// (for a page after the first) the last row's file and row number twice over.</summary>
+    public string ToSql(string view)
     {
-        public static string Encode(Cursor c) => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new[] { c.Version, c.Offset })).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var file = DuckDbEngine.FileColumn;
+        var row = DuckDbEngine.RowColumn;
+        var sql = new StringBuilder();
+        var conditions = new List<string>();
+        if (Where.Length > 0) conditions.Add(Where);
+        if (After != null)
+        {
+            // The last row's order values, read from the same version by its identity; then "after it" in the total
+            // order: greater on the first key, or equal on it and after on the next (NULLs sort last).
+            sql.Append($"WITH s AS (SELECT {string.Join(", ", Order.Select(o => Sql.Ident(o.Column)).Append(file).Append(row))} FROM {view} WHERE {file} = ? AND {row} = ?) ");
+            var after = $"(t.{file} > s.{file} OR (t.{file} = s.{file} AND t.{row} > s.{row}))";
+            foreach (var (column, descending) in Order.Reverse())
+            {
+                var c = Sql.Ident(column);
+                var beyond = $"(s.{c} IS NOT NULL AND (t.{c} {(descending ? "<" : ">")} s.{c} OR t.{c} IS NULL))";
+                after = $"({beyond} OR (t.{c} IS NOT DISTINCT FROM s.{c} AND {after}))";
+            }
+            conditions.Add(after);
+        }
+        sql.Append($"SELECT {string.Join(", ", Columns.Select(c => "t." + Sql.Ident(c)))}, t.{file}, t.{row} FROM {view} t");
+        if (After != null) sql.Append(", s");
+        if (conditions.Count > 0) sql.Append(" WHERE ").Append(string.Join(" AND ", conditions.Select(c => $"({c})")));
+        sql.Append(" ORDER BY ").Append(string.Join(", ", Order.Select(o => $"t.{Sql.Ident(o.Column)} {(o.Descending ? "DESC" : "ASC")} NULLS LAST")
+            .Append($"t.{file}").Append($"t.{row}")));
+        if (Limit is { } limit) sql.Append($" LIMIT {limit + 1}");
+        return sql.ToString();
+    }
+
+    /// <summary>The values bound to <see cref="ToSql"/>'s placeholders, in order.</summary>
+    public IReadOnlyList<object?> SqlParameters => After is { } a ? [a.File, a.Row, .. Parameters] : Parameters;
+
+    /// <summary>The cursor of the page after the one whose last row is (<paramref name="file"/>, <paramref name="row"/>).</summary>
+    public string NextCursor(long version, string file, long row) => Cursor.Encode(new Cursor(version, file, row, OrderText(Order)));
+
+    /// <summary>Whether a data file can hold rows the filters keep, from its partition values alone (equality and
+    /// <c>in</c> filters on partition columns of text, integer or date type); null when no filter prunes.</summary>
+    public Func<AddFile, bool>? PartitionFilter(DeltaSchema schema, IReadOnlyList<string> partitionColumns)
+    {
+        var prunable = Filters.Where(f => partitionColumns.Contains(f.Column) && schema.Find(f.Column)?.Type is "string" or "integer" or "long" or "short" or "byte" or "date").ToList();
+        if (prunable.Count == 0) return null;
+        static bool Same(string type, string? a, string b) =>
+            a != null && (type is "string" or "date" ? a == b
+                : long.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) && long.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out var y) && x == y);
+        return file => prunable.All(f => f.Values.Any(v => Same(schema.Find(f.Column)!.Type, file.PartitionValues.GetValueOrDefault(f.Column), v)));
+    }
+
+    private sealed record Cursor(long Version, string File, long Row, string Order)
+    {
+        public static string Encode(Cursor c) =>
+            Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new object[] { c.Version, c.File, c.Row, c.Order })).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
         public static Cursor Decode(string text)
         {
             try
             {
                 var base64 = text.Replace('-', '+').Replace('_', '/');
-                var values = JsonSerializer.Deserialize<long[]>(Convert.FromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=')));
-                if (values is [>= 0 and var version, >= 0 and var offset]) return new Cursor(version, offset);
+                using var json = JsonDocument.Parse(Convert.FromBase64String(base64.PadRight(base64.Length + (4 - base64.Length % 4) % 4, '=')));
+                if (json.RootElement is { ValueKind: JsonValueKind.Array } a && a.GetArrayLength() == 4 && a[0].TryGetInt64(out var version) && version >= 0 &&
+                    a[1].GetString() is { Length: > 0 } file && a[2].TryGetInt64(out var row) && row >= 0 && a[3].GetString() is { } order)
+                    return new Cursor(version, file, row, order);
             }
-            catch (Exception e) when (e is FormatException or JsonException)
+            catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException)
             {
             }
             throw new BadRequestException("next: not a cursor this server gave (take it from the previous page's 'next').");

@@ -84,7 +84,7 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Equal(long.Parse(expectedJapan!), japan.GetProperty("rows").GetArrayLength());
         var injected = await JsonAsync("/v1/tables/trusted/rentals?" + "country=eq." + Uri.EscapeDataString("x' OR '1'='1"));
         Assert.Equal(0, injected.GetProperty("rows").GetArrayLength());
-        var inList = await JsonAsync("/v1/tables/trusted/rentals?rental_id=in.(1,2,3)&columns=rental_id&limit=10");
+        var inList = await JsonAsync("/v1/tables/trusted/rentals?rental_id=in.(1,2,3)&columns=rental_id&limit=10&order=rental_id");
         Assert.Equal([1L, 2L, 3L], inList.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("rental_id").GetInt64()));
 
         // CSV (RFC 4180) and NDJSON, by Accept or format=.
@@ -110,13 +110,13 @@ public sealed partial class ServeTests : IAsyncLifetime
             using var notModified = await _http.SendAsync(conditional);
             Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
         }
-        var cursor = (await JsonAsync("/v1/tables/trusted/rentals?limit=400&columns=rental_id")).GetProperty("next").GetString()!;
+        var cursor = (await JsonAsync("/v1/tables/trusted/rentals?limit=400&columns=rental_id&order=rental_id")).GetProperty("next").GetString()!;
         Assert.Equal(0, (await CliProcess.RunAsync(_qs.Folder, "run")).ExitCode);
         using var second = await _http.GetAsync(_url + "/v1/tables/refined/revenue_by_country_month?limit=1");
         Assert.Equal("\"refined.revenue_by_country_month@1\"", second.Headers.ETag!.Tag);
         var old = await JsonAsync("/v1/tables/trusted/rentals?version=0&limit=1");
         Assert.Equal(0, old.GetProperty("version").GetInt64());
-        var pinned = await JsonAsync($"/v1/tables/trusted/rentals?limit=400&columns=rental_id&next={cursor}"); // the page after, from version 0
+        var pinned = await JsonAsync($"/v1/tables/trusted/rentals?limit=400&columns=rental_id&order=rental_id&next={cursor}"); // the page after, from version 0
         Assert.Equal(0, pinned.GetProperty("version").GetInt64());
         Assert.Equal(401, pinned.GetProperty("rows")[0].GetProperty("rental_id").GetInt64());
 

@@ -24,17 +24,34 @@ public sealed class DuckDbEngine : IEngine
 
     internal DuckDBConnection Connection => _connection;
 
-    public async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default)
+    public Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default) =>
+        MountAsync(id, table, snapshot, keep: null, rowIdentity: false, ct);
+
+    /// <summary>The hidden columns a mount with row identity adds: the data file's key in the lake and the row's
+    /// number in it (unique within a version: the server's keyset cursors).</summary>
+    internal const string FileColumn = "__caudal_file", RowColumn = "__caudal_row";
+
+    /// <param name="keep">Only the data files it accepts are read (partition pruning); null: every file.</param>
+    /// <param name="rowIdentity">Add <see cref="FileColumn"/> and <see cref="RowColumn"/> to the view.</param>
+    internal async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, Func<AddFile, bool>? keep, bool rowIdentity, CancellationToken ct = default)
     {
         var schema = snapshot.Schema;
         var partitions = snapshot.Metadata.PartitionColumns;
         var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
         var groups = new List<string>();
-        foreach (var group in snapshot.Files.Values.GroupBy(f => PartitionKey(f, partitions)))
+        foreach (var group in snapshot.Files.Values.Where(f => keep == null || keep(f)).GroupBy(f => PartitionKey(f, partitions)))
         {
             var paths = new List<string>();
-            foreach (var file in group) paths.Add(await LocalFileAsync(table, file, ct));
-            var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false)";
+            var prefix = 0;
+            foreach (var file in group)
+            {
+                var local = await LocalFileAsync(table, file, ct);
+                paths.Add(local);
+                // Local and cached paths both end with the file's key: what is before it is the same for every file.
+                prefix = local.Length - $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}".Length;
+            }
+            var identity = rowIdentity ? ", filename = true, file_row_number = true" : "";
+            var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false{identity})";
             // Files written before a schema change read with the current schema: a column they lack is NULL, a
             // narrower type is cast. Columns that already match are named plainly (a cast, even a no-op one, costs).
             var inFiles = ParquetOutput.Describe(_connection, $"(SELECT * FROM {files})").ToDictionary(c => c.Name, c => c.Type);
@@ -54,12 +71,14 @@ public sealed class DuckDbEngine : IEngine
                       .Append(value == null ? $"NULL::{type}" : $"CAST({Sql.Literal(value)} AS {type})")
                       .Append(" AS ").Append(Sql.Ident(p));
             }
+            if (rowIdentity) select.Append($", filename[{prefix + 1}:] AS {FileColumn}, file_row_number AS {RowColumn}");
             select.Append(" FROM ").Append(files);
             groups.Add(select.ToString());
         }
         var body = groups.Count > 0
             ? string.Join("\nUNION ALL\n", groups)
-            : "SELECT " + string.Join(", ", schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) + " WHERE false";
+            : "SELECT " + string.Join(", ", schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) +
+              (rowIdentity ? $", NULL::VARCHAR AS {FileColumn}, NULL::BIGINT AS {RowColumn}" : "") + " WHERE false";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
     }
 
