@@ -28,6 +28,13 @@ app.Configure(config =>
         keys.AddCommand<KeysListCommand>("list").WithDescription("List the keys (names and scopes, never the keys).");
         keys.AddCommand<KeysRemoveCommand>("remove").WithDescription("Remove a key; servers refuse it within 30 seconds.");
     });
+    config.AddBranch("catalog", catalog =>
+    {
+        catalog.SetDescription("Register the lake's tables with other engines' catalogs.");
+        catalog.AddCommand<CatalogAthenaCommand>("athena").WithDescription("Print Athena DDL (Delta tables, one database per zone).");
+        catalog.AddCommand<CatalogDuckDbCommand>("duckdb").WithDescription("Print DuckDB views over delta_scan.");
+        catalog.AddCommand<CatalogGlueCommand>("glue").WithDescription("Create or update the tables in the AWS Glue Data Catalog (--apply), or print the requests.");
+    });
     config.AddBranch("sample", sample =>
     {
         sample.SetDescription("Generate sample data.");

@@ -74,6 +74,9 @@ public sealed class ModelSpec
     /// <summary>An ML step: the SQL gives the observations, the output holds predictions and forecasts, and
     /// <see cref="Processing.Ml.ForecastSpec.Metrics"/> the evaluation against the naive baseline.</summary>
     public Processing.Ml.ForecastSpec? Forecast { get; init; }
+
+    /// <summary>What the table holds, for catalogs (Glue, Athena comments).</summary>
+    public string? Description { get; init; }
     public required SpecPosition Position { get; init; }
 
     /// <summary>Every table the model commits (an ML step writes its metrics table too).</summary>

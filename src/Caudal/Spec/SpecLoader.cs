@@ -353,6 +353,7 @@ public static partial class SpecLoader
                 PartitionBy = partitionBy,
                 Checks = checks,
                 Forecast = forecast,
+                Description = ctx.String(body, "description"),
                 Position = ctx.At(key.Start),
             });
         }
