@@ -334,6 +334,32 @@ public sealed class ServeAccessTests : IAsyncLifetime
         Assert.NotEqual(HttpStatusCode.OK, other.Status); // the broken files are read (and fail) when not pruned
     }
 
+    [Fact]
+    public async Task Hundreds_of_slow_clients_do_not_stop_a_normal_request()
+    {
+        var url = new Uri((await ServeAsync()).Url);
+        var slow = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            // 300 connections that start a request and never finish its headers (a slowloris).
+            for (var i = 0; i < 300; i++)
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(url.Host, url.Port);
+                await client.GetStream().WriteAsync("GET /v1/tables HTTP/1.1\r\nHost: x\r\nX-Slow: "u8.ToArray());
+                slow.Add(client);
+            }
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var answer = await GetAsync(url + "v1/tables/refined/revenue_by_country_month?limit=10");
+            Assert.Equal(HttpStatusCode.OK, answer.Status);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"a normal request took {clock.Elapsed} behind slow clients");
+        }
+        finally
+        {
+            foreach (var client in slow) client.Dispose();
+        }
+    }
+
     private async Task<List<string?[]>> LakeQueryAsync(string sql)
     {
         using var session = await Caudal.Processing.QuerySession.OpenAsync(SpecLoader.Load(_qs.SpecPath));
