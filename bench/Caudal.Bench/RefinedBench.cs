@@ -157,7 +157,7 @@ internal static class RefinedBench
         command.ExecuteNonQuery();
     }
 
-    private static string RepoRoot
+    internal static string RepoRoot
     {
         get
         {

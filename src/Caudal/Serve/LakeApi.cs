@@ -31,6 +31,11 @@ public static class LakeApi
     public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch)
     {
         var runs = new RunStore(catalog.Lake.Store);
+        var pages = new PageCache();
+        // Engine work is bounded: at most one query per core for pages and as many for whole exports, so a burst of
+        // requests waits instead of each taking its own memory.
+        var pageSlots = new SemaphoreSlim(Environment.ProcessorCount);
+        var exportSlots = new SemaphoreSlim(Environment.ProcessorCount);
 
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {
@@ -91,7 +96,35 @@ public static class LakeApi
                 http.Response.Headers.LastModified = DateTimeOffset.FromUnixTimeMilliseconds(ts).ToString("R", CultureInfo.InvariantCulture);
             http.Response.Headers["X-Caudal-Version"] = snapshot.Version.ToString(CultureInfo.InvariantCulture);
             if (http.Request.Headers.IfNoneMatch.Any(v => v == etag || v == "*")) return Results.StatusCode(304);
-            await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, output, scratch, ct);
+            var cacheable = query.Limit != null && output is Format.Json or Format.NdJson or Format.Csv;
+            var key = cacheable ? PageCache.Key(id.ToString(), snapshot.Version, output.ToString(), http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString()))) : null;
+            if (key != null && pages.TryGet(key, out var page))
+            {
+                if (page.Link != null) http.Response.Headers.Append("Link", page.Link);
+                http.Response.ContentType = page.ContentType;
+                http.Response.ContentLength = page.Body.Length;
+                await http.Response.Body.WriteAsync(page.Body, ct);
+                return Results.Empty;
+            }
+            var slots = query.Limit != null ? pageSlots : exportSlots;
+            await slots.WaitAsync(ct);
+            try
+            {
+                // Another request may have made this page while this one waited.
+                if (key != null && pages.TryGet(key, out page))
+                {
+                    if (page.Link != null) http.Response.Headers.Append("Link", page.Link);
+                    http.Response.ContentType = page.ContentType;
+                    http.Response.ContentLength = page.Body.Length;
+                    await http.Response.Body.WriteAsync(page.Body, ct);
+                    return Results.Empty;
+                }
+                await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, output, scratch, key == null ? null : p => pages.Add(key, p), ct);
+            }
+            finally
+            {
+                slots.Release();
+            }
             return Results.Empty;
         }).WithSummary("Rows of one table: filters (col=eq.x, neq, gt, gte, lt, lte, like, in.(a,b), is.null, not.is.null), " +
                        "order, pages (limit, next), a version (version or as_of); JSON, NDJSON, CSV, Parquet or Arrow").WithTags("tables");
@@ -200,16 +233,22 @@ public static class LakeApi
     /// <summary>Writes the rows in the negotiated format: one page (at most <see cref="TableQuery.MaxLimit"/>) or, with
     /// <c>limit=all</c> (the default for Parquet and Arrow), the whole result streamed with bounded memory.</summary>
     private static async Task WriteRowsAsync(HttpContext http, DeltaTable table, TableId id, Snapshot snapshot, TableQuery query, Format format,
-        string scratch, CancellationToken ct)
+        string scratch, Action<PageCache.Page>? keep, CancellationToken ct)
     {
-        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 1, MemoryLimit: "512MB"));
-        await engine.MountAsync(id, table, snapshot, query.PartitionFilter(snapshot.Schema, snapshot.Metadata.PartitionColumns), rowIdentity: true, ct);
+        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 1, MemoryLimit: "256MB"));
+        await engine.MountAsync(id, table, snapshot, query.PartitionFilter(snapshot.Schema, snapshot.Metadata.PartitionColumns), query.NeedsIdentity, ct);
         var sql = query.ToSql($"{id.ZoneName}.{Sql.Ident(id.Name)}");
-        if (format is Format.Parquet or Format.Arrow)
+        var whole = query.Limit == null;
+        if (whole && query.NeedsIdentity)
             sql = $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM ({sql})";
         if (format == Format.Parquet)
         {
             await WriteParquetAsync(http, engine, id, sql, query.SqlParameters, scratch, ct);
+            return;
+        }
+        if (format == Format.Csv && whole)
+        {
+            await CsvExport.WriteAsync(http, engine.Connection, id, sql, query.SqlParameters, scratch, ct);
             return;
         }
         using var command = engine.Connection.CreateCommand();
@@ -254,8 +293,8 @@ public static class LakeApi
             await body.CopyToAsync(http.Response.Body, ct);
             body.SetLength(0);
         }
-        // The last two columns are the row's identity (its data file and row number), for the next page's cursor.
-        var names = Enumerable.Range(0, reader.FieldCount - 2).Select(reader.GetName).ToArray();
+        // In a page, the last two columns are the row's identity (its data file and row number), for the next cursor.
+        var names = Enumerable.Range(0, reader.FieldCount - (whole ? 0 : 2)).Select(reader.GetName).ToArray();
         if (format == Format.Json)
         {
             json.WriteStartObject();
@@ -277,7 +316,7 @@ public static class LakeApi
                 break;
             }
             for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            last = (reader.GetString(names.Length), reader.GetInt64(names.Length + 1));
+            if (!whole) last = (reader.GetString(names.Length), reader.GetInt64(names.Length + 1));
             switch (format)
             {
                 case Format.Json:
@@ -305,9 +344,13 @@ public static class LakeApi
             json.WriteEndObject();
         }
         await json.FlushAsync(ct);
-        if (next != null)
-            http.Response.Headers.Append("Link", $"<{http.Request.Path}?{NextQuery(http, next)}>; rel=\"next\"");
-        if (!streaming) http.Response.ContentLength = body.Length;
+        var link = next == null ? null : $"<{http.Request.Path}?{NextQuery(http, next)}>; rel=\"next\"";
+        if (link != null) http.Response.Headers.Append("Link", link);
+        if (!streaming)
+        {
+            http.Response.ContentLength = body.Length;
+            keep?.Invoke(new PageCache.Page(body.ToArray(), http.Response.ContentType!, link));
+        }
         await SendAsync();
     }
 
@@ -357,8 +400,7 @@ public static class LakeApi
         command.CommandText = sql;
         foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
         using var reader = await command.ExecuteReaderAsync(ct);
-        // The last two columns are the row's identity (its data file and row number), for the next page's cursor.
-        var names = Enumerable.Range(0, reader.FieldCount - 2).Select(reader.GetName).ToArray();
+        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
         while (await reader.ReadAsync(ct))
             yield return map(names.Select((n, i) => (n, reader.IsDBNull(i) ? null : reader.GetValue(i))).ToList());
     }

@@ -12,7 +12,11 @@ namespace Caudal.Serve;
 /// </summary>
 public sealed class TableCatalog(DataLake lake)
 {
-    private readonly ConcurrentDictionary<TableId, Snapshot> _latest = new();
+    /// <summary>How long a revalidated snapshot is taken as the latest without looking again: a commit is served at
+    /// most this late, and a busy server lists the log at most this often per table.</summary>
+    public static readonly TimeSpan Revalidate = TimeSpan.FromMilliseconds(250);
+
+    private readonly ConcurrentDictionary<TableId, (Snapshot Snapshot, long CheckedAt)> _latest = new();
 
     public DataLake Lake => lake;
 
@@ -24,15 +28,23 @@ public sealed class TableCatalog(DataLake lake)
     {
         var table = lake.Table(id);
         if (version is { } v) return await table.SnapshotAsync(v, ct);
+        var now = Environment.TickCount64;
         if (_latest.TryGetValue(id, out var cached))
         {
-            var next = $"{table.Root}/_delta_log/{(cached.Version + 1).ToString("D20", CultureInfo.InvariantCulture)}.json";
+            if (now - cached.CheckedAt < Revalidate.TotalMilliseconds) return cached.Snapshot;
+            var next = $"{table.Root}/_delta_log/{(cached.Snapshot.Version + 1).ToString("D20", CultureInfo.InvariantCulture)}.json";
             await foreach (var _ in table.Store.ListAsync(next, ct: ct))
-                return _latest[id] = (await table.SnapshotAsync(ct: ct))!;
-            return cached;
+            {
+                var newer = (await table.SnapshotAsync(ct: ct))!;
+                _latest[id] = (newer, now);
+                return newer;
+            }
+            _latest[id] = (cached.Snapshot, now);
+            return cached.Snapshot;
         }
         if (await table.SnapshotAsync(ct: ct) is not { } snapshot) return null;
-        return _latest[id] = snapshot;
+        _latest[id] = (snapshot, now);
+        return snapshot;
     }
 
     /// <summary>The last version committed at or before <paramref name="at"/> (Delta's timestamp time travel, by each

@@ -111,8 +111,18 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
 
     /// <summary>The page's SQL over a view mounted with row identity: its <see cref="Parameters"/> come first, then
     /// (for a page after the first) the last row's file and row number twice over.</summary>
+    /// <summary>Whether the rows need their identity: a page (for its next cursor) or a page after a cursor. A whole
+    /// result without a cursor does not, and is read in storage order unless an order is asked for.</summary>
+    public bool NeedsIdentity => Limit != null || After != null;
+
     public string ToSql(string view)
     {
+        if (!NeedsIdentity)
+        {
+            var whole = $"SELECT {string.Join(", ", Columns.Select(c => "t." + Sql.Ident(c)))} FROM {view} t" + (Where.Length > 0 ? $" WHERE {Where}" : "");
+            return Order.Count == 0 ? whole
+                : whole + " ORDER BY " + string.Join(", ", Order.Select(o => $"t.{Sql.Ident(o.Column)} {(o.Descending ? "DESC" : "ASC")} NULLS LAST"));
+        }
         var file = DuckDbEngine.FileColumn;
         var row = DuckDbEngine.RowColumn;
         var sql = new StringBuilder();

@@ -335,6 +335,23 @@ public sealed class ServeAccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_client_that_leaves_mid_export_costs_the_server_nothing()
+    {
+        var server = await ServeAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await _http.GetAsync(server.Url + "/v1/tables/trusted/rentals?format=csv&limit=all", HttpCompletionOption.ResponseHeadersRead);
+            await using var stream = await response.Content.ReadAsStreamAsync();
+            Assert.True(await stream.ReadAsync(new byte[100]) > 0);
+        } // each response is dropped after 100 bytes
+        var whole = await GetAsync(server.Url + "/v1/tables/trusted/rentals?format=csv&limit=all");
+        Assert.Equal(HttpStatusCode.OK, whole.Status);
+        Assert.Equal(long.Parse((await LakeQueryAsync("SELECT count(*) FROM trusted.rentals"))[0][0]!) + 1, whole.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        await Task.Delay(500);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_qs.Folder, ".caudal", "tmp"), "export-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public async Task Hundreds_of_slow_clients_do_not_stop_a_normal_request()
     {
         var url = new Uri((await ServeAsync()).Url);

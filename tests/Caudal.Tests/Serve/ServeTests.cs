@@ -129,6 +129,9 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Equal(JsonValueKind.Array, legacy.GetProperty("revenue_by_country_month").ValueKind);
         var refinedRows = (await QueryAsync(_qs, "SELECT count(*) FROM refined.revenue_by_country_month"))[0][0];
         Assert.Equal(long.Parse(refinedRows!), legacy.GetProperty("revenue_by_country_month").GetArrayLength());
+        var columns = tables.Single(t => t.GetProperty("table").GetString() == "refined.revenue_by_country_month").GetProperty("columns")
+            .EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToHashSet();
+        Assert.Equal(columns, legacy.GetProperty("revenue_by_country_month")[0].EnumerateObject().Select(p => p.Name).ToHashSet());
         Assert.True(legacy.TryGetProperty("caudal_runs", out _));
     }
 
@@ -137,6 +140,9 @@ public sealed partial class ServeTests : IAsyncLifetime
     [InlineData("/v1/tables/trusted/rentals?columns=rental_id;DROP%20TABLE%20x", 400, "no column 'rental_id;DROP TABLE x'")]
     [InlineData("/v1/tables/trusted/rentals?rental_id=gt.abc", 400, "Could not convert string 'abc'")]
     [InlineData("/v1/tables/trusted/rentals?rental_id=between.1", 400, "write rental_id=eq.value")]
+    [InlineData("/v1/tables/trusted/rentals?rental_id=gt.abc&format=csv&limit=all", 400, "Could not convert string 'abc'")]
+    [InlineData("/v1/tables/trusted/rentals?rental_id=gt.abc&format=parquet", 400, "Could not convert string 'abc'")]
+    [InlineData("/v1/tables/trusted/rentals?order=country&next=WzAsInRydXN0ZWQvcmVudGFscy94LnBhcnF1ZXQiLDAsImZpbG1fdGl0bGUiXQ", 400, "another order")]
     [InlineData("/v1/tables/trusted/rentals?limit=1000000000", 400, "limit '1000000000': a whole number from 1 to 10,000")]
     [InlineData("/v1/tables/trusted/rentals?next=Zm9yZ2Vk", 400, "not a cursor this server gave")]
     [InlineData("/v1/tables/trusted/rentals?order=rental_id.sideways", 400, "order 'rental_id.sideways'")]

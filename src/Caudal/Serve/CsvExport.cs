@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using Caudal.Lake;
+using Caudal.Processing;
+using DuckDB.NET.Data;
+using Microsoft.AspNetCore.Http;
+
+namespace Caudal.Serve;
+
+/// <summary>
+/// A whole result as CSV (RFC 4180, a header line), written by the engine's own CSV writer into a named pipe that the
+/// response reads from: the rows stream to the client as fast as the engine writes them, with no file on disk and
+/// bounded memory. Where a pipe cannot be made, the engine writes a file in the server's scratch folder first.
+/// </summary>
+internal static partial class CsvExport
+{
+    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int MakeFifo(string path, uint mode);
+
+    public static async Task WriteAsync(HttpContext http, DuckDBConnection connection, TableId id, string sql, IReadOnlyList<object?> parameters,
+        string scratch, CancellationToken ct)
+    {
+        var path = Path.Combine(scratch, $"export-{Guid.NewGuid():N}.csv");
+        var piped = OperatingSystem.IsLinux() && MakeFifo(path, 0b110_000_000) == 0;
+        using var command = connection.CreateCommand();
+        command.CommandText = $"COPY ({sql}) TO {Sql.Literal(path)} (FORMAT csv, HEADER true, NEW_LINE '\\r\\n')";
+        foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
+        try
+        {
+            var copy = Task.Run(command.ExecuteNonQuery, CancellationToken.None);
+            if (!piped)
+            {
+                await copy;
+                await SendAsync(http, id, File.OpenRead(path), ct);
+                return;
+            }
+            // Opening a pipe's read end waits for a writer: if the engine fails before it opens the pipe, open it
+            // ourselves so the reader wakes up (to an empty pipe) and the error can be answered.
+            var open = Task.Run(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16), CancellationToken.None);
+            if (await Task.WhenAny(open, copy) == copy && copy.IsFaulted)
+            {
+                using (new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) { }
+                (await open).Dispose();
+                await copy; // throws the engine's error
+            }
+            await using var reader = await open;
+            await using var interrupt = ct.Register(command.Cancel);
+            try
+            {
+                await SendAsync(http, id, reader, ct);
+            }
+            catch (Exception) when (ct.IsCancellationRequested)
+            {
+                // The client left: keep draining so the engine, interrupted, is never blocked on a full pipe.
+                await reader.CopyToAsync(Stream.Null, CancellationToken.None);
+                throw;
+            }
+            finally
+            {
+                try
+                {
+                    await copy;
+                }
+                catch (DuckDBException) when (ct.IsCancellationRequested)
+                {
+                }
+            }
+        }
+        catch (DuckDBException e) when (!http.Response.HasStarted)
+        {
+            await ApiAccess.Problem(400, $"{id}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static async Task SendAsync(HttpContext http, TableId id, Stream rows, CancellationToken ct)
+    {
+        await using var _ = rows;
+        http.Response.ContentType = "text/csv; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{id}.csv\"";
+        await rows.CopyToAsync(http.Response.Body, 1 << 16, ct);
+    }
+}
