@@ -56,6 +56,11 @@ public static class LakeApi
         {
             if (!TableId.TryParse($"{zone}.{name}", out var id))
                 return Problem(404, $"no table {zone}.{name}: tables are named zone.name (raw, trusted, refined), see /v1/tables.");
+            // A page already sent for this request at the table's latest version is sent again as it was: the request
+            // (query string and Accept) and that version decide its bytes, whatever version the query names.
+            var latest = await catalog.SnapshotAsync(id, null, ct);
+            var key = latest == null ? null : $"{id}@{latest.Version}|{http.Request.QueryString.Value}|{http.Request.Headers.Accept}";
+            if (key != null && pages.TryGet(key, out var cached)) return await SendCachedAsync(http, cached, ct);
             TableQuery? query = null;
             Snapshot? snapshot;
             Format output;
@@ -91,35 +96,21 @@ public static class LakeApi
                 return Problem(404, $"{id}: that version does not exist ({e.Message.Split('\n')[0]}).");
             }
             var etag = $"\"{id}@{snapshot.Version}\"";
+            var lastModified = snapshot.LastCommit?.Timestamp is { } ts
+                ? DateTimeOffset.FromUnixTimeMilliseconds(ts).ToString("R", CultureInfo.InvariantCulture) : null;
             http.Response.Headers.ETag = etag;
-            if (snapshot.LastCommit?.Timestamp is { } ts)
-                http.Response.Headers.LastModified = DateTimeOffset.FromUnixTimeMilliseconds(ts).ToString("R", CultureInfo.InvariantCulture);
+            if (lastModified != null) http.Response.Headers.LastModified = lastModified;
             http.Response.Headers["X-Caudal-Version"] = snapshot.Version.ToString(CultureInfo.InvariantCulture);
             if (http.Request.Headers.IfNoneMatch.Any(v => v == etag || v == "*")) return Results.StatusCode(304);
-            var cacheable = query.Limit != null && output is Format.Json or Format.NdJson or Format.Csv;
-            var key = cacheable ? PageCache.Key(id.ToString(), snapshot.Version, output.ToString(), http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString()))) : null;
-            if (key != null && pages.TryGet(key, out var page))
-            {
-                if (page.Link != null) http.Response.Headers.Append("Link", page.Link);
-                http.Response.ContentType = page.ContentType;
-                http.Response.ContentLength = page.Body.Length;
-                await http.Response.Body.WriteAsync(page.Body, ct);
-                return Results.Empty;
-            }
+            if (query.Limit == null || output is not (Format.Json or Format.NdJson or Format.Csv)) key = null; // only pages are kept
             var slots = query.Limit != null ? pageSlots : exportSlots;
             await slots.WaitAsync(ct);
             try
             {
                 // Another request may have made this page while this one waited.
-                if (key != null && pages.TryGet(key, out page))
-                {
-                    if (page.Link != null) http.Response.Headers.Append("Link", page.Link);
-                    http.Response.ContentType = page.ContentType;
-                    http.Response.ContentLength = page.Body.Length;
-                    await http.Response.Body.WriteAsync(page.Body, ct);
-                    return Results.Empty;
-                }
-                await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, output, scratch, key == null ? null : p => pages.Add(key, p), ct);
+                if (key != null && pages.TryGet(key, out cached)) return await SendCachedAsync(http, cached, ct);
+                await WriteRowsAsync(http, catalog.Lake.Table(id), id, snapshot, query, output, scratch,
+                    key == null ? null : (body, type, link) => pages.Add(key, new PageCache.Page(body, type, link, etag, lastModified, snapshot.Version)), ct);
             }
             finally
             {
@@ -160,6 +151,20 @@ public static class LakeApi
             json.WriteEndObject();
             await json.FlushAsync(ct);
         }).WithSummary("The old student API's route: every refined table as plain JSON (the migration path)").WithTags("migration");
+    }
+
+    private static async Task<IResult> SendCachedAsync(HttpContext http, PageCache.Page page, CancellationToken ct)
+    {
+        var headers = http.Response.Headers;
+        headers.ETag = page.ETag;
+        if (page.LastModified != null) headers.LastModified = page.LastModified;
+        headers["X-Caudal-Version"] = page.Version.ToString(CultureInfo.InvariantCulture);
+        if (http.Request.Headers.IfNoneMatch.Any(v => v == page.ETag || v == "*")) return Results.StatusCode(304);
+        if (page.Link != null) headers.Append("Link", page.Link);
+        http.Response.ContentType = page.ContentType;
+        http.Response.ContentLength = page.Body.Length;
+        await http.Response.Body.WriteAsync(page.Body, ct);
+        return Results.Empty;
     }
 
     private static object Describe(TableId id, Snapshot s, (string Run, List<Processing.Checks.CheckResult> Results)? checks) => new
@@ -233,7 +238,7 @@ public static class LakeApi
     /// <summary>Writes the rows in the negotiated format: one page (at most <see cref="TableQuery.MaxLimit"/>) or, with
     /// <c>limit=all</c> (the default for Parquet and Arrow), the whole result streamed with bounded memory.</summary>
     private static async Task WriteRowsAsync(HttpContext http, DeltaTable table, TableId id, Snapshot snapshot, TableQuery query, Format format,
-        string scratch, Action<PageCache.Page>? keep, CancellationToken ct)
+        string scratch, Action<byte[], string, string?>? keep, CancellationToken ct)
     {
         using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 1, MemoryLimit: "256MB"));
         await engine.MountAsync(id, table, snapshot, query.PartitionFilter(snapshot.Schema, snapshot.Metadata.PartitionColumns), query.NeedsIdentity, ct);
@@ -349,7 +354,7 @@ public static class LakeApi
         if (!streaming)
         {
             http.Response.ContentLength = body.Length;
-            keep?.Invoke(new PageCache.Page(body.ToArray(), http.Response.ContentType!, link));
+            keep?.Invoke(body.ToArray(), http.Response.ContentType!, link);
         }
         await SendAsync();
     }

@@ -15,7 +15,7 @@ public sealed class PageCache
     private readonly ConcurrentQueue<string> _order = new();
     private long _bytes;
 
-    public sealed record Page(byte[] Body, string ContentType, string? Link);
+    public sealed record Page(byte[] Body, string ContentType, string? Link, string ETag, string? LastModified, long Version);
 
     public bool TryGet(string key, out Page page) => _pages.TryGetValue(key, out page!);
 
@@ -28,8 +28,4 @@ public sealed class PageCache
             if (_pages.TryRemove(oldest, out var dropped)) Interlocked.Add(ref _bytes, -dropped.Body.Length);
     }
 
-    /// <summary>The cache key of a request for <paramref name="table"/> at <paramref name="version"/>: its format and
-    /// its query string in a canonical order.</summary>
-    public static string Key(string table, long version, string format, IEnumerable<KeyValuePair<string, string>> query) =>
-        $"{table}@{version}|{format}|{string.Join("&", query.OrderBy(q => q.Key, StringComparer.Ordinal).ThenBy(q => q.Value, StringComparer.Ordinal).Select(q => $"{q.Key}={q.Value}"))}";
 }

@@ -65,7 +65,7 @@ public static class ServeServices
         var catalog = app.Services.GetRequiredService<TableCatalog>();
         var scratch = app.Services.GetRequiredService<RunWorkspace>().Path;
         if (spec.Serve.Cors.Count > 0) app.UseCors();
-        ApiAccess.Use(app);
+        ApiAccess.Use(app, spec.Serve);
         LakeApi.Map(app, catalog, scratch);
         // The SQL engine may read only the lake's own folder (a local lake) and the server's scratch folder (where an
         // S3 lake's files are cached).

@@ -67,6 +67,11 @@ public sealed class BadSpecTests : IDisposable
           "names source 'dbb', which the spec does not declare", "did you mean 'db'" },
         { "webhook not http", Good + "\nschedule:\n  cron: \"0 2 * * *\"\n  on_failure: ftp://alerts", 16, 15, "'on_failure' is not an http(s) URL", "https://" },
         { "bad catch_up", Good + "\nschedule:\n  cron: \"0 2 * * *\"\n  catch_up: sometimes", 16, 13, "Unknown catch_up 'sometimes'", "'latest'" },
+        { "bad serve auth", Good + "\nserve:\n  auth: maybe", 16, 9, "'auth' must be keys or none, not 'maybe'", "caudal keys add" },
+        { "bad rate limit", Good + "\nserve:\n  rate_limit: lots", 16, 15, "'rate_limit' must be requests/period", "600/1m" },
+        { "bad cors origin", Good + "\nserve:\n  cors: [bi.example.com/path]", 16, 9, "CORS origin 'bi.example.com/path' is not an origin", "scheme://host" },
+        { "undeclared query parameter", Good + "\nserve:\n  queries:\n    top:\n      sql: SELECT * FROM refined.b WHERE year = $year", 18, 7, "uses $year, which is not declared", "'year: text'" },
+        { "bad query parameter type", Good + "\nserve:\n  queries:\n    top:\n      sql: SELECT 1\n      params: {n: number}", 19, 19, "Parameter 'n' has type 'number'", "integer, double" },
         { "chart without a query", Good + "\ncharts:\n  c:\n    kind: bar\n    x: a\n    y: b\n    title: t", 16, 5,
           "Chart 'c' needs exactly one of 'sql' (a file) or 'query'", "query: SELECT" },
     };
@@ -124,6 +129,7 @@ public sealed class BadSpecTests : IDisposable
         var root = schema.RootElement.GetProperty("properties");
         Assert.Equal(SpecLoader.TopKeys.Order(), root.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(SpecLoader.RunKeys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(Caudal.Serve.ServeSpec.Keys.Order(), root.GetProperty("serve").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var model = root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties");
         Assert.Equal(SpecLoader.ModelKeys.Order(), model.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(SpecLoader.MlKeys.Order(), model.GetProperty("ml").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
