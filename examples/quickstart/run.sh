@@ -26,3 +26,4 @@ find lake/refined/_charts -name '*.png' | sort | sed 's/^/  /'
 echo
 echo "quickstart finished in $(( ($(date +%s%N) - start) / 1000000 )) ms (run + status + query, each a fresh process)."
 echo "try: ./caudal plan --spec examples/quickstart/caudal.yaml   ./caudal runs --spec examples/quickstart/caudal.yaml"
+echo "the dashboard: ./caudal serve --spec examples/quickstart/caudal.yaml, then open http://127.0.0.1:8080/ (API reference at /scalar)"

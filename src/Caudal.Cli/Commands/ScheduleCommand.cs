@@ -54,18 +54,16 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
     internal sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
         IHostApplicationLifetime lifetime, IServiceProvider services) : BackgroundService
     {
-        /// <summary>Under <c>caudal up</c> the lake is served: webhooks link to the run's record at <c>/v1/runs/{id}</c>.</summary>
-        private string? Link(string runId) =>
+        /// <summary>Under <c>caudal up</c> the lake is served: webhooks link to the run on the dashboard and the API.</summary>
+        private string? Root() =>
             services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features
-                .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address
-                ? $"{address}/v1/runs/{runId}"
-                : null;
+                .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault();
 
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             try
             {
-                await new Scheduler(spec, logger, runLink: Link).RunAsync(stoppingToken);
+                await new Scheduler(spec, logger, serverRoot: Root).RunAsync(stoppingToken);
                 if (!stoppingToken.IsCancellationRequested) outcome.Failed = true;
             }
             catch (Exception e) when (e is not OperationCanceledException)

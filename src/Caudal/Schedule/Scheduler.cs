@@ -14,11 +14,11 @@ namespace Caudal.Schedule;
 /// its current stage is abandoned before its commit (commits are atomic), the lease is released.
 /// </summary>
 public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? http = null, TimeProvider? time = null,
-    Func<string, string?>? runLink = null)
+    Func<string?>? serverRoot = null)
 {
     private readonly ScheduleSpec _schedule = spec.Schedule ?? throw new ArgumentException($"The spec {spec.File} has no 'schedule' section.");
     private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Webhook _webhook = new(http ?? new HttpClient(), logger, runLink);
+    private readonly Webhook _webhook = new(http ?? new HttpClient(), logger, serverRoot);
     private readonly DataLake _lake = DataLake.Open(spec.Lake);
 
     private IEnumerable<ScheduledJob> Jobs => _schedule.Maintenance is { } m ? [.. _schedule.Jobs, m] : _schedule.Jobs;

@@ -7,15 +7,16 @@ namespace Caudal.Schedule;
 
 /// <summary>POSTs a run's outcome as JSON to an on_failure / on_success URL: pipeline, run id, trigger, job, slot,
 /// status, error and the stages that did not succeed with their errors, and (when the lake is served, under
-/// <c>caudal up</c>) a link to the run's record over HTTP. A hook that cannot be reached is retried a few
+/// <c>caudal up</c>) a link to the run's page on the dashboard and to its record on the API. A hook that cannot be reached is retried a few
 /// times and logged; it never stops the scheduler.</summary>
-public sealed class Webhook(HttpClient http, ILogger logger, Func<string, string?>? link = null)
+public sealed class Webhook(HttpClient http, ILogger logger, Func<string?>? serverRoot = null)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static object Payload(RunRecord run, string? link = null) => new
+    public static object Payload(RunRecord run, string? serverRoot = null) => new
     {
-        Link = link,
+        Link = serverRoot == null ? null : $"{serverRoot}/#/runs/{run.RunId}",
+        Record = serverRoot == null ? null : $"{serverRoot}/v1/runs/{run.RunId}",
         Pipeline = run.Pipeline,
         RunId = run.RunId,
         Trigger = run.Trigger,
@@ -50,7 +51,7 @@ public sealed class Webhook(HttpClient http, ILogger logger, Func<string, string
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(TimeSpan.FromSeconds(10));
-                using var response = await http.PostAsJsonAsync(url, Payload(run, link?.Invoke(run.RunId)), Json, timeout.Token);
+                using var response = await http.PostAsJsonAsync(url, Payload(run, serverRoot?.Invoke()), Json, timeout.Token);
                 if (response.IsSuccessStatusCode) return;
                 logger.LogWarning("Webhook {Url} answered HTTP {Status} for run {RunId}", Redact(url), (int)response.StatusCode, run.RunId);
             }

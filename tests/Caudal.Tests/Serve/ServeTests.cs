@@ -273,9 +273,11 @@ public sealed partial class ServeTests : IAsyncLifetime
 
         JsonElement hook;
         lock (hooks) hook = hooks.First();
-        var link = hook.GetProperty("link").GetString()!;
-        Assert.Equal($"{_url}/v1/runs/{hook.GetProperty("run_id").GetString()}", link);
-        Assert.Equal("succeeded", JsonDocument.Parse(await _http.GetStringAsync(link)).RootElement.GetProperty("status").GetString());
+        var runId = hook.GetProperty("run_id").GetString();
+        Assert.Equal($"{_url}/#/runs/{runId}", hook.GetProperty("link").GetString()); // the run's page on the dashboard
+        var record = hook.GetProperty("record").GetString()!;
+        Assert.Equal($"{_url}/v1/runs/{runId}", record);
+        Assert.Equal("succeeded", JsonDocument.Parse(await _http.GetStringAsync(record)).RootElement.GetProperty("status").GetString());
         using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString()])!) await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await up.WaitForExitAsync(timeout.Token);
