@@ -192,6 +192,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         try
         {
             var run = await runner.RunAsync(limit.Token);
+            Runs.NativeHeap.Trim();
             logger.LogInformation("Job {Job} slot {Slot:u}: run {RunId} {Status} in {Seconds:F1}s{Error}", slot.Job.Name, slot.At, run.RunId,
                 run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error);
             return run;

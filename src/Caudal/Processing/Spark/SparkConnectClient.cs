@@ -1,0 +1,246 @@
+using System.Runtime.CompilerServices;
+using Apache.Arrow;
+using Apache.Arrow.Ipc;
+using Caudal.Processing.Spark.Protocol;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Caudal.Processing.Spark;
+
+/// <summary>How patient the client is: a stream silent this long is taken as broken and reattached; at most this many
+/// reattaches in a row without a response in between.</summary>
+public sealed record SparkClientOptions(TimeSpan Silence, int MaxReattaches)
+{
+    public static readonly SparkClientOptions Default = new(TimeSpan.FromSeconds(45), 10);
+}
+
+/// <summary>
+/// A Spark Connect client for what Caudal asks of Spark: SQL statements, queries whose rows come back as Arrow
+/// batches, temporary views over files, writes of a query's result. One session (a client-made UUID) per client, its
+/// configuration pinned with <c>Config.Set</c>. Every execution is reattachable: it carries its own operation id, and
+/// when the stream breaks, goes silent past <see cref="SparkClientOptions.Silence"/>, or ends without
+/// <c>result_complete</c>, the client reattaches from the last response it saw; when done it releases the operation.
+/// Cancelling interrupts the operation on the server. A server whose session id changes mid-session (it restarted,
+/// and the session's views are gone) is an error, not silently continued.
+/// </summary>
+public sealed class SparkConnectClient : IDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly SparkConnectService.SparkConnectServiceClient _client;
+    private readonly SparkConnection _connection;
+    private readonly SparkClientOptions _options;
+    private readonly Metadata _headers = [];
+    private readonly UserContext _user;
+
+    public SparkConnectClient(SparkConnection connection, SparkClientOptions? options = null, HttpMessageHandler? handler = null)
+    {
+        _connection = connection;
+        _options = options ?? SparkClientOptions.Default;
+        SessionId = connection.SessionId ?? Guid.NewGuid().ToString();
+        _user = new UserContext { UserId = connection.UserId, UserName = connection.UserId };
+        if (connection.Token != null) _headers.Add("authorization", $"Bearer {connection.Token}");
+        foreach (var (name, value) in connection.Headers) _headers.Add(name, value);
+        _channel = GrpcChannel.ForAddress(connection.Endpoint, new GrpcChannelOptions
+        {
+            HttpHandler = handler ?? new SocketsHttpHandler { EnableMultipleHttp2Connections = true, KeepAlivePingDelay = TimeSpan.FromSeconds(30) },
+            MaxReceiveMessageSize = connection.MaxMessageSize,
+            MaxSendMessageSize = connection.MaxMessageSize,
+        });
+        _client = new SparkConnectService.SparkConnectServiceClient(_channel);
+    }
+
+    public string SessionId { get; }
+
+    /// <summary>The server's own id for this session, once seen.</summary>
+    public string? ServerSideSessionId { get; private set; }
+
+    private const string ClientType = "caudal";
+
+    /// <summary>Sets session configuration (e.g. <c>spark.sql.session.timeZone=UTC</c>).</summary>
+    public async Task ConfigureAsync(IReadOnlyDictionary<string, string> settings, CancellationToken ct = default)
+    {
+        var set = new ConfigRequest.Types.Set();
+        set.Pairs.AddRange(settings.Select(s => new KeyValue { Key = s.Key, Value = s.Value }));
+        var request = new ConfigRequest { SessionId = SessionId, UserContext = _user, ClientType = ClientType, Operation = new ConfigRequest.Types.Operation { Set = set } };
+        if (ServerSideSessionId != null) request.ClientObservedServerSideSessionId = ServerSideSessionId;
+        try
+        {
+            var response = await _client.ConfigAsync(request, _headers, cancellationToken: ct);
+            Observe(response.ServerSideSessionId);
+        }
+        catch (RpcException e)
+        {
+            throw SparkException.From(e, $"Spark at {_connection}: setting {string.Join(", ", settings.Keys)}");
+        }
+    }
+
+    /// <summary>The server's Spark version.</summary>
+    public async Task<string> SparkVersionAsync(CancellationToken ct = default)
+    {
+        var request = new AnalyzePlanRequest { SessionId = SessionId, UserContext = _user, ClientType = ClientType, SparkVersion = new AnalyzePlanRequest.Types.SparkVersion() };
+        try
+        {
+            var response = await _client.AnalyzePlanAsync(request, _headers, cancellationToken: ct);
+            Observe(response.ServerSideSessionId);
+            return response.SparkVersion?.Version ?? "";
+        }
+        catch (RpcException e)
+        {
+            throw SparkException.From(e, $"Spark at {_connection}");
+        }
+    }
+
+    /// <summary>Runs a command (a SQL statement, a view, a write) to the end.</summary>
+    public async Task ExecuteAsync(Command command, CancellationToken ct = default)
+    {
+        await foreach (var _ in ExecuteAsync(new Plan { Command = command }, ct))
+        {
+        }
+    }
+
+    /// <summary>A query's rows as Arrow record batches, in the order the server sent them.</summary>
+    public async IAsyncEnumerable<RecordBatch> QueryAsync(string sql, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var plan = new Plan { Root = new Relation { Sql = new SQL { Query = sql } } };
+        await foreach (var response in ExecuteAsync(plan, ct))
+        {
+            if (response.ResponseTypeCase != ExecutePlanResponse.ResponseTypeOneofCase.ArrowBatch) continue;
+            // Each arrow_batch is a whole Arrow IPC stream: its schema, then its batches.
+            using var reader = new ArrowStreamReader(new MemoryStream(response.ArrowBatch.Data.Memory.ToArray(), writable: false));
+            while (await reader.ReadNextRecordBatchAsync(ct) is { } batch) yield return batch;
+        }
+    }
+
+    /// <summary>
+    /// One execution's responses, reattaching as needed, each response given once even when the stream was resumed.
+    /// </summary>
+    public async IAsyncEnumerable<ExecutePlanResponse> ExecuteAsync(Plan plan, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var operationId = Guid.NewGuid().ToString();
+        var request = new ExecutePlanRequest { SessionId = SessionId, UserContext = _user, ClientType = ClientType, OperationId = operationId, Plan = plan };
+        request.RequestOptions.Add(new ExecutePlanRequest.Types.RequestOption { ReattachOptions = new ReattachOptions { Reattachable = true } });
+        if (ServerSideSessionId != null) request.ClientObservedServerSideSessionId = ServerSideSessionId;
+
+        string? lastResponseId = null;
+        var complete = false;
+        var reattaches = 0;
+        var seenIds = false;
+        await using var interrupt = ct.Register(() => _ = InterruptAsync(operationId));
+        for (var attempt = 0; !complete; attempt++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var call = attempt == 0
+                ? _client.ExecutePlan(request, _headers, cancellationToken: silence.Token)
+                : _client.ReattachExecute(Reattach(operationId, lastResponseId), _headers, cancellationToken: silence.Token);
+            var broke = false;
+            while (true)
+            {
+                ExecutePlanResponse response;
+                try
+                {
+                    silence.CancelAfter(_options.Silence);
+                    if (!await call.ResponseStream.MoveNext(silence.Token)) break;
+                    response = call.ResponseStream.Current;
+                }
+                catch (RpcException e) when (!ct.IsCancellationRequested && (SparkException.IsTransient(e) || silence.IsCancellationRequested))
+                {
+                    broke = true;
+                    break;
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    broke = true; // silent past the limit
+                    break;
+                }
+                catch (RpcException e) when (!ct.IsCancellationRequested)
+                {
+                    throw SparkException.From(e, $"Spark at {_connection}");
+                }
+                catch (RpcException e) when (ct.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("cancelled; the operation was interrupted on the server", e, ct);
+                }
+                reattaches = 0;
+                Observe(response.ServerSideSessionId);
+                if (response.ResponseId.Length > 0)
+                {
+                    seenIds = true;
+                    lastResponseId = response.ResponseId;
+                }
+                if (response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ResultComplete)
+                {
+                    complete = true;
+                    continue;
+                }
+                yield return response;
+            }
+            // A clean end without result_complete from a server that gives response ids means "more to come" (it
+            // closes long streams on its own); a server without them (Spark 3.4) has no reattach, and the end is the end.
+            if (!complete && !broke && !seenIds) complete = true;
+            if (!complete && ++reattaches > _options.MaxReattaches)
+                throw new SparkException($"Spark at {_connection}: operation {operationId} broke off {_options.MaxReattaches} times in a row; giving up.");
+            if (broke && reattaches > 1) await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << Math.Min(reattaches, 6))), ct);
+        }
+        if (seenIds) await ReleaseAsync(operationId);
+    }
+
+    private ReattachExecuteRequest Reattach(string operationId, string? lastResponseId)
+    {
+        var request = new ReattachExecuteRequest { SessionId = SessionId, UserContext = _user, ClientType = ClientType, OperationId = operationId };
+        if (lastResponseId != null) request.LastResponseId = lastResponseId;
+        if (ServerSideSessionId != null) request.ClientObservedServerSideSessionId = ServerSideSessionId;
+        return request;
+    }
+
+    /// <summary>Tells the server the operation's responses are no longer needed (best effort: the server releases
+    /// them on its own after a while anyway).</summary>
+    private async Task ReleaseAsync(string operationId)
+    {
+        try
+        {
+            var request = new ReleaseExecuteRequest
+            {
+                SessionId = SessionId,
+                UserContext = _user,
+                ClientType = ClientType,
+                OperationId = operationId,
+                ReleaseAll = new ReleaseExecuteRequest.Types.ReleaseAll(),
+            };
+            await _client.ReleaseExecuteAsync(request, _headers, deadline: DateTime.UtcNow.AddSeconds(10));
+        }
+        catch (RpcException)
+        {
+        }
+    }
+
+    private async Task InterruptAsync(string operationId)
+    {
+        try
+        {
+            var request = new InterruptRequest
+            {
+                SessionId = SessionId,
+                UserContext = _user,
+                ClientType = ClientType,
+                InterruptType = InterruptRequest.Types.InterruptType.OperationId,
+                OperationId = operationId,
+            };
+            await _client.InterruptAsync(request, _headers, deadline: DateTime.UtcNow.AddSeconds(10));
+        }
+        catch (RpcException)
+        {
+        }
+    }
+
+    private void Observe(string serverSideSessionId)
+    {
+        if (serverSideSessionId.Length == 0) return;
+        if (ServerSideSessionId == null) ServerSideSessionId = serverSideSessionId;
+        else if (ServerSideSessionId != serverSideSessionId)
+            throw new SparkException($"Spark at {_connection}: the server's session changed ({ServerSideSessionId} -> {serverSideSessionId}): " +
+                                     "the server restarted and this session's views and settings are gone; run again.");
+    }
+
+    public void Dispose() => _channel.Dispose();
+}

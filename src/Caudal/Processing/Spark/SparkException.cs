@@ -1,0 +1,30 @@
+using Grpc.Core;
+
+namespace Caudal.Processing.Spark;
+
+/// <summary>Spark refused or failed a request: its error class and SQL state (from <c>google.rpc.ErrorInfo</c>) and
+/// its message.</summary>
+public sealed class SparkException(string message, string? errorClass = null, string? sqlState = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public string? ErrorClass => errorClass;
+    public string? SqlState => sqlState;
+
+    /// <summary>The error a gRPC status carries: Spark puts the error class, SQL state and message parameters in an
+    /// <c>ErrorInfo</c> detail; without one the status's own message is all there is.</summary>
+    internal static SparkException From(RpcException e, string what)
+    {
+        var info = e.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>();
+        var errorClass = info?.Metadata.GetValueOrDefault("errorClass");
+        var sqlState = info?.Metadata.GetValueOrDefault("sqlState");
+        var detail = e.Status.Detail.Length > 0 ? e.Status.Detail : e.Status.StatusCode.ToString();
+        var prefix = string.Join(", ", new[] { errorClass, sqlState == null ? null : $"SQLSTATE {sqlState}" }.OfType<string>());
+        return new SparkException($"{what}: {(prefix.Length > 0 ? $"[{prefix}] " : "")}{detail}", errorClass, sqlState, e);
+    }
+
+    /// <summary>Whether a failed stream may simply be picked up again with <c>ReattachExecute</c>: the transport broke
+    /// (no <c>ErrorInfo</c>, a code a network or proxy gives), as opposed to Spark reporting an error.</summary>
+    internal static bool IsTransient(RpcException e) =>
+        e.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>() == null &&
+        e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
+}

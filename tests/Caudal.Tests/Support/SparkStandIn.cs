@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using Caudal.Processing.Spark.Protocol;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Caudal.Tests.Support;
+
+/// <summary>
+/// A Spark Connect stand-in for transport tests (no Spark can run here): a real gRPC server (Kestrel, HTTP/2 on
+/// 127.0.0.1) that records every request and its headers and answers from a script the test sets — canned Arrow
+/// batches, a command result, an error with <c>ErrorInfo</c> — with the faults a real network and server give: a
+/// stream cut mid-way (resumed by <c>ReattachExecute</c> from the last response id), a stream that ends without
+/// <c>result_complete</c>, silence, a server-side session id that changes, a Spark 3.4-style server without response
+/// ids. It is not Spark: it checks what Caudal sends and how it copes with what comes back.
+/// </summary>
+public sealed class SparkStandIn : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public string Address => _app!.Urls.First().Replace("http://", "sc://", StringComparison.Ordinal);
+
+    /// <summary>Every request, in order: its RPC name, the message, and the request headers.</summary>
+    public ConcurrentQueue<(string Rpc, IMessage Message, Metadata Headers)> Requests { get; } = new();
+
+    /// <summary>What an ExecutePlan answers: the responses (without ids; the stand-in adds them) for a plan.</summary>
+    public Func<Plan, IReadOnlyList<ExecutePlanResponse>> Answer { get; set; } = _ => [];
+
+    /// <summary>An error to fail the next ExecutePlan with, instead of answering.</summary>
+    public RpcException? Fail { get; set; }
+
+    /// <summary>Cut the first stream of each operation after this many responses (with an error, or a clean end).</summary>
+    public int? CutAfter { get; set; }
+    public bool CutWithError { get; set; } = true;
+
+    /// <summary>Go silent (never answer, never end) after this many responses on the first stream.</summary>
+    public int? SilentAfter { get; set; }
+
+    /// <summary>Answer like Spark 3.4: no response ids, no result_complete, no reattach.</summary>
+    public bool Spark34 { get; set; }
+
+    public string ServerSessionId { get; set; } = Guid.NewGuid().ToString();
+
+    /// <summary>Change the server-side session id after this many responses (a server restart).</summary>
+    public int? RestartAfter { get; set; }
+
+    private readonly ConcurrentDictionary<string, List<ExecutePlanResponse>> _operations = new();
+    private int _sent;
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(this);
+        _app = builder.Build();
+        _app.MapGrpcService<Service>();
+        await _app.StartAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app != null) await _app.DisposeAsync();
+    }
+
+    private void Record(string rpc, IMessage message, ServerCallContext context) => Requests.Enqueue((rpc, message, context.RequestHeaders));
+
+    private ExecutePlanResponse Stamp(ExecutePlanResponse response, string sessionId, string operationId)
+    {
+        var r = response.Clone();
+        r.SessionId = sessionId;
+        if (Spark34) return r;
+        r.OperationId = operationId;
+        r.ResponseId = Guid.NewGuid().ToString();
+        r.ServerSideSessionId = RestartAfter is { } n && Interlocked.Increment(ref _sent) > n ? "restarted-" + ServerSessionId : ServerSessionId;
+        return r;
+    }
+
+    private async Task StreamAsync(string operationId, int from, bool first, IServerStreamWriter<ExecutePlanResponse> stream, ServerCallContext context)
+    {
+        var responses = _operations[operationId];
+        for (var i = from; i < responses.Count; i++)
+        {
+            if (first && SilentAfter is { } silent && i - from == silent) await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            if (first && CutAfter is { } cut && i - from == cut)
+            {
+                if (CutWithError) throw new RpcException(new Status(StatusCode.Unavailable, "connection reset (stand-in)"));
+                return; // a clean end without result_complete: the client must reattach
+            }
+            await stream.WriteAsync(responses[i]);
+        }
+    }
+
+    private sealed class Service(SparkStandIn standIn) : SparkConnectService.SparkConnectServiceBase
+    {
+        public override async Task ExecutePlan(ExecutePlanRequest request, IServerStreamWriter<ExecutePlanResponse> responseStream, ServerCallContext context)
+        {
+            standIn.Record(nameof(ExecutePlan), request, context);
+            if (standIn.Fail is { } fail) throw fail;
+            var operationId = request.HasOperationId ? request.OperationId : Guid.NewGuid().ToString();
+            var responses = standIn.Answer(request.Plan).Select(r => standIn.Stamp(r, request.SessionId, operationId)).ToList();
+            if (!standIn.Spark34)
+                responses.Add(standIn.Stamp(new ExecutePlanResponse { ResultComplete = new ExecutePlanResponse.Types.ResultComplete() }, request.SessionId, operationId));
+            standIn._operations[operationId] = responses;
+            await standIn.StreamAsync(operationId, 0, first: true, responseStream, context);
+        }
+
+        public override async Task ReattachExecute(ReattachExecuteRequest request, IServerStreamWriter<ExecutePlanResponse> responseStream, ServerCallContext context)
+        {
+            standIn.Record(nameof(ReattachExecute), request, context);
+            if (!standIn._operations.TryGetValue(request.OperationId, out var responses))
+                throw new RpcException(new Status(StatusCode.NotFound, $"INVALID_HANDLE.OPERATION_NOT_FOUND {request.OperationId}"));
+            var from = request.HasLastResponseId ? responses.FindIndex(r => r.ResponseId == request.LastResponseId) + 1 : 0;
+            await standIn.StreamAsync(request.OperationId, from, first: false, responseStream, context);
+        }
+
+        public override Task<ReleaseExecuteResponse> ReleaseExecute(ReleaseExecuteRequest request, ServerCallContext context)
+        {
+            standIn.Record(nameof(ReleaseExecute), request, context);
+            standIn._operations.TryRemove(request.OperationId, out _);
+            return Task.FromResult(new ReleaseExecuteResponse { SessionId = request.SessionId, OperationId = request.OperationId, ServerSideSessionId = standIn.ServerSessionId });
+        }
+
+        public override Task<ConfigResponse> Config(ConfigRequest request, ServerCallContext context)
+        {
+            standIn.Record(nameof(Config), request, context);
+            return Task.FromResult(new ConfigResponse { SessionId = request.SessionId, ServerSideSessionId = standIn.ServerSessionId });
+        }
+
+        public override Task<AnalyzePlanResponse> AnalyzePlan(AnalyzePlanRequest request, ServerCallContext context)
+        {
+            standIn.Record(nameof(AnalyzePlan), request, context);
+            return Task.FromResult(new AnalyzePlanResponse
+            {
+                SessionId = request.SessionId,
+                ServerSideSessionId = standIn.ServerSessionId,
+                SparkVersion = new AnalyzePlanResponse.Types.SparkVersion { Version = "3.5.6" },
+            });
+        }
+
+        public override Task<InterruptResponse> Interrupt(InterruptRequest request, ServerCallContext context)
+        {
+            standIn.Record(nameof(Interrupt), request, context);
+            return Task.FromResult(new InterruptResponse { SessionId = request.SessionId, InterruptedIds = { request.OperationId }, ServerSideSessionId = standIn.ServerSessionId });
+        }
+    }
+
+    /// <summary>Spark's way of failing: a status whose details hold an <c>ErrorInfo</c> with the error class and SQL state.</summary>
+    public static RpcException SparkError(string errorClass, string sqlState, string message)
+    {
+        var info = new Google.Rpc.ErrorInfo { Reason = "org.apache.spark.sql.AnalysisException", Domain = "org.apache.spark" };
+        info.Metadata.Add("errorClass", errorClass);
+        info.Metadata.Add("sqlState", sqlState);
+        var status = new Google.Rpc.Status { Code = (int)StatusCode.Internal, Message = message, Details = { Any.Pack(info) } };
+        return status.ToRpcException();
+    }
+}
