@@ -35,6 +35,13 @@ app.Configure(config =>
         catalog.AddCommand<CatalogDuckDbCommand>("duckdb").WithDescription("Print DuckDB views over delta_scan.");
         catalog.AddCommand<CatalogGlueCommand>("glue").WithDescription("Create or update the tables in the AWS Glue Data Catalog (--apply), or print the requests.");
     });
+    config.AddBranch("cluster", cluster =>
+    {
+        cluster.SetDescription("The EMR cluster of the spec's spark.emr section (created and ended by code).");
+        cluster.AddCommand<ClusterUpCommand>("up").WithDescription("Create the cluster (Spark + Spark Connect), wait until it is ready, record its address in the lake.");
+        cluster.AddCommand<ClusterStatusCommand>("status").WithDescription("What EMR says about the cluster.");
+        cluster.AddCommand<ClusterDownCommand>("down").WithDescription("Terminate the cluster.");
+    });
     config.AddBranch("sample", sample =>
     {
         sample.SetDescription("Generate sample data.");

@@ -26,6 +26,9 @@ public sealed class PipelineSpec
     /// <summary>How <c>caudal serve</c> serves the lake: auth, CORS, rate limits, saved queries.</summary>
     public global::Caudal.Serve.ServeSpec Serve { get; init; } = global::Caudal.Serve.ServeSpec.Default;
 
+    /// <summary>Where Spark is (Spark Connect) and the EMR cluster to create; null without a <c>spark:</c> section.</summary>
+    public Processing.Spark.SparkSpec? Spark { get; init; }
+
     /// <summary>The spec's folder: relative paths in the spec are resolved against it.</summary>
     public required string BaseDirectory { get; init; }
 }

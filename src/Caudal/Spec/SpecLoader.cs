@@ -16,7 +16,7 @@ namespace Caudal.Spec;
 /// </summary>
 public static partial class SpecLoader
 {
-    internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "charts", "run", "schedule", "serve"];
+    internal static readonly string[] TopKeys = ["version", "name", "lake", "sources", "models", "charts", "run", "schedule", "serve", "spark"];
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", .. IncrementalSpec.Keys];
@@ -83,9 +83,10 @@ public static partial class SpecLoader
         var charts = ParseCharts(root, models, ctx);
         var schedule = Schedule.ScheduleSpec.Parse(root, sources, ctx);
         var serve = Caudal.Serve.ServeSpec.Parse(root, ctx);
+        var spark = Processing.Spark.SparkSpec.Parse(root, ctx);
         CheckGraph(sources, models, ctx);
         if (lake == null) return null;
-        return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run, Schedule = schedule, Serve = serve };
+        return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run, Schedule = schedule, Serve = serve, Spark = spark };
     }
 
     private static LakeLocation? ParseLake(YamlMappingNode root, SpecContext ctx)

@@ -1,11 +1,5 @@
-using System.Text;
 using System.Text.Json.Nodes;
-using Caudal.Aws;
 using Caudal.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace Caudal.Tests.Catalog;
 
@@ -55,86 +49,51 @@ public sealed class CatalogCommandTests : IAsyncLifetime
         Assert.DoesNotContain("httpfs", duck.Stdout);
     }
 
-    /// <summary>A Glue stand-in: the JSON 1.1 operations Caudal uses, with SigV4 checked against its own secret.</summary>
-    private sealed class GlueStandIn(string secret) : IAsyncDisposable
+    /// <summary>A Glue stand-in: the JSON 1.1 operations Caudal uses, over the signature-checking AWS stand-in.</summary>
+    private sealed class GlueStandIn : IAsyncDisposable
     {
         public readonly Dictionary<string, JsonObject> Databases = [];
         public readonly Dictionary<string, JsonObject> Tables = [];
-        public readonly List<string> Calls = [];
-        private WebApplication? _app;
+        private readonly AwsJsonStandIn _aws;
 
-        public string Url => _app!.Urls.First() + "/";
-
-        public async Task StartAsync()
+        public GlueStandIn(string secret)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            _app = builder.Build();
-            _app.MapPost("/", (Delegate)Handle);
-            await _app.StartAsync();
+            _aws = new AwsJsonStandIn(secret, "glue", "AWSGlue") { Handle = Handle };
         }
 
-        private async Task<IResult> Handle(HttpContext http)
+        public string Url => _aws.Url;
+        public List<string> Calls => _aws.Calls.Select(c => "AWSGlue." + c.Operation).ToList();
+
+        public Task StartAsync() => _aws.StartAsync();
+
+        private (int, JsonNode) Handle(string operation, JsonObject request)
         {
-            using var buffer = new MemoryStream();
-            await http.Request.Body.CopyToAsync(buffer);
-            var body = buffer.ToArray();
-            var target = http.Request.Headers["X-Amz-Target"].ToString();
-            if (http.Request.ContentType != "application/x-amz-json-1.1") return Error(400, "SerializationException", $"content type {http.Request.ContentType}");
-            // Recompute the signature from the headers the client says it signed, as they arrived.
-            var authorization = http.Request.Headers.Authorization.ToString();
-            var parts = authorization["AWS4-HMAC-SHA256 ".Length..].Split(", ").Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
-            var scope = parts["Credential"].Split('/');
-            var signedNames = parts["SignedHeaders"].Split(';');
-            if (!signedNames.Contains("host") || !signedNames.Contains("x-amz-date") || !signedNames.Contains("x-amz-target"))
-                return Error(403, "InvalidSignatureException", $"signed headers {parts["SignedHeaders"]} miss host, x-amz-date or x-amz-target");
-            var headers = signedNames.Select(n => new KeyValuePair<string, string>(n, http.Request.Headers[n].ToString())).ToList();
-            var at = DateTime.ParseExact(http.Request.Headers["X-Amz-Date"].ToString(), "yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture,
-                System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal);
-            var uri = new Uri($"http://{http.Request.Host}{http.Request.Path}");
-            var expected = SigV4.Authorization(scope[0], secret, scope[2], scope[3], at, "POST", uri, headers, body);
-            if (expected != authorization || scope[3] != "glue")
-                return Error(403, "InvalidSignatureException", "The request signature we calculated does not match the signature you provided.");
-            var request = JsonNode.Parse(body)!.AsObject();
-            lock (Calls) Calls.Add(target);
-            switch (target)
+            switch (operation)
             {
-                case "AWSGlue.CreateDatabase":
+                case "CreateDatabase":
                     var name = (string)request["DatabaseInput"]!["Name"]!;
-                    if (Databases.ContainsKey(name)) return Error(400, "AlreadyExistsException", $"Database {name} already exists.");
+                    if (Databases.ContainsKey(name)) return (400, AwsJsonStandIn.Error("com.amazonaws.glue#AlreadyExistsException", $"Database {name} already exists."));
                     Databases[name] = request["DatabaseInput"]!.AsObject();
-                    return Results.Json(new { });
-                case "AWSGlue.CreateTable" or "AWSGlue.UpdateTable":
+                    return (200, new JsonObject());
+                case "CreateTable" or "UpdateTable":
                     var database = (string)request["DatabaseName"]!;
-                    if (!Databases.ContainsKey(database)) return Error(400, "EntityNotFoundException", $"Database {database} not found.");
+                    if (!Databases.ContainsKey(database)) return (400, AwsJsonStandIn.Error("EntityNotFoundException", $"Database {database} not found."));
                     var key = $"{database}.{(string)request["TableInput"]!["Name"]!}";
-                    if (target.EndsWith("CreateTable", StringComparison.Ordinal) == Tables.ContainsKey(key))
-                        return Tables.ContainsKey(key) ? Error(400, "AlreadyExistsException", $"Table {key} already exists.") : Error(400, "EntityNotFoundException", $"Table {key} not found.");
-                    Tables[key] = request["TableInput"]!.AsObject();
-                    return Results.Json(new { });
+                    if (operation == "CreateTable" == Tables.ContainsKey(key))
+                        return Tables.ContainsKey(key)
+                            ? (400, AwsJsonStandIn.Error("com.amazonaws.glue#AlreadyExistsException", $"Table {key} already exists."))
+                            : (400, AwsJsonStandIn.Error("EntityNotFoundException", $"Table {key} not found."));
+                    Tables[key] = request["TableInput"]!.DeepClone().AsObject();
+                    return (200, new JsonObject());
                 default:
-                    return Error(400, "UnknownOperationException", target);
+                    return (400, AwsJsonStandIn.Error("UnknownOperationException", operation));
             }
         }
 
-        private static IResult Error(int status, string type, string message) =>
-            Results.Json(new Dictionary<string, string> { ["__type"] = "com.amazonaws.glue#" + type, ["message"] = message }, statusCode: status);
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_app != null) await _app.DisposeAsync();
-        }
+        public ValueTask DisposeAsync() => _aws.DisposeAsync();
     }
 
-    private static Dictionary<string, string> Aws(string secret) => new()
-    {
-        ["AWS_ACCESS_KEY_ID"] = "AKIDCAUDALTEST",
-        ["AWS_SECRET_ACCESS_KEY"] = secret,
-        ["AWS_EC2_METADATA_DISABLED"] = "true",
-        ["AWS_CONFIG_FILE"] = "/nonexistent",
-        ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent",
-    };
+    private static Dictionary<string, string> Aws(string secret) => AwsJsonStandIn.Credentials(secret);
 
     [Fact]
     public async Task Glue_apply_creates_then_updates_every_table_with_signed_requests()

@@ -130,6 +130,8 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal(SpecLoader.TopKeys.Order(), root.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(SpecLoader.RunKeys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(Caudal.Serve.ServeSpec.Keys.Order(), root.GetProperty("serve").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(Caudal.Processing.Spark.SparkSpec.Keys.Order(), root.GetProperty("spark").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(Caudal.Processing.Spark.EmrClusterSpec.Keys.Order(), root.GetProperty("spark").GetProperty("properties").GetProperty("emr").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var model = root.GetProperty("models").GetProperty("additionalProperties").GetProperty("properties");
         Assert.Equal(SpecLoader.ModelKeys.Order(), model.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(SpecLoader.MlKeys.Order(), model.GetProperty("ml").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
