@@ -99,9 +99,9 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         EngineOutput output;
         try
         {
-            output = await engine.MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null, ct);
+            output = await engine.For(model).MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null, ct);
         }
-        catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException)
+        catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException or Processing.Spark.SparkException)
         {
             throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
         }

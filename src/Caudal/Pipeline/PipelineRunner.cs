@@ -48,7 +48,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         try
         {
             if (_options.Capture) await new CaptureStage(spec, lake, settings, run, _observer, _options.Sources, _options.Window).RunAsync(ct);
-            using (var engine = new DuckDbEngine(settings))
+            using (var engine = await OpenEngineAsync(spec, lake, settings, ct))
             {
                 var mounts = new RunMounts(lake, engine);
                 var models = new ModelStage(spec, lake, engine, mounts, run, _observer);
@@ -89,6 +89,22 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             await runs.SaveAsync(run, CancellationToken.None);
         }
         return run;
+    }
+
+    /// <summary>The embedded engine, or (when any model runs on Spark) a Spark session with the embedded engine beside it.</summary>
+    private static async Task<IEngine> OpenEngineAsync(PipelineSpec spec, DataLake lake, EngineSettings settings, CancellationToken ct)
+    {
+        var local = new DuckDbEngine(settings);
+        if (!Processing.Spark.SparkEngine.Wanted(spec)) return local;
+        try
+        {
+            return await Processing.Spark.SparkEngine.ConnectAsync(spec, lake, local, settings, ct);
+        }
+        catch
+        {
+            local.Dispose();
+            throw;
+        }
     }
 }
 

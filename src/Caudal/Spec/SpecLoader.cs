@@ -20,7 +20,7 @@ public static partial class SpecLoader
     internal static readonly string[] LakeKeys = ["location", "endpoint", "region", "path_style"];
     internal static readonly string[] SourceKeys = ["kind", "datasets", "schema"];
     internal static readonly string[] DatasetKeys = ["name", "table", "query", .. IncrementalSpec.Keys];
-    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml"];
+    internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine"];
     internal static readonly string[] ChartKeys = ["kind", "sql", "query", "x", "y", "series", "label", "each", "top", "title", "x_label", "y_label", "width", "height"];
     internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
     internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
@@ -84,6 +84,7 @@ public static partial class SpecLoader
         var schedule = Schedule.ScheduleSpec.Parse(root, sources, ctx);
         var serve = Caudal.Serve.ServeSpec.Parse(root, ctx);
         var spark = Processing.Spark.SparkSpec.Parse(root, ctx);
+        Processing.Spark.SparkSpec.CheckEngines(root, lake, models, spark, ctx);
         CheckGraph(sources, models, ctx);
         if (lake == null) return null;
         return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run, Schedule = schedule, Serve = serve, Spark = spark };
@@ -261,8 +262,8 @@ public static partial class SpecLoader
         }
         ctx.CheckKeys(map, RunKeys, "run");
         var engine = ctx.Scalar(map, "engine");
-        if (engine != null && engine.Value != "duckdb")
-            ctx.Error(engine.Start, $"Engine '{engine.Value}' is not available.", "use 'engine: duckdb' (the Spark engine is not built yet).");
+        if (engine != null && engine.Value is not ("duckdb" or "spark"))
+            ctx.Error(engine.Start, $"Unknown engine '{engine.Value}'.", "use 'engine: duckdb' (embedded, the default) or 'engine: spark' (with a spark: section).");
         var threads = ctx.Int(map, "threads", 1, 256);
         var rowsPerFile = ctx.Int(map, "rows_per_file", 1000, 100_000_000);
         var memory = ctx.Scalar(map, "memory_limit");
@@ -278,6 +279,7 @@ public static partial class SpecLoader
         }
         return settings with
         {
+            Engine = engine?.Value is "spark" ? "spark" : settings.Engine,
             Threads = threads ?? settings.Threads,
             RowsPerFile = rowsPerFile ?? settings.RowsPerFile,
             MemoryLimit = memory?.Value ?? settings.MemoryLimit,
@@ -355,6 +357,7 @@ public static partial class SpecLoader
                 Checks = checks,
                 Forecast = forecast,
                 Description = ctx.String(body, "description"),
+                Engine = ctx.Scalar(body, "engine")?.Value,
                 Position = ctx.At(key.Start),
             });
         }

@@ -104,7 +104,16 @@ public sealed class SparkStandIn : IAsyncDisposable
             standIn.Record(nameof(ExecutePlan), request, context);
             if (standIn.Fail is { } fail) throw fail;
             var operationId = request.HasOperationId ? request.OperationId : Guid.NewGuid().ToString();
-            var responses = standIn.Answer(request.Plan).Select(r => standIn.Stamp(r, request.SessionId, operationId)).ToList();
+            IReadOnlyList<ExecutePlanResponse> answer;
+            try
+            {
+                answer = standIn.Answer(request.Plan);
+            }
+            catch (Exception e) when (e is not RpcException)
+            {
+                throw SparkError("STAND_IN_ERROR", "XX000", e.Message);
+            }
+            var responses = answer.Select(r => standIn.Stamp(r, request.SessionId, operationId)).ToList();
             if (!standIn.Spark34)
                 responses.Add(standIn.Stamp(new ExecutePlanResponse { ResultComplete = new ExecutePlanResponse.Types.ResultComplete() }, request.SessionId, operationId));
             standIn._operations[operationId] = responses;

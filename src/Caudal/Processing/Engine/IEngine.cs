@@ -38,4 +38,7 @@ public interface IEngine : IDisposable
 
     /// <summary>Creates a scratch table (never part of the lake) and fills it with rows computed outside SQL (an ML step's results).</summary>
     void CreateTable(string name, IReadOnlyList<(string Name, string Type)> columns, IEnumerable<object?[]> rows);
+
+    /// <summary>The engine that materializes <paramref name="model"/> (an engine may hand some models to another).</summary>
+    IEngine For(Spec.ModelSpec model) => this;
 }

@@ -96,5 +96,35 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
             ctx.At(map.Start));
     }
 
+    /// <summary>Where <c>engine: spark</c> is asked for (the pipeline's <c>run.engine</c> or a model's), Spark needs a
+    /// <c>spark:</c> section and the lake on S3 (the cluster reads and writes the lake's files there); a model's
+    /// engine is duckdb or spark; an ML step runs on the embedded engine.</summary>
+    internal static void CheckEngines(YamlMappingNode root, Lake.LakeLocation? lake, IReadOnlyList<ModelSpec> models, SparkSpec? spark, SpecContext ctx)
+    {
+        var places = new List<(SpecPosition Position, string What)>();
+        if (ctx.Child(root, "run") is YamlMappingNode run && ctx.Child(run, "engine") is YamlScalarNode { Value: "spark" } engine)
+            places.Add((ctx.At(engine.Start), "run.engine"));
+        foreach (var model in models)
+        {
+            if (model.Engine is null or "duckdb") continue;
+            if (model.Engine != "spark")
+            {
+                ctx.Error(model.Position, $"Model {model.Output} has engine '{model.Engine}'.", "use 'engine: duckdb' or 'engine: spark' (or leave it out: the pipeline's run.engine).");
+                continue;
+            }
+            if (model.Forecast != null)
+                ctx.Error(model.Position, $"Model {model.Output} is an ML step, which runs on the embedded engine.", "remove 'engine: spark' from it (its input SQL can still read Spark-built tables).");
+            places.Add((model.Position, $"model {model.Output}"));
+        }
+        foreach (var (position, what) in places)
+        {
+            if (spark == null)
+                ctx.Error(position, $"{what} asks for Spark, and the spec has no 'spark:' section.", "add 'spark: {remote: \"sc://host:15002\"}' (or an 'emr:' cluster).");
+            if (lake is { IsS3: false })
+                ctx.Error(position, $"{what} asks for Spark, and the lake is on local disk ({lake.Uri}), which a cluster cannot reach.",
+                    "put the lake on S3 (lake: {location: s3://bucket/prefix}).");
+        }
+    }
+
     public static string Seconds(TimeSpan span) => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,114 @@
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Processing.Engine;
+using Caudal.Spec;
+
+namespace Caudal.Processing.Spark;
+
+/// <summary>
+/// Models on Apache Spark through Spark Connect, commits by Caudal. Each input is a temporary view over the exact
+/// Parquet files of its pinned Delta snapshot (with the table's schema, so the cluster needs no Delta package); a
+/// model's SELECT runs on the cluster and is written as Parquet to a staging prefix of the lake; Caudal then brings
+/// the staged files through the embedded engine — typing them as every Caudal table is typed, splitting partitions,
+/// computing the statistics the Delta log carries — and the runner commits them as it commits a DuckDB model's.
+/// So commits, write–audit–publish checks (run on the embedded engine over the staged files), cursors and run records
+/// behave exactly as on DuckDB. Everything else the run asks of an engine (checks, charts, ML steps) runs on the
+/// embedded engine over the same snapshots.
+/// </summary>
+public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, LakeLocation lake, DataLake lakeStore, EngineSettings settings, string defaultEngine) : IEngine
+{
+    private readonly HashSet<TableId> _views = [];
+
+    public string Name => "spark";
+
+    /// <summary>The embedded engine beside it (checks, charts, ML steps, models that ask for <c>engine: duckdb</c>).</summary>
+    public DuckDbEngine Local => local;
+
+    /// <summary>Whether any model of <paramref name="spec"/> runs on Spark.</summary>
+    public static bool Wanted(PipelineSpec spec) =>
+        spec.Models.Any(m => m.Forecast == null && (m.Engine ?? spec.Run.Engine) == "spark");
+
+    /// <summary>Opens a session with Caudal's pinned settings on the spec's <c>spark.remote</c>, or on the cluster
+    /// <c>caudal cluster up</c> recorded in the lake.</summary>
+    public static async Task<SparkEngine> ConnectAsync(PipelineSpec spec, DataLake lakeStore, DuckDbEngine local, EngineSettings settings, CancellationToken ct)
+    {
+        var remote = spec.Spark?.Remote ?? (await ClusterRecord.ReadAsync(lakeStore.Store, ct))?.Remote
+            ?? throw new SparkException($"{spec.File}: models run on Spark, and there is no Spark Connect address: set spark.remote, or run caudal cluster up.");
+        var client = new SparkConnectClient(SparkConnection.Parse(remote));
+        try
+        {
+            await client.ConfigureAsync(SparkPlans.SessionSettings(spec.Spark?.Ansi ?? true, spec.Spark?.Conf), ct);
+            return new SparkEngine(client, local, spec.Lake, lakeStore, settings, spec.Run.Engine);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    public async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default)
+    {
+        await local.MountAsync(id, table, snapshot, ct);
+        var paths = snapshot.Files.Values.Select(f => SparkSql.Uri(lake, $"{table.Root}/{PartitionPath.FromLogPath(f.Path)}")).ToList();
+        var view = SparkPlans.View(SparkSql.ViewName(id), paths);
+        var source = view.CreateDataframeView.Input.Read.DataSource;
+        source.Schema = SparkSql.Ddl(snapshot.Schema);
+        source.Options["basePath"] = SparkSql.Uri(lake, table.Root);
+        if (paths.Count == 0)
+        {
+            // An empty table: a view with its columns and no rows (Spark cannot read zero files).
+            var columns = string.Join(", ", snapshot.Schema.Fields.Select(f => $"CAST(NULL AS {Catalog.HiveTypes.Of(f.Type)}) AS `{f.Name}`"));
+            view = SparkPlans.View(SparkSql.ViewName(id), []);
+            view.CreateDataframeView.Input = SparkPlans.Sql($"SELECT {columns} WHERE 1 = 0");
+        }
+        await spark.ExecuteAsync(view, ct);
+        _views.Add(id);
+    }
+
+    public async Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
+    {
+        var staging = $"_caudal/staging/{Guid.NewGuid():N}/";
+        var folder = Path.Combine(settings.TempDirectory, "spark", Path.GetFileName(staging.TrimEnd('/')));
+        try
+        {
+            await spark.ExecuteAsync(SparkPlans.Write(SparkSql.Rewrite(select, _views), SparkSql.Uri(lake, staging), partitionBy), ct);
+            var files = new List<string>();
+            await foreach (var o in lakeStore.Store.ListAsync(staging, ct: ct))
+            {
+                if (!o.Key.EndsWith(".parquet", StringComparison.Ordinal)) continue; // _SUCCESS, .crc
+                var file = Path.Combine(folder, o.Key[staging.Length..].Replace('/', Path.DirectorySeparatorChar));
+                await lakeStore.Store.DownloadAsync(o.Key, file, ct);
+                files.Add(file);
+            }
+            if (files.Count == 0)
+                throw new DeltaException($"Spark wrote no Parquet file under {SparkSql.Uri(lake, staging)}.");
+            var read = $"read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = {(partitionBy.Count > 0 ? "true" : "false")})";
+            return DuckDbEngine.WriteFiles(local.Connection, $"(SELECT * FROM {read})", partitionBy, Path.Combine(settings.TempDirectory, "staging"), conformTo);
+        }
+        finally
+        {
+            await foreach (var o in lakeStore.Store.ListAsync(staging, ct: CancellationToken.None))
+                await lakeStore.Store.DeleteAsync(o.Key, CancellationToken.None);
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == "duckdb" ? local : this;
+
+    public Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default) => local.MountOutputAsync(name, output, ct);
+
+    public Task<long> CountAsync(string sql, CancellationToken ct = default) => local.CountAsync(sql, ct);
+
+    public void Execute(string sql) => local.Execute(sql);
+
+    public IEnumerable<System.Data.IDataRecord> Rows(string sql) => local.Rows(sql);
+
+    public void CreateTable(string name, IReadOnlyList<(string Name, string Type)> columns, IEnumerable<object?[]> rows) => local.CreateTable(name, columns, rows);
+
+    public void Dispose()
+    {
+        spark.Dispose();
+        local.Dispose();
+    }
+}

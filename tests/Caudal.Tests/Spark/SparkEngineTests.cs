@@ -1,0 +1,137 @@
+using Caudal.Pipeline;
+using Caudal.Processing.Spark.Protocol;
+using Caudal.Runs;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Spark;
+
+/// <summary>
+/// The quickstart with <c>engine: spark</c>, its models sent through Spark Connect to the stand-in (which runs them
+/// on DuckDB over the same S3 objects), committed by Caudal: the refined tables must be those of
+/// <c>engine: duckdb</c>. A transport test — what goes over the wire and back into the lake — not a test of Spark.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class SparkEngineTests : IAsyncLifetime
+{
+    private readonly SparkStandIn _spark = new();
+    private readonly TempDir _cache = new("spark-cache");
+    private SparkDuckDbBackend? _backend;
+
+    public async Task InitializeAsync()
+    {
+        _backend = new SparkDuckDbBackend(S3Server.Instance.NewStore(""), S3Server.Bucket, _cache.Path);
+        _spark.Answer = _backend.Execute;
+        await _spark.StartAsync();
+    }
+
+    private Quickstart OnSpark()
+    {
+        var prefix = "spark-" + Guid.NewGuid().ToString("N")[..8];
+        var qs = new Quickstart(0.05, $"lake:\n  location: s3://{S3Server.Bucket}/{prefix}\n  endpoint: {S3Server.Instance.Endpoint}\n  region: us-east-1\n  path_style: true");
+        var spec = File.ReadAllText(qs.SpecPath).Replace("\nrun:\n", "\nrun:\n  engine: spark\n", StringComparison.Ordinal);
+        File.WriteAllText(qs.SpecPath, spec + $"\nspark:\n  remote: \"{_spark.Address}/;use_ssl=false\"\n  conf: {{spark.sql.shuffle.partitions: \"8\"}}\n");
+        return qs;
+    }
+
+    /// <summary>Every trusted and refined table, rows sorted, without the run's own lineage (its ids, payload paths and
+    /// capture times differ between two runs by construction).</summary>
+    private static async Task<Dictionary<string, List<string>>> TablesAsync(Quickstart qs)
+    {
+        var spec = SpecLoader.Load(qs.SpecPath);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        var tables = new Dictionary<string, List<string>>();
+        foreach (var model in spec.Models.SelectMany(m => m.Outputs))
+        {
+            var columns = session.Query($"SELECT column_name FROM (DESCRIBE {model}) WHERE NOT starts_with(column_name, '_caudal') AND column_name NOT IN ('source_payload', 'captured_at')", int.MaxValue).Rows.Select(r => $"\"{r[0]}\"");
+            tables[model.ToString()] = session.Query($"SELECT {string.Join(", ", columns)} FROM {model} ORDER BY ALL", int.MaxValue).Rows.Select(LakeReader.Flat).ToList();
+        }
+        return tables;
+    }
+
+    private static bool Same(string a, string b)
+    {
+        if (a == b) return true;
+        var (x, y) = (a.Split('|'), b.Split('|'));
+        return x.Length == y.Length && x.Zip(y).All(p => p.First == p.Second ||
+            (double.TryParse(p.First, System.Globalization.CultureInfo.InvariantCulture, out var u) && double.TryParse(p.Second, System.Globalization.CultureInfo.InvariantCulture, out var v) &&
+             Math.Abs(u - v) <= 1e-9 * Math.Max(1, Math.Max(Math.Abs(u), Math.Abs(v)))));
+    }
+
+    [Fact]
+    public async Task The_quickstart_on_spark_commits_the_same_tables_as_on_duckdb()
+    {
+        using var spark = OnSpark();
+        var spec = SpecLoader.Load(spark.SpecPath);
+        Assert.Equal("spark", spec.Run.Engine);
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error + "\n" + string.Join("\n", run.Stages.Where(s => s.Error != null).Select(s => $"{s.Table}: {s.Error}")));
+
+        using var local = new Quickstart(0.05);
+        var reference = await new PipelineRunner(SpecLoader.Load(local.SpecPath)).RunAsync();
+        Assert.True(reference.Status == RunStatus.Succeeded, reference.Error);
+
+        var onSpark = await TablesAsync(spark);
+        var onDuckDb = await TablesAsync(local);
+        Assert.Equal(onDuckDb.Keys.Order(), onSpark.Keys.Order());
+        foreach (var (table, rows) in onDuckDb)
+        {
+            Assert.True(rows.Count > 0, $"{table} is empty on duckdb");
+            // Floating-point aggregates may differ in the last bits (the order rows are summed in): 1e-9 relative.
+            Assert.True(rows.Count == onSpark[table].Count && rows.Zip(onSpark[table]).All(p => Same(p.First, p.Second)),
+                $"{table} differs: {rows.Count} rows on duckdb, {onSpark[table].Count} on spark; first difference: " +
+                rows.Zip(onSpark[table]).FirstOrDefault(p => !Same(p.First, p.Second)));
+        }
+
+        // Every SQL model went to Spark as a write of its SELECT over views of the inputs' exact files; the ML step did not.
+        var plans = _spark.Requests.Where(r => r.Rpc == "ExecutePlan").Select(r => ((ExecutePlanRequest)r.Message).Plan.Command).ToList();
+        var writes = plans.Where(c => c.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation).Select(c => c.WriteOperation).ToList();
+        Assert.Equal(spec.Models.Count(m => m.Forecast == null), writes.Count);
+        Assert.All(writes, w => Assert.StartsWith($"s3a://{S3Server.Bucket}/", w.Path));
+        Assert.Contains(writes, w => w.PartitioningColumns.SequenceEqual(["year"]));
+        var views = plans.Where(c => c.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView).Select(c => c.CreateDataframeView).ToList();
+        Assert.Contains(views, v => v.Name == "raw__sakila_rental" && v.Input.Read.DataSource.Paths.Count > 0 && v.Input.Read.DataSource.Schema.Contains("`rental_id` bigint"));
+        var config = _spark.Requests.Where(r => r.Rpc == "Config").Select(r => ((ConfigRequest)r.Message).Operation.Set.Pairs.ToDictionary(p => p.Key, p => p.Value)).Single();
+        Assert.Equal("UTC", config["spark.sql.session.timeZone"]);
+        Assert.Equal("true", config["spark.sql.ansi.enabled"]);
+        Assert.Equal("8", config["spark.sql.shuffle.partitions"]);
+        // Nothing is left in the staging prefix.
+        Assert.Empty(await Caudal.Lake.DataLake.Open(spec.Lake).Store.ListAsync("_caudal/staging/").ToListAsync());
+    }
+
+    [Fact]
+    public async Task A_model_spark_refuses_fails_with_sparks_error_and_commits_nothing()
+    {
+        using var spark = OnSpark();
+        File.WriteAllText(Path.Combine(spark.Folder, "models", "refined", "revenue_by_country_month.sql"), "SELECT no_such_column FROM trusted.rentals");
+        var spec = SpecLoader.Load(spark.SpecPath);
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var stage = run.Stages.Single(s => s.Table == "refined.revenue_by_country_month");
+        Assert.Contains("STAND_IN_ERROR", stage.Error);
+        Assert.Contains("no_such_column", stage.Error);
+        Assert.Null(await Caudal.Lake.DataLake.Open(spec.Lake).Table(new Caudal.Lake.TableId(Caudal.Lake.Zone.Refined, "revenue_by_country_month")).SnapshotAsync());
+        Assert.Empty(await Caudal.Lake.DataLake.Open(spec.Lake).Store.ListAsync("_caudal/staging/").ToListAsync());
+    }
+
+    [Fact]
+    public async Task An_unreachable_spark_fails_the_run_clearly()
+    {
+        using var spark = OnSpark();
+        File.WriteAllText(spark.SpecPath, File.ReadAllText(spark.SpecPath).Replace(_spark.Address, "sc://127.0.0.1:9", StringComparison.Ordinal));
+        var spec = SpecLoader.Load(spark.SpecPath);
+        var runner = new PipelineRunner(spec, null, new RunOptions { Capture = false });
+        var error = await Assert.ThrowsAsync<Caudal.Processing.Spark.SparkException>(() => runner.RunAsync());
+        Assert.Contains("Spark at sc://127.0.0.1:9", error.Message);
+        var record = Assert.Single(await new RunStore(Caudal.Lake.DataLake.Open(spec.Lake).Store).ListAsync());
+        Assert.Equal(RunStatus.Failed, record.Status);
+        Assert.Contains("Spark at sc://127.0.0.1:9", record.Error);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _spark.DisposeAsync();
+        _backend?.Dispose();
+        _cache.Dispose();
+    }
+}

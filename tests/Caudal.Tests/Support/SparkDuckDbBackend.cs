@@ -1,0 +1,154 @@
+using Caudal.Lake.Stores;
+using Caudal.Processing.Spark.Protocol;
+using DuckDB.NET.Data;
+using Google.Protobuf;
+
+namespace Caudal.Tests.Support;
+
+/// <summary>
+/// What the Spark stand-in does with the plans Caudal sends, run on DuckDB over the same S3 objects (downloaded from
+/// the S3 server, written back to it): a view over files with a given schema and base path, a query written as
+/// Parquet (partitioned in <c>key=value</c> folders, with a <c>_SUCCESS</c> marker, as Spark writes), a statement, a
+/// query answered as Arrow. A transport test, not Spark: it runs DuckDB's SQL.
+/// </summary>
+public sealed class SparkDuckDbBackend(IObjectStore bucket, string bucketName, string cacheDir) : IDisposable
+{
+    private readonly DuckDBConnection _db = Open();
+    private readonly object _lock = new();
+
+    private static DuckDBConnection Open()
+    {
+        var db = new DuckDBConnection("DataSource=:memory:");
+        db.Open();
+        return db;
+    }
+
+    private string Key(string uri)
+    {
+        var prefix = $"s3a://{bucketName}/";
+        if (!uri.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidOperationException($"the stand-in reads s3a://{bucketName}/ only, not {uri}");
+        return uri[prefix.Length..].TrimEnd('/');
+    }
+
+    public IReadOnlyList<ExecutePlanResponse> Execute(Plan plan)
+    {
+        lock (_lock)
+        {
+            switch (plan.OpTypeCase)
+            {
+                case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView:
+                    var view = plan.Command.CreateDataframeView;
+                    Run($"CREATE OR REPLACE VIEW \"{view.Name}\" AS {Relation(view.Input)}");
+                    return [];
+                case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation:
+                    Write(plan.Command.WriteOperation);
+                    return [];
+                case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand:
+                    Run(plan.Command.SqlCommand.Sql);
+                    return [new ExecutePlanResponse { SqlCommandResult = new ExecutePlanResponse.Types.SqlCommandResult { Relation = plan.Command.SqlCommand.Input ?? new Relation() } }];
+                case Plan.OpTypeOneofCase.Root:
+                    return [Arrow(Relation(plan.Root))];
+                default:
+                    throw new InvalidOperationException($"the stand-in does not do {plan}");
+            }
+        }
+    }
+
+    private string Relation(Relation relation)
+    {
+        if (relation.RelTypeCase == Caudal.Processing.Spark.Protocol.Relation.RelTypeOneofCase.Sql) return relation.Sql.Query;
+        var source = relation.Read.DataSource;
+        if (source.Format != "parquet") throw new InvalidOperationException($"format {source.Format}");
+        var files = new List<string>();
+        foreach (var path in source.Paths)
+        {
+            var key = Key(path);
+            var local = Path.Combine(cacheDir, key);
+            if (!File.Exists(local)) bucket.DownloadAsync(key, local).GetAwaiter().GetResult();
+            files.Add(local);
+        }
+        var read = $"read_parquet([{string.Join(", ", files.Select(f => $"'{f}'"))}], union_by_name = true, hive_partitioning = true)";
+        var present = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        using (var describe = _db.CreateCommand())
+        {
+            describe.CommandText = $"DESCRIBE SELECT * FROM {read}";
+            using var reader = describe.ExecuteReader();
+            while (reader.Read()) present.Add(reader.GetString(0));
+        }
+        // The schema Caudal gave (Spark DDL): each column cast to its type, missing ones NULL.
+        var columns = Columns(source.Schema).Select(c => present.Contains(c.Name)
+            ? $"CAST(\"{c.Name}\" AS {c.Type}) AS \"{c.Name}\""
+            : $"CAST(NULL AS {c.Type}) AS \"{c.Name}\"");
+        return $"SELECT {string.Join(", ", columns)} FROM {read}";
+    }
+
+    /// <summary>"`a` bigint, `b` decimal(10,2), `c` array&lt;string&gt;" as (name, DuckDB type).</summary>
+    private static IEnumerable<(string Name, string Type)> Columns(string ddl)
+    {
+        var depth = 0;
+        var start = 0;
+        for (var i = 0; i <= ddl.Length; i++)
+        {
+            if (i < ddl.Length && ddl[i] is '(' or '<') depth++;
+            else if (i < ddl.Length && ddl[i] is ')' or '>') depth--;
+            else if (i == ddl.Length || (ddl[i] == ',' && depth == 0))
+            {
+                var part = ddl[start..i].Trim();
+                var close = part.IndexOf('`', 1);
+                yield return (part[1..close].Replace("``", "`"), Duck(part[(close + 1)..].Trim()));
+                start = i + 1;
+            }
+        }
+    }
+
+    private static string Duck(string hive) => hive switch
+    {
+        "bigint" => "BIGINT",
+        "int" => "INTEGER",
+        "smallint" => "SMALLINT",
+        "tinyint" => "TINYINT",
+        "string" => "VARCHAR",
+        "boolean" => "BOOLEAN",
+        "double" => "DOUBLE",
+        "float" => "FLOAT",
+        "date" => "DATE",
+        "timestamp" => "TIMESTAMPTZ",
+        "binary" => "BLOB",
+        _ when hive.StartsWith("decimal", StringComparison.Ordinal) => hive.ToUpperInvariant(),
+        _ when hive.StartsWith("array<", StringComparison.Ordinal) => Duck(hive[6..^1]) + "[]",
+        _ => "VARCHAR",
+    };
+
+    private void Write(WriteOperation write)
+    {
+        var target = Key(write.Path);
+        var local = Path.Combine(cacheDir, "written", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(local);
+        var partitions = write.PartitioningColumns.Count > 0 ? $", PARTITION_BY ({string.Join(", ", write.PartitioningColumns.Select(c => $"\"{c}\""))})" : "";
+        var to = write.PartitioningColumns.Count > 0 ? local : Path.Combine(local, "part-00000.zstd.parquet");
+        Run($"COPY ({Relation(write.Input)}) TO '{to}' (FORMAT parquet, COMPRESSION zstd{partitions})");
+        foreach (var file in Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories))
+            bucket.PutFileAsync($"{target}/{Path.GetRelativePath(local, file).Replace('\\', '/')}", file).GetAwaiter().GetResult();
+        bucket.PutAsync($"{target}/_SUCCESS", new MemoryStream()).GetAwaiter().GetResult();
+        Directory.Delete(local, recursive: true);
+    }
+
+    private ExecutePlanResponse Arrow(string sql)
+    {
+        using var command = _db.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        using var stream = new MemoryStream();
+        Caudal.Serve.ArrowExport.WriteAsync(reader, new Dictionary<string, string>(), stream, default).GetAwaiter().GetResult();
+        return new ExecutePlanResponse { ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { Data = ByteString.CopyFrom(stream.ToArray()) } };
+    }
+
+    private void Run(string sql)
+    {
+        using var command = _db.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _db.Dispose();
+}
