@@ -1,13 +1,33 @@
+using System.ComponentModel;
+using Caudal.Processing.Spark;
 using Spectre.Console.Cli;
 
 namespace Caudal.Cli.Commands;
 
-public sealed class ValidateCommand : Command<SpecSettings>
+public sealed class ValidateCommand : Command<ValidateCommand.Settings>
 {
-    public override int Execute(CommandContext context, SpecSettings settings, CancellationToken ct)
+    public sealed class Settings : SpecSettings
+    {
+        [CommandOption("--engine <ENGINE>")]
+        [Description("spark: also check every SQL model against the SQL DuckDB and Spark read alike (models on Spark are always checked).")]
+        public string? Engine { get; init; }
+
+        public override Spectre.Console.ValidationResult Validate() =>
+            Engine is null or "duckdb" or "spark" ? Spectre.Console.ValidationResult.Success() : Spectre.Console.ValidationResult.Error($"--engine must be duckdb or spark, not '{Engine}'.");
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        Console.WriteLine($"{settings.Spec}: ok ({spec.Sources.Count} sources, {spec.Models.Count} models, lake {spec.Lake.Uri})");
+        var problems = PortableSql.Check(spec, all: settings.Engine == "spark");
+        foreach (var problem in problems) Console.Error.WriteLine(problem);
+        if (problems.Count > 0)
+        {
+            Console.Error.WriteLine($"caudal: {problems.Count} place(s) in the models would not read the same on Spark.");
+            return ExitCodes.InvalidSpec;
+        }
+        Console.WriteLine($"{settings.Spec}: ok ({spec.Sources.Count} sources, {spec.Models.Count} models, lake {spec.Lake.Uri}" +
+                          $"{(settings.Engine == "spark" || spec.Models.Any(m => (m.Engine ?? spec.Run.Engine) == "spark") ? "; SQL portable to Spark" : "")})");
         return ExitCodes.Ok;
     }
 }

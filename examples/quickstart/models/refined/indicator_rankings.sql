@@ -7,11 +7,11 @@ WITH obs AS (
 ), latest AS (
     SELECT database_id, indicator, sex, age, urbanisation, comp_breakdown_1, comp_breakdown_2, comp_breakdown_3,
            unit_measure, ref_area, any_value(ref_area_name) AS ref_area_name,
-           max(year) AS latest_year, arg_max(obs_value, year) AS latest_value
+           max(year) AS latest_year, max_by(obs_value, year) AS latest_value
     FROM obs
     GROUP BY ALL
 ), change AS (
-    SELECT l.*, min(o.year) AS base_year, arg_min(o.obs_value, o.year) AS base_value
+    SELECT l.*, min(o.year) AS base_year, min_by(o.obs_value, o.year) AS base_value
     FROM latest l
     LEFT JOIN obs o
         ON o.database_id = l.database_id AND o.indicator = l.indicator AND o.sex IS NOT DISTINCT FROM l.sex

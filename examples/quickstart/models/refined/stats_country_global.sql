@@ -15,12 +15,12 @@ SELECT
     count(obs_value) AS n_obs,
     count(*) - count(obs_value) AS n_missing,
     avg(obs_value) AS avg_value,
-    quantile_cont(obs_value, 0.5) AS median_value,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY obs_value) AS median_value,
     min(obs_value) AS min_value,
     max(obs_value) AS max_value,
     stddev_samp(obs_value) AS stddev_value,
-    arg_min(ref_area, obs_value) AS min_area,
-    arg_max(ref_area, obs_value) AS max_area,
+    min_by(ref_area, obs_value) AS min_area,
+    max_by(ref_area, obs_value) AS max_area,
     min(year) FILTER (WHERE obs_value IS NOT NULL) AS first_year,
     max(year) FILTER (WHERE obs_value IS NOT NULL) AS last_year
 FROM trusted.wb_observations

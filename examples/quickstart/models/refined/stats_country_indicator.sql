@@ -16,7 +16,7 @@ SELECT
     count(obs_value) AS n_obs,
     count(*) - count(obs_value) AS n_missing,
     avg(obs_value) AS avg_value,
-    quantile_cont(obs_value, 0.5) AS median_value,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY obs_value) AS median_value,
     min(obs_value) AS min_value,
     max(obs_value) AS max_value,
     stddev_samp(obs_value) AS stddev_value,

@@ -5,12 +5,16 @@ WITH reference AS (
     SELECT * FROM raw.reference_countries
     WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.reference_countries) -- the latest capture
 ), spellings AS (
-    SELECT iso3, is_former, unnest(list_concat([name], string_split(coalesce(aliases, ''), ';'))) AS spelling
+    -- Each country's name, and each of its ';'-separated aliases (at most 8; the reference has at most 3).
+    SELECT iso3, is_former, name AS spelling FROM reference WHERE NOT is_aggregate
+    UNION ALL
+    SELECT iso3, is_former, split_part(aliases, ';', n.i) AS spelling
     FROM reference
-    WHERE NOT is_aggregate
+    CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) AS n(i)
+    WHERE NOT is_aggregate AND aliases IS NOT NULL AND split_part(aliases, ';', n.i) <> ''
 ), country AS (
-    SELECT * FROM raw.sakila_country
-    QUALIFY row_number() OVER (PARTITION BY country_id ORDER BY _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY country_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_country) AS rows_1
+    WHERE newest = 1
 )
 SELECT c.country_id, c.country, s.iso3, coalesce(s.is_former, false) AS is_former
 FROM country c

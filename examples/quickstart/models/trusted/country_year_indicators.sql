@@ -13,29 +13,33 @@ WITH activity AS (
 ), series AS (
     SELECT * FROM trusted.wb_observations
     WHERE obs_value IS NOT NULL AND year IS NOT NULL AND area_type = 'country'
+), matched AS (
+    SELECT
+        a.iso3,
+        a.country,
+        a.year,
+        a.rentals,
+        a.customers,
+        a.revenue,
+        s.database_id,
+        s.indicator,
+        s.sex,
+        s.age,
+        s.urbanisation,
+        s.comp_breakdown_1,
+        s.comp_breakdown_2,
+        s.comp_breakdown_3,
+        s.unit_measure,
+        s.year AS indicator_year,
+        abs(s.year - a.year) AS years_apart,
+        s.obs_value,
+        row_number() OVER (
+            PARTITION BY a.iso3, a.year, s.database_id, s.indicator, s.sex, s.age, s.urbanisation, s.comp_breakdown_1,
+                         s.comp_breakdown_2, s.comp_breakdown_3, s.unit_measure
+            ORDER BY abs(s.year - a.year) ASC NULLS LAST, s.year ASC NULLS LAST) AS nearest
+    FROM activity a
+    JOIN series s ON s.ref_area = a.iso3
 )
-SELECT
-    a.iso3,
-    a.country,
-    a.year,
-    a.rentals,
-    a.customers,
-    a.revenue,
-    s.database_id,
-    s.indicator,
-    s.sex,
-    s.age,
-    s.urbanisation,
-    s.comp_breakdown_1,
-    s.comp_breakdown_2,
-    s.comp_breakdown_3,
-    s.unit_measure,
-    s.year AS indicator_year,
-    abs(s.year - a.year) AS years_apart,
-    s.obs_value
-FROM activity a
-JOIN series s ON s.ref_area = a.iso3
-QUALIFY row_number() OVER (
-    PARTITION BY a.iso3, a.year, s.database_id, s.indicator, s.sex, s.age, s.urbanisation, s.comp_breakdown_1,
-                 s.comp_breakdown_2, s.comp_breakdown_3, s.unit_measure
-    ORDER BY abs(s.year - a.year), s.year) = 1
+SELECT iso3, country, year, rentals, customers, revenue, database_id, indicator, sex, age, urbanisation, comp_breakdown_1, comp_breakdown_2, comp_breakdown_3, unit_measure, indicator_year, years_apart, obs_value
+FROM matched
+WHERE nearest = 1

@@ -1,27 +1,27 @@
 -- One row per rental: who rented which film from which store, what they paid, and their country.
 -- Raw tables keep every capture, so each source table is reduced to the newest row of each primary key.
 WITH rental AS (
-    SELECT * FROM raw.sakila_rental
-    QUALIFY row_number() OVER (PARTITION BY rental_id ORDER BY _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY rental_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_rental) AS rows_1
+    WHERE newest = 1
 ), payment AS (
     SELECT rental_id, sum(amount) AS amount, max(payment_date) AS payment_date
     FROM (
-        SELECT * FROM raw.sakila_payment
-        QUALIFY row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC) = 1
+        SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_payment) AS rows_2
+        WHERE newest = 1
     )
     GROUP BY rental_id
 ), inventory AS (
-    SELECT * FROM raw.sakila_inventory
-    QUALIFY row_number() OVER (PARTITION BY inventory_id ORDER BY _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY inventory_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_inventory) AS rows_3
+    WHERE newest = 1
 ), film AS (
-    SELECT * FROM raw.sakila_film
-    QUALIFY row_number() OVER (PARTITION BY film_id ORDER BY _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY film_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_film) AS rows_4
+    WHERE newest = 1
 ), film_category AS (
-    SELECT * FROM raw.sakila_film_category
-    QUALIFY row_number() OVER (PARTITION BY film_id ORDER BY category_id, _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY film_id ORDER BY category_id ASC NULLS LAST, _caudal_ingested_at DESC) AS newest FROM raw.sakila_film_category) AS rows_5
+    WHERE newest = 1
 ), category AS (
-    SELECT * FROM raw.sakila_category
-    QUALIFY row_number() OVER (PARTITION BY category_id ORDER BY _caudal_ingested_at DESC) = 1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY category_id ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.sakila_category) AS rows_6
+    WHERE newest = 1
 )
 SELECT
     r.rental_id,

@@ -5,11 +5,11 @@ WITH reference AS (
     SELECT * FROM raw.reference_countries
     WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.reference_countries) -- the latest capture
 ), observations AS (
-    SELECT * FROM raw.worldbank_observations
-    QUALIFY row_number() OVER (
+    SELECT * FROM (SELECT *, row_number() OVER (
         PARTITION BY DATABASE_ID, INDICATOR, REF_AREA, SEX, AGE, URBANISATION, COMP_BREAKDOWN_1, COMP_BREAKDOWN_2,
                      COMP_BREAKDOWN_3, UNIT_MEASURE, FREQ, TIME_PERIOD
-        ORDER BY _caudal_ingested_at DESC) = 1
+        ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.worldbank_observations) AS rows_1
+    WHERE newest = 1
 )
 SELECT
     DATABASE_ID AS database_id,
