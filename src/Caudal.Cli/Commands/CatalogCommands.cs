@@ -14,6 +14,15 @@ public class CatalogSettings : SpecSettings
     [CommandOption("--database-prefix <NAME>")]
     [Description("Databases are <prefix>_<zone> (default: the pipeline's name).")]
     public string? DatabasePrefix { get; init; }
+
+    /// <summary>The tables, when every location is on S3 (what Athena and Glue read); null after saying why not.</summary>
+    internal async Task<IReadOnlyList<CatalogTable>?> S3TablesAsync(Caudal.Spec.PipelineSpec spec, string engine, CancellationToken ct)
+    {
+        var tables = await CatalogTable.ReadAsync(spec, Location, ct);
+        if (tables.All(t => t.Location.StartsWith("s3://", StringComparison.Ordinal))) return tables;
+        Console.Error.WriteLine($"caudal: {engine} and this lake is at {spec.Lake.Uri}: give --location s3://bucket/prefix (where the lake is synced) or use an S3 lake.");
+        return null;
+    }
 }
 
 /// <summary><c>caudal catalog athena</c>: Athena DDL for every table (Delta, read from the log).</summary>
@@ -22,12 +31,7 @@ public sealed class CatalogAthenaCommand : AsyncCommand<CatalogSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, CatalogSettings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        var tables = await CatalogTable.ReadAsync(spec, settings.Location, ct);
-        if (tables.Any(t => !t.Location.StartsWith("s3://", StringComparison.Ordinal)))
-        {
-            Console.Error.WriteLine($"caudal: Athena reads tables on S3, and this lake is at {spec.Lake.Uri}: give --location s3://bucket/prefix (where the lake is synced) or use an S3 lake.");
-            return ExitCodes.InvalidSpec;
-        }
+        if (await settings.S3TablesAsync(spec, "Athena reads tables on S3,", ct) is not { } tables) return ExitCodes.InvalidSpec;
         Console.Out.Write(AthenaCatalog.Ddl(spec.Name, tables, settings.DatabasePrefix));
         return ExitCodes.Ok;
     }
@@ -66,12 +70,7 @@ public sealed class CatalogGlueCommand : AsyncCommand<CatalogGlueCommand.Setting
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        var tables = await CatalogTable.ReadAsync(spec, settings.Location, ct);
-        if (tables.Any(t => !t.Location.StartsWith("s3://", StringComparison.Ordinal)))
-        {
-            Console.Error.WriteLine($"caudal: Glue tables point at S3, and this lake is at {spec.Lake.Uri}: give --location s3://bucket/prefix (where the lake is synced) or use an S3 lake.");
-            return ExitCodes.InvalidSpec;
-        }
+        if (await settings.S3TablesAsync(spec, "Glue tables point at S3,", ct) is not { } tables) return ExitCodes.InvalidSpec;
         if (!settings.Apply)
         {
             foreach (var line in GlueCatalog.Plan(spec.Name, tables, settings.DatabasePrefix)) Console.Out.WriteLine(line);

@@ -45,23 +45,13 @@ public sealed class SchedulerProcessTests : IDisposable
     private async Task<List<RunRecord>> RunsAsync() =>
         [.. await new RunStore(DataLake.Open(SpecLoader.Load(_qs.SpecPath).Lake).Store).ListAsync(1000)];
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task Two_schedulers_on_one_lake_never_overlap_and_run_every_slot_once()
     {
         Schedule("*/5 * * * * *");
         var a = Start();
         var b = Start();
-        await WaitUntilAsync(async () => (await RunsAsync()).Count(r => r.Status == RunStatus.Succeeded) >= 5, TimeSpan.FromMinutes(2), "five scheduled runs");
+        await Eventually.WaitUntilAsync(async () => (await RunsAsync()).Count(r => r.Status == RunStatus.Succeeded) >= 5, TimeSpan.FromMinutes(2), "five scheduled runs");
         Assert.Equal(0, await TerminateAsync(a));
         Assert.Equal(0, await TerminateAsync(b));
 
@@ -88,7 +78,7 @@ public sealed class SchedulerProcessTests : IDisposable
         var b = Start();
         var store = DataLake.Open(SpecLoader.Load(_qs.SpecPath).Lake).Store;
         LeaseHolder? holder = null;
-        await WaitUntilAsync(async () => (holder = await RunLease.HolderAsync(store)) != null &&
+        await Eventually.WaitUntilAsync(async () => (holder = await RunLease.HolderAsync(store)) != null &&
             (await RunsAsync()).Any(r => r.Status == RunStatus.Running), TimeSpan.FromMinutes(1), "a run holding the lease");
         var victim = new[] { a, b }.Single(s => holder!.Holder.Contains($":{s.Process.Id}@", StringComparison.Ordinal));
         var survivor = victim == a ? b : a;
@@ -96,7 +86,7 @@ public sealed class SchedulerProcessTests : IDisposable
         var killedAt = DateTimeOffset.UtcNow;
         await victim.Process.WaitForExitAsync();
 
-        await WaitUntilAsync(async () => (await RunsAsync()).Any(r => r.StartedAt > killedAt && r.Status == RunStatus.Succeeded && r.Host!.Contains($":{survivor.Process.Id}@", StringComparison.Ordinal)),
+        await Eventually.WaitUntilAsync(async () => (await RunsAsync()).Any(r => r.StartedAt > killedAt && r.Status == RunStatus.Succeeded && r.Host!.Contains($":{survivor.Process.Id}@", StringComparison.Ordinal)),
             TimeSpan.FromMinutes(1), "the survivor to run");
         Assert.Equal(0, await TerminateAsync(survivor));
 

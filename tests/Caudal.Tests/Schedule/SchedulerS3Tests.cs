@@ -40,22 +40,12 @@ public sealed class SchedulerS3Tests : IDisposable
     private async Task<List<RunRecord>> RunsAsync() =>
         [.. await new RunStore(DataLake.Open(SpecLoader.Load(_qs.SpecPath).Lake).Store).ListAsync(1000)];
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
-
     [Fact]
     public async Task A_killed_lease_holder_on_s3_is_taken_over_and_the_lake_converges()
     {
         var store = DataLake.Open(SpecLoader.Load(_qs.SpecPath).Lake).Store;
         var first = Start();
-        await WaitUntilAsync(async () => await RunLease.HolderAsync(store) != null && (await RunsAsync()).Any(r => r.Status == RunStatus.Running),
+        await Eventually.WaitUntilAsync(async () => await RunLease.HolderAsync(store) != null && (await RunsAsync()).Any(r => r.Status == RunStatus.Running),
             TimeSpan.FromMinutes(1), "a run holding the lease");
         first.Kill(entireProcessTree: true); // SIGKILL mid-run: no release
         var killedAt = DateTimeOffset.UtcNow;
@@ -63,7 +53,7 @@ public sealed class SchedulerS3Tests : IDisposable
         Assert.NotNull(await RunLease.HolderAsync(store)); // the dead holder's lease is still there
 
         var second = Start();
-        await WaitUntilAsync(async () => (await RunsAsync()).Any(r => r.StartedAt > killedAt && r.Status == RunStatus.Succeeded && r.Host!.Contains($":{second.Id}@", StringComparison.Ordinal)),
+        await Eventually.WaitUntilAsync(async () => (await RunsAsync()).Any(r => r.StartedAt > killedAt && r.Status == RunStatus.Succeeded && r.Host!.Contains($":{second.Id}@", StringComparison.Ordinal)),
             TimeSpan.FromMinutes(2), "the second scheduler to take over and run");
         using (var term = Process.Start("kill", ["-TERM", second.Id.ToString()])!) await term.WaitForExitAsync();
         await second.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
