@@ -46,6 +46,8 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
         foreach (var w in leftovers.Workspaces) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {Path.GetRelativePath(spec.BaseDirectory, w)}/ (left by a run that died)");
         foreach (var p in leftovers.Payloads) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {p} (payload of a capture never committed)");
         files += leftovers.Payloads.Count;
+        foreach (var p in leftovers.Staged) Console.WriteLine($"{(settings.DryRun ? "would delete" : "deleted")} {p} (Spark output a killed run never collected)");
+        files += leftovers.Staged.Count;
         bytes += leftovers.Bytes;
         Console.WriteLine($"{(settings.DryRun ? "would free" : "freed")} {Report.Bytes(bytes)} in {files} files (retention {retention.TotalHours:0.#}h)");
         return ExitCodes.Ok;

@@ -5,7 +5,11 @@ using Caudal.Lake.Stores;
 namespace Caudal.Runs;
 
 /// <summary>What a cleanup removed (or, in a dry run, would remove).</summary>
-public sealed record LeftoversResult(IReadOnlyList<string> Workspaces, IReadOnlyList<string> Payloads, long Bytes);
+public sealed record LeftoversResult(IReadOnlyList<string> Workspaces, IReadOnlyList<string> Payloads, long Bytes)
+{
+    /// <summary>Objects a model on Spark staged under <c>_caudal/staging/{run-id}/</c> and its run never collected.</summary>
+    public IReadOnlyList<string> Staged { get; init; } = [];
+}
 
 /// <summary>
 /// Removes what killed runs left behind: their local workspaces (<see cref="RunWorkspace"/>) and the original payloads
@@ -63,10 +67,39 @@ public static class Leftovers
                 }
             }
         }
+        var staged = new List<string>();
+        if (dead.Count > 0 || retention != null)
+        {
+            // Spark's output waiting under _caudal/staging/{run-id}/ is never committed from there (the run brings it
+            // through and deletes it): a dead or expired run's is deleted whole.
+            var horizon = DateTimeOffset.UtcNow - (retention ?? TimeSpan.Zero);
+            var prefixes = retention != null ? [StagingPrefix] : dead.Select(r => StagingPrefix + r + "/").ToList();
+            var byRun = new Dictionary<string, List<ObjectInfo>>(StringComparer.Ordinal);
+            foreach (var prefix in prefixes)
+                await foreach (var o in lake.Store.ListAsync(prefix, ct: ct))
+                {
+                    var run = o.Key[StagingPrefix.Length..].Split('/')[0];
+                    if (!byRun.TryGetValue(run, out var list)) byRun[run] = list = [];
+                    list.Add(o);
+                }
+            foreach (var (run, objects) in byRun)
+            {
+                if (live.Contains(run) || (!dead.Contains(run) && !(retention != null && objects.All(o => o.LastModified < horizon)))) continue;
+                foreach (var o in objects)
+                {
+                    if (!dryRun) await lake.Store.DeleteAsync(o.Key, ct);
+                    staged.Add(o.Key);
+                    bytes += o.Size;
+                }
+            }
+        }
         if (!dryRun)
             foreach (var (_, path) in abandoned) RunWorkspace.Delete(path);
-        return new LeftoversResult(abandoned.Select(a => a.Path).ToList(), payloads, bytes);
+        return new LeftoversResult(abandoned.Select(a => a.Path).ToList(), payloads, bytes) { Staged = staged };
     }
+
+    /// <summary>Where a model on Spark writes its result for the run to collect: <c>{prefix}{run-id}/{id}/</c>.</summary>
+    public const string StagingPrefix = "_caudal/staging/";
 
     /// <summary>Whether <paramref name="run"/> committed to <paramref name="table"/>: the log is read back from its
     /// latest commit to the first one older than the run. A commit that cannot be read counts as "maybe": kept.</summary>

@@ -239,7 +239,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             }
             var leftovers = await Leftovers.CleanAsync(_lake, spec.BaseDirectory, retention, dryRun: false, stopping);
             logger.LogInformation("Maintenance: vacuum freed {Bytes} bytes in {Files} files; removed {Payloads} orphan payloads and {Workspaces} dead workspaces",
-                bytes + leftovers.Bytes, files, leftovers.Payloads.Count, leftovers.Workspaces.Count);
+                bytes + leftovers.Bytes, files, leftovers.Payloads.Count + leftovers.Staged.Count, leftovers.Workspaces.Count);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -48,6 +48,13 @@ public sealed class LakeMetrics : IDisposable
         _meter.CreateObservableGauge<long>("caudal.lease.held", () => _state.Lease is { } l
             ? [new Measurement<long>(1, new("holder", l.Holder), new("purpose", l.Purpose))]
             : [new Measurement<long>(0)], description: "1 while a runner holds the lake's lease (labelled with who and what for).");
+        // The serving process's own memory: what a long-running `caudal up` holds, managed (the GC's heap) and in all.
+        _meter.CreateObservableGauge("caudal.process.memory", () => new[]
+        {
+            new Measurement<long>(Environment.WorkingSet, new KeyValuePair<string, object?>("kind", "resident")),
+            new Measurement<long>(GC.GetGCMemoryInfo().HeapSizeBytes, new KeyValuePair<string, object?>("kind", "managed_heap")),
+            new Measurement<long>(GC.GetTotalMemory(false), new KeyValuePair<string, object?>("kind", "managed_live")),
+        }, unit: "By", description: "This process's memory: resident, the managed heap, and the managed objects alive.");
     }
 
     public async Task RefreshAsync(CancellationToken ct)

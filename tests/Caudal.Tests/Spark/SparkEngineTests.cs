@@ -115,6 +115,23 @@ public sealed class SparkEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Spark_output_a_killed_run_left_in_staging_is_swept_and_a_live_runs_is_kept()
+    {
+        using var qs = OnSpark();
+        var spec = SpecLoader.Load(qs.SpecPath);
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+        const string dead = "20261130T000000Z-dead01", live = "20261130T000001Z-live01";
+        await lake.Store.PutAsync($"_caudal/staging/{dead}/a1/part-00000.parquet", new MemoryStream([1, 2, 3]));
+        await lake.Store.PutAsync($"_caudal/staging/{live}/b2/part-00000.parquet", new MemoryStream([4, 5, 6]));
+        using (RunWorkspace.Create(qs.Folder, live)) // a run still going: its workspace is locked
+        {
+            var swept = await Leftovers.CleanAsync(lake, qs.Folder, retention: TimeSpan.Zero, dryRun: false);
+            Assert.Equal([$"_caudal/staging/{dead}/a1/part-00000.parquet"], swept.Staged);
+        }
+        Assert.Equal([$"_caudal/staging/{live}/b2/part-00000.parquet"], (await lake.Store.ListAsync("_caudal/staging/").ToListAsync()).Select(o => o.Key));
+    }
+
+    [Fact]
     public async Task An_unreachable_spark_fails_the_run_clearly()
     {
         using var spark = OnSpark();

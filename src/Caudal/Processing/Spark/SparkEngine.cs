@@ -68,7 +68,9 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
 
     public async Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
     {
-        var staging = $"_caudal/staging/{Guid.NewGuid():N}/";
+        // Under the run's own folder (its workspace is named after it), so a run killed mid-model leaves nothing that
+        // the next run's or vacuum's leftover cleanup does not find.
+        var staging = $"{Runs.Leftovers.StagingPrefix}{Path.GetFileName(settings.TempDirectory)}/{Guid.NewGuid():N}/";
         var folder = Path.Combine(settings.TempDirectory, "spark", Path.GetFileName(staging.TrimEnd('/')));
         try
         {
