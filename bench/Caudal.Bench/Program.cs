@@ -9,6 +9,7 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- mysql|postgres [--rows 10000000] [--parallelism N (default: the source's, one per two cores)] [--rounds 3]
 //   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000]
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
+//   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
 var mode = args.FirstOrDefault() ?? "all";
 int Option(string name, int fallback)
 {
@@ -24,6 +25,7 @@ if (mode is "log" or "all") await LogBench.RunAsync(work, Option("--commits", 10
 if (mode is "capture" or "all") await CaptureBench.RunAsync(work, Option("--scale", 100));
 if (mode == "probe") ComponentProbe.Run();
 if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100), Option("--observations", 1_000_000));
+if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024));
 if (mode is "mysql" or "postgres") await DatabaseBench.RunAsync(work, mode, Option("--rows", 10_000_000), Option("--parallelism", 0), Option("--rounds", 3));
