@@ -30,7 +30,8 @@ internal static partial class CsvExport
             if (!piped)
             {
                 await copy;
-                await SendAsync(http, id, File.OpenRead(path), ct);
+                await using var file = File.OpenRead(path);
+                await SendAsync(http, id, file, ct);
                 return;
             }
             // Opening a pipe's read end waits for a writer: if the engine fails before it opens the pipe, open it
@@ -42,20 +43,17 @@ internal static partial class CsvExport
                 (await open).Dispose();
                 await copy; // throws the engine's error
             }
-            await using var reader = await open;
+            var reader = await open;
             await using var interrupt = ct.Register(command.Cancel);
             try
             {
                 await SendAsync(http, id, reader, ct);
             }
-            catch (Exception) when (ct.IsCancellationRequested)
-            {
-                // The client left: keep draining so the engine, interrupted, is never blocked on a full pipe.
-                await reader.CopyToAsync(Stream.Null, CancellationToken.None);
-                throw;
-            }
             finally
             {
+                // Closed before waiting for the engine: if the client left mid-way, the engine's next write into the
+                // pipe fails instead of waiting forever for a reader.
+                await reader.DisposeAsync();
                 try
                 {
                     await copy;
@@ -77,7 +75,6 @@ internal static partial class CsvExport
 
     private static async Task SendAsync(HttpContext http, TableId id, Stream rows, CancellationToken ct)
     {
-        await using var _ = rows;
         http.Response.ContentType = "text/csv; charset=utf-8";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{id}.csv\"";
         await rows.CopyToAsync(http.Response.Body, 1 << 16, ct);
