@@ -51,11 +51,15 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
         public bool Failed { get; set; }
     }
 
+    /// <summary>Where people reach the server (<c>--public-url</c>), when it is not the address it listens on.</summary>
+    internal sealed record PublicUrl(string Url);
+
     internal sealed class SchedulerService(Caudal.Spec.PipelineSpec spec, ILogger<Scheduler> logger, SchedulerOutcome outcome,
         IHostApplicationLifetime lifetime, IServiceProvider services) : BackgroundService
     {
         /// <summary>Under <c>caudal up</c> the lake is served: webhooks link to the run on the dashboard and the API.</summary>
         private string? Root() =>
+            services.GetService<PublicUrl>()?.Url ??
             services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?.Features
                 .Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault();
 

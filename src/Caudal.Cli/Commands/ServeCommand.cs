@@ -26,6 +26,10 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [Description("Port to listen on (default 8080; 0 picks a free one and prints it).")]
         public int Port { get; init; } = 8080;
 
+        [CommandOption("--public-url <URL>")]
+        [Description("Where people reach this server (behind a proxy, or bound to 0.0.0.0): used in webhook links to runs.")]
+        public string? PublicUrl { get; init; }
+
         [CommandOption("--log-format <FORMAT>")]
         [Description("text (default) or json.")]
         public string LogFormat { get; init; } = "text";
@@ -35,6 +39,8 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
             if (!IPAddress.TryParse(Bind, out _))
                 return ValidationResult.Error($"--bind '{Bind}' is not an IP address.");
             if (Port is < 0 or > 65535) return ValidationResult.Error($"--port {Port} is not a port number.");
+            if (PublicUrl != null && (!Uri.TryCreate(PublicUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))
+                return ValidationResult.Error($"--public-url '{PublicUrl}' is not an http(s) URL.");
             return LogFormat is "text" or "json" ? ValidationResult.Success() : ValidationResult.Error($"--log-format must be text or json, not '{LogFormat}'.");
         }
     }
@@ -59,6 +65,7 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         Logs.Configure(builder.Logging, settings.LogFormat);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
         builder.Services.AddSingleton(spec);
+        if (settings.PublicUrl != null) builder.Services.AddSingleton(new ScheduleCommand.PublicUrl(settings.PublicUrl.TrimEnd('/')));
         builder.Services.AddLakeServing(spec);
         if (Schedules)
         {

@@ -249,7 +249,7 @@ public sealed partial class ServeTests : IAsyncLifetime
         });
         await receiver.StartAsync();
         File.AppendAllText(_qs.SpecPath, $"\nschedule:\n  cron: \"*/2 * * * * *\"\n  catch_up: latest\n  on_success: {receiver.Urls.First()}/hook\n");
-        var server = await StartAsync("up", "--port", "0");
+        var server = await StartAsync("up", "--port", "0", "--public-url", "https://caudal.example.com/");
         var up = server.Process;
         var rentals = long.Parse((await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals"))[0][0]!);
         var versions = new HashSet<long>();
@@ -274,10 +274,11 @@ public sealed partial class ServeTests : IAsyncLifetime
         JsonElement hook;
         lock (hooks) hook = hooks.First();
         var runId = hook.GetProperty("run_id").GetString();
-        Assert.Equal($"{_url}/#/runs/{runId}", hook.GetProperty("link").GetString()); // the run's page on the dashboard
+        // Links to the run's page on the dashboard and its record, at the address people reach (--public-url).
+        Assert.Equal($"https://caudal.example.com/#/runs/{runId}", hook.GetProperty("link").GetString());
         var record = hook.GetProperty("record").GetString()!;
-        Assert.Equal($"{_url}/v1/runs/{runId}", record);
-        Assert.Equal("succeeded", JsonDocument.Parse(await _http.GetStringAsync(record)).RootElement.GetProperty("status").GetString());
+        Assert.Equal($"https://caudal.example.com/v1/runs/{runId}", record);
+        Assert.Equal("succeeded", JsonDocument.Parse(await _http.GetStringAsync(record.Replace("https://caudal.example.com", _url))).RootElement.GetProperty("status").GetString());
         using (var kill = Process.Start("kill", ["-TERM", up.Id.ToString()])!) await kill.WaitForExitAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         await up.WaitForExitAsync(timeout.Token);
