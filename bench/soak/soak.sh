@@ -32,7 +32,7 @@ if [ "$command" = up ]; then
       echo "$code" >> api.codes; sleep 1
     done ) &
 fi
-managed() { [ "$command" = up ] && curl -s http://127.0.0.1:18480/metrics | awk '/^caudal_process_memory_bytes\{.*kind="managed_(heap|live)"/ {match($0, /kind="[a-z_]+"/); printf " %s=%d MB", substr($0, RSTART+5, RLENGTH-6), $NF/1048576}'; }
+managed() { [ "$command" = up ] && curl -s http://127.0.0.1:18480/metrics | awk '/^caudal_process_memory_bytes\{.*kind="managed_(heap|live)"/ {match($0, /kind="[a-z_]+"/); printf " %s=%d MB", substr($0, RSTART+6, RLENGTH-7), $NF/1048576}'; }
 sample() { echo "$(date -u +%H:%M:%S) rss=$(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status) fds=$(ls /proc/$pid/fd | wc -l) threads=$(awk '/Threads/ {print $2}' /proc/$pid/status)$(managed)"; }
 for m in $(seq 1 "$minutes"); do sleep 60; echo "after $m min: $(sample)"; done
 kill -TERM $pid; wait $pid; echo "scheduler exit code: $?"
