@@ -161,13 +161,24 @@ public sealed record TableQuery(IReadOnlyList<string> Columns, string Where, IRe
     /// <c>in</c> filters on partition columns of text, integer or date type); null when no filter prunes.</summary>
     public Func<AddFile, bool>? PartitionFilter(DeltaSchema schema, IReadOnlyList<string> partitionColumns)
     {
-        var prunable = Filters.Where(f => partitionColumns.Contains(f.Column) && schema.Find(f.Column)?.Type is "string" or "integer" or "long" or "short" or "byte" or "date").ToList();
+        // A filter prunes only when each of its values is written the one way the partition value would be: any other
+        // spelling ("05", "2026-11-30T00:00") is left to the query, which casts it, so no file is skipped that it keeps.
+        var prunable = Filters
+            .Select(f => (f.Column, Type: partitionColumns.Contains(f.Column) ? schema.Find(f.Column)?.Type : null, f.Values))
+            .Where(f => f.Type is "string" or "integer" or "long" or "short" or "byte" or "date" && f.Values.All(v => Canonical(f.Type, v) != null))
+            .ToList();
         if (prunable.Count == 0) return null;
-        static bool Same(string type, string? a, string b) =>
-            a != null && (type is "string" or "date" ? a == b
-                : long.TryParse(a, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) && long.TryParse(b, NumberStyles.Integer, CultureInfo.InvariantCulture, out var y) && x == y);
-        return file => prunable.All(f => f.Values.Any(v => Same(schema.Find(f.Column)!.Type, file.PartitionValues.GetValueOrDefault(f.Column), v)));
+        return file => prunable.All(f => file.PartitionValues.GetValueOrDefault(f.Column) is { } value &&
+                                         f.Values.Any(v => Canonical(f.Type!, value) is { } a && a == Canonical(f.Type!, v)));
     }
+
+    /// <summary>A value in one spelling per type (null when it is not one of the type's plain spellings).</summary>
+    private static string? Canonical(string type, string value) => type switch
+    {
+        "string" => value,
+        "date" => DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null,
+        _ => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) && n.ToString(CultureInfo.InvariantCulture) == value.TrimStart('+') ? value.TrimStart('+') : null,
+    };
 
     private sealed record Cursor(long Version, string File, long Row, string Order)
     {
