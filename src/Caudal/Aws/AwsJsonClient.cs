@@ -21,6 +21,8 @@ public sealed class AwsServiceException(string service, string type, string mess
 /// </summary>
 public sealed class AwsJsonClient(HttpClient http, string service, string signingName, string targetPrefix, string region, Uri endpoint, AWSCredentials? credentials = null)
 {
+    private AWSCredentials? _credentials;
+
     public Uri Endpoint => endpoint;
 
     public static Uri DefaultEndpoint(string endpointPrefix, string region) => new($"https://{endpointPrefix}.{region}.amazonaws.com/");
@@ -28,7 +30,9 @@ public sealed class AwsJsonClient(HttpClient http, string service, string signin
     public async Task<JsonNode?> CallAsync(string operation, JsonNode body, CancellationToken ct)
     {
         var bytes = JsonSerializer.SerializeToUtf8Bytes(body);
-        var identity = await (credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials()).GetCredentialsAsync();
+        // The credential chain is walked once per client; the credentials object refreshes itself when it must.
+        _credentials ??= credentials ?? DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        var identity = await _credentials.GetCredentialsAsync();
         var now = DateTime.UtcNow;
         var headers = new List<KeyValuePair<string, string>>
         {

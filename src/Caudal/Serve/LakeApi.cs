@@ -32,6 +32,16 @@ public static class LakeApi
     {
         var runs = new RunStore(catalog.Lake.Store);
         var pages = new PageCache();
+        // Each table's latest check results, from the most recent run that checked it: read from the last 50 run
+        // records at most every 5 seconds, not on every request (the dashboard asks for /v1/tables on each page).
+        var latestChecks = new Recent<Dictionary<string, (string Run, List<Processing.Checks.CheckResult> Results)>>(TimeSpan.FromSeconds(5), async ct =>
+        {
+            var found = new Dictionary<string, (string Run, List<Processing.Checks.CheckResult> Results)>();
+            foreach (var run in await runs.ListAsync(50, ct))
+                foreach (var stage in run.Stages.Where(s => s.Checks.Count > 0))
+                    found.TryAdd(stage.Table, (run.RunId, stage.Checks));
+            return found;
+        });
         // Engine work is bounded: at most one query per core for pages and as many for whole exports, so a burst of
         // requests waits instead of each taking its own memory.
         var pageSlots = new SemaphoreSlim(Environment.ProcessorCount);
@@ -39,11 +49,7 @@ public static class LakeApi
 
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {
-            // Each table's latest check results: from the most recent run that checked it.
-            var checks = new Dictionary<string, (string Run, List<Processing.Checks.CheckResult> Results)>();
-            foreach (var run in await runs.ListAsync(50, ct))
-                foreach (var stage in run.Stages.Where(s => s.Checks.Count > 0))
-                    checks.TryAdd(stage.Table, (run.RunId, stage.Checks));
+            var checks = await latestChecks.GetAsync(ct);
             var tables = new List<object>();
             foreach (var id in await catalog.TablesAsync(ct))
                 if (await catalog.SnapshotAsync(id, null, ct) is { } s) tables.Add(Describe(id, s, checks.TryGetValue(id.ToString(), out var c) ? c : null));
@@ -151,6 +157,30 @@ public static class LakeApi
             json.WriteEndObject();
             await json.FlushAsync(ct);
         }).WithSummary("The old student API's route: every refined table as plain JSON (the migration path)").WithTags("migration");
+    }
+
+    /// <summary>A value read again when older than <paramref name="maxAge"/> (concurrent readers share one read).</summary>
+    private sealed class Recent<T>(TimeSpan maxAge, Func<CancellationToken, Task<T>> read) where T : class
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private (T? Value, long At) _last;
+
+        public async Task<T> GetAsync(CancellationToken ct)
+        {
+            if (_last.Value is { } fresh && Environment.TickCount64 - _last.At < maxAge.TotalMilliseconds) return fresh;
+            await _gate.WaitAsync(ct);
+            try
+            {
+                if (_last.Value is { } again && Environment.TickCount64 - _last.At < maxAge.TotalMilliseconds) return again;
+                var value = await read(ct);
+                _last = (value, Environment.TickCount64);
+                return value;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
     }
 
     private static async Task<IResult> SendCachedAsync(HttpContext http, PageCache.Page page, CancellationToken ct)

@@ -205,40 +205,32 @@ public sealed class SparkConnectClient : IDisposable
         return request;
     }
 
-    /// <summary>Tells the server the operation's responses are no longer needed (best effort: the server releases
-    /// them on its own after a while anyway).</summary>
-    private async Task ReleaseAsync(string operationId)
+    /// <summary>Tells the server the operation's responses are no longer needed (the server releases them on its
+    /// own after a while anyway).</summary>
+    private Task ReleaseAsync(string operationId) => BestEffortAsync(async deadline => await _client.ReleaseExecuteAsync(new ReleaseExecuteRequest
     {
-        try
-        {
-            var request = new ReleaseExecuteRequest
-            {
-                SessionId = SessionId,
-                UserContext = _user,
-                ClientType = ClientType,
-                OperationId = operationId,
-                ReleaseAll = new ReleaseExecuteRequest.Types.ReleaseAll(),
-            };
-            await _client.ReleaseExecuteAsync(request, _headers, deadline: DateTime.UtcNow.AddSeconds(10));
-        }
-        catch (RpcException)
-        {
-        }
-    }
+        SessionId = SessionId,
+        UserContext = _user,
+        ClientType = ClientType,
+        OperationId = operationId,
+        ReleaseAll = new ReleaseExecuteRequest.Types.ReleaseAll(),
+    }, _headers, deadline));
 
-    private async Task InterruptAsync(string operationId)
+    private Task InterruptAsync(string operationId) => BestEffortAsync(async deadline => await _client.InterruptAsync(new InterruptRequest
+    {
+        SessionId = SessionId,
+        UserContext = _user,
+        ClientType = ClientType,
+        InterruptType = InterruptRequest.Types.InterruptType.OperationId,
+        OperationId = operationId,
+    }, _headers, deadline));
+
+    /// <summary>A courtesy call: ten seconds at most, and its failure changes nothing for the caller.</summary>
+    private static async Task BestEffortAsync(Func<DateTime, Task> call)
     {
         try
         {
-            var request = new InterruptRequest
-            {
-                SessionId = SessionId,
-                UserContext = _user,
-                ClientType = ClientType,
-                InterruptType = InterruptRequest.Types.InterruptType.OperationId,
-                OperationId = operationId,
-            };
-            await _client.InterruptAsync(request, _headers, deadline: DateTime.UtcNow.AddSeconds(10));
+            await call(DateTime.UtcNow.AddSeconds(10));
         }
         catch (RpcException)
         {
