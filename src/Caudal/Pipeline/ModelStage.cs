@@ -99,7 +99,8 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         EngineOutput output;
         try
         {
-            output = await engine.For(model).MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null, ct);
+            output = await engine.For(model).MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null,
+                target.Root, ct);
         }
         catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or DeltaException or Processing.Spark.SparkException)
         {
@@ -108,7 +109,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         // Write–audit–publish: the new version is written (staged, invisible) and checked before it may be committed.
         if (id == model.Output && model.Checks.Count > 0 && !await AuditAsync(model, output, stage, ct))
         {
-            foreach (var f in output.Files) File.Delete(f.LocalPath);
+            await DiscardAsync(target, output);
             var failures = stage.Checks.Where(c => !c.Passed && c.Severity == CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
         }
@@ -127,6 +128,16 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         stage.Rows = output.Rows;
         stage.Files = adds.Count;
         stage.Bytes = adds.Sum(a => a.Size);
+    }
+
+    /// <summary>Deletes an output that will not be published: its local files, and what an engine wrote in the lake.</summary>
+    private static async Task DiscardAsync(DeltaTable target, EngineOutput output)
+    {
+        foreach (var f in output.Files)
+        {
+            if (f.LakeKey != null) await target.Store.DeleteAsync(f.LakeKey, CancellationToken.None);
+            File.Delete(f.LocalPath);
+        }
     }
 
     /// <summary>Runs every check on the staged output; false when an error-severity check failed.</summary>

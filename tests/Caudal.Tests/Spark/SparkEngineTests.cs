@@ -84,7 +84,7 @@ public sealed class SparkEngineTests : IAsyncLifetime
         }
 
         // Every SQL model went to Spark as a write of its SELECT over views of the inputs' exact files; the ML step did not.
-        var plans = _spark.Requests.Where(r => r.Rpc == "ExecutePlan").Select(r => ((ExecutePlanRequest)r.Message).Plan.Command).ToList();
+        var plans = _spark.Requests.Where(r => r.Rpc == "ExecutePlan").Select(r => ((ExecutePlanRequest)r.Message).Plan.Command).OfType<Command>().ToList();
         var writes = plans.Where(c => c.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation).Select(c => c.WriteOperation).ToList();
         Assert.Equal(spec.Models.Count(m => m.Forecast == null), writes.Count);
         Assert.All(writes, w => Assert.StartsWith($"s3a://{S3Server.Bucket}/", w.Path));
@@ -96,7 +96,68 @@ public sealed class SparkEngineTests : IAsyncLifetime
         Assert.Equal("true", config["spark.sql.ansi.enabled"]);
         Assert.Equal("8", config["spark.sql.shuffle.partitions"]);
         // Nothing is left in the staging prefix.
-        Assert.Empty(await Caudal.Lake.DataLake.Open(spec.Lake).Store.ListAsync("_caudal/staging/").ToListAsync());
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+        Assert.Empty(await lake.Store.ListAsync("_caudal/staging/").ToListAsync());
+
+        // The quickstart's portable models give Caudal's own types, so every result was committed where Spark wrote it
+        // (only the footers read), the partitioned one with its folders as partition values; nothing else Spark wrote
+        // (_SUCCESS, empty files) stays.
+        foreach (var model in spec.Models.Where(m => m.Forecast == null))
+        {
+            var (live, objects) = await SparkFilesAsync(lake, model.Output);
+            Assert.True(live.Count > 0 && live.All(p => p.StartsWith("spark-", StringComparison.Ordinal)), $"{model.Output}: {string.Join(", ", live)}");
+            Assert.Equal(live.Order(), objects.Order());
+        }
+        var partitioned = await lake.Table(new Caudal.Lake.TableId(Caudal.Lake.Zone.Refined, "revenue_by_country_month")).SnapshotAsync();
+        Assert.All(partitioned!.Files.Values, f => Assert.Contains($"/year={f.PartitionValues["year"]}/", f.Path));
+        Assert.Equal("integer", partitioned.Schema.Find("year")!.Type);
+    }
+
+    /// <summary>The files a table's log lists, and the objects under the table's Spark folders.</summary>
+    private static async Task<(HashSet<string> Live, List<string> Objects)> SparkFilesAsync(Caudal.Lake.DataLake lake, Caudal.Lake.TableId id)
+    {
+        var table = lake.Table(id);
+        var live = (await table.SnapshotAsync())?.Files.Keys.Select(Caudal.Lake.Delta.PartitionPath.FromLogPath).ToHashSet() ?? [];
+        var objects = await lake.Store.ListAsync(table.Root + "/spark-").Select(o => o.Key[(table.Root.Length + 1)..]).ToListAsync();
+        return (live, objects);
+    }
+
+    [Fact]
+    public async Task A_result_in_a_type_caudal_stores_otherwise_is_rewritten_and_sparks_folder_removed()
+    {
+        using var spark = OnSpark();
+        var model = Path.Combine(spark.Folder, "models", "trusted", "customers.sql");
+        // A naive timestamp (Spark's timestamp_ntz; the stand-in's DuckDB TIMESTAMP): Caudal stores UTC instants.
+        File.WriteAllText(model, $"SELECT *, TIMESTAMP '2026-01-01 10:00:00' AS loaded_local FROM ({File.ReadAllText(model).TrimEnd().TrimEnd(';')}) AS c");
+        var spec = SpecLoader.Load(spark.SpecPath);
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+        var customers = new Caudal.Lake.TableId(Caudal.Lake.Zone.Trusted, "customers");
+        var (live, objects) = await SparkFilesAsync(lake, customers);
+        Assert.NotEmpty(live);
+        Assert.DoesNotContain(live, p => p.StartsWith("spark-", StringComparison.Ordinal));
+        Assert.Empty(objects);
+        Assert.Equal("timestamp", (await lake.Table(customers).SnapshotAsync())!.Schema.Find("loaded_local")!.Type);
+        using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
+        Assert.Equal("2026-01-01 10:00:00+00", session.Query("SELECT DISTINCT CAST(loaded_local AS VARCHAR) FROM trusted.customers", 10).Rows.Single()[0]);
+        // The other models' results were committed in place.
+        Assert.All((await SparkFilesAsync(lake, new Caudal.Lake.TableId(Caudal.Lake.Zone.Trusted, "rentals"))).Live, p => Assert.StartsWith("spark-", p));
+    }
+
+    [Fact]
+    public async Task A_result_that_fails_its_checks_is_deleted_from_the_lake_and_not_published()
+    {
+        using var spark = OnSpark();
+        File.WriteAllText(spark.SpecPath, File.ReadAllText(spark.SpecPath).Replace("{column: amount_paid, min: 0, max: 100}", "{column: amount_paid, min: 0, max: 0.5}", StringComparison.Ordinal));
+        var spec = SpecLoader.Load(spark.SpecPath);
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("was not published", run.Stages.Single(s => s.Table == "trusted.rentals").Error);
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+        var (live, objects) = await SparkFilesAsync(lake, new Caudal.Lake.TableId(Caudal.Lake.Zone.Trusted, "rentals"));
+        Assert.Empty(live);
+        Assert.Empty(objects);
     }
 
     [Fact]
@@ -129,6 +190,26 @@ public sealed class SparkEngineTests : IAsyncLifetime
             Assert.Equal([$"_caudal/staging/{dead}/a1/part-00000.parquet"], swept.Staged);
         }
         Assert.Equal([$"_caudal/staging/{live}/b2/part-00000.parquet"], (await lake.Store.ListAsync("_caudal/staging/").ToListAsync()).Select(o => o.Key));
+    }
+
+    [Fact]
+    public async Task What_spark_wrote_under_a_table_for_a_run_that_never_committed_is_vacuumed_and_the_table_kept()
+    {
+        using var qs = OnSpark();
+        var spec = SpecLoader.Load(qs.SpecPath);
+        Assert.Equal(RunStatus.Succeeded, (await new PipelineRunner(spec).RunAsync()).Status);
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+        var id = new Caudal.Lake.TableId(Caudal.Lake.Zone.Trusted, "customers");
+        var table = lake.Table(id);
+        var stray = $"{table.Root}/spark-20261130T000000Z-dead01-0a1b/part-00000.parquet"; // a run killed between write and commit
+        await lake.Store.PutAsync(stray, new MemoryStream([1, 2, 3]));
+        var before = (await LakeReader.RowsAsync(table, "*", "customer_id")).Select(LakeReader.Flat).ToList();
+
+        var vacuumed = await Caudal.Lake.Delta.Vacuum.RunAsync(table, TimeSpan.Zero);
+        Assert.Equal([stray[(table.Root.Length + 1)..]], vacuumed.Deleted);
+        var (live, objects) = await SparkFilesAsync(lake, id);
+        Assert.Equal(live.Order(), objects.Order());
+        Assert.Equal(before, (await LakeReader.RowsAsync(table, "*", "customer_id")).Select(LakeReader.Flat).ToList());
     }
 
     [Fact]

@@ -46,6 +46,8 @@ public sealed class SparkDuckDbBackend(IObjectStore bucket, string bucketName, s
                 case Plan.OpTypeOneofCase.Command when plan.Command.CommandTypeCase == Command.CommandTypeOneofCase.SqlCommand:
                     Run(plan.Command.SqlCommand.Sql);
                     return [new ExecutePlanResponse { SqlCommandResult = new ExecutePlanResponse.Types.SqlCommandResult { Relation = plan.Command.SqlCommand.Input ?? new Relation() } }];
+                case Plan.OpTypeOneofCase.Root when Relation(plan.Root).StartsWith("DESCRIBE QUERY ", StringComparison.OrdinalIgnoreCase):
+                    return [Arrow(DescribeQuery(Relation(plan.Root)["DESCRIBE QUERY ".Length..]))];
                 case Plan.OpTypeOneofCase.Root:
                     return [Arrow(Relation(plan.Root))];
                 default:
@@ -118,6 +120,15 @@ public sealed class SparkDuckDbBackend(IObjectStore bucket, string bucketName, s
         _ when hive.StartsWith("array<", StringComparison.Ordinal) => Duck(hive[6..^1]) + "[]",
         _ => "VARCHAR",
     };
+
+    /// <summary>Spark's <c>DESCRIBE QUERY</c>: each column's name and Spark SQL type name, without running the query.</summary>
+    private static string DescribeQuery(string select) => $$"""
+        SELECT column_name AS col_name,
+               CASE column_type WHEN 'INTEGER' THEN 'int' WHEN 'VARCHAR' THEN 'string' WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp'
+                    WHEN 'TIMESTAMP' THEN 'timestamp_ntz' WHEN 'BLOB' THEN 'binary' ELSE lower(column_type) END AS data_type,
+               NULL::VARCHAR AS comment
+        FROM (DESCRIBE {{select}})
+        """;
 
     private void Write(WriteOperation write)
     {

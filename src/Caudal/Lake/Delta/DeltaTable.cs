@@ -4,10 +4,19 @@ namespace Caudal.Lake.Delta;
 
 public enum WriteMode { Append, Overwrite }
 
-/// <summary>A finished local Parquet file ready to become part of a table.</summary>
-/// <param name="LocalPath">The file; it is consumed (moved or uploaded) by <see cref="DeltaTable.StageAsync"/>.</param>
+/// <summary>A finished Parquet file ready to become part of a table.</summary>
+/// <param name="LocalPath">The file; it is consumed (moved or uploaded) by <see cref="DeltaTable.StageAsync"/>. For a
+/// file already in the lake (<see cref="LakeKey"/>), where a local copy is or would be downloaded to.</param>
 /// <param name="Stats">Delta stats JSON (numRecords, minValues, maxValues, nullCount).</param>
-public sealed record DataFile(string LocalPath, IReadOnlyDictionary<string, string?> PartitionValues, long Rows, string Stats);
+public sealed record DataFile(string LocalPath, IReadOnlyDictionary<string, string?> PartitionValues, long Rows, string Stats)
+{
+    /// <summary>Set when the file was written into the lake, under the table's root, by someone else (Spark): it is
+    /// committed where it is, never copied.</summary>
+    public string? LakeKey { get; init; }
+
+    /// <summary>The size in bytes of a file in the lake (<see cref="LakeKey"/>).</summary>
+    public long Size { get; init; }
+}
 
 /// <summary>One write: the files, how they relate to what is there, and the schema they carry.</summary>
 public sealed class TableWrite
@@ -35,6 +44,14 @@ public sealed class DeltaTable(IObjectStore store, string root)
     /// <summary>Puts a data file under a fresh, never-reused name. The file stays invisible until a commit adds it.</summary>
     public async Task<AddFile> StageAsync(DataFile file, IReadOnlyList<string> partitionColumns, int index, CancellationToken ct = default)
     {
+        if (file.LakeKey is { } key)
+        {
+            if (!key.StartsWith(Root + "/", StringComparison.Ordinal))
+                throw new DeltaException($"{key} is not under table {Root}: a file in the lake is committed where it is, so it must be inside the table.");
+            if (store.LocalPathOf(key) == null && File.Exists(file.LocalPath)) File.Delete(file.LocalPath); // a copy downloaded for the checks
+            return new AddFile(PartitionPath.ToLogPath(key[(Root.Length + 1)..]), file.PartitionValues, file.Size,
+                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DataChange: true, file.Stats);
+        }
         var relative = PartitionPath.Directory(partitionColumns, file.PartitionValues) +
                        $"part-{index:D5}-{Guid.NewGuid()}.c000.zstd.parquet";
         var size = new FileInfo(file.LocalPath).Length;

@@ -26,6 +26,10 @@ public interface IObjectStore
     /// <summary>The object's bytes, or null when it does not exist.</summary>
     Task<byte[]?> GetAsync(string key, CancellationToken ct = default);
 
+    /// <summary><paramref name="length"/> bytes of the object from <paramref name="offset"/> (e.g. a Parquet footer),
+    /// without reading the rest.</summary>
+    Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default);
+
     /// <summary>Copies the object to a local file (used to stage data for the engine).</summary>
     Task DownloadAsync(string key, string localPath, CancellationToken ct = default);
 

@@ -70,6 +70,15 @@ public sealed class LocalObjectStore : IObjectStore
         }
     }
 
+    public async Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default)
+    {
+        await using var file = new FileStream(FullPath(key), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+        file.Position = offset;
+        var buffer = new byte[length];
+        await file.ReadExactlyAsync(buffer, ct);
+        return buffer;
+    }
+
     public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
     {
         try

@@ -185,6 +185,16 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    public Task<byte[]> GetRangeAsync(string key, long offset, int length, CancellationToken ct = default) =>
+        Reach(async () =>
+        {
+            var request = new GetObjectRequest { BucketName = _settings.Bucket, Key = FullKey(key), ByteRange = new ByteRange(offset, offset + length - 1) };
+            using var response = await _client.GetObjectAsync(request, ct);
+            var buffer = new byte[length];
+            await response.ResponseStream.ReadExactlyAsync(buffer, ct);
+            return buffer;
+        }, ct);
+
     public async Task DownloadAsync(string key, string localPath, CancellationToken ct = default)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(localPath))!);

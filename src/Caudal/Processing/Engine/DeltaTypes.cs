@@ -53,6 +53,19 @@ internal static class DeltaTypes
         };
     }
 
+    /// <summary>The Delta type of a Delta-safe DuckDB type, or null when Caudal cannot store it.</summary>
+    public static string? TryToDelta(string duckType)
+    {
+        try
+        {
+            return ToDelta(duckType, "");
+        }
+        catch (DeltaException)
+        {
+            return null;
+        }
+    }
+
     private static string Quote(string deltaType) => deltaType.StartsWith('{') ? deltaType : $"\"{deltaType}\"";
 
     /// <summary>The DuckDB type for a Delta type (to declare empty tables and typed partition values).</summary>

@@ -158,7 +158,8 @@ public sealed class DuckDbEngine : IEngine
         return cached;
     }
 
-    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
+    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+        CancellationToken ct = default)
     {
         var staging = Path.Combine(_settings.TempDirectory, "staging");
         // Unpartitioned: the query streams straight into Parquet. Partitioned: it runs once into a scratch table that

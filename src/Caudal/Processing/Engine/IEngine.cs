@@ -3,7 +3,8 @@ using Caudal.Lake.Delta;
 
 namespace Caudal.Processing.Engine;
 
-/// <summary>The rows a model produced, as local Parquet files ready to be staged and committed.</summary>
+/// <summary>The rows a model produced, as Parquet files ready to be staged and committed (local files, or files an
+/// engine left in the lake under the target table).</summary>
 public sealed record EngineOutput(DeltaSchema Schema, IReadOnlyList<string> PartitionColumns, IReadOnlyList<DataFile> Files)
 {
     public long Rows => Files.Sum(f => f.Rows);
@@ -21,8 +22,11 @@ public interface IEngine : IDisposable
     Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default);
 
     /// <summary>Runs a SELECT and writes its result to Parquet, split by <paramref name="partitionBy"/>. Columns that
-    /// <paramref name="conformTo"/> (the target's current schema) holds with a wider type are widened to it.</summary>
-    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default);
+    /// <paramref name="conformTo"/> (the target's current schema) holds with a wider type are widened to it. An engine
+    /// that writes into the lake itself may leave its files under <paramref name="tableRoot"/> (the target table's
+    /// root) to be committed where they are.</summary>
+    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+        CancellationToken ct = default);
 
     /// <summary>Makes materialized (staged, unpublished) files queryable as <paramref name="name"/>, for checks.</summary>
     Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default);

@@ -8,9 +8,10 @@ namespace Caudal.Processing.Spark;
 /// <summary>
 /// Models on Apache Spark through Spark Connect, commits by Caudal. Each input is a temporary view over the exact
 /// Parquet files of its pinned Delta snapshot (with the table's schema, so the cluster needs no Delta package); a
-/// model's SELECT runs on the cluster and is written as Parquet to a staging prefix of the lake; Caudal then brings
-/// the staged files through the embedded engine — typing them as every Caudal table is typed, splitting partitions,
-/// computing the statistics the Delta log carries — and the runner commits them as it commits a DuckDB model's.
+/// model's SELECT runs on the cluster and is written as Parquet into a folder of its own under the target table;
+/// Caudal reads the written files' footers for the statistics the Delta log carries and the runner commits them where
+/// they are, as it commits a DuckDB model's files (<see cref="SparkOutput"/>). Results that need converting (a type
+/// Caudal stores otherwise, a missing statistic) are brought through the embedded engine instead.
 /// So commits, write–audit–publish checks (run on the embedded engine over the staged files), cursors and run records
 /// behave exactly as on DuckDB. Everything else the run asks of an engine (checks, charts, ML steps) runs on the
 /// embedded engine over the same snapshots.
@@ -66,46 +67,74 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
         _views.Add(id);
     }
 
-    public async Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, CancellationToken ct = default)
+    public async Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+        CancellationToken ct = default)
     {
-        // Under the run's own folder (its workspace is named after it), so a run killed mid-model leaves nothing that
-        // the next run's or vacuum's leftover cleanup does not find.
-        var staging = $"{Runs.Leftovers.StagingPrefix}{Path.GetFileName(settings.TempDirectory)}/{Guid.NewGuid():N}/";
-        var folder = Path.Combine(settings.TempDirectory, "spark", Path.GetFileName(staging.TrimEnd('/')));
+        // Into a folder of its own under the target table (named after the run, whose workspace folder is named after
+        // its id), so files that are never committed — a killed run, a failed check — are vacuum's like any other
+        // unreferenced file of the table. Without a table (never the case for models), under the run's staging prefix.
+        var run = Path.GetFileName(settings.TempDirectory);
+        var prefix = tableRoot != null ? $"{tableRoot}/spark-{run}-{Guid.NewGuid():N}/" : $"{Runs.Leftovers.StagingPrefix}{run}/{Guid.NewGuid():N}/";
+        var folder = Path.Combine(settings.TempDirectory, "spark", Guid.NewGuid().ToString("N"));
+        var committedInPlace = false;
         try
         {
-            await spark.ExecuteAsync(SparkPlans.Write(SparkSql.Rewrite(select, _views), SparkSql.Uri(lake, staging), partitionBy), ct);
-            var files = new List<string>();
-            await foreach (var o in lakeStore.Store.ListAsync(staging, ct: ct))
+            var rewritten = SparkSql.Rewrite(select, _views);
+            await spark.ExecuteAsync(SparkPlans.Write(rewritten, SparkSql.Uri(lake, prefix), partitionBy), ct);
+            var written = await SparkOutput.ListAsync(lakeStore.Store, prefix, ct);
+            if (written.Count == 0)
+                throw new DeltaException($"Spark wrote no Parquet file under {SparkSql.Uri(lake, prefix)}.");
+            if (tableRoot != null)
             {
-                if (!o.Key.EndsWith(".parquet", StringComparison.Ordinal)) continue; // _SUCCESS, .crc
-                var file = Path.Combine(folder, o.Key[staging.Length..].Replace('/', Path.DirectorySeparatorChar));
-                await lakeStore.Store.DownloadAsync(o.Key, file, ct);
+                var columns = partitionBy.Count > 0 ? await SparkOutput.DescribeAsync(spark, rewritten, ct) : null;
+                var inPlace = await SparkOutput.TryInPlaceAsync(lakeStore.Store, local.Connection, written, partitionBy, columns, conformTo, folder, ct);
+                if (inPlace != null)
+                {
+                    committedInPlace = true;
+                    return inPlace;
+                }
+            }
+            // Not what a Caudal table holds as it stands (a type to convert, a partition folder to split, statistics
+            // missing): through the embedded engine, like a DuckDB model's result.
+            var files = new List<string>();
+            foreach (var w in written)
+            {
+                var file = Path.Combine(folder, "data", w.Relative.Replace('/', Path.DirectorySeparatorChar));
+                await lakeStore.Store.DownloadAsync(w.Key, file, ct);
                 files.Add(file);
             }
-            if (files.Count == 0)
-                throw new DeltaException($"Spark wrote no Parquet file under {SparkSql.Uri(lake, staging)}.");
             var read = $"read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = {(partitionBy.Count > 0 ? "true" : "false")})";
             return DuckDbEngine.WriteFiles(local.Connection, $"(SELECT * FROM {read})", partitionBy, Path.Combine(settings.TempDirectory, "staging"), conformTo);
         }
         finally
         {
-            try
+            if (!committedInPlace)
             {
-                await foreach (var o in lakeStore.Store.ListAsync(staging, ct: CancellationToken.None))
-                    await lakeStore.Store.DeleteAsync(o.Key, CancellationToken.None);
+                try
+                {
+                    await foreach (var o in lakeStore.Store.ListAsync(prefix, ct: CancellationToken.None))
+                        await lakeStore.Store.DeleteAsync(o.Key, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Not this model's failure: vacuum (or the run's leftover cleanup) removes what stays.
+                }
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Not this model's failure: the run's leftover cleanup (next run, vacuum) removes what stays.
-            }
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            if (!committedInPlace && Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            else if (Directory.Exists(Path.Combine(folder, "footers"))) Directory.Delete(Path.Combine(folder, "footers"), recursive: true);
         }
     }
 
     public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == "duckdb" ? local : this;
 
-    public Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default) => local.MountOutputAsync(name, output, ct);
+    /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
+    /// (only when the model has checks: write–audit–publish reads what it publishes).</summary>
+    public async Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default)
+    {
+        foreach (var f in output.Files)
+            if (f.LakeKey != null && !File.Exists(f.LocalPath)) await lakeStore.Store.DownloadAsync(f.LakeKey, f.LocalPath, ct);
+        await local.MountOutputAsync(name, output, ct);
+    }
 
     public Task<long> CountAsync(string sql, CancellationToken ct = default) => local.CountAsync(sql, ct);
 
