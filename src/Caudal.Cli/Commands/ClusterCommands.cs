@@ -58,7 +58,8 @@ public sealed class ClusterUpCommand : AsyncCommand<ClusterSettings>
                 Console.Out.WriteLine($"cluster {existing.ClusterId} is already up ({existing.Remote}); caudal cluster down ends it.");
                 return ExitCodes.Ok;
             }
-            var id = await client.CreateAsync(emr, spec.Name, token);
+            var connect = spec.Spark!.Transport == "connect"; // with steps, each model is a step: no server to start
+            var id = await client.CreateAsync(emr, spec.Name, token, startConnect: connect);
             Console.Out.WriteLine($"cluster {id} created ({emr.Release}, {emr.Region}); waiting for it to be ready…");
             var record = new ClusterRecord(id, emr.Region, null, DateTimeOffset.UtcNow);
             await record.SaveAsync(store, token); // recorded at once, so `down` can end it even if the wait is cut short
@@ -72,10 +73,10 @@ public sealed class ClusterUpCommand : AsyncCommand<ClusterSettings>
                 if ((await client.DescribeAsync(id, token)).Ended) await ClusterRecord.DeleteAsync(store, token); // nothing left to end
                 throw;
             }
-            var remote = ready.PrimaryDns != null ? $"sc://{ready.PrimaryDns}:{EmrClient.ConnectPort}" : null;
+            var remote = connect && ready.PrimaryDns != null ? $"sc://{ready.PrimaryDns}:{EmrClient.ConnectPort}" : null;
             await (record with { Remote = remote }).SaveAsync(store, token);
-            Console.Out.WriteLine($"cluster {id} is {ready.State.ToLowerInvariant()}; Spark Connect at {remote ?? "(no primary node address yet)"}; " +
-                                  $"it ends itself after {emr.IdleTimeout.TotalMinutes:0} idle minutes.");
+            var how = connect ? $"Spark Connect at {remote ?? "(no primary node address yet)"}" : "models run on it as EMR steps";
+            Console.Out.WriteLine($"cluster {id} is {ready.State.ToLowerInvariant()}; {how}; it ends itself after {emr.IdleTimeout.TotalMinutes:0} idle minutes.");
             return ExitCodes.Ok;
         }, ct);
 }

@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using Caudal.Pipeline;
+using Caudal.Processing.Spark;
 using Caudal.Processing.Spark.Protocol;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -210,6 +212,77 @@ public sealed class SparkEngineTests : IAsyncLifetime
         var (live, objects) = await SparkFilesAsync(lake, id);
         Assert.Equal(live.Order(), objects.Order());
         Assert.Equal(before, (await LakeReader.RowsAsync(table, "*", "customer_id")).Select(LakeReader.Flat).ToList());
+    }
+
+    [Fact]
+    public async Task With_transport_steps_each_model_is_an_emr_step_running_a_script_and_the_tables_match_duckdb()
+    {
+        // EMR that signs like AWS (the stand-in checks each request's SigV4 with the lake's test secret) and runs each
+        // step's spark-sql script on the Spark stand-in's DuckDB: a transport test of the steps, not of EMR or Spark.
+        await using var emr = new AwsJsonStandIn("S3RVER", "elasticmapreduce", "ElasticMapReduce");
+        var steps = new List<JsonObject>();
+        emr.Handle = (op, body) =>
+        {
+            switch (op)
+            {
+                case "AddJobFlowSteps":
+                    lock (steps) steps.Add(body);
+                    return (200, new JsonObject { ["StepIds"] = new JsonArray { $"s-{steps.Count}" } });
+                case "DescribeStep":
+                    var step = steps[int.Parse(((string)body["StepId"]!)[2..], System.Globalization.CultureInfo.InvariantCulture) - 1];
+                    var args = step["Steps"]![0]!["HadoopJarStep"]!["Args"]!.AsArray().Select(a => (string)a!).ToList();
+                    try
+                    {
+                        _backend!.RunScript(args[args.IndexOf("-f") + 1]);
+                        return (200, new JsonObject { ["Step"] = new JsonObject { ["Status"] = new JsonObject { ["State"] = "COMPLETED" } } });
+                    }
+                    catch (Exception e)
+                    {
+                        var failure = new JsonObject { ["Reason"] = "Unknown error.", ["Message"] = e.Message.Split('\n')[0] };
+                        return (200, new JsonObject { ["Step"] = new JsonObject { ["Status"] = new JsonObject { ["State"] = "FAILED", ["FailureDetails"] = failure } } });
+                    }
+                default:
+                    return (400, AwsJsonStandIn.Error("UnknownOperationException", op));
+            }
+        };
+        await emr.StartAsync();
+        using var qs = OnSpark();
+        var text = File.ReadAllText(qs.SpecPath);
+        text = text[..text.IndexOf("\nspark:\n", StringComparison.Ordinal)] +
+               $"\nspark:\n  transport: steps\n  emr: {{region: us-east-1, endpoint: \"{emr.Url}\", step_poll: 1s}}\n";
+        File.WriteAllText(qs.SpecPath, text);
+        var spec = SpecLoader.Load(qs.SpecPath);
+        var lake = Caudal.Lake.DataLake.Open(spec.Lake);
+
+        var noCluster = await Assert.ThrowsAsync<SparkException>(() => new PipelineRunner(spec).RunAsync());
+        Assert.Contains("no cluster is recorded in the lake: run caudal cluster up", noCluster.Message);
+
+        await new ClusterRecord("j-STEPS1", "us-east-1", null, DateTimeOffset.UtcNow).SaveAsync(lake.Store, default);
+        var run = await new PipelineRunner(spec).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error + "\n" + string.Join("\n", run.Stages.Where(s => s.Error != null).Select(s => $"{s.Table}: {s.Error}")));
+
+        using var local = new Quickstart(0.05);
+        Assert.Equal(RunStatus.Succeeded, (await new PipelineRunner(SpecLoader.Load(local.SpecPath)).RunAsync()).Status);
+        var onSteps = await TablesAsync(qs);
+        foreach (var (table, rows) in await TablesAsync(local))
+            Assert.True(rows.Count == onSteps[table].Count && rows.Zip(onSteps[table]).All(p => Same(p.First, p.Second)), $"{table} differs");
+
+        // One step per SQL model, on the recorded cluster: spark-sql with Caudal's session settings and a script in the
+        // run's staging prefix, deleted once the step ended.
+        Assert.Equal(spec.Models.Count(m => m.Forecast == null), steps.Count);
+        Assert.All(steps, s => Assert.Equal("j-STEPS1", (string)s["JobFlowId"]!));
+        var first = steps[0]["Steps"]![0]!["HadoopJarStep"]!;
+        Assert.Equal("command-runner.jar", (string)first["Jar"]!);
+        var firstArgs = first["Args"]!.AsArray().Select(a => (string)a!).ToList();
+        Assert.Equal("spark-sql", firstArgs[0]);
+        Assert.Contains("spark.sql.session.timeZone=UTC", firstArgs);
+        Assert.StartsWith($"s3://{S3Server.Bucket}/", firstArgs[^1]);
+        Assert.Empty(await lake.Store.ListAsync("_caudal/staging/").ToListAsync());
+        // Unpartitioned results were committed where the step wrote them; the partitioned one was split by the embedded engine.
+        Assert.All((await SparkFilesAsync(lake, new Caudal.Lake.TableId(Caudal.Lake.Zone.Trusted, "rentals"))).Live, p => Assert.StartsWith("spark-", p));
+        var (live, objects) = await SparkFilesAsync(lake, new Caudal.Lake.TableId(Caudal.Lake.Zone.Refined, "revenue_by_country_month"));
+        Assert.All(live, p => Assert.StartsWith("year=", p));
+        Assert.Empty(objects);
     }
 
     [Fact]

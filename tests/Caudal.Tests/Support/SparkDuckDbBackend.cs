@@ -25,9 +25,82 @@ public sealed class SparkDuckDbBackend(IObjectStore bucket, string bucketName, s
 
     private string Key(string uri)
     {
-        var prefix = $"s3a://{bucketName}/";
-        if (!uri.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidOperationException($"the stand-in reads s3a://{bucketName}/ only, not {uri}");
-        return uri[prefix.Length..].TrimEnd('/');
+        foreach (var prefix in new[] { $"s3a://{bucketName}/", $"s3://{bucketName}/" })
+            if (uri.StartsWith(prefix, StringComparison.Ordinal)) return uri[prefix.Length..].TrimEnd('/');
+        throw new InvalidOperationException($"the stand-in reads s3a://{bucketName}/ and s3://{bucketName}/ only, not {uri}");
+    }
+
+    /// <summary>What <c>spark-sql -f</c> does with the scripts Caudal gives EMR steps: its temporary views over a glob
+    /// of files and its <c>INSERT OVERWRITE DIRECTORY</c>, the only statements those scripts hold.</summary>
+    public void RunScript(string uri)
+    {
+        var script = System.Text.Encoding.UTF8.GetString(bucket.GetAsync(Key(uri)).GetAwaiter().GetResult()
+            ?? throw new InvalidOperationException($"no script at {uri}"));
+        foreach (var statement in script.Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            lock (_lock)
+            {
+                const string view = "CREATE OR REPLACE TEMPORARY VIEW `", insert = "INSERT OVERWRITE DIRECTORY '";
+                if (statement.StartsWith(view, StringComparison.Ordinal))
+                {
+                    var nameEnd = statement.IndexOf('`', view.Length);
+                    var name = statement[view.Length..nameEnd];
+                    var rest = statement[(nameEnd + 1)..].TrimStart();
+                    if (rest.StartsWith("AS ", StringComparison.Ordinal))
+                    {
+                        Run($"CREATE OR REPLACE VIEW \"{name}\" AS {rest[3..].Replace('`', '"')}");
+                        continue;
+                    }
+                    var using_ = rest.LastIndexOf(") USING parquet OPTIONS (path ", StringComparison.Ordinal);
+                    var (glob, next) = SparkLiteral(rest, using_ + ") USING parquet OPTIONS (path ".Length);
+                    var (basePath, _) = SparkLiteral(rest, rest.IndexOf("basePath ", next, StringComparison.Ordinal) + "basePath ".Length);
+                    var source = new Read.Types.DataSource { Format = "parquet", Schema = rest[1..using_] };
+                    source.Paths.AddRange(ExpandGlob(glob));
+                    source.Options["basePath"] = basePath;
+                    Run($"CREATE OR REPLACE VIEW \"{name}\" AS {Relation(new Relation { Read = new Read { DataSource = source } })}");
+                }
+                else if (statement.StartsWith(insert, StringComparison.Ordinal))
+                {
+                    var (path, next) = SparkLiteral(statement, insert.Length - 1);
+                    const string options = " USING parquet OPTIONS (compression 'zstd')";
+                    if (!statement[next..].StartsWith(options, StringComparison.Ordinal)) throw new InvalidOperationException($"unexpected insert: {statement}");
+                    Write(new WriteOperation { Path = path, Source = "parquet", Input = new Relation { Sql = new SQL { Query = statement[(next + options.Length)..].Trim() } } });
+                }
+                else throw new InvalidOperationException($"the stand-in does not run: {statement}");
+            }
+        }
+    }
+
+    /// <summary>A Spark SQL string literal starting at <paramref name="at"/> (backslash escapes): its value and the
+    /// index after it.</summary>
+    private static (string Value, int Next) SparkLiteral(string text, int at)
+    {
+        if (text[at] != '\'') throw new InvalidOperationException($"no literal at {at}: {text}");
+        var value = new System.Text.StringBuilder();
+        for (var i = at + 1; i < text.Length; i++)
+        {
+            if (text[i] == '\\') value.Append(text[++i]);
+            else if (text[i] == '\'') return (value.ToString(), i + 1);
+            else value.Append(text[i]);
+        }
+        throw new InvalidOperationException($"unterminated literal: {text}");
+    }
+
+    /// <summary><c>base/{a,b\,c}</c> as its paths (Hadoop glob alternation, backslash escapes).</summary>
+    private static IEnumerable<string> ExpandGlob(string glob)
+    {
+        var open = glob.IndexOf('{');
+        if (open < 0 || !glob.EndsWith('}')) return [glob];
+        var names = new List<string>();
+        var current = new System.Text.StringBuilder();
+        for (var i = open + 1; i < glob.Length - 1; i++)
+        {
+            if (glob[i] == '\\') current.Append(glob[++i]);
+            else if (glob[i] == ',') { names.Add(current.ToString()); current.Clear(); }
+            else current.Append(glob[i]);
+        }
+        names.Add(current.ToString());
+        return names.Select(n => glob[..open] + n);
     }
 
     public IReadOnlyList<ExecutePlanResponse> Execute(Plan plan)

@@ -38,7 +38,7 @@ public sealed class EmrClient(AwsJsonClient emr)
         "--conf spark.connect.grpc.binding.port=" + ConnectPort,
     ];
 
-    public static JsonObject RunJobFlowRequest(EmrClusterSpec spec, string pipeline)
+    public static JsonObject RunJobFlowRequest(EmrClusterSpec spec, string pipeline, bool startConnect = true)
     {
         static JsonObject Group(string name, string role, string type, int count) =>
             new() { ["Name"] = name, ["InstanceRole"] = role, ["InstanceType"] = type, ["InstanceCount"] = count };
@@ -52,13 +52,13 @@ public sealed class EmrClient(AwsJsonClient emr)
             ["ReleaseLabel"] = spec.Release,
             ["Applications"] = new JsonArray { new JsonObject { ["Name"] = "Spark" } },
             ["Instances"] = instances,
-            ["Steps"] = new JsonArray { Step("Start Spark Connect", StartConnectServer, "TERMINATE_CLUSTER") },
             ["ServiceRole"] = spec.ServiceRole,
             ["JobFlowRole"] = spec.JobFlowRole,
             ["AutoTerminationPolicy"] = new JsonObject { ["IdleTimeout"] = (long)spec.IdleTimeout.TotalSeconds },
             ["VisibleToAllUsers"] = true,
             ["Tags"] = new JsonArray { new JsonObject { ["Key"] = "caudal:pipeline", ["Value"] = pipeline } },
         };
+        if (startConnect) request["Steps"] = new JsonArray { Step("Start Spark Connect", StartConnectServer, "TERMINATE_CLUSTER") };
         if (spec.LogUri != null) request["LogUri"] = spec.LogUri;
         return request;
     }
@@ -70,9 +70,9 @@ public sealed class EmrClient(AwsJsonClient emr)
         ["HadoopJarStep"] = new JsonObject { ["Jar"] = "command-runner.jar", ["Args"] = new JsonArray(args.Select(a => (JsonNode)a).ToArray()) },
     };
 
-    public async Task<string> CreateAsync(EmrClusterSpec spec, string pipeline, CancellationToken ct)
+    public async Task<string> CreateAsync(EmrClusterSpec spec, string pipeline, CancellationToken ct, bool startConnect = true)
     {
-        var response = await emr.CallAsync("RunJobFlow", RunJobFlowRequest(spec, pipeline), ct);
+        var response = await emr.CallAsync("RunJobFlow", RunJobFlowRequest(spec, pipeline, startConnect), ct);
         return (string?)response?["JobFlowId"] ?? throw new EmrException("EMR: RunJobFlow answered without a JobFlowId.");
     }
 
@@ -112,6 +112,15 @@ public sealed class EmrClient(AwsJsonClient emr)
             new JsonObject { ["JobFlowId"] = clusterId, ["Steps"] = new JsonArray { Step(name, args, "CONTINUE") } }, ct);
         return (string?)response?["StepIds"]?[0] ?? throw new EmrException("EMR: AddJobFlowSteps answered without a step id.");
     }
+
+    /// <summary>Asks EMR to stop a step (a run cancelled while its model runs on the cluster).</summary>
+    public Task CancelStepAsync(string clusterId, string stepId, CancellationToken ct) =>
+        emr.CallAsync("CancelSteps", new JsonObject
+        {
+            ["ClusterId"] = clusterId,
+            ["StepIds"] = new JsonArray { stepId },
+            ["StepCancellationOption"] = "SEND_INTERRUPT",
+        }, ct);
 
     public async Task<EmrStep> DescribeStepAsync(string clusterId, string stepId, CancellationToken ct)
     {

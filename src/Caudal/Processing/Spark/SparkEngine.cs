@@ -14,9 +14,9 @@ namespace Caudal.Processing.Spark;
 /// Caudal stores otherwise, a missing statistic) are brought through the embedded engine instead.
 /// So commits, write–audit–publish checks (run on the embedded engine over the staged files), cursors and run records
 /// behave exactly as on DuckDB. Everything else the run asks of an engine (checks, charts, ML steps) runs on the
-/// embedded engine over the same snapshots.
+/// embedded engine over the same snapshots. How plans reach the cluster is the <see cref="ISparkTransport"/>'s job.
 /// </summary>
-public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, LakeLocation lake, DataLake lakeStore, EngineSettings settings, string defaultEngine) : IEngine
+public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, DataLake lakeStore, EngineSettings settings, string defaultEngine) : IEngine
 {
     private readonly HashSet<TableId> _views = [];
 
@@ -30,16 +30,26 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
         spec.Models.Any(m => m.Forecast == null && (m.Engine ?? spec.Run.Engine) == "spark");
 
     /// <summary>Opens a session with Caudal's pinned settings on the spec's <c>spark.remote</c>, or on the cluster
-    /// <c>caudal cluster up</c> recorded in the lake.</summary>
+    /// <c>caudal cluster up</c> recorded in the lake; with <c>transport: steps</c>, models go to that cluster as EMR steps.</summary>
     public static async Task<SparkEngine> ConnectAsync(PipelineSpec spec, DataLake lakeStore, DuckDbEngine local, EngineSettings settings, CancellationToken ct)
     {
+        var session = SparkPlans.SessionSettings(spec.Spark?.Ansi ?? true, spec.Spark?.Conf);
+        if (spec.Spark is { Transport: "steps", Emr: { } emr })
+        {
+            var cluster = await ClusterRecord.ReadAsync(lakeStore.Store, ct)
+                ?? throw new SparkException($"{spec.File}: models run as EMR steps, and no cluster is recorded in the lake: run caudal cluster up.");
+            var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var steps = new EmrStepTransport(new EmrClient(EmrClient.Json(http, emr)), cluster.ClusterId, lakeStore.Store, spec.Lake,
+                $"{Runs.Leftovers.StagingPrefix}{Path.GetFileName(settings.TempDirectory)}/", session, emr.StepPoll, spec.Name, http);
+            return new SparkEngine(steps, local, lakeStore, settings, spec.Run.Engine);
+        }
         var remote = spec.Spark?.Remote ?? (await ClusterRecord.ReadAsync(lakeStore.Store, ct))?.Remote
             ?? throw new SparkException($"{spec.File}: models run on Spark, and there is no Spark Connect address: set spark.remote, or run caudal cluster up.");
         var client = new SparkConnectClient(SparkConnection.Parse(remote));
         try
         {
-            await client.ConfigureAsync(SparkPlans.SessionSettings(spec.Spark?.Ansi ?? true, spec.Spark?.Conf), ct);
-            return new SparkEngine(client, local, spec.Lake, lakeStore, settings, spec.Run.Engine);
+            await client.ConfigureAsync(session, ct);
+            return new SparkEngine(new ConnectTransport(client, spec.Lake), local, lakeStore, settings, spec.Run.Engine);
         }
         catch
         {
@@ -51,19 +61,8 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
     public async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default)
     {
         await local.MountAsync(id, table, snapshot, ct);
-        var paths = snapshot.Files.Values.Select(f => SparkSql.Uri(lake, $"{table.Root}/{PartitionPath.FromLogPath(f.Path)}")).ToList();
-        var view = SparkPlans.View(SparkSql.ViewName(id), paths);
-        var source = view.CreateDataframeView.Input.Read.DataSource;
-        source.Schema = SparkSql.Ddl(snapshot.Schema);
-        source.Options["basePath"] = SparkSql.Uri(lake, table.Root);
-        if (paths.Count == 0)
-        {
-            // An empty table: a view with its columns and no rows (Spark cannot read zero files).
-            var columns = string.Join(", ", snapshot.Schema.Fields.Select(f => $"CAST(NULL AS {Catalog.HiveTypes.Of(f.Type)}) AS `{f.Name}`"));
-            view = SparkPlans.View(SparkSql.ViewName(id), []);
-            view.CreateDataframeView.Input = SparkPlans.Sql($"SELECT {columns} WHERE 1 = 0");
-        }
-        await spark.ExecuteAsync(view, ct);
+        var files = snapshot.Files.Values.Select(f => transport.Uri($"{table.Root}/{PartitionPath.FromLogPath(f.Path)}")).ToList();
+        await transport.BindAsync(SparkSql.ViewName(id), files, transport.Uri(table.Root), snapshot.Schema, ct);
         _views.Add(id);
     }
 
@@ -80,13 +79,14 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
         try
         {
             var rewritten = SparkSql.Rewrite(select, _views);
-            await spark.ExecuteAsync(SparkPlans.Write(rewritten, SparkSql.Uri(lake, prefix), partitionBy), ct);
+            var folders = transport.WritesPartitions ? partitionBy : [];
+            await transport.WriteAsync(rewritten, transport.Uri(prefix), folders, ct);
             var written = await SparkOutput.ListAsync(lakeStore.Store, prefix, ct);
             if (written.Count == 0)
-                throw new DeltaException($"Spark wrote no Parquet file under {SparkSql.Uri(lake, prefix)}.");
-            if (tableRoot != null)
+                throw new DeltaException($"Spark wrote no Parquet file under {transport.Uri(prefix)}.");
+            if (tableRoot != null && folders.Count == partitionBy.Count)
             {
-                var columns = partitionBy.Count > 0 ? await SparkOutput.DescribeAsync(spark, rewritten, ct) : null;
+                var columns = partitionBy.Count > 0 ? await transport.DescribeAsync(rewritten, ct) : null;
                 var inPlace = await SparkOutput.TryInPlaceAsync(lakeStore.Store, local.Connection, written, partitionBy, columns, conformTo, folder, ct);
                 if (inPlace != null)
                 {
@@ -103,7 +103,7 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
                 await lakeStore.Store.DownloadAsync(w.Key, file, ct);
                 files.Add(file);
             }
-            var read = $"read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = {(partitionBy.Count > 0 ? "true" : "false")})";
+            var read = $"read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = {(folders.Count > 0 ? "true" : "false")})";
             return DuckDbEngine.WriteFiles(local.Connection, $"(SELECT * FROM {read})", partitionBy, Path.Combine(settings.TempDirectory, "staging"), conformTo);
         }
         finally
@@ -146,7 +146,7 @@ public sealed class SparkEngine(SparkConnectClient spark, DuckDbEngine local, La
 
     public void Dispose()
     {
-        spark.Dispose();
+        transport.Dispose();
         local.Dispose();
     }
 }

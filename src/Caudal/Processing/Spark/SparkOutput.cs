@@ -1,4 +1,3 @@
-using Apache.Arrow;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Stores;
 using Caudal.Processing.Engine;
@@ -139,17 +138,4 @@ internal static class SparkOutput
         var t when t.StartsWith("decimal(", StringComparison.Ordinal) => t.Replace(" ", ""),
         _ => null,
     };
-
-    /// <summary>The (name, type) rows of a <c>DESCRIBE QUERY</c> answer.</summary>
-    public static async Task<List<(string Name, string SparkType)>> DescribeAsync(SparkConnectClient spark, string select, CancellationToken ct)
-    {
-        var columns = new List<(string, string)>();
-        await foreach (var batch in spark.QueryAsync($"DESCRIBE QUERY {select}", ct))
-        {
-            var names = (StringArray)batch.Column(0);
-            var types = (StringArray)batch.Column(1);
-            for (var i = 0; i < batch.Length; i++) columns.Add((names.GetString(i), types.GetString(i)));
-        }
-        return columns;
-    }
 }

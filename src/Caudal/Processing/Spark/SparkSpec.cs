@@ -18,17 +18,19 @@ public sealed record EmrClusterSpec(
     string ServiceRole,
     string JobFlowRole,
     string? Endpoint,
+    TimeSpan StepPoll,
     SpecPosition Position)
 {
     public static readonly string[] Keys =
-        ["name", "release", "region", "primary_instance_type", "core_instance_type", "core_instance_count", "log_uri", "idle_timeout", "subnet_id", "service_role", "job_flow_role", "endpoint"];
+        ["name", "release", "region", "primary_instance_type", "core_instance_type", "core_instance_count", "log_uri", "idle_timeout", "subnet_id", "service_role", "job_flow_role", "endpoint", "step_poll"];
 }
 
 /// <summary>The spec's <c>spark:</c> section: where Spark Connect is (<c>remote</c>, an <c>sc://</c> address whose
-/// token may come from <c>${env:…}</c>), session settings, ANSI mode, and the EMR cluster to create.</summary>
-public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, string> Conf, bool Ansi, EmrClusterSpec? Emr, SpecPosition Position)
+/// token may come from <c>${env:…}</c>), session settings, ANSI mode, the EMR cluster to create, and how models reach
+/// Spark (<c>transport: connect</c>, or <c>steps</c>: one EMR step per model, for clusters without Spark Connect).</summary>
+public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, string> Conf, bool Ansi, EmrClusterSpec? Emr, string Transport, SpecPosition Position)
 {
-    public static readonly string[] Keys = ["remote", "conf", "ansi", "emr"];
+    public static readonly string[] Keys = ["remote", "conf", "ansi", "emr", "transport"];
 
     internal static SparkSpec? Parse(YamlMappingNode root, SpecContext ctx)
     {
@@ -60,7 +62,13 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
         var emr = ctx.Child(map, "emr") is YamlMappingNode emrMap ? ParseEmr(emrMap, ctx) : null;
         if (remote == null && emr == null)
             ctx.Error(map.Start, "'spark' names neither a Spark Connect address nor an EMR cluster.", "add 'remote: \"sc://host:15002\"' or an 'emr:' section.");
-        return new SparkSpec(remote, conf, ctx.Bool(map, "ansi") ?? true, emr, ctx.At(map.Start));
+        var transport = ctx.String(map, "transport") ?? "connect";
+        if (transport is not ("connect" or "steps"))
+            ctx.Error(ctx.Scalar(map, "transport")!.Start, $"'transport' is connect or steps, not '{transport}'.", "write 'transport: connect' (Spark Connect) or 'transport: steps' (one EMR step per model).");
+        else if (transport == "steps" && emr == null)
+            ctx.Error(ctx.Scalar(map, "transport")!.Start, "'transport: steps' runs models as EMR steps, and the spec has no 'emr:' cluster.",
+                "add 'emr: {region: eu-west-1}' under 'spark' (then caudal cluster up), or use 'transport: connect'.");
+        return new SparkSpec(remote, conf, ctx.Bool(map, "ansi") ?? true, emr, transport, ctx.At(map.Start));
     }
 
     private static EmrClusterSpec? ParseEmr(YamlMappingNode map, SpecContext ctx)
@@ -76,6 +84,12 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
         {
             if (SpecLoader.ParseDuration(t.Value ?? "") is { } d && d >= TimeSpan.FromMinutes(1) && d <= TimeSpan.FromDays(7)) idle = d;
             else ctx.Error(t.Start, $"'idle_timeout' must be a duration from 1m to 7d, not '{t.Value}'.", "write 'idle_timeout: 1h' (the cluster ends itself when idle that long).");
+        }
+        var poll = TimeSpan.FromSeconds(10);
+        if (ctx.Scalar(map, "step_poll") is { } p)
+        {
+            if (SpecLoader.ParseDuration(p.Value ?? "") is { } d && d >= TimeSpan.FromSeconds(1) && d <= TimeSpan.FromMinutes(10)) poll = d;
+            else ctx.Error(p.Start, $"'step_poll' must be a duration from 1s to 10m, not '{p.Value}'.", "write 'step_poll: 10s' (how often a running step is asked about).");
         }
         var logUri = ctx.String(map, "log_uri");
         if (logUri != null && !logUri.StartsWith("s3://", StringComparison.Ordinal))
@@ -93,6 +107,7 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
             ctx.String(map, "service_role") ?? "EMR_DefaultRole",
             ctx.String(map, "job_flow_role") ?? "EMR_EC2_DefaultRole",
             ctx.String(map, "endpoint"),
+            poll,
             ctx.At(map.Start));
     }
 

@@ -11,8 +11,9 @@ public static class SparkSql
     /// <c>trusted.rentals</c> is <c>trusted__rentals</c>.</summary>
     public static string ViewName(TableId id) => $"{id.ZoneName}__{id.Name}";
 
-    /// <summary>The model's SQL with each <c>zone.name</c> of <paramref name="tables"/> written as its view name;
-    /// string literals, quoted identifiers and comments are left as they are.</summary>
+    /// <summary>The model's SQL with each <c>zone.name</c> of <paramref name="tables"/> written as its view name and
+    /// comments dropped (a ';' in a comment ends a statement for some spark-sql versions); string literals and quoted
+    /// identifiers are left as they are.</summary>
     public static string Rewrite(string sql, IEnumerable<TableId> tables)
     {
         var names = tables.ToDictionary(t => t.ToString(), ViewName, StringComparer.OrdinalIgnoreCase);
@@ -31,16 +32,13 @@ public static class SparkSql
             else if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
             {
                 var end = sql.IndexOf('\n', i);
-                end = end < 0 ? sql.Length : end;
-                result.Append(sql, i, end - i);
-                i = end;
+                i = end < 0 ? sql.Length : end; // the newline stays
             }
             else if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
             {
                 var end = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                end = end < 0 ? sql.Length : end + 2;
-                result.Append(sql, i, end - i);
-                i = end;
+                i = end < 0 ? sql.Length : end + 2;
+                result.Append(' ');
             }
             else if (char.IsLetter(c) || c == '_')
             {
@@ -64,6 +62,11 @@ public static class SparkSql
     /// schema so partition columns and old files missing a column read with the table's types.</summary>
     public static string Ddl(DeltaSchema schema) =>
         string.Join(", ", schema.Fields.Select(f => $"`{f.Name.Replace("`", "``", StringComparison.Ordinal)}` {Catalog.HiveTypes.Of(f.Type)}"));
+
+    /// <summary>A SELECT of no rows with <paramref name="schema"/>'s columns: the view of an empty table (Spark cannot
+    /// read zero files).</summary>
+    public static string EmptySelect(DeltaSchema schema) =>
+        "SELECT " + string.Join(", ", schema.Fields.Select(f => $"CAST(NULL AS {Catalog.HiveTypes.Of(f.Type)}) AS `{f.Name.Replace("`", "``", StringComparison.Ordinal)}`")) + " WHERE 1 = 0";
 
     /// <summary>The URI a cluster reads a lake key at (<c>s3a://bucket/prefix/key</c>).</summary>
     public static string Uri(LakeLocation lake, string key) =>
