@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Caudal.Lake;
 using Caudal.Pipeline;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -14,7 +15,7 @@ namespace Caudal.Bench;
 /// </summary>
 internal static class DatabaseBench
 {
-    public static async Task RunAsync(string work, string kind, int rows, int parallelism, int rounds)
+    public static async Task RunAsync(string work, string kind, int rows, int parallelism, int rounds, bool fresh)
     {
         var server = Environment.GetEnvironmentVariable(kind == "mysql" ? "CAUDAL_TEST_MYSQL" : "CAUDAL_TEST_POSTGRES")
             ?? throw new InvalidOperationException("start the servers first: source scripts/services.sh");
@@ -22,7 +23,7 @@ internal static class DatabaseBench
 
         var folder = Path.Combine(work, "db-" + kind);
         var parallelismLine = parallelism > 0 ? $"\n    parallelism: {parallelism}" : ""; // else the source's default
-        var spec = SpecLoader.Parse($"""
+        var yaml = $"""
             version: 1
             lake: ./lake
             sources:
@@ -30,36 +31,53 @@ internal static class DatabaseBench
                 kind: {kind}
                 connection: ${"{"}env:BENCH_DB{"}"}{parallelismLine}
                 datasets: [rental_big]
-            """, "bench.yaml", folder, new Dictionary<string, string?> { ["BENCH_DB"] = connection });
+            """;
+        var spec = SpecLoader.Parse(yaml, "bench.yaml", folder, new Dictionary<string, string?> { ["BENCH_DB"] = connection });
+        var cli = FreshRun.Cli();
+        if (fresh) Console.WriteLine($"{kind}: each round is a fresh `{FreshRun.Command(cli)} run --spec {folder}/caudal.yaml` (wall time from start to exit) vs {DrainCommand(kind)}");
 
         // Rounds alternate which goes first; medians, since the server shares the machine's cores.
         var drains = new List<double>();
         var captures = new List<double>();
         var cpu = new List<double>();
+        var peaks = new List<long>();
         StageRecord? stage = null;
         for (var round = 0; round < rounds; round++)
         {
             if (round % 2 == 1) drains.Add(Time(() => Drain(kind, server)));
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
             Directory.CreateDirectory(folder);
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var capture = Stopwatch.StartNew();
-            var run = await new PipelineRunner(spec).RunAsync();
-            captures.Add(capture.Elapsed.TotalSeconds);
-            cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
-            if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
-            stage = run.Stages.Single();
+            if (fresh)
+            {
+                File.WriteAllText(Path.Combine(folder, "caudal.yaml"), yaml);
+                var child = await FreshRun.RunAsync(cli, folder, ["run", "--spec", "caudal.yaml"], new Dictionary<string, string> { ["BENCH_DB"] = connection });
+                captures.Add(child.Seconds);
+                cpu.Add(child.CpuSeconds);
+                peaks.Add(child.PeakRssMb);
+                stage = (await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync()).Single().Stages.Single();
+            }
+            else
+            {
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                var capture = Stopwatch.StartNew();
+                var run = await new PipelineRunner(spec).RunAsync();
+                captures.Add(capture.Elapsed.TotalSeconds);
+                cpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds);
+                if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
+                stage = run.Stages.Single();
+            }
             if (stage.Rows != rows) throw new InvalidOperationException($"captured {stage.Rows} rows, expected {rows}");
             if (round % 2 == 0) drains.Add(Time(() => Drain(kind, server)));
         }
 
         var (d, c) = (Rounds.Median(drains), Rounds.Median(captures));
+        var how = fresh ? "fresh `caudal run` processes" : "warm, in this process";
         Console.WriteLine($"{kind}: {rows:N0} rows; drain limit {rows / d:N0} rows/s ({d:F2}s), " +
-                          $"caudal {rows / c:N0} rows/s ({c:F2}s, parallelism {(parallelism > 0 ? parallelism : "default")}); ratio {d / c:F2} (medians of {rounds}); " +
-                          $"peak RSS {PeakRss.Mb()} MB; {stage!.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
+                          $"caudal ({how}) {rows / c:N0} rows/s ({c:F2}s, parallelism {(parallelism > 0 ? parallelism : "default")}); ratio {d / c:F2} (medians of {rounds}); " +
+                          $"peak RSS {(fresh ? peaks.Max() : PeakRss.Mb())} MB; {stage!.Files} files, {stage.Bytes / 1024.0 / 1024:F0} MB of Parquet");
         Console.WriteLine($"{kind}: rounds drain [{string.Join(", ", drains.Select(x => x.ToString("F2")))}] s, " +
-                          $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; caudal's own CPU per row " +
-                          $"{Rounds.Median(cpu) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
+                          $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; per-round ratios [{string.Join(", ", drains.Zip(captures).Select(p => (p.First / p.Second).ToString("F2")))}]; " +
+                          $"caudal's own CPU per row {Rounds.Median(cpu) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
     }
 
     private static double Time(Action action)
@@ -134,6 +152,10 @@ internal static class DatabaseBench
         }
         return db.ConnectionString;
     }
+
+    private static string DrainCommand(string kind) => kind == "mysql"
+        ? "`mariadb --quick --batch -e 'SELECT * FROM rental_big' > /dev/null`"
+        : "`psql -c 'COPY rental_big TO STDOUT' > /dev/null`";
 
     /// <summary>The server's own client reading every row and throwing it away: the drain limit.</summary>
     private static void Drain(string kind, string server)

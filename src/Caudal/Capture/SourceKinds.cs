@@ -15,7 +15,7 @@ public sealed record SourceKind(
     bool Incremental = false)
 {
     /// <summary>Options every database source accepts: capture defaults for its datasets and read parallelism.</summary>
-    public static readonly string[] DatabaseOptions = ["connection", "mode", "cursor", "lookback", "primary_key", "on_cursor_value_missing", "parallelism", "split_rows", "all_or_nothing"];
+    public static readonly string[] DatabaseOptions = ["connection", "mode", "cursor", "lookback", "primary_key", "on_cursor_value_missing", "parallelism", "tables_at_once", "split_rows", "all_or_nothing"];
 }
 
 public static class SourceKinds

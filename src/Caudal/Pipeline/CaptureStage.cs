@@ -36,19 +36,24 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             using (source)
             {
                 var allOrNothing = sourceSpec.Options.GetValueOrDefault("all_or_nothing") == "true";
-                var prepared = new List<(StageRecord Stage, Func<Task> Commit)>();
-                foreach (var dataset in datasets)
-                {
-                    var (stage, commit) = await CaptureDatasetAsync(source, sourceSpec.RawTable(dataset.Name), dataset, sourceSpec, ct);
-                    if (commit == null) continue;
-                    if (allOrNothing) prepared.Add((stage, commit));
-                    else await CommitAsync(stage, commit);
-                }
+                var prepared = new (StageRecord Stage, Func<Task> Commit)?[datasets.Count];
+                var first = run.Stages.Count;
+                // A database's tables are independent commits: several are captured at once where the source allows it.
+                var atOnce = source is Capture.Database.DatabaseSource db ? Math.Min(db.TablesAtOnce, datasets.Count) : 1;
+                await Parallel.ForEachAsync(Enumerable.Range(0, datasets.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, atOnce), CancellationToken = ct },
+                    async (i, token) =>
+                    {
+                        var (stage, commit) = await CaptureDatasetAsync(source, sourceSpec.RawTable(datasets[i].Name), datasets[i], sourceSpec, token);
+                        if (commit == null) return;
+                        if (allOrNothing) prepared[i] = (stage, commit);
+                        else await CommitAsync(stage, commit);
+                    });
+                if (atOnce > 1) SortStages(first, datasets.Select(d => sourceSpec.RawTable(d.Name).ToString()).ToList());
                 if (!allOrNothing) continue;
                 // all_or_nothing: commit only when every dataset of the source was captured. (Delta has no transaction
                 // across tables: the commits still land one after another, but none is made once a capture failed.)
                 var failed = run.Stages.FirstOrDefault(s => s.Status == RunStatus.Failed && s.Table.StartsWith($"raw.{sourceSpec.Name}_", StringComparison.Ordinal));
-                foreach (var (stage, commit) in prepared)
+                foreach (var (stage, commit) in prepared.OfType<(StageRecord, Func<Task>)>())
                 {
                     if (failed == null) await CommitAsync(stage, commit);
                     else
@@ -59,6 +64,18 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>Puts the stages of one source's datasets, captured at once, back in the order of its datasets, so a run
+    /// record reads the same whichever finished first.</summary>
+    private void SortStages(int first, List<string> order)
+    {
+        lock (run.Stages)
+        {
+            var stages = run.Stages.Skip(first).OrderBy(s => order.IndexOf(s.Table) is var i and >= 0 ? i : int.MaxValue).ToList();
+            run.Stages.RemoveRange(first, stages.Count);
+            run.Stages.AddRange(stages);
         }
     }
 
@@ -89,7 +106,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         SourceSpec sourceSpec, CancellationToken ct)
     {
         var stage = new StageRecord { Stage = "capture", Table = id.ToString() };
-        run.Stages.Add(stage);
+        lock (run.Stages) run.Stages.Add(stage);
         observer.StageStarted(stage);
         var clock = Stopwatch.StartNew();
         CaptureSink? sink = null;

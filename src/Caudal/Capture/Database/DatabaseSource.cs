@@ -25,6 +25,12 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         ? Math.Max(1, n)
         : Math.Max(1, Environment.ProcessorCount / 2);
 
+    /// <summary>Tables captured at once (each its own commit). Reading a table leaves the machine room to spare — the
+    /// server's round trips, the per-table set-up and commit — so the default is two, or one per two cores if more.</summary>
+    public int TablesAtOnce => Spec.Options.TryGetValue("tables_at_once", out var p) && int.TryParse(p, out var n)
+        ? Math.Max(1, n)
+        : Math.Max(2, Environment.ProcessorCount / 2);
+
     /// <summary>Tables smaller than this are read with one connection.</summary>
     protected long SplitRows => Spec.Options.TryGetValue("split_rows", out var p) && long.TryParse(p, out var n) ? n : 500_000;
 
