@@ -8,6 +8,7 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- csv [--size-mb 1024]
 //   dotnet run -c Release --project bench/Caudal.Bench -- mysql|postgres [--rows 10000000] [--parallelism N (default: the source's, one per two cores)] [--rounds 3] [--warm]
 //     (each round a fresh `caudal run` process of the Release CLI, as a user runs it; --warm: in this process instead)
+//   dotnet run -c Release --project bench/Caudal.Bench -- tables [--scale 10] [--rounds 3]   (Sakila in MariaDB, tables_at_once 1/2/4)
 //   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000]
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
@@ -29,5 +30,6 @@ if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100),
 if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024));
+if (mode == "tables") await TablesBench.RunAsync(work, Option("--scale", 10), Option("--rounds", 3));
 if (mode is "mysql" or "postgres") await DatabaseBench.RunAsync(work, mode, Option("--rows", 10_000_000), Option("--parallelism", 0), Option("--rounds", 3), !args.Contains("--warm"));
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1}s");

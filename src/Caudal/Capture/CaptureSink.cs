@@ -25,6 +25,9 @@ public sealed class CaptureSink : IDisposable
     /// ingest-date partition value and the table's current schema (to widen to it).</summary>
     public Processing.Engine.EngineSettings Engine { get; init; } = new(Path.GetTempPath());
     public string Lineage { get; init; } = "";
+
+    /// <summary>The Parquet version of the raw files written (<see cref="Spec.RunSettings.RawParquetVersion"/>).</summary>
+    public int ParquetVersion { get; init; } = 1;
     public string IngestDate { get; init; } = "";
     public DeltaSchema? ExistingSchema { get; init; }
     public string StagingDirectory => _staging;

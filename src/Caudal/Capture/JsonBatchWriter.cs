@@ -16,13 +16,15 @@ public sealed class JsonBatchWriter : IDisposable
     private readonly IReadOnlyDictionary<string, string> _declared;
     private readonly string _lineage;
     private readonly DeltaSchema? _existing;
+    private readonly int _parquetVersion;
     private readonly string _path;
     private readonly FileStream _file;
     private readonly Utf8JsonWriter _json;
     private List<DataFile>? _files;
 
-    internal JsonBatchWriter(EngineSettings settings, IReadOnlyDictionary<string, string> declared, string lineage, DeltaSchema? existing)
+    internal JsonBatchWriter(EngineSettings settings, IReadOnlyDictionary<string, string> declared, string lineage, DeltaSchema? existing, int parquetVersion = 1)
     {
+        _parquetVersion = parquetVersion;
         _settings = settings;
         _declared = declared;
         _lineage = lineage;
@@ -76,7 +78,7 @@ public sealed class JsonBatchWriter : IDisposable
             if (_declared.Count > 0) AddUndeclared(connection);
         }
         var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn],
-            Path.Combine(_settings.TempDirectory, "staging"), _existing);
+            Path.Combine(_settings.TempDirectory, "staging"), _existing, parquetVersion: _parquetVersion);
         Schema = output.Schema;
         _files = output.Files.ToList();
         File.Delete(_path);

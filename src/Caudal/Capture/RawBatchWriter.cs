@@ -31,6 +31,7 @@ public sealed class RawBatchWriter : IDisposable
     private readonly Dictionary<string, string?> _partition;
     private readonly IReadOnlyList<CaptureColumn> _columns;
     private readonly DeltaSchema? _existing;
+    private readonly int _parquetVersion;
     private readonly string _bufferColumns;
     private readonly List<DataFile> _files = [];
     private DuckDBAppender _appender;
@@ -40,8 +41,9 @@ public sealed class RawBatchWriter : IDisposable
     private bool _finished;
 
     public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile,
-        DeltaSchema? existing = null)
+        DeltaSchema? existing = null, int parquetVersion = 1)
     {
+        _parquetVersion = parquetVersion;
         _existing = existing;
         foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn })
             if (columns.Any(c => string.Equals(c.Name, reserved, StringComparison.OrdinalIgnoreCase)))
@@ -103,7 +105,7 @@ public sealed class RawBatchWriter : IDisposable
 
     private void Write(string buffer)
     {
-        var output = DuckDbEngine.WriteFiles(_flushConnection, $"(SELECT *, {_lineage} FROM {buffer})", [IngestDateColumn], _staging, _existing, _partition);
+        var output = DuckDbEngine.WriteFiles(_flushConnection, $"(SELECT *, {_lineage} FROM {buffer})", [IngestDateColumn], _staging, _existing, _partition, _parquetVersion);
         lock (_files)
         {
             Schema ??= output.Schema;

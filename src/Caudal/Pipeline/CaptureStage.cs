@@ -118,12 +118,13 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var cursorApp = $"caudal:cursor:{id}";
             long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
             sink = new CaptureSink(columns, since,
-                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema),
-                declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema),
+                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion),
+                declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema, spec.Run.RawParquetVersion),
                 Path.Combine(engine.TempDirectory, "staging"))
             {
                 Engine = engine,
                 Lineage = RawBatchWriter.Lineage(run.RunId, run.StartedAt),
+                ParquetVersion = spec.Run.RawParquetVersion,
                 IngestDate = run.StartedAt.UtcDateTime.ToString("yyyy-MM-dd"),
                 ExistingSchema = existing?.Schema,
                 PayloadPrefix = run.RunId + "/",

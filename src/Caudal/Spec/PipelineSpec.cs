@@ -89,12 +89,3 @@ public sealed class ModelSpec
     public IReadOnlyList<TableId> Outputs => Forecast == null ? [Output] : [Output, Forecast.Metrics];
 }
 
-public sealed record RunSettings(
-    string Engine = "duckdb",
-    int Threads = 2,
-    string MemoryLimit = "1GB",
-    TimeSpan VacuumRetention = default,
-    int RowsPerFile = 1_000_000)
-{
-    public TimeSpan VacuumRetentionOrDefault => VacuumRetention == default ? TimeSpan.FromDays(7) : VacuumRetention;
-}

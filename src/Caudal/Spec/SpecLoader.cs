@@ -23,7 +23,6 @@ public static partial class SpecLoader
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine"];
     internal static readonly string[] ChartKeys = ["kind", "sql", "query", "x", "y", "series", "label", "each", "top", "title", "x_label", "y_label", "width", "height"];
     internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
-    internal static readonly string[] RunKeys = ["engine", "threads", "memory_limit", "vacuum_retention", "rows_per_file"];
     private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
 
     [GeneratedRegex(@"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")]
@@ -78,7 +77,7 @@ public static partial class SpecLoader
 
         var lake = ParseLake(root, ctx);
         var sources = ParseSources(root, ctx);
-        var run = ParseRun(root, ctx);
+        var run = RunSettings.Parse(root, ctx);
         var models = ParseModels(root, ctx);
         var charts = ParseCharts(root, models, ctx);
         var schedule = Schedule.ScheduleSpec.Parse(root, sources, ctx);
@@ -249,42 +248,6 @@ public static partial class SpecLoader
         if (datasets.Any(d => d.Name == "*") && datasets.Count > 1)
             ctx.Error(datasets[0].Position, $"Source '{source}' lists \"*\" together with named datasets.", "use \"*\" alone, or name every dataset.");
         return datasets;
-    }
-
-    private static RunSettings ParseRun(YamlMappingNode root, SpecContext ctx)
-    {
-        var settings = new RunSettings();
-        if (ctx.Child(root, "run") is not { } node) return settings;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'run' must be a mapping.", "write 'run: {threads: 2}'.");
-            return settings;
-        }
-        ctx.CheckKeys(map, RunKeys, "run");
-        var engine = ctx.Scalar(map, "engine");
-        if (engine != null && engine.Value is not ("duckdb" or "spark"))
-            ctx.Error(engine.Start, $"Unknown engine '{engine.Value}'.", "use 'engine: duckdb' (embedded, the default) or 'engine: spark' (with a spark: section).");
-        var threads = ctx.Int(map, "threads", 1, 256);
-        var rowsPerFile = ctx.Int(map, "rows_per_file", 1000, 100_000_000);
-        var memory = ctx.Scalar(map, "memory_limit");
-        if (memory != null && !Regex.IsMatch(memory.Value ?? "", @"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", RegexOptions.IgnoreCase))
-            ctx.Error(memory.Start, $"memory_limit '{memory.Value}' is not a size.", "write a size such as 512MB or 2GB.");
-        var retention = ctx.Scalar(map, "vacuum_retention");
-        TimeSpan? retentionSpan = null;
-        if (retention != null)
-        {
-            retentionSpan = ParseDuration(retention.Value ?? "");
-            if (retentionSpan == null)
-                ctx.Error(retention.Start, $"vacuum_retention '{retention.Value}' is not a duration.", "write a duration such as 7d, 12h or 30m.");
-        }
-        return settings with
-        {
-            Engine = engine?.Value is "spark" ? "spark" : settings.Engine,
-            Threads = threads ?? settings.Threads,
-            RowsPerFile = rowsPerFile ?? settings.RowsPerFile,
-            MemoryLimit = memory?.Value ?? settings.MemoryLimit,
-            VacuumRetention = retentionSpan ?? default,
-        };
     }
 
     public static TimeSpan? ParseDuration(string text)

@@ -131,7 +131,7 @@ public sealed class BadSpecTests : IDisposable
         using var schema = System.Text.Json.JsonDocument.Parse(SpecSchema.Json);
         var root = schema.RootElement.GetProperty("properties");
         Assert.Equal(SpecLoader.TopKeys.Order(), root.EnumerateObject().Select(p => p.Name).Order());
-        Assert.Equal(SpecLoader.RunKeys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(RunSettings.Keys.Order(), root.GetProperty("run").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(Caudal.Serve.ServeSpec.Keys.Order(), root.GetProperty("serve").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(Caudal.Processing.Spark.SparkSpec.Keys.Order(), root.GetProperty("spark").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(Caudal.Processing.Spark.EmrClusterSpec.Keys.Order(), root.GetProperty("spark").GetProperty("properties").GetProperty("emr").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());

@@ -182,7 +182,7 @@ public sealed class DuckDbEngine : IEngine
     /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it. A
     /// <paramref name="knownPartition"/> is the one partition every row belongs to (not checked).</summary>
     internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
-        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null)
+        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null, int parquetVersion = 1)
     {
         if (conformTo != null) relation = Conform(connection, relation, conformTo);
         var columns = ParquetOutput.Describe(connection, relation);
@@ -213,7 +213,7 @@ public sealed class DuckDbEngine : IEngine
             var where = combo.Count == 0 || knownPartition != null ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
                 kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
             var values = new Dictionary<string, string?>(combo);
-            foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir))
+            foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
             {
                 var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet());
                 if (rows > 0 || files.Count == 0) files.Add(new DataFile(file, values, rows, stats));

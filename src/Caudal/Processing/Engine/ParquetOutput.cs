@@ -34,14 +34,15 @@ internal static class ParquetOutput
     public static string SafeProjection(IEnumerable<(string Name, string Type)> columns, IReadOnlyCollection<string> exclude) =>
         string.Join(", ", columns.Where(c => !exclude.Contains(c.Name)).Select(c => DeltaTypes.SafeCast(c.Name, c.Type)));
 
-    /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files.</summary>
-    public static List<string> Copy(DuckDBConnection connection, string select, string stagingDir)
+    /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files.
+    /// <paramref name="version"/> 2 uses Parquet's newer encodings (see <see cref="Spec.RunSettings"/>).</summary>
+    public static List<string> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
     {
         Directory.CreateDirectory(stagingDir);
         var dir = Path.Combine(stagingDir, Guid.NewGuid().ToString("N"));
         Execute(connection, $"""
             COPY ({select}) TO '{Sql.Escape(dir)}'
-            (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {RowGroupSize}, FILE_SIZE_BYTES '{MaxFileSize}', FILENAME_PATTERN 'part_{"{i}"}')
+            (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V{version}, ROW_GROUP_SIZE {RowGroupSize}, FILE_SIZE_BYTES '{MaxFileSize}', FILENAME_PATTERN 'part_{"{i}"}')
             """);
         return Directory.Exists(dir) ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal).ToList() : [];
     }
