@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Caudal.Lake;
 using Caudal.Pipeline;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -15,41 +16,64 @@ namespace Caudal.Bench;
 /// </summary>
 internal static class CsvBench
 {
-    public static async Task RunAsync(string work, int sizeMb)
+    public static async Task RunAsync(string work, int sizeMb, int rounds)
     {
         var csv = Path.Combine(work, $"rentals-{sizeMb}mb.csv");
         if (!File.Exists(csv)) Generate(csv, sizeMb * 1024L * 1024);
         var bytes = new FileInfo(csv).Length;
-
         var folder = Path.Combine(work, "csv");
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        Directory.CreateDirectory(folder);
-        var spec = SpecLoader.Parse($"version: 1\nlake: ./lake\nsources:\n  files:\n    kind: files\n    path: {csv}\n    dataset: rentals\n", "bench.yaml", folder);
-        var capture = Stopwatch.StartNew();
-        var run = await new PipelineRunner(spec).RunAsync();
-        capture.Stop();
-        if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
-        var rssAfterCapture = PeakRss.Mb(); // measured before the reference runs: the capture's own peak
-        var reference = Stopwatch.StartNew();
-        long rows;
-        using (var duck = new DuckDBConnection("DataSource=:memory:"))
-        {
-            duck.Open();
-            using var command = duck.CreateCommand();
-            var target = Path.Combine(work, "reference.parquet");
-            command.CommandText = $"COPY (SELECT * FROM read_csv('{csv}')) TO '{target}' (FORMAT parquet, COMPRESSION zstd)";
-            command.ExecuteNonQuery();
-            command.CommandText = $"SELECT count(*) FROM read_parquet('{target}')";
-            rows = Convert.ToInt64(command.ExecuteScalar());
-            File.Delete(target);
-        }
-        reference.Stop();
+        var cli = FreshRun.Cli();
+        Console.WriteLine($"csv: each round a fresh `{FreshRun.Command(cli)} run --spec {folder}/caudal.yaml` (kind: files, the spec's defaults) " +
+                          $"vs DuckDB {DuckDbVersion()} alone: COPY (SELECT * FROM read_csv(file)) TO parquet (zstd), its default threads and memory");
 
-        if (run.Stages.Single().Rows != rows) throw new InvalidOperationException($"captured {run.Stages.Single().Rows} rows, the file has {rows}");
-        Console.WriteLine($"csv: {bytes / 1024.0 / 1024:F0} MB, {rows:N0} rows; reference DuckDB CSV→Parquet {rows / reference.Elapsed.TotalSeconds:N0} rows/s " +
-                          $"({reference.Elapsed.TotalSeconds:F1}s), caudal capture {rows / capture.Elapsed.TotalSeconds:N0} rows/s ({capture.Elapsed.TotalSeconds:F1}s); " +
-                          $"ratio {reference.Elapsed.TotalSeconds / capture.Elapsed.TotalSeconds:F2}; peak RSS of the capture {rssAfterCapture} MB " +
-                          $"(the reference, run after it, peaks at {PeakRss.Mb()} MB)");
+        var captures = new List<double>();
+        var references = new List<double>();
+        var peaks = new List<long>();
+        long rows = 0, captured = 0;
+        for (var round = 0; round < rounds; round++)
+        {
+            if (round % 2 == 1) references.Add(Reference(work, csv, out rows));
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "caudal.yaml"), $"version: 1\nlake: ./lake\nsources:\n  files:\n    kind: files\n    path: {csv}\n    dataset: rentals\n");
+            var result = await FreshRun.RunAsync(cli, folder, ["run", "--spec", "caudal.yaml"], new Dictionary<string, string>());
+            captures.Add(result.Seconds);
+            peaks.Add(result.PeakRssMb);
+            var record = (await new RunStore(DataLake.Open(SpecLoader.Load(Path.Combine(folder, "caudal.yaml")).Lake).Store).ListAsync()).Single();
+            if (record.Status != RunStatus.Succeeded) throw new InvalidOperationException(record.Error);
+            captured = record.Stages.Single().Rows;
+            if (round % 2 == 0) references.Add(Reference(work, csv, out rows));
+        }
+        if (captured != rows) throw new InvalidOperationException($"captured {captured} rows, the file has {rows}");
+        var (c, r) = (Rounds.Median(captures), Rounds.Median(references));
+        Console.WriteLine($"csv: {bytes / 1024.0 / 1024:F0} MB, {rows:N0} rows; DuckDB alone {rows / r:N0} rows/s ({r:F2}s), caudal (fresh process) {rows / c:N0} rows/s " +
+                          $"({c:F2}s); ratio {r / c:F2} (medians of {rounds}; rounds caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s, " +
+                          $"DuckDB [{string.Join(", ", references.Select(x => x.ToString("F2")))}] s); peak RSS of caudal {peaks.Max()} MB");
+    }
+
+    private static string DuckDbVersion()
+    {
+        using var duck = new DuckDBConnection("DataSource=:memory:");
+        duck.Open();
+        using var command = duck.CreateCommand();
+        command.CommandText = "SELECT version()";
+        return (string)command.ExecuteScalar()!;
+    }
+
+    private static double Reference(string work, string csv, out long rows)
+    {
+        var clock = Stopwatch.StartNew();
+        using var duck = new DuckDBConnection("DataSource=:memory:");
+        duck.Open();
+        using var command = duck.CreateCommand();
+        var target = Path.Combine(work, "reference.parquet");
+        command.CommandText = $"COPY (SELECT * FROM read_csv('{csv}')) TO '{target}' (FORMAT parquet, COMPRESSION zstd)";
+        command.ExecuteNonQuery();
+        var seconds = clock.Elapsed.TotalSeconds;
+        command.CommandText = $"SELECT count(*) FROM read_parquet('{target}')";
+        rows = Convert.ToInt64(command.ExecuteScalar());
+        File.Delete(target);
+        return seconds;
     }
 
     private static void Generate(string path, long bytes)

@@ -5,7 +5,7 @@ using Caudal.Bench;
 // Caudal's benchmarks. Every figure is reported beside a reference measured in the same run, as a ratio.
 //   dotnet run -c Release --project bench/Caudal.Bench -- log [--commits 1000]
 //   dotnet run -c Release --project bench/Caudal.Bench -- capture [--scale 100]
-//   dotnet run -c Release --project bench/Caudal.Bench -- csv [--size-mb 1024]
+//   dotnet run -c Release --project bench/Caudal.Bench -- csv [--size-mb 1024] [--rounds 3]   (fresh `caudal run` processes)
 //   dotnet run -c Release --project bench/Caudal.Bench -- mysql|postgres [--rows 10000000] [--parallelism N (default: the source's, one per two cores)] [--rounds 3] [--warm]
 //     (each round a fresh `caudal run` process of the Release CLI, as a user runs it; --warm: in this process instead)
 //   dotnet run -c Release --project bench/Caudal.Bench -- tables [--scale 10] [--rounds 3]   (Sakila in MariaDB, tables_at_once 1/2/4)
@@ -29,7 +29,7 @@ if (mode == "probe") ComponentProbe.Run();
 if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100), Option("--observations", 1_000_000));
 if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
-if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024));
+if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024), Option("--rounds", 3));
 if (mode == "tables") await TablesBench.RunAsync(work, Option("--scale", 10), Option("--rounds", 3));
 if (mode is "mysql" or "postgres") await DatabaseBench.RunAsync(work, mode, Option("--rows", 10_000_000), Option("--parallelism", 0), Option("--rounds", 3), !args.Contains("--warm"));
 Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1}s");

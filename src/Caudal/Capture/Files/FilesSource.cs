@@ -106,6 +106,8 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         throw new CaptureException($"Cannot tell the format of '{path}' from its name: set 'format' (csv, json, jsonl or parquet).");
     }
 
+    private const int CsvBufferBytes = 4 << 20;
+
     /// <summary>Rows DuckDB's sniffer looks at to choose column types (a type that a later row does not fit sends that
     /// row to quarantine; <c>columns</c> overrides fix such columns).</summary>
     private const int SniffRows = 100_000;
@@ -115,12 +117,16 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
     private void Read(FileLocator.Located file, string format, CaptureSink sink)
     {
         // Streaming needs little memory: cap the reader well below the run's limit so a huge file stays small in RAM.
-        using var connection = ParquetOutput.Open(sink.Engine with { Threads = 1, MemoryLimit = "256MB" });
+        // Rows may be written in a different order than the file's: two threads then stream without holding batches
+        // back to restore the order (1 GB of CSV: half the time of one thread, 160 MB instead of 280 MB of DuckDB).
+        using var connection = ParquetOutput.Open(sink.Engine with { MemoryLimit = "128MB" });
+        ParquetOutput.Execute(connection, "SET preserve_insertion_order = false");
         var local = Sql.Literal(file.LocalPath);
         var overrides = Overrides;
         string Reader(string columns) => format switch
         {
-            "csv" => $"read_csv({local}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}" +
+            // 4 MiB read buffers instead of DuckDB's 32 MiB per thread (lines up to 2 MiB, DuckDB's max_line_size).
+            "csv" => $"read_csv({local}, buffer_size = {CsvBufferBytes}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}" +
                      $"{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{columns}" +
                      (FailOnBadRows || columns.Length == 0 ? "" : ", store_rejects = true") + ")",
             "json" => $"read_json({local}, format = 'array'{columns})",
