@@ -9,7 +9,7 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- mysql|postgres [--rows 10000000] [--parallelism N (default: the source's, one per two cores)] [--rounds 3] [--warm]
 //     (each round a fresh `caudal run` process of the Release CLI, as a user runs it; --warm: in this process instead)
 //   dotnet run -c Release --project bench/Caudal.Bench -- tables [--scale 10] [--rounds 3]   (Sakila in MariaDB, tables_at_once 1/2/4)
-//   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000]
+//   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000] [--rounds 5]
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
 var mode = args.FirstOrDefault() ?? "all";
@@ -26,7 +26,7 @@ var clock = Stopwatch.StartNew();
 if (mode is "log" or "all") await LogBench.RunAsync(work, Option("--commits", 1000));
 if (mode is "capture" or "all") await CaptureBench.RunAsync(work, Option("--scale", 100));
 if (mode == "probe") ComponentProbe.Run();
-if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100), Option("--observations", 1_000_000));
+if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100), Option("--observations", 1_000_000), Option("--rounds", 5));
 if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024), Option("--rounds", 3));

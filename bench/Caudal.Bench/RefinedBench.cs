@@ -20,7 +20,7 @@ namespace Caudal.Bench;
 /// </summary>
 internal static class RefinedBench
 {
-    public static async Task RunAsync(string work, int scale, int observations)
+    public static async Task RunAsync(string work, int scale, int observations, int rounds)
     {
         var db = Path.Combine(work, $"sakila-{scale}.db");
         if (!File.Exists(db)) SakilaGenerator.Generate(db, scale);
@@ -67,7 +67,7 @@ internal static class RefinedBench
         var perModel = new Dictionary<string, (double Caudal, double Reference)>();
         var reference = new List<double>();
         var checks = new List<double>();
-        for (var round = 0; round < 5; round++)
+        for (var round = 0; round < rounds; round++)
         {
             // Alternate which goes first, so neither always finds the other's files in the page cache.
             if (round % 2 == 1) reference.Add((await ReferenceAsync(spec, Path.Combine(folder, "reference"))).Seconds);
