@@ -74,6 +74,7 @@ internal static class SparkBench
         for (var round = 0; round < 5; round++)
         {
             if (round % 2 == 1) bare.Add(Reference(batches, rows));
+            Settle();
             var clock = Stopwatch.StartNew();
             long seen = 0, sum = 0;
             foreach (var message in wire)
@@ -93,8 +94,17 @@ internal static class SparkBench
                           $"(rounds: {string.Join(" ", decode.Select(x => (x / 1e6).ToString("F2")))} vs {string.Join(" ", bare.Select(x => (x / 1e6).ToString("F2")))})");
     }
 
+    /// <summary>Every round starts from a collected heap: a round's ~500 MB of message copies left to the next one made
+    /// the next round's time depend on when the GC ran (11–123M rows/s across rounds of the same code).</summary>
+    private static void Settle()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        GC.WaitForPendingFinalizers();
+    }
+
     private static double Reference(List<byte[]> batches, int rows)
     {
+        Settle();
         var clock = Stopwatch.StartNew();
         long seen = 0, sum = 0;
         foreach (var bytes in batches)
