@@ -12,6 +12,7 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000] [--rounds 5]
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
+//   dotnet run -c Release --project bench/Caudal.Bench -- spark-models [--scale 1] [--rounds 3]   (needs CAUDAL_S3RVER: s3rver's bin/s3rver.js)
 var mode = args.FirstOrDefault() ?? "all";
 int Option(string name, int fallback)
 {
@@ -28,6 +29,7 @@ if (mode is "capture" or "all") await CaptureBench.RunAsync(work, Option("--scal
 if (mode == "probe") ComponentProbe.Run();
 if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100), Option("--observations", 1_000_000), Option("--rounds", 5));
 if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
+if (mode == "spark-models") await SparkModelsBench.RunAsync(work, Option("--scale", 1), Option("--rounds", 3));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024), Option("--rounds", 3));
 if (mode == "tables") await TablesBench.RunAsync(work, Option("--scale", 10), Option("--rounds", 3));
