@@ -193,8 +193,10 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         {
             var run = await runner.RunAsync(limit.Token);
             Runs.NativeHeap.Trim();
-            logger.LogInformation("Job {Job} slot {Slot:u}: run {RunId} {Status} in {Seconds:F1}s{Error}", slot.Job.Name, slot.At, run.RunId,
-                run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error);
+            // With the process's memory after it: what a process that runs for weeks must watch (a leak shows here first).
+            logger.LogInformation("Job {Job} slot {Slot:u}: run {RunId} {Status} in {Seconds:F1}s{Error} (memory: {ResidentMb} MB resident, {ManagedMb} MB managed heap)",
+                slot.Job.Name, slot.At, run.RunId, run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error,
+                Environment.WorkingSet >> 20, GC.GetGCMemoryInfo().HeapSizeBytes >> 20);
             return run;
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested && runner.Run is { } cancelled)
