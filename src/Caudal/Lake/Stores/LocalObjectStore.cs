@@ -25,8 +25,11 @@ public sealed class LocalObjectStore : IObjectStore
         return Path.Combine(_root, key.Replace('/', Path.DirectorySeparatorChar));
     }
 
+    private const string TempPrefix = "_tmp_";
+    private static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
+
     private static string TempBeside(string path) =>
-        Path.Combine(Path.GetDirectoryName(path)!, $"_tmp_{Path.GetFileName(path)}.{Guid.NewGuid():N}");
+        Path.Combine(Path.GetDirectoryName(path)!, $"{TempPrefix}{Path.GetFileName(path)}.{Guid.NewGuid():N}");
 
     public async Task PutAsync(string key, Stream content, CancellationToken ct = default)
     {
@@ -112,6 +115,10 @@ public sealed class LocalObjectStore : IObjectStore
             if (!key.StartsWith(prefix, StringComparison.Ordinal)) continue;
             if (startAfter != null && string.CompareOrdinal(key, startAfter) <= 0) continue;
             var info = new FileInfo(file);
+            if (!info.Exists) continue; // renamed or deleted since it was enumerated (a put finishing): not an object now
+            // A put's temporary file is not an object (on S3 a put in flight is not listed either); one an hour old is
+            // a put that was abandoned, listed so that vacuum removes it.
+            if (info.Name.StartsWith(TempPrefix, StringComparison.Ordinal) && info.LastWriteTimeUtc > DateTime.UtcNow - AbandonedAfter) continue;
             keys.Add(new ObjectInfo(key, info.Length, info.LastWriteTimeUtc));
         }
         keys.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));

@@ -171,13 +171,13 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            return await Reach(async () =>
+            return await Reach(() => WholeBodyAsync(async () =>
             {
                 using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
                 using var buffer = new MemoryStream();
                 await response.ResponseStream.CopyToAsync(buffer, ct);
                 return buffer.ToArray();
-            }, ct);
+            }), ct);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -202,12 +202,13 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         try
         {
             await using var file = File.Create(tmp); // local disk: its errors are not the lake's
-            await Reach(async () =>
+            await Reach(() => WholeBodyAsync(async () =>
             {
+                file.SetLength(0); // a read again starts over
                 using var response = await _client.GetObjectAsync(_settings.Bucket, FullKey(key), ct);
                 await response.ResponseStream.CopyToAsync(file, ct);
                 return true;
-            }, ct);
+            }), ct);
         }
         catch
         {
@@ -275,6 +276,24 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     /// <summary>Runs one call to the server; a transport failure (refused, reset, DNS, a body cut short) becomes a
     /// <see cref="LakeUnavailableException"/> that names the lake, so a run reports that the lake went away instead of
     /// a socket error.</summary>
+    /// <summary>Reads an object's body again when it ends before its length or does not match the checksum the server
+    /// sent (what s3rver serves when an object is replaced while it is read; a body cut or damaged on the way,
+    /// anywhere). The last attempt's error stands.</summary>
+    private static async Task<T> WholeBodyAsync<T>(Func<Task<T>> read)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (Exception e) when (attempt < 3 && (e is AmazonClientException && e.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)
+                                                      || (e as HttpIOException ?? e.InnerException as HttpIOException)?.HttpRequestError == HttpRequestError.ResponseEnded))
+            {
+            }
+        }
+    }
+
     private async Task<T> Reach<T>(Func<Task<T>> call, CancellationToken ct)
     {
         try
