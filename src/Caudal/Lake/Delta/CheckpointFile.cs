@@ -59,11 +59,16 @@ internal static class CheckpointFile
         return count;
     }
 
-    // One in-memory connection serves every checkpoint read in the process: opening DuckDB costs more than the read.
+    // One in-memory connection serves every checkpoint read in the process: opening DuckDB costs more than the read. It
+    // lives as long as the process (weeks, under `caudal up`), so it keeps nothing: DuckDB's file cache would hold every
+    // checkpoint ever read (its default limit is most of the machine's memory), growing with every commit.
     private static readonly Lazy<DuckDBConnection> Reader = new(() =>
     {
         var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SET enable_external_file_cache = false; SET memory_limit = '256MB'; SET threads = 1;";
+        command.ExecuteNonQuery();
         return connection;
     });
 

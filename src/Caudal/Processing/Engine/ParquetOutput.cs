@@ -185,6 +185,9 @@ internal static class ParquetOutput
         command.ExecuteNonQuery();
     }
 
+    /// <summary>A DuckDB database for one piece of work. DuckDB's own cache of the files it read stays off: the files are
+    /// local (or downloaded) and in the system's page cache already, and in a server that lives for weeks the cache
+    /// would grow to the engine's memory limit.</summary>
     public static DuckDBConnection Open(EngineSettings settings)
     {
         var connection = new DuckDBConnection("DataSource=:memory:");
@@ -195,6 +198,7 @@ internal static class ParquetOutput
             SET threads = {settings.Threads};
             SET memory_limit = '{Sql.Escape(settings.MemoryLimit)}';
             SET temp_directory = '{Sql.Escape(settings.TempDirectory)}';
+            SET enable_external_file_cache = false;
             """);
         return connection;
     }
