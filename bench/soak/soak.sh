@@ -5,7 +5,7 @@
 # the API requests that failed, and checks every table with the independent Delta reader.
 # With a third argument `models-only` the lake is captured once and the schedule then rebuilds trusted, refined and
 # the charts only, so the lake stops growing (raw is append-only): what memory does then tells a leak from growth.
-# usage: bash bench/soak/soak.sh [minutes] [up|schedule] [models-only]
+schedule] [models-only]|schedule] [models-only]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 minutes="${1:-30}"
@@ -24,15 +24,15 @@ else
   printf '\nschedule:\n  cron: "*/10 * * * * *"\n  catch_up: all\n' >> caudal.yaml
 fi
 dll="$root/.build/cli/Caudal.Cli.dll"
-if [ "$command" = up ]; then dotnet "$dll" up --port 18480 > schedule.log 2>&1 & else dotnet "$dll" schedule > schedule.log 2>&1 & fi
+if [ "$command" = up ]; then dotnet "$dll" up --port ${CAUDAL_SOAK_PORT:-18480} > schedule.log 2>&1 & else dotnet "$dll" schedule > schedule.log 2>&1 & fi
 pid=$!
 if [ "$command" = up ]; then
   ( while kill -0 $pid 2>/dev/null; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:18480/v1/tables/refined/revenue_by_country_month?limit=1000' || echo 000)
+      code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${CAUDAL_SOAK_PORT:-18480}/v1/tables/refined/revenue_by_country_month?limit=1000" || echo 000)
       echo "$code" >> api.codes; sleep 1
     done ) &
 fi
-managed() { [ "$command" = up ] && curl -s http://127.0.0.1:18480/metrics | awk '/^caudal_process_memory_bytes\{.*kind="managed_(heap|live)"/ {match($0, /kind="[a-z_]+"/); printf " %s=%d MB", substr($0, RSTART+6, RLENGTH-7), $NF/1048576}'; }
+managed() { [ "$command" = up ] && curl -s http://127.0.0.1:${CAUDAL_SOAK_PORT:-18480}/metrics | awk '/^caudal_process_memory_bytes\{.*kind="managed_(heap|live)"/ {match($0, /kind="[a-z_]+"/); printf " %s=%d MB", substr($0, RSTART+6, RLENGTH-7), $NF/1048576}'; }
 sample() { echo "$(date -u +%H:%M:%S) rss=$(awk '/VmRSS/ {print $2" "$3}' /proc/$pid/status) fds=$(ls /proc/$pid/fd | wc -l) threads=$(awk '/Threads/ {print $2}' /proc/$pid/status)$(managed)"; }
 for m in $(seq 1 "$minutes"); do sleep 60; echo "after $m min: $(sample)"; done
 kill -TERM $pid; wait $pid; echo "scheduler exit code: $?"
