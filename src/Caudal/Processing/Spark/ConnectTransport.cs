@@ -7,8 +7,6 @@ namespace Caudal.Processing.Spark;
 /// <c>Read.DataSource</c>, results are <c>WriteOperation</c>s (see <see cref="SparkPlans"/>).</summary>
 public sealed class ConnectTransport(SparkConnectClient spark, LakeLocation lake) : ISparkTransport
 {
-    public SparkConnectClient Client => spark;
-
     public string Uri(string key) => SparkSql.Uri(lake, key);
 
     public bool WritesPartitions => true;

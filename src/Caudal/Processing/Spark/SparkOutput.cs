@@ -74,7 +74,9 @@ internal static class SparkOutput
         {
             if (!ParquetOutput.FooterHasStats(connection, footers[i], dataFields)) return null;
             if (PartitionValues(written[i].Relative, partitionBy) is not { } values) return null;
-            var (rows, stats) = ParquetOutput.Stats(connection, footers[i], schema, partitionBy.ToHashSet());
+            // From the footer alone (checked above): the stub holds no data to scan.
+            var (rows, stats) = ParquetOutput.Stats(connection, footers[i], dataFields, ParquetOutput.FromFooter(footers[i]),
+                $"parquet_metadata({Sql.Literal(footers[i])})");
             var local = store.LocalPathOf(written[i].Key) ?? Path.Combine(folder, "data", $"{i}.parquet");
             files.Add(new DataFile(local, values, rows, stats) { LakeKey = written[i].Key, Size = written[i].Size });
         }
