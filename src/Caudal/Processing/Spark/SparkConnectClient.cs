@@ -27,6 +27,7 @@ public sealed class SparkConnectClient : IDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly SparkConnectService.SparkConnectServiceClient _client;
+    private readonly CallInvoker _invoker;
     private readonly SparkConnection _connection;
     private readonly SparkClientOptions _options;
     private readonly Metadata _headers = [];
@@ -53,7 +54,8 @@ public sealed class SparkConnectClient : IDisposable
             MaxReceiveMessageSize = connection.MaxMessageSize,
             MaxSendMessageSize = connection.MaxMessageSize,
         });
-        _client = new SparkConnectService.SparkConnectServiceClient(_channel);
+        _invoker = _channel.CreateCallInvoker();
+        _client = new SparkConnectService.SparkConnectServiceClient(_invoker);
     }
 
     public string SessionId { get; }
@@ -115,10 +117,16 @@ public sealed class SparkConnectClient : IDisposable
     }
 
     /// <summary>The record batches of one response: an arrow_batch is a whole Arrow IPC stream (its schema, then its
-    /// batches), read in place over the received bytes, without a copy.</summary>
+    /// batches), read as the response was received (<see cref="ExecutePlanResponses"/>), or else in place over the
+    /// message's bytes.</summary>
     internal static IEnumerable<RecordBatch> Decode(ExecutePlanResponse response)
     {
         if (response.ResponseTypeCase != ExecutePlanResponse.ResponseTypeOneofCase.ArrowBatch) yield break;
+        if (response.ReceivedBatches is { } received)
+        {
+            foreach (var batch in received) yield return batch;
+            yield break;
+        }
         using var reader = new ArrowStreamReader(response.ArrowBatch.Data.Memory);
         while (reader.ReadNextRecordBatch() is { } batch) yield return batch;
     }
@@ -142,9 +150,10 @@ public sealed class SparkConnectClient : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var options = new CallOptions(_headers, cancellationToken: silence.Token);
             using var call = attempt == 0
-                ? _client.ExecutePlan(request, _headers, cancellationToken: silence.Token)
-                : _client.ReattachExecute(Reattach(operationId, lastResponseId), _headers, cancellationToken: silence.Token);
+                ? _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ExecutePlan, null, options, request)
+                : _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ReattachExecute, null, options, Reattach(operationId, lastResponseId));
             var broke = false;
             while (true)
             {
