@@ -15,7 +15,9 @@ namespace Caudal.Bench;
 /// </summary>
 internal static class DatabaseBench
 {
-    public static async Task RunAsync(string work, string kind, int rows, int parallelism, int rounds, bool fresh)
+    /// <param name="baseline">Another build's CLI (e.g. the previous commit's <c>.build/cli/Caudal.Cli.dll</c> copied
+    /// aside): each round also captures with it, in alternating order, for an A/B measured in the same run.</param>
+    public static async Task RunAsync(string work, string kind, int rows, int parallelism, int rounds, bool fresh, string? baseline = null)
     {
         var server = Environment.GetEnvironmentVariable(kind == "mysql" ? "CAUDAL_TEST_MYSQL" : "CAUDAL_TEST_POSTGRES")
             ?? throw new InvalidOperationException("start the servers first: source scripts/services.sh");
@@ -41,7 +43,18 @@ internal static class DatabaseBench
         var captures = new List<double>();
         var cpu = new List<double>();
         var peaks = new List<long>();
+        var baselines = new List<FreshRun.Result>();
         StageRecord? stage = null;
+        async Task<FreshRun.Result> FreshCaptureAsync(string build)
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "caudal.yaml"), yaml);
+            var result = await FreshRun.RunAsync(build, folder, ["run", "--spec", "caudal.yaml"], new Dictionary<string, string> { ["BENCH_DB"] = connection });
+            var captured = (await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync()).Single().Stages.Single().Rows;
+            if (captured != rows) throw new InvalidOperationException($"{build} captured {captured} rows, expected {rows}");
+            return result;
+        }
         for (var round = 0; round < rounds; round++)
         {
             if (round % 2 == 1) drains.Add(Time(() => Drain(kind, server)));
@@ -49,12 +62,13 @@ internal static class DatabaseBench
             Directory.CreateDirectory(folder);
             if (fresh)
             {
-                File.WriteAllText(Path.Combine(folder, "caudal.yaml"), yaml);
-                var child = await FreshRun.RunAsync(cli, folder, ["run", "--spec", "caudal.yaml"], new Dictionary<string, string> { ["BENCH_DB"] = connection });
+                if (baseline != null && round % 2 == 1) baselines.Add(await FreshCaptureAsync(baseline));
+                var child = await FreshCaptureAsync(cli);
                 captures.Add(child.Seconds);
                 cpu.Add(child.CpuSeconds);
                 peaks.Add(child.PeakRssMb);
                 stage = (await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync()).Single().Stages.Single();
+                if (baseline != null && round % 2 == 0) baselines.Add(await FreshCaptureAsync(baseline));
             }
             else
             {
@@ -78,6 +92,13 @@ internal static class DatabaseBench
         Console.WriteLine($"{kind}: rounds drain [{string.Join(", ", drains.Select(x => x.ToString("F2")))}] s, " +
                           $"caudal [{string.Join(", ", captures.Select(x => x.ToString("F2")))}] s; per-round ratios [{string.Join(", ", drains.Zip(captures).Select(p => (p.First / p.Second).ToString("F2")))}]; " +
                           $"caudal's own CPU per row {Rounds.Median(cpu) / rows * 1e6:F2} µs (median; the server's CPU is not counted)");
+        if (baselines.Count > 0)
+        {
+            var b = Rounds.Median(baselines.Select(x => x.Seconds).ToList());
+            Console.WriteLine($"{kind}: baseline {baseline}: {b:F2}s, ratio to the drain {d / b:F2}, CPU per row {Rounds.Median(baselines.Select(x => x.CpuSeconds).ToList()) / rows * 1e6:F2} µs, " +
+                              $"peak RSS {baselines.Max(x => x.PeakRssMb)} MB; rounds [{string.Join(", ", baselines.Select(x => x.Seconds.ToString("F2")))}] s; " +
+                              $"this build / baseline {c / b:F3} (below 1: this build is faster)");
+        }
     }
 
     private static double Time(Action action)

@@ -69,7 +69,7 @@ public sealed class RawBatchWriter : IDisposable
     internal static string Lineage(string runId, DateTimeOffset ingestedAt)
     {
         var at = ingestedAt.UtcDateTime;
-        return $"{Sql.Literal(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
+        return $"{Sql.Constant(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
                $"DATE '{at:yyyy-MM-dd}' AS {IngestDateColumn}";
     }
 

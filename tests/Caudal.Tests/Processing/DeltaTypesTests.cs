@@ -35,5 +35,45 @@ public sealed class DeltaTypesTests : IDisposable
         Assert.Equal("TIMESTAMP WITH TIME ZONE", reader.GetString(2));
     }
 
+    [Fact]
+    public void Constant_strings_are_written_as_plain_utf8_strings_with_their_value_as_statistics()
+    {
+        using var connection = ParquetOutput.Open(new EngineSettings(_dir.File("tmp")));
+        // A constant typed as a one-value ENUM (what the lineage columns are), and an ENUM whose own order is not the
+        // strings' order ('b' < 'a' as an ENUM), which must still be written, and summarised, as strings.
+        var constant = Sql.Constant("run-1 it's");
+        ParquetOutput.Execute(connection, $"""
+            CREATE TABLE t AS SELECT i AS id, {constant} AS run_id, CAST(CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS ENUM('b', 'a')) AS grade
+            FROM range(10) r(i)
+            """);
+        var output = DuckDbEngine.WriteFiles(connection, "t", [], _dir.File("out"));
+
+        Assert.Equal("string", output.Schema.Find("run_id")!.Type);
+        Assert.Equal("string", output.Schema.Find("grade")!.Type);
+        var file = output.Files.Single();
+        using var stats = System.Text.Json.JsonDocument.Parse(file.Stats);
+        string Stat(string kind, string column) => stats.RootElement.GetProperty(kind).GetProperty(column).GetString()!;
+        Assert.Equal(("run-1 it's", "run-1 it's"), (Stat("minValues", "run_id"), Stat("maxValues", "run_id")));
+        Assert.Equal(("a", "b"), (Stat("minValues", "grade"), Stat("maxValues", "grade")));
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT string_agg(name || ':' || type || ':' || converted_type, ' ' ORDER BY name)
+            FROM parquet_schema('{Sql.Escape(file.LocalPath)}') WHERE name IN ('run_id', 'grade')
+            """;
+        Assert.Equal("grade:BYTE_ARRAY:UTF8 run_id:BYTE_ARRAY:UTF8", command.ExecuteScalar());
+        command.CommandText = $"SELECT DISTINCT typeof(run_id) || ' ' || run_id FROM read_parquet('{Sql.Escape(file.LocalPath)}')";
+        Assert.Equal("VARCHAR run-1 it's", command.ExecuteScalar());
+    }
+
+    [Theory]
+    [InlineData("ENUM('x')", true)]
+    [InlineData("ENUM('a''b, ''c')", true)]
+    [InlineData("ENUM('')", true)]
+    [InlineData("ENUM('a', 'b')", false)]
+    [InlineData("ENUM('a''', 'b')", false)]
+    [InlineData("VARCHAR", false)]
+    public void One_value_enums_are_told_apart_from_others(string duckType, bool oneValue) =>
+        Assert.Equal(oneValue, DeltaTypes.IsOneValueEnum(duckType));
+
     public void Dispose() => _dir.Dispose();
 }

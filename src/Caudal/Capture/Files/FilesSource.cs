@@ -134,7 +134,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
             _ => throw new CaptureException($"Unknown format '{format}'."),
         };
         var relation = format == "parquet" ? Reader("") : FixedTypes(connection, Reader, overrides, format);
-        var select = $"(SELECT *, {Sql.Literal(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {relation})";
+        var select = $"(SELECT *, {Sql.Constant(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {relation})";
         var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
             sink.ExistingSchema, new Dictionary<string, string?> { [RawBatchWriter.IngestDateColumn] = sink.IngestDate }, sink.ParquetVersion);
         sink.AddFiles(output.Files, output.Schema);

@@ -24,9 +24,27 @@ internal static class DeltaTypes
             "USMALLINT" => $"CAST({c} AS INTEGER) AS {c}",
             "UTINYINT" => $"CAST({c} AS SMALLINT) AS {c}",
             _ when t.StartsWith("STRUCT") || t.StartsWith("MAP") || t.StartsWith("UNION") => $"CAST(to_json({c}) AS VARCHAR) AS {c}",
+            // A one-value ENUM (Sql.Constant) is written as it is: a UTF8 string in the file like a VARCHAR, and with one
+            // value its statistics cannot differ from a string's (an ENUM's own order could, with more).
+            _ when t.StartsWith("ENUM") && IsOneValueEnum(duckType) => c,
             _ when t.StartsWith("ENUM") || t == "JSON" => $"CAST({c} AS VARCHAR) AS {c}",
             _ => c,
         };
+    }
+
+    /// <summary>Whether a DuckDB type is <c>ENUM('…')</c> with exactly one value (quotes inside doubled).</summary>
+    internal static bool IsOneValueEnum(string duckType)
+    {
+        var t = duckType.Trim();
+        if (!t.StartsWith("ENUM('", StringComparison.OrdinalIgnoreCase) || !t.EndsWith("')", StringComparison.Ordinal)) return false;
+        var inner = t["ENUM('".Length..^"')".Length];
+        for (var i = 0; i < inner.Length; i++)
+        {
+            if (inner[i] != '\'') continue;
+            if (i + 1 < inner.Length && inner[i + 1] == '\'') i++; // a doubled quote inside the value
+            else return false; // a quote that ends the value before the last: more than one value
+        }
+        return true;
     }
 
     /// <summary>The Delta type of a (Delta-safe) DuckDB type.</summary>
@@ -46,6 +64,7 @@ internal static class DeltaTypes
             "FLOAT" => "float",
             "DOUBLE" => "double",
             "VARCHAR" => "string",
+            _ when t.StartsWith("ENUM") && IsOneValueEnum(duckType) => "string",
             "BLOB" => "binary",
             "DATE" => "date",
             "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" => "timestamp",
