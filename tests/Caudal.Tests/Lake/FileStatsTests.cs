@@ -4,7 +4,8 @@ using Caudal.Tests.Support;
 
 namespace Caudal.Tests.Lake;
 
-/// <summary>Delta file stats read from the Parquet footer must equal the stats computed by scanning the file.</summary>
+/// <summary>Delta file stats read from the Parquet footer, or taken from what the writer counted, must equal the stats
+/// computed by scanning the file.</summary>
 public sealed class FileStatsTests : IDisposable
 {
     private readonly TempDir _dir = new("stats");
@@ -35,6 +36,39 @@ public sealed class FileStatsTests : IDisposable
         Assert.Contains("\"mostly_null\":5000", footer.Stats);
         Assert.True(ParquetOutput.FooterHasStats(connection, file, fields)); // so tables' files take the footer's path
         Assert.Equal(scanned, ParquetOutput.Stats(connection, file, schema, []));
+    }
+
+    [Fact]
+    public void Stats_the_writer_counted_equal_scanned_stats_and_a_missing_figure_falls_back_to_the_footer()
+    {
+        using var connection = ParquetOutput.Open(new EngineSettings(_dir.File("tmp")));
+        var written = ParquetOutput.Copy(connection, """
+            SELECT i::BIGINT AS id, (i % 7)::TINYINT AS small, (i * -1.25)::DECIMAL(18,3) AS amount, (i % 300)::SMALLINT AS mid,
+                   CASE WHEN i % 5 = 0 THEN NULL ELSE TIMESTAMPTZ '1965-05-24 22:53:44.123456+00' + to_seconds(i * 86400 * 3) END AS at,
+                   TIMESTAMPTZ '2020-01-01 00:00:00+00' AS whole_second,
+                   DATE '1955-01-01' + i::INTEGER AS day,
+                   CASE WHEN i % 3 = 0 THEN NULL ELSE 'name ' || i END AS short_text,
+                   repeat('é', 40) || i AS long_text, 'zz' || repeat('ü', 31) AS exactly_33, repeat('ü', 32) AS exactly_32,
+                   i % 2 = 0 AS flag, i / 3.0 AS ratio, 'blob'::BLOB AS raw, NULL::INTEGER AS all_null,
+                   CASE WHEN i % 10 <> 0 THEN NULL ELSE i END AS mostly_null, 'x' AS "it""s"
+            FROM range(1, 250001) t(i)
+            """, _dir.File("out"));
+        var file = written.Single();
+        var schema = ParquetOutput.SchemaOf(connection, $"(SELECT * FROM read_parquet({Sql.Literal(file.Path)}))", []);
+        var fields = schema.Fields.ToList();
+        var scanned = ParquetOutput.Stats(connection, file.Path, fields, ParquetOutput.FromScan, $"read_parquet({Sql.Literal(file.Path)})");
+
+        Assert.Equal(250_000, file.Rows);
+        Assert.Equal(scanned.Stats, file.Stats(fields)); // not null: these figures need no second read
+        Assert.Contains("\"at\":\"1965-05-27T22:53:44.123Z\"", scanned.Stats);
+        Assert.Contains("\"all_null\":250000", scanned.Stats);
+        Assert.Equal(scanned, ParquetOutput.Stats(connection, file, schema, []));
+
+        // A column the writer gave no figures for (DuckDB gives no min/max for a column with a row group of nulls only):
+        // the footer is read instead, and gives the same.
+        var partial = file with { Columns = file.Columns!.Where(c => c.Key != "day").ToDictionary(c => c.Key, c => c.Value) };
+        Assert.Null(partial.Stats(fields));
+        Assert.Equal(scanned, ParquetOutput.Stats(connection, partial, schema, []));
     }
 
     public void Dispose() => _dir.Dispose();

@@ -189,7 +189,7 @@ public sealed class DuckDbEngine : IEngine
         foreach (var p in partitionBy)
             if (!columns.Any(c => c.Name == p))
                 throw new DeltaException($"partition_by column '{p}' is not an output column (columns: {string.Join(", ", columns.Select(c => c.Name))}).");
-        var schema = ParquetOutput.SchemaOf(connection, relation, []);
+        var schema = ParquetOutput.SchemaOf(connection, relation, columns, []);
         foreach (var p in partitionBy)
             if (!DeltaTypes.Partitionable(schema.Find(p)!.Type))
                 throw new DeltaException($"Cannot partition by '{p}' of type {schema.Find(p)!.Type}: use a date, integer, boolean, decimal or string column.");
@@ -216,8 +216,8 @@ public sealed class DuckDbEngine : IEngine
             foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
             {
                 var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet());
-                if (rows > 0 || files.Count == 0) files.Add(new DataFile(file, values, rows, stats));
-                else File.Delete(file);
+                if (rows > 0 || files.Count == 0) files.Add(new DataFile(file.Path, values, rows, stats));
+                else File.Delete(file.Path);
             }
         }
         return new EngineOutput(schema, partitionBy, files);

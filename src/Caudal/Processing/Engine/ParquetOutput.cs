@@ -11,7 +11,7 @@ internal static class ParquetOutput
 {
     public const int RowGroupSize = 100_000;
     public const string MaxFileSize = "512MB";
-    private const int StringStatsPrefix = 32;
+    internal const int StringStatsPrefix = 32;
 
     /// <summary>Columns and DuckDB types of a relation.</summary>
     public static List<(string Name, string Type)> Describe(DuckDBConnection connection, string relation)
@@ -24,31 +24,59 @@ internal static class ParquetOutput
         return columns;
     }
 
-    /// <summary>The Delta schema of the Delta-safe projection of <paramref name="columns"/>.</summary>
-    public static DeltaSchema SchemaOf(DuckDBConnection connection, string relation, IReadOnlyCollection<string> exclude)
+    /// <summary>The Delta schema of the Delta-safe projection of a relation.</summary>
+    public static DeltaSchema SchemaOf(DuckDBConnection connection, string relation, IReadOnlyCollection<string> exclude) =>
+        SchemaOf(connection, relation, Describe(connection, relation), exclude);
+
+    /// <summary>The Delta schema of the Delta-safe projection of a relation whose <paramref name="columns"/> are known.
+    /// When no column needs a cast, that is the columns themselves, without planning the query again.</summary>
+    public static DeltaSchema SchemaOf(DuckDBConnection connection, string relation, IReadOnlyList<(string Name, string Type)> columns, IReadOnlyCollection<string> exclude)
     {
-        var safe = Describe(connection, $"(SELECT {SafeProjection(Describe(connection, relation), exclude)} FROM {relation})");
+        var kept = columns.Where(c => !exclude.Contains(c.Name)).ToList();
+        var safe = kept.All(c => DeltaTypes.SafeCast(c.Name, c.Type) == Sql.Ident(c.Name))
+            ? kept
+            : Describe(connection, $"(SELECT {SafeProjection(kept, [])} FROM {relation})");
         return new DeltaSchema(safe.Select(c => new DeltaField(c.Name, DeltaTypes.ToDelta(c.Type, c.Name))));
     }
 
     public static string SafeProjection(IEnumerable<(string Name, string Type)> columns, IReadOnlyCollection<string> exclude) =>
         string.Join(", ", columns.Where(c => !exclude.Contains(c.Name)).Select(c => DeltaTypes.SafeCast(c.Name, c.Type)));
 
-    /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files.
-    /// <paramref name="version"/> 2 uses Parquet's newer encodings (see <see cref="Spec.RunSettings"/>).</summary>
-    public static List<string> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
+    /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files with
+    /// what DuckDB's writer counted while writing them. <paramref name="version"/> 2 uses Parquet's newer encodings
+    /// (see <see cref="Spec.RunSettings"/>).</summary>
+    public static List<WrittenFile> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
     {
         Directory.CreateDirectory(stagingDir);
         var dir = Path.Combine(stagingDir, Guid.NewGuid().ToString("N"));
-        Execute(connection, $"""
-            COPY ({select}) TO '{Sql.Escape(dir)}'
-            (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V{version}, ROW_GROUP_SIZE {RowGroupSize}, FILE_SIZE_BYTES '{MaxFileSize}', FILENAME_PATTERN 'part_{"{i}"}')
-            """);
-        return Directory.Exists(dir) ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal).ToList() : [];
+        var counted = new Dictionary<string, WrittenFile>(StringComparer.Ordinal);
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = $"""
+                COPY ({select}) TO '{Sql.Escape(dir)}'
+                (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V{version}, ROW_GROUP_SIZE {RowGroupSize}, FILE_SIZE_BYTES '{MaxFileSize}',
+                 FILENAME_PATTERN 'part_{"{i}"}', RETURN_STATS true)
+                """;
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                if (WrittenFile.From(reader) is { } written) counted[Path.GetFullPath(written.Path)] = written;
+        }
+        return Directory.Exists(dir)
+            ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal)
+                .Select(f => counted.GetValueOrDefault(Path.GetFullPath(f)) is { } w ? w with { Path = f } : new WrittenFile(f, null, null)).ToList()
+            : [];
     }
 
-    /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column. Read from the
-    /// file's footer (the row groups' own statistics) when every column is flat and has them, else by scanning the file.</summary>
+    /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column. Taken from
+    /// what the writer counted when it has every figure (no query at all), else read from the file's footer (the row
+    /// groups' own statistics) when every column is flat and has them, else by scanning the file.</summary>
+    public static (long Rows, string Stats) Stats(DuckDBConnection connection, WrittenFile file, DeltaSchema schema, IReadOnlyCollection<string> exclude)
+    {
+        var fields = schema.Fields.Where(f => !exclude.Contains(f.Name)).ToList();
+        return file.Stats(fields) is { } counted ? (file.Rows!.Value, counted) : Stats(connection, file.Path, schema, exclude);
+    }
+
+    /// <summary>Delta stats for a file on disk, from its footer or by scanning it (see above).</summary>
     public static (long Rows, string Stats) Stats(DuckDBConnection connection, string file, DeltaSchema schema, IReadOnlyCollection<string> exclude)
     {
         var fields = schema.Fields.Where(f => !exclude.Contains(f.Name)).ToList();
@@ -146,7 +174,7 @@ internal static class ParquetOutput
         var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)!,
     };
 
-    private static string StatsJson(long rows, Dictionary<string, (string Value, bool Quoted)> min,
+    internal static string StatsJson(long rows, Dictionary<string, (string Value, bool Quoted)> min,
         Dictionary<string, (string Value, bool Quoted)> max, Dictionary<string, long> nulls)
     {
         using var buffer = new MemoryStream();
