@@ -59,7 +59,10 @@ internal static class ParquetOutput
                 """;
             using var reader = command.ExecuteReader();
             while (reader.Read())
-                if (WrittenFile.From(reader) is { } written) counted[Path.GetFullPath(written.Path)] = written;
+            {
+                var written = WrittenFile.From(reader);
+                counted[Path.GetFullPath(written.Path)] = written;
+            }
         }
         return Directory.Exists(dir)
             ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal)
