@@ -66,14 +66,17 @@ public sealed class DeltaTypesTests : IDisposable
     }
 
     [Theory]
-    [InlineData("ENUM('x')", true)]
-    [InlineData("ENUM('a''b, ''c')", true)]
-    [InlineData("ENUM('')", true)]
-    [InlineData("ENUM('a', 'b')", false)]
-    [InlineData("ENUM('a''', 'b')", false)]
-    [InlineData("VARCHAR", false)]
-    public void One_value_enums_are_told_apart_from_others(string duckType, bool oneValue) =>
-        Assert.Equal(oneValue, DeltaTypes.IsOneValueEnum(duckType));
+    [InlineData("ENUM('x')", "x")]
+    [InlineData("ENUM('a''b, ''c')", "a'b, 'c")]
+    [InlineData("ENUM('')", "")]
+    [InlineData("ENUM('a', 'b')", null)]
+    [InlineData("ENUM('a''', 'b')", null)]
+    [InlineData("VARCHAR", null)]
+    public void One_value_enums_are_told_apart_from_others(string duckType, string? value)
+    {
+        Assert.Equal(value, DeltaTypes.OneEnumValue(duckType));
+        Assert.Equal(value != null, DeltaTypes.IsOneValueEnum(duckType));
+    }
 
     public void Dispose() => _dir.Dispose();
 }

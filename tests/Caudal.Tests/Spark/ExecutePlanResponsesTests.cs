@@ -102,6 +102,39 @@ public sealed class ExecutePlanResponsesTests
     }
 
     [Fact]
+    public void Unknown_fields_are_kept_as_protobuf_keeps_them_groups_included()
+    {
+        var arrow = ArrowStream(2);
+        var known = new ExecutePlanResponse { SessionId = "s", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { RowCount = 2, Data = ByteString.CopyFrom(arrow) } }.ToByteArray();
+        // Field 99 as a group (wire types 3 and 4) holding a varint, then field 98 as a varint.
+        byte[] group = [0x9B, 0x06, 0x08, 0x2A, 0x9C, 0x06, 0x90, 0x06, 0x07];
+        var wire = group.Concat(known).ToArray();
+        var expected = ExecutePlanResponse.Parser.ParseFrom(wire);
+        expected.ArrowBatch.Data = ByteString.Empty;
+        var received = Receive(wire);
+        Assert.Equal(expected, received);
+        Assert.Equal(2, SparkConnectClient.Decode(received).Single().Length);
+    }
+
+    [Fact]
+    public void A_length_past_the_end_of_the_message_is_refused_not_overflowed()
+    {
+        // An unknown length-delimited field 98 claiming 0x7FFFFFF0 bytes.
+        byte[] wire = [0x92, 0x06, 0xF0, 0xFF, 0xFF, 0xFF, 0x07, 0x01];
+        var error = Assert.Throws<InvalidDataException>(() => Receive(wire));
+        Assert.Contains("field 98 runs past the end of the message", error.Message);
+    }
+
+    [Fact]
+    public void A_response_the_client_cannot_read_is_not_retried_as_a_broken_stream()
+    {
+        var unreadable = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "Error reading next message.", new InvalidDataException("cut")));
+        var broken = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "stream reset"));
+        Assert.False(SparkException.IsTransient(unreadable));
+        Assert.True(SparkException.IsTransient(broken));
+    }
+
+    [Fact]
     public void A_message_cut_short_is_refused_with_what_runs_past_its_end()
     {
         var wire = new ExecutePlanResponse { SessionId = "s", ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { Data = ByteString.CopyFrom(ArrowStream(4)) } }.ToByteArray();

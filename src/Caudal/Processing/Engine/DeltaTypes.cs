@@ -33,18 +33,21 @@ internal static class DeltaTypes
     }
 
     /// <summary>Whether a DuckDB type is <c>ENUM('…')</c> with exactly one value (quotes inside doubled).</summary>
-    internal static bool IsOneValueEnum(string duckType)
+    internal static bool IsOneValueEnum(string duckType) => OneEnumValue(duckType) != null;
+
+    /// <summary>The value of a one-value <c>ENUM('…')</c> type, or null for any other type.</summary>
+    internal static string? OneEnumValue(string duckType)
     {
         var t = duckType.Trim();
-        if (!t.StartsWith("ENUM('", StringComparison.OrdinalIgnoreCase) || !t.EndsWith("')", StringComparison.Ordinal)) return false;
+        if (!t.StartsWith("ENUM('", StringComparison.OrdinalIgnoreCase) || !t.EndsWith("')", StringComparison.Ordinal)) return null;
         var inner = t["ENUM('".Length..^"')".Length];
         for (var i = 0; i < inner.Length; i++)
         {
             if (inner[i] != '\'') continue;
             if (i + 1 < inner.Length && inner[i + 1] == '\'') i++; // a doubled quote inside the value
-            else return false; // a quote that ends the value before the last: more than one value
+            else return null; // a quote that ends the value before the last: more than one value
         }
-        return true;
+        return inner.Replace("''", "'", StringComparison.Ordinal);
     }
 
     /// <summary>The Delta type of a (Delta-safe) DuckDB type.</summary>

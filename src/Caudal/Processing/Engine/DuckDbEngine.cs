@@ -195,6 +195,7 @@ public sealed class DuckDbEngine : IEngine
                 throw new DeltaException($"Cannot partition by '{p}' of type {schema.Find(p)!.Type}: use a date, integer, boolean, decimal or string column.");
 
         var projection = ParquetOutput.SafeProjection(columns, partitionBy.ToHashSet());
+        var constants = columns.Where(c => DeltaTypes.IsOneValueEnum(c.Type)).ToDictionary(c => c.Name, c => DeltaTypes.OneEnumValue(c.Type)!);
         var files = new List<DataFile>();
         var combos = new List<Dictionary<string, string?>>();
         if (partitionBy.Count == 0) combos.Add([]);
@@ -215,7 +216,7 @@ public sealed class DuckDbEngine : IEngine
             var values = new Dictionary<string, string?>(combo);
             foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
             {
-                var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet());
+                var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet(), constants);
                 if (rows > 0 || files.Count == 0) files.Add(new DataFile(file.Path, values, rows, stats));
                 else File.Delete(file.Path);
             }

@@ -72,11 +72,13 @@ internal static class ParquetOutput
 
     /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column. Taken from
     /// what the writer counted when it has every figure (no query at all), else read from the file's footer (the row
-    /// groups' own statistics) when every column is flat and has them, else by scanning the file.</summary>
-    public static (long Rows, string Stats) Stats(DuckDBConnection connection, WrittenFile file, DeltaSchema schema, IReadOnlyCollection<string> exclude)
+    /// groups' own statistics) when every column is flat and has them, else by scanning the file.
+    /// <paramref name="constants"/>: columns written as one-value ENUMs, and their value (<see cref="WrittenFile.Stats"/>).</summary>
+    public static (long Rows, string Stats) Stats(DuckDBConnection connection, WrittenFile file, DeltaSchema schema, IReadOnlyCollection<string> exclude,
+        IReadOnlyDictionary<string, string>? constants = null)
     {
         var fields = schema.Fields.Where(f => !exclude.Contains(f.Name)).ToList();
-        return file.Stats(fields) is { } counted ? (file.Rows!.Value, counted) : Stats(connection, file.Path, schema, exclude);
+        return file.Stats(fields, constants) is { } counted ? (file.Rows!.Value, counted) : Stats(connection, file.Path, schema, exclude);
     }
 
     /// <summary>Delta stats for a file on disk, from its footer or by scanning it (see above).</summary>
@@ -162,13 +164,18 @@ internal static class ParquetOutput
             i++;
             if (!DeltaTypes.HasMinMax(f.Type)) continue;
             var quoted = f.Type is "string" or "date" or "timestamp";
-            if (!reader.IsDBNull(i)) min[f.Name] = (Text(reader, i), quoted);
+            if (!reader.IsDBNull(i)) min[f.Name] = (quoted ? Text(reader, i) : JsonNumber(Text(reader, i)), quoted);
             i++;
-            if (!reader.IsDBNull(i)) max[f.Name] = (Text(reader, i), quoted);
+            if (!reader.IsDBNull(i)) max[f.Name] = (quoted ? Text(reader, i) : JsonNumber(Text(reader, i)), quoted);
             i++;
         }
         return (rows, StatsJson(rows, min, max, nulls));
     }
+
+    /// <summary>A number as DuckDB prints it, as JSON writes it: DuckDB prints a DECIMAL(p,p) without its leading zero
+    /// (<c>.001</c>, <c>-.999</c>), which is not JSON.</summary>
+    internal static string JsonNumber(string text) =>
+        text.StartsWith('.') ? "0" + text : text.StartsWith("-.", StringComparison.Ordinal) ? "-0" + text[1..] : text;
 
     private static string Text(DbDataReader reader, int i) => reader.GetValue(i) switch
     {

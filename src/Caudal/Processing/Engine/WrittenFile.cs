@@ -36,8 +36,10 @@ internal sealed partial record WrittenFile(string Path, long? Rows, IReadOnlyDic
         name.Length >= 2 && name[0] == '"' && name[^1] == '"' ? name[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal) : name;
 
     /// <summary>The file's Delta statistics, exactly as <see cref="ParquetOutput.Stats(DuckDB.NET.Data.DuckDBConnection, string, DeltaSchema, IReadOnlyCollection{string})"/>
-    /// computes them from the footer or a scan; null when the writer's figures do not give every one of them.</summary>
-    public string? Stats(IReadOnlyList<DeltaField> fields)
+    /// computes them from the footer or a scan; null when the writer's figures do not give every one of them.
+    /// <paramref name="constants"/>: columns written as one-value ENUMs (<see cref="Sql.Constant"/>) and their value —
+    /// the writer gives no min/max for an ENUM, and the value is both.</summary>
+    public string? Stats(IReadOnlyList<DeltaField> fields, IReadOnlyDictionary<string, string>? constants = null)
     {
         if (Rows is not { } rows || Columns == null) return null;
         var min = new Dictionary<string, (string Value, bool Quoted)>();
@@ -50,7 +52,11 @@ internal sealed partial record WrittenFile(string Path, long? Rows, IReadOnlyDic
                 return null;
             nulls[f.Name] = nullCount;
             if (!DeltaTypes.HasMinMax(f.Type) || nullCount >= rows) continue; // all nulls: no bounds, as from the footer
-            if (!figures.TryGetValue("min", out var low) || !figures.TryGetValue("max", out var high)) return null;
+            if (!figures.TryGetValue("min", out var low) || !figures.TryGetValue("max", out var high))
+            {
+                if (constants?.GetValueOrDefault(f.Name) is not { } value) return null;
+                (low, high) = (value, value);
+            }
             var quoted = f.Type is "string" or "date" or "timestamp";
             switch (f.Type)
             {
@@ -69,6 +75,7 @@ internal sealed partial record WrittenFile(string Path, long? Rows, IReadOnlyDic
                     (min[f.Name], max[f.Name]) = ((from, quoted), (to, quoted));
                     break;
                 default: // integers and decimals, written as JSON numbers
+                    (low, high) = (ParquetOutput.JsonNumber(low), ParquetOutput.JsonNumber(high));
                     if (!Number().IsMatch(low) || !Number().IsMatch(high)) return null;
                     (min[f.Name], max[f.Name]) = ((low, quoted), (high, quoted));
                     break;

@@ -18,8 +18,8 @@ namespace Caudal.Processing.Spark;
 internal static class ExecutePlanResponses
 {
     private const string Service = "spark.connect.SparkConnectService";
-    private const int ArrowBatchField = 2; // ExecutePlanResponse.arrow_batch
-    private const int DataField = 2; // ArrowBatch.data
+    private const uint ArrowBatchField = 2; // ExecutePlanResponse.arrow_batch
+    private const uint DataField = 2; // ArrowBatch.data
     private const int LengthDelimited = 2;
 
     private static readonly Marshaller<ExecutePlanResponse> Responses = Marshallers.Create<ExecutePlanResponse>(
@@ -40,29 +40,15 @@ internal static class ExecutePlanResponses
         var message = payload.IsSingleSegment ? payload.First : payload.ToArray();
         var response = new ExecutePlanResponse();
         var arrow = ReadOnlyMemory<byte>.Empty;
-        var span = message.Span;
-        int position = 0, parsedUpTo = 0;
-        while (position < span.Length)
+        Split(message, ArrowBatchField, "arrow_batch", part => response.MergeFrom(part.Span), occurrence =>
         {
-            var start = position;
-            var tag = ReadVarint(span, ref position);
-            if ((int)(tag >> 3) != ArrowBatchField || (tag & 7) != LengthDelimited)
-            {
-                SkipValue(span, ref position, tag);
-                continue;
-            }
-            var length = checked((int)ReadVarint(span, ref position));
-            if (start > parsedUpTo) response.MergeFrom(span[parsedUpTo..start]);
             // A message field seen again is merged into what came before, as protobuf does; after another case of the
             // oneof it starts afresh.
             var batch = response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ArrowBatch ? response.ArrowBatch : new ExecutePlanResponse.Types.ArrowBatch();
             if (batch != response.ArrowBatch) arrow = ReadOnlyMemory<byte>.Empty;
-            if (SplitArrowBatch(Within(message, position, length, "arrow_batch"), batch) is { } data) arrow = data;
+            Split(occurrence, DataField, "arrow_batch.data", part => batch.MergeFrom(part.Span), data => arrow = data);
             response.ArrowBatch = batch;
-            position += length;
-            parsedUpTo = position;
-        }
-        if (span.Length > parsedUpTo) response.MergeFrom(span[parsedUpTo..]);
+        });
         if (response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ArrowBatch && !arrow.IsEmpty)
         {
             if (TryRead(arrow) is { } batches) response.ReceivedBatches = batches;
@@ -71,30 +57,29 @@ internal static class ExecutePlanResponses
         return response;
     }
 
-    /// <summary>Merges an ArrowBatch message but its data field into <paramref name="batch"/>; returns the data, if
-    /// the message has it.</summary>
-    private static ReadOnlyMemory<byte>? SplitArrowBatch(ReadOnlyMemory<byte> message, ExecutePlanResponse.Types.ArrowBatch batch)
+    /// <summary>Walks a message's fields in order: each occurrence of the length-delimited <paramref name="field"/> goes
+    /// to <paramref name="found"/> (its value), every run of other fields to <paramref name="merge"/> (their bytes, for
+    /// protobuf to parse).</summary>
+    private static void Split(ReadOnlyMemory<byte> message, uint field, string name, Action<ReadOnlyMemory<byte>> merge, Action<ReadOnlyMemory<byte>> found)
     {
-        ReadOnlyMemory<byte>? data = null;
         var span = message.Span;
         int position = 0, parsedUpTo = 0;
         while (position < span.Length)
         {
             var start = position;
-            var tag = ReadVarint(span, ref position);
-            if ((int)(tag >> 3) != DataField || (tag & 7) != LengthDelimited)
+            var tag = ReadTag(span, ref position);
+            if (tag >> 3 != field || (tag & 7) != LengthDelimited)
             {
                 SkipValue(span, ref position, tag);
                 continue;
             }
-            var length = checked((int)ReadVarint(span, ref position));
-            if (start > parsedUpTo) batch.MergeFrom(span[parsedUpTo..start]);
-            data = Within(message, position, length, "arrow_batch.data");
+            var length = ReadLength(span, ref position, name);
+            if (start > parsedUpTo) merge(message[parsedUpTo..start]);
+            found(message.Slice(position, length));
             position += length;
             parsedUpTo = position;
         }
-        if (span.Length > parsedUpTo) batch.MergeFrom(span[parsedUpTo..]);
-        return data;
+        if (span.Length > parsedUpTo) merge(message[parsedUpTo..]);
     }
 
     private static List<RecordBatch>? TryRead(ReadOnlyMemory<byte> arrow)
@@ -116,10 +101,17 @@ internal static class ExecutePlanResponses
         }
     }
 
-    private static ReadOnlyMemory<byte> Within(ReadOnlyMemory<byte> message, int position, int length, string field) =>
-        length <= message.Length - position
-            ? message.Slice(position, length)
-            : throw new InvalidDataException($"ExecutePlanResponse: {field} runs past the end of the message ({length} bytes from byte {position} of {message.Length}).");
+    /// <summary>A field's tag as protobuf reads it: the low 32 bits of its varint.</summary>
+    private static uint ReadTag(ReadOnlySpan<byte> span, ref int position) => unchecked((uint)ReadVarint(span, ref position));
+
+    /// <summary>A length prefix, refused when it runs past the end of the message.</summary>
+    private static int ReadLength(ReadOnlySpan<byte> span, ref int position, string field)
+    {
+        var length = ReadVarint(span, ref position);
+        return length <= (ulong)(span.Length - position)
+            ? (int)length
+            : throw new InvalidDataException($"ExecutePlanResponse: {field} runs past the end of the message ({length} bytes from byte {position} of {span.Length}).");
+    }
 
     private static ulong ReadVarint(ReadOnlySpan<byte> span, ref int position)
     {
@@ -134,19 +126,37 @@ internal static class ExecutePlanResponses
         throw new InvalidDataException("ExecutePlanResponse: a varint longer than 10 bytes.");
     }
 
-    private static void SkipValue(ReadOnlySpan<byte> span, ref int position, ulong tag)
+    private static void SkipValue(ReadOnlySpan<byte> span, ref int position, uint tag)
     {
         switch (tag & 7)
         {
             case 0: ReadVarint(span, ref position); break;
-            case 1: position += 8; break;
+            case 1: Advance(span, ref position, 8, tag); break;
             case 2:
-                var length = checked((int)ReadVarint(span, ref position)); // read before adding: it moves position
+                var length = ReadLength(span, ref position, $"field {tag >> 3}"); // read before adding: it moves position
                 position += length;
                 break;
-            case 5: position += 4; break;
-            default: throw new InvalidDataException($"ExecutePlanResponse: wire type {tag & 7} of field {tag >> 3} is not one a Spark Connect server sends.");
+            case 3: // a group (deprecated, but protobuf skips it): fields up to the matching end tag
+                while (true)
+                {
+                    if (position >= span.Length) throw new InvalidDataException($"ExecutePlanResponse: group {tag >> 3} has no end.");
+                    var inner = ReadTag(span, ref position);
+                    if ((inner & 7) == 4)
+                    {
+                        if (inner >> 3 == tag >> 3) break;
+                        throw new InvalidDataException($"ExecutePlanResponse: group {tag >> 3} ends with the end of group {inner >> 3}.");
+                    }
+                    SkipValue(span, ref position, inner);
+                }
+                break;
+            case 5: Advance(span, ref position, 4, tag); break;
+            default: throw new InvalidDataException($"ExecutePlanResponse: wire type {tag & 7} of field {tag >> 3} where a field should start.");
         }
-        if (position > span.Length) throw new InvalidDataException($"ExecutePlanResponse: field {tag >> 3} runs past the end of the message.");
+    }
+
+    private static void Advance(ReadOnlySpan<byte> span, ref int position, int bytes, uint tag)
+    {
+        if (bytes > span.Length - position) throw new InvalidDataException($"ExecutePlanResponse: field {tag >> 3} runs past the end of the message.");
+        position += bytes;
     }
 }

@@ -107,7 +107,8 @@ public sealed class SparkConnectClient : IDisposable
         }
     }
 
-    /// <summary>A query's rows as Arrow record batches, in the order the server sent them.</summary>
+    /// <summary>A query's rows as Arrow record batches, in the order the server sent them. A batch's memory is pooled:
+    /// read it before disposing it, and dispose it when done (one never disposed is simply collected).</summary>
     public async IAsyncEnumerable<RecordBatch> QueryAsync(string sql, [EnumeratorCancellation] CancellationToken ct = default)
     {
         var plan = new Plan { Root = new Relation { Sql = new SQL { Query = sql } } };
@@ -117,8 +118,8 @@ public sealed class SparkConnectClient : IDisposable
     }
 
     /// <summary>The record batches of one response: an arrow_batch is a whole Arrow IPC stream (its schema, then its
-    /// batches), read as the response was received (<see cref="ExecutePlanResponses"/>), or else in place over the
-    /// message's bytes.</summary>
+    /// batches), read as the response was received (<see cref="ExecutePlanResponses"/>: the same batch objects each
+    /// time, over pooled memory that their disposal returns), or else in place over the message's bytes.</summary>
     internal static IEnumerable<RecordBatch> Decode(ExecutePlanResponse response)
     {
         if (response.ResponseTypeCase != ExecutePlanResponse.ResponseTypeOneofCase.ArrowBatch) yield break;

@@ -23,8 +23,10 @@ public sealed class SparkException(string message, string? errorClass = null, st
     }
 
     /// <summary>Whether a failed stream may simply be picked up again with <c>ReattachExecute</c>: the transport broke
-    /// (no <c>ErrorInfo</c>, a code a network or proxy gives), as opposed to Spark reporting an error.</summary>
+    /// (no <c>ErrorInfo</c>, a code a network or proxy gives), as opposed to Spark reporting an error.
+    /// A response the client could not read is not: reading it again would fail the same way.</summary>
     internal static bool IsTransient(RpcException e) =>
         e.GetRpcStatus()?.GetDetail<Google.Rpc.ErrorInfo>() == null &&
+        e.Status.DebugException is not (InvalidDataException or Google.Protobuf.InvalidProtocolBufferException) &&
         e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded or StatusCode.Cancelled;
 }
