@@ -161,6 +161,60 @@ public sealed class ServeAccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Https_from_kestrels_own_configuration_serves_the_api_with_the_given_certificate()
+    {
+        // A certificate of our own for 127.0.0.1, as an operator would put in /etc/caudal (docs/serve.md).
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var certPath = Path.Combine(_qs.Folder, "tls.pem");
+        var keyPath = Path.Combine(_qs.Folder, "tls.key");
+        File.WriteAllText(certPath, certificate.ExportCertificatePem());
+        File.WriteAllText(keyPath, rsa.ExportPkcs8PrivateKeyPem());
+        var https = new Dictionary<string, string>
+        {
+            ["Kestrel__Endpoints__Https__Url"] = "https://127.0.0.1:0",
+            ["Kestrel__Endpoints__Https__Certificate__Path"] = certPath,
+            ["Kestrel__Endpoints__Https__Certificate__KeyPath"] = keyPath,
+        };
+
+        // Configured endpoints may face a network: without an API key the server refuses to start open.
+        var open = await CliProcess.RunAsync(_qs.Folder, https, "serve");
+        Assert.Equal(2, open.ExitCode);
+        Assert.Contains("the Kestrel endpoints configured would serve beyond loopback without authentication", open.Stderr);
+
+        var key = await AddKeyAsync("reader", "--scopes", "tables");
+        var server = await ServeProcess.StartAsync(_qs.Folder, https, "serve");
+        _servers.Add(server);
+        Assert.StartsWith("https://127.0.0.1:", server.Url);
+
+        string? presented = null;
+        using var trusting = new HttpClient(new HttpClientHandler
+        {
+            // Trust exactly this certificate, and record what the server presented.
+            ServerCertificateCustomValidationCallback = (_, cert, _, _) =>
+            {
+                presented = cert?.Thumbprint;
+                return cert?.Thumbprint == certificate.Thumbprint;
+            },
+        });
+        using var get = new HttpRequestMessage(HttpMethod.Get, $"{server.Url}/v1/tables");
+        get.Headers.Authorization = new("Bearer", key);
+        using var response = await trusting.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(certificate.Thumbprint, presented);
+        Assert.Contains("refined.revenue_by_country_month", await response.Content.ReadAsStringAsync());
+
+        // Only TLS is spoken there, and a client that does not trust the certificate gets no data.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => _http.GetAsync(server.Url.Replace("https://", "http://", StringComparison.Ordinal) + "/v1/tables"));
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => _http.GetAsync($"{server.Url}/v1/tables"));
+    }
+
+    [Fact]
     public async Task Saved_queries_bind_typed_parameters_and_refuse_bad_ones()
     {
         var url = (await ServeAsync()).Url;

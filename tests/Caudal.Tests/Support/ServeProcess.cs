@@ -11,13 +11,16 @@ public sealed partial class ServeProcess(Process process, string url, StringBuil
     public string Url => url;
     public string Output { get { lock (output) return output.ToString(); } }
 
-    [GeneratedRegex(@"at (http://127\.0\.0\.1:\d+)/v1/tables")]
+    [GeneratedRegex(@"at (https?://127\.0\.0\.1:\d+)/v1/tables")]
     private static partial Regex Listening();
 
     /// <summary>Starts the CLI with <paramref name="args"/> in <paramref name="folder"/> and waits for the URL it serves at.</summary>
-    public static async Task<ServeProcess> StartAsync(string folder, params string[] args)
+    public static Task<ServeProcess> StartAsync(string folder, params string[] args) => StartAsync(folder, null, args);
+
+    /// <summary>The same, with environment variables for the process (e.g. Kestrel's endpoint configuration).</summary>
+    public static async Task<ServeProcess> StartAsync(string folder, IDictionary<string, string>? env, params string[] args)
     {
-        var process = Process.Start(CliProcess.StartInfo(folder, null, args))!;
+        var process = Process.Start(CliProcess.StartInfo(folder, env, args))!;
         var output = new StringBuilder();
         var url = new TaskCompletionSource<string>();
         void Line(string? line)
