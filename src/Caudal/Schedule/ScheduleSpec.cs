@@ -55,12 +55,7 @@ public sealed record ScheduleSpec(
     /// (<c>schedule: {cron: "0 2 * * *"}</c>) or several <c>jobs</c>, each a cron with a subset of the sources.</summary>
     internal static ScheduleSpec? Parse(YamlMappingNode root, IReadOnlyList<SourceSpec> sources, SpecContext ctx)
     {
-        if (ctx.Child(root, "schedule") is not { } node) return null;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'schedule' must be a mapping.", "write 'schedule: {cron: \"0 2 * * *\", time_zone: Europe/Madrid}'.");
-            return null;
-        }
+        if (ctx.Mapping(root, "schedule", "'schedule' must be a mapping.", "write 'schedule: {cron: \"0 2 * * *\", time_zone: Europe/Madrid}'.") is not { } map) return null;
         ctx.CheckKeys(map, Keys, "schedule");
         var zone = Zone(ctx.Scalar(map, "time_zone"), TimeZoneInfo.Utc, ctx);
         var jobs = new List<ScheduledJob>();

@@ -51,12 +51,7 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
     /// <summary>Parses <c>serve:</c> (absent: the defaults).</summary>
     internal static ServeSpec Parse(YamlMappingNode root, SpecContext ctx)
     {
-        if (ctx.Child(root, "serve") is not { } node) return Default;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'serve' must be a mapping.", "write 'serve: {auth: keys, cors: [https://bi.example.com]}'.");
-            return Default;
-        }
+        if (ctx.Mapping(root, "serve", "'serve' must be a mapping.", "write 'serve: {auth: keys, cors: [https://bi.example.com]}'.") is not { } map) return Default;
         ctx.CheckKeys(map, Keys, "serve");
         var auth = ServeAuth.Auto;
         if (ctx.Scalar(map, "auth") is { } a)
@@ -83,12 +78,7 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
     private static List<SavedQuery> ParseQueries(YamlMappingNode map, SpecContext ctx)
     {
         var queries = new List<SavedQuery>();
-        if (ctx.Child(map, "queries") is not { } node) return queries;
-        if (node is not YamlMappingNode entries)
-        {
-            ctx.Error(node.Start, "'queries' must be a mapping of names to queries.", "write 'queries: {top_countries: {sql: \"SELECT ...\"}}'.");
-            return queries;
-        }
+        if (ctx.Mapping(map, "queries", "'queries' must be a mapping of names to queries.", "write 'queries: {top_countries: {sql: \"SELECT ...\"}}'.") is not { } entries) return queries;
         foreach (var (keyNode, value) in entries.Children)
         {
             var name = ((YamlScalarNode)keyNode).Value ?? "";

@@ -23,12 +23,7 @@ public sealed record RunSettings(
     internal static RunSettings Parse(YamlMappingNode root, SpecContext ctx)
     {
         var settings = new RunSettings();
-        if (ctx.Child(root, "run") is not { } node) return settings;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'run' must be a mapping.", "write 'run: {threads: 2}'.");
-            return settings;
-        }
+        if (ctx.Mapping(root, "run", "'run' must be a mapping.", "write 'run: {threads: 2}'.") is not { } map) return settings;
         ctx.CheckKeys(map, Keys, "run");
         var engine = ctx.Scalar(map, "engine");
         if (engine != null && engine.Value is not ("duckdb" or "spark"))

@@ -26,6 +26,16 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
                     $"remove it{SpecLoader.Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
     }
 
+    /// <summary>The mapping under <paramref name="key"/>; null when it is absent, or when it is not a mapping (then an
+    /// error with <paramref name="message"/> and <paramref name="fix"/> is recorded).</summary>
+    public YamlMappingNode? Mapping(YamlMappingNode map, string key, string message, string fix)
+    {
+        if (Child(map, key) is not { } node) return null;
+        if (node is YamlMappingNode mapping) return mapping;
+        Error(node.Start, message, fix);
+        return null;
+    }
+
     public YamlNode? Child(YamlMappingNode map, string key) =>
         map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
 

@@ -128,12 +128,7 @@ public static partial class SpecLoader
     private static List<SourceSpec> ParseSources(YamlMappingNode root, SpecContext ctx)
     {
         var sources = new List<SourceSpec>();
-        if (ctx.Child(root, "sources") is not { } node) return sources;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'sources' must be a mapping of source names to their settings.", "write 'sources:' then '  mydb: {kind: sqlite, path: ...}'.");
-            return sources;
-        }
+        if (ctx.Mapping(root, "sources", "'sources' must be a mapping of source names to their settings.", "write 'sources:' then '  mydb: {kind: sqlite, path: ...}'.") is not { } map) return sources;
         foreach (var (keyNode, value) in map.Children)
         {
             var key = (YamlScalarNode)keyNode;
@@ -261,12 +256,7 @@ public static partial class SpecLoader
     private static List<ModelSpec> ParseModels(YamlMappingNode root, SpecContext ctx)
     {
         var models = new List<ModelSpec>();
-        if (ctx.Child(root, "models") is not { } node) return models;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'models' must be a mapping of output tables to model settings.", "write 'models:' then '  trusted.orders: {sql: models/orders.sql}'.");
-            return models;
-        }
+        if (ctx.Mapping(root, "models", "'models' must be a mapping of output tables to model settings.", "write 'models:' then '  trusted.orders: {sql: models/orders.sql}'.") is not { } map) return models;
         foreach (var (keyNode, value) in map.Children)
         {
             var key = (YamlScalarNode)keyNode;
@@ -330,12 +320,7 @@ public static partial class SpecLoader
     private static List<Processing.Charts.ChartSpec> ParseCharts(YamlMappingNode root, List<ModelSpec> models, SpecContext ctx)
     {
         var charts = new List<Processing.Charts.ChartSpec>();
-        if (ctx.Child(root, "charts") is not { } node) return charts;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'charts' must be a mapping of chart names to chart settings.", "write 'charts:' then '  revenue: {kind: bar, query: ..., x: country, y: revenue}'.");
-            return charts;
-        }
+        if (ctx.Mapping(root, "charts", "'charts' must be a mapping of chart names to chart settings.", "write 'charts:' then '  revenue: {kind: bar, query: ..., x: country, y: revenue}'.") is not { } map) return charts;
         var produced = models.SelectMany(m => m.Outputs).ToHashSet();
         foreach (var (keyNode, value) in map.Children)
         {
@@ -401,12 +386,7 @@ public static partial class SpecLoader
 
     private static Processing.Ml.ForecastSpec? ParseMl(YamlMappingNode body, TableId model, SpecContext ctx)
     {
-        if (ctx.Child(body, "ml") is not { } node) return null;
-        if (node is not YamlMappingNode ml)
-        {
-            ctx.Error(node.Start, $"'ml' of model '{model}' must be a mapping.", "write 'ml: {target: obs_value, entity: ref_area, time: year}'.");
-            return null;
-        }
+        if (ctx.Mapping(body, "ml", $"'ml' of model '{model}' must be a mapping.", "write 'ml: {target: obs_value, entity: ref_area, time: year}'.") is not { } ml) return null;
         ctx.CheckKeys(ml, MlKeys, $"the ml step of model '{model}'");
         var target = ctx.String(ml, "target", required: true);
         var entity = ctx.String(ml, "entity", required: true);

@@ -34,12 +34,7 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
 
     internal static SparkSpec? Parse(YamlMappingNode root, SpecContext ctx)
     {
-        if (ctx.Child(root, "spark") is not { } node) return null;
-        if (node is not YamlMappingNode map)
-        {
-            ctx.Error(node.Start, "'spark' must be a mapping.", "write 'spark: {remote: \"sc://host:15002\"}'.");
-            return null;
-        }
+        if (ctx.Mapping(root, "spark", "'spark' must be a mapping.", "write 'spark: {remote: \"sc://host:15002\"}'.") is not { } map) return null;
         ctx.CheckKeys(map, Keys, "spark");
         var remote = ctx.String(map, "remote");
         if (remote != null)
