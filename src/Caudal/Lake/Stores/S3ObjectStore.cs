@@ -273,12 +273,15 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
     public async Task DeleteAsync(string key, CancellationToken ct = default) =>
         await Reach(() => _client.DeleteObjectAsync(_settings.Bucket, FullKey(key), ct), ct);
 
-    /// <summary>Runs one call to the server; a transport failure (refused, reset, DNS, a body cut short) becomes a
-    /// <see cref="LakeUnavailableException"/> that names the lake, so a run reports that the lake went away instead of
-    /// a socket error.</summary>
-    /// <summary>Reads an object's body again when it ends before its length or does not match the checksum the server
-    /// sent (what s3rver serves when an object is replaced while it is read; a body cut or damaged on the way,
-    /// anywhere). The last attempt's error stands.</summary>
+    /// <summary>The connection broke while the body was read (ended early, reset): an IOException from the body's
+    /// stream. A server that cannot be reached at all fails the request itself (HttpRequestException), which the SDK
+    /// has already retried, and is not read again here.</summary>
+    private static bool BodyCut(Exception e) =>
+        e is not HttpRequestException && (e is IOException || e.InnerException is IOException && e.InnerException is not HttpRequestException);
+
+    /// <summary>Reads an object's body again when it ends before its length, the connection breaks while it is read,
+    /// or it does not match the checksum the server sent (what s3rver serves when an object is replaced while it is
+    /// read; a body cut or damaged on the way, anywhere). The last attempt's error stands.</summary>
     private static async Task<T> WholeBodyAsync<T>(Func<Task<T>> read)
     {
         for (var attempt = 1; ; attempt++)
@@ -288,12 +291,15 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
                 return await read();
             }
             catch (Exception e) when (attempt < 3 && (e is AmazonClientException && e.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)
-                                                      || (e as HttpIOException ?? e.InnerException as HttpIOException)?.HttpRequestError == HttpRequestError.ResponseEnded))
+                                                      || BodyCut(e)))
             {
             }
         }
     }
 
+    /// <summary>Runs one call to the server; a transport failure (refused, reset, DNS, a body cut short) becomes a
+    /// <see cref="LakeUnavailableException"/> that names the lake, so a run reports that the lake went away instead of
+    /// a socket error.</summary>
     private async Task<T> Reach<T>(Func<Task<T>> call, CancellationToken ct)
     {
         try
