@@ -38,7 +38,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
 
     private async Task RenderAsync(ChartSpec chart, StageRecord stage, CancellationToken ct)
     {
-        if (await mounts.MountAsync(chart.Inputs, fresh: false, ct) is { } empty)
+        if (await mounts.MountAsync(chart.Inputs, fresh: false, ct, engine.Embedded) is { } empty)
             throw new ChartException($"Chart {chart.Name} reads {empty}, which has no data yet.");
         var images = Read(chart);
         CrashPoint.Reach($"chart:{chart.Name}:before-write");
@@ -80,7 +80,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         List<string>? columns = null;
         var each = -1;
         var count = 0;
-        foreach (var record in engine.Rows(chart.Sql))
+        foreach (var record in engine.Embedded.Rows(chart.Sql))
         {
             if (columns == null)
             {

@@ -49,7 +49,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     {
         for (var attempt = 1; ; attempt++)
         {
-            if (await mounts.MountAsync(model.Inputs, fresh: attempt > 1, ct) is { } empty)
+            if (await mounts.MountAsync(model.Inputs, fresh: attempt > 1, ct, engine.For(model)) is { } empty)
                 throw new ModelException($"Model {model.Output} reads {empty}, which has no data yet (did its source fail or never run?).");
             IReadOnlyList<(TableId Table, string Select)> results;
             try

@@ -171,7 +171,92 @@ public sealed partial class SparkConnectClientTests : IAsyncLifetime
         Assert.Equal(4, (await ReadAllAsync(client, "SELECT 1")).Sum(b => b.Length));
         Assert.Empty(Sent<ReattachExecuteRequest>("ReattachExecute"));
         Assert.Empty(Sent<ReleaseExecuteRequest>("ReleaseExecute"));
+        // Known from the version the server reports, not from the absence of response ids: nothing asks it to reattach.
+        Assert.Empty(Sent<ExecutePlanRequest>("ExecutePlan").Single().RequestOptions);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Streams_the_server_ends_before_result_complete_are_reattached_until_it_comes(int batches)
+    {
+        // Spark 3.5 ends every stream after spark.connect.execute.reattachable.senderMaxStreamDuration, sent or not;
+        // the operation is still running, and its responses (a write: only result_complete) come on a later stream.
+        _spark.Answer = _ => Enumerable.Range(0, batches).Select(i => Batch(i * 2, 2)).ToList();
+        _spark.StreamDuration = TimeSpan.FromMilliseconds(200);
+        _spark.ExecutionTime = TimeSpan.FromSeconds(1.2);
+        using var client = Client();
+        var rows = (await ReadAllAsync(client, "SELECT * FROM slow")).Sum(b => b.Length);
+        Assert.Equal(batches * 2, rows);
+        Assert.True(Sent<ReattachExecuteRequest>("ReattachExecute").Count >= 3, "the client took an ended stream for the operation's end");
+        Assert.Equal(0, _spark.Running);
+        Assert.Single(Sent<ExecutePlanRequest>("ExecutePlan"));
+        Assert.Single(Sent<ReleaseExecuteRequest>("ReleaseExecute"));
+    }
+
+    [Fact]
+    public async Task A_command_whose_only_response_is_result_complete_waits_for_it_across_ended_streams()
+    {
+        var done = false;
+        _spark.Answer = _ =>
+        {
+            done = true;
+            return [];
+        };
+        _spark.StreamDuration = TimeSpan.FromMilliseconds(150);
+        _spark.ExecutionTime = TimeSpan.FromSeconds(1);
+        using var client = Client();
+        await client.ExecuteAsync(new Command { SqlCommand = new SqlCommand { Sql = "INSERT OVERWRITE t SELECT 1" } });
+        Assert.True(done, "ExecuteAsync returned before the server had finished the command");
+    }
+
+    [Fact]
+    public async Task An_execute_plan_that_never_reached_the_server_is_sent_again()
+    {
+        _spark.Answer = _ => [Batch(0, 3)];
+        _spark.LoseExecutePlans = 1;
+        using var client = Client();
+        Assert.Equal(3, (await ReadAllAsync(client, "SELECT 1")).Sum(b => b.Length));
+        var executions = Sent<ExecutePlanRequest>("ExecutePlan");
+        Assert.Equal(2, executions.Count);
+        Assert.Equal(executions[0].OperationId, executions[1].OperationId); // the same operation, sent again
+        Assert.Contains(Sent<ReattachExecuteRequest>("ReattachExecute"), r => !r.HasLastResponseId);
+    }
+
+    [Fact]
+    public async Task An_operation_that_failed_is_released_too()
+    {
+        _spark.Answer = _ => throw new InvalidOperationException("division by zero");
+        using var client = Client();
+        var error = await Assert.ThrowsAsync<SparkException>(() => ReadAllAsync(client, "SELECT 1/0"));
+        Assert.Contains("division by zero", error.Message);
+        Assert.Equal(Sent<ExecutePlanRequest>("ExecutePlan").Single().OperationId, Sent<ReleaseExecuteRequest>("ReleaseExecute").Single().OperationId);
+    }
+
+    [Fact]
+    public async Task A_server_that_refuses_connections_is_named_at_once()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // nothing listens there now
+        using var client = new SparkConnectClient(SparkConnection.Parse($"sc://127.0.0.1:{port}"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<SparkException>(() => ReadAllAsync(client, "SELECT 1"));
+        Assert.Contains($"Spark at sc://127.0.0.1:{port}/: connection refused", error.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), clock.Elapsed.ToString());
+    }
+
+    [Theory]
+    [InlineData("3.4.1", false)]
+    [InlineData("3.3.2", false)]
+    [InlineData("3.5.0", true)]
+    [InlineData("4.0.1", true)]
+    [InlineData("3.5.1-amzn-0", true)]
+    [InlineData("", true)]
+    public void Reattach_is_decided_by_the_servers_version(string version, bool reattachable) =>
+        Assert.Equal(reattachable, SparkConnectClient.SupportsReattach(version));
 
     [Fact]
     public async Task A_server_whose_session_changes_is_an_error_not_a_silent_restart()

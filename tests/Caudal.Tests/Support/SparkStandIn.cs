@@ -17,7 +17,10 @@ namespace Caudal.Tests.Support;
 /// batches, a command result, an error with <c>ErrorInfo</c> — with the faults a real network and server give: a
 /// stream cut mid-way (resumed by <c>ReattachExecute</c> from the last response id), a stream that ends without
 /// <c>result_complete</c>, silence, a server-side session id that changes, a Spark 3.4-style server without response
-/// ids. It is not Spark: it checks what Caudal sends and how it copes with what comes back.
+/// ids. As Spark 3.5 does, an operation runs on the server whether or not a stream is attached to it, and with
+/// <see cref="StreamDuration"/> every ExecutePlan and ReattachExecute stream ends cleanly after that long, whether or not
+/// it has sent anything (<c>spark.connect.execute.reattachable.senderMaxStreamDuration</c>). It is not Spark: it checks
+/// what Caudal sends and how it copes with what comes back.
 /// </summary>
 public sealed class SparkStandIn : IAsyncDisposable
 {
@@ -41,16 +44,45 @@ public sealed class SparkStandIn : IAsyncDisposable
     /// <summary>Go silent (never answer, never end) after this many responses on the first stream.</summary>
     public int? SilentAfter { get; set; }
 
-    /// <summary>Answer like Spark 3.4: no response ids, no result_complete, no reattach.</summary>
+    /// <summary>Answer like Spark 3.4: no response ids, no result_complete, no reattach (and version 3.4.1).</summary>
     public bool Spark34 { get; set; }
+
+    /// <summary>End every stream cleanly after this long, sent or not (Spark 3.5's sender max stream duration).</summary>
+    public TimeSpan? StreamDuration { get; set; }
+
+    /// <summary>How long an operation runs before its responses exist (a long write).</summary>
+    public TimeSpan ExecutionTime { get; set; }
+
+    /// <summary>Lose this many ExecutePlans before they reach the "server": the call fails as a broken connection and
+    /// no operation is made (a reattach to it is answered OPERATION_NOT_FOUND).</summary>
+    public int LoseExecutePlans { get; set; }
 
     public string ServerSessionId { get; set; } = Guid.NewGuid().ToString();
 
     /// <summary>Change the server-side session id after this many responses (a server restart).</summary>
     public int? RestartAfter { get; set; }
 
-    private readonly ConcurrentDictionary<string, List<ExecutePlanResponse>> _operations = new();
+    /// <summary>An operation on the server: its responses so far, and whether it has finished producing them.</summary>
+    private sealed class Operation
+    {
+        public readonly List<ExecutePlanResponse> Responses = [];
+        public bool Done;
+        public Exception? Error;
+        public TaskCompletionSource Changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Signal()
+        {
+            var changed = Changed;
+            Changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed.TrySetResult();
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, Operation> _operations = new();
     private int _sent;
+
+    /// <summary>How many operations are still running on the stand-in (not finished producing responses).</summary>
+    public int Running => _operations.Values.Count(o => { lock (o) return !o.Done; });
 
     public async Task StartAsync()
     {
@@ -84,17 +116,82 @@ public sealed class SparkStandIn : IAsyncDisposable
 
     private async Task StreamAsync(string operationId, int from, bool first, IServerStreamWriter<ExecutePlanResponse> stream, ServerCallContext context)
     {
-        var responses = _operations[operationId];
-        for (var i = from; i < responses.Count; i++)
+        var operation = _operations[operationId];
+        using var duration = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        if (StreamDuration is { } limit) duration.CancelAfter(limit);
+        for (var i = from; ; i++)
         {
+            ExecutePlanResponse? next = null;
+            while (next == null)
+            {
+                Task changed;
+                lock (operation)
+                {
+                    if (i < operation.Responses.Count) next = operation.Responses[i];
+                    else if (operation.Error != null) throw operation.Error;
+                    else if (operation.Done) return;
+                    changed = operation.Changed.Task;
+                }
+                if (next != null) break;
+                try
+                {
+                    await changed.WaitAsync(duration.Token);
+                }
+                catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+                {
+                    return; // the stream's time is up: a clean end, the operation goes on
+                }
+            }
             if (first && SilentAfter is { } silent && i - from == silent) await Task.Delay(Timeout.Infinite, context.CancellationToken);
             if (first && CutAfter is { } cut && i - from == cut)
             {
                 if (CutWithError) throw new RpcException(new Status(StatusCode.Unavailable, "connection reset (stand-in)"));
                 return; // a clean end without result_complete: the client must reattach
             }
-            await stream.WriteAsync(responses[i]);
+            if (duration.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested) return;
+            await stream.WriteAsync(next);
         }
+    }
+
+    /// <summary>Runs the operation in the background, as a server does, whatever happens to the streams.</summary>
+    private void Start(string operationId, ExecutePlanRequest request)
+    {
+        var operation = new Operation();
+        _operations[operationId] = operation;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (ExecutionTime > TimeSpan.Zero) await Task.Delay(ExecutionTime);
+                IReadOnlyList<ExecutePlanResponse> answer;
+                try
+                {
+                    answer = Answer(request.Plan);
+                }
+                catch (Exception e) when (e is not RpcException)
+                {
+                    throw SparkError("STAND_IN_ERROR", "XX000", e.Message);
+                }
+                var responses = answer.Select(r => Stamp(r, request.SessionId, operationId)).ToList();
+                if (!Spark34)
+                    responses.Add(Stamp(new ExecutePlanResponse { ResultComplete = new ExecutePlanResponse.Types.ResultComplete() }, request.SessionId, operationId));
+                lock (operation)
+                {
+                    operation.Responses.AddRange(responses);
+                    operation.Done = true;
+                    operation.Signal();
+                }
+            }
+            catch (Exception e)
+            {
+                lock (operation)
+                {
+                    operation.Error = e as RpcException ?? new RpcException(new Status(StatusCode.Internal, e.Message));
+                    operation.Done = true;
+                    operation.Signal();
+                }
+            }
+        });
     }
 
     private sealed class Service(SparkStandIn standIn) : SparkConnectService.SparkConnectServiceBase
@@ -103,29 +200,26 @@ public sealed class SparkStandIn : IAsyncDisposable
         {
             standIn.Record(nameof(ExecutePlan), request, context);
             if (standIn.Fail is { } fail) throw fail;
+            if (standIn.LoseExecutePlans > 0)
+            {
+                standIn.LoseExecutePlans--;
+                throw new RpcException(new Status(StatusCode.Unavailable, "connection reset before the request arrived (stand-in)"));
+            }
             var operationId = request.HasOperationId ? request.OperationId : Guid.NewGuid().ToString();
-            IReadOnlyList<ExecutePlanResponse> answer;
-            try
-            {
-                answer = standIn.Answer(request.Plan);
-            }
-            catch (Exception e) when (e is not RpcException)
-            {
-                throw SparkError("STAND_IN_ERROR", "XX000", e.Message);
-            }
-            var responses = answer.Select(r => standIn.Stamp(r, request.SessionId, operationId)).ToList();
-            if (!standIn.Spark34)
-                responses.Add(standIn.Stamp(new ExecutePlanResponse { ResultComplete = new ExecutePlanResponse.Types.ResultComplete() }, request.SessionId, operationId));
-            standIn._operations[operationId] = responses;
+            if (standIn._operations.ContainsKey(operationId))
+                throw SparkError("INVALID_HANDLE.OPERATION_ALREADY_EXISTS", "HY000", $"[INVALID_HANDLE.OPERATION_ALREADY_EXISTS] The handle {operationId} is invalid. Operation already exists.");
+            standIn.Start(operationId, request);
             await standIn.StreamAsync(operationId, 0, first: true, responseStream, context);
         }
 
         public override async Task ReattachExecute(ReattachExecuteRequest request, IServerStreamWriter<ExecutePlanResponse> responseStream, ServerCallContext context)
         {
             standIn.Record(nameof(ReattachExecute), request, context);
-            if (!standIn._operations.TryGetValue(request.OperationId, out var responses))
-                throw new RpcException(new Status(StatusCode.NotFound, $"INVALID_HANDLE.OPERATION_NOT_FOUND {request.OperationId}"));
-            var from = request.HasLastResponseId ? responses.FindIndex(r => r.ResponseId == request.LastResponseId) + 1 : 0;
+            if (standIn.Spark34) throw new RpcException(new Status(StatusCode.Unimplemented, "Method not found: spark.connect.SparkConnectService/ReattachExecute"));
+            if (!standIn._operations.TryGetValue(request.OperationId, out var operation))
+                throw SparkError("INVALID_HANDLE.OPERATION_NOT_FOUND", "HY000", $"[INVALID_HANDLE.OPERATION_NOT_FOUND] The handle {request.OperationId} is invalid. Operation not found.");
+            int from;
+            lock (operation) from = request.HasLastResponseId ? operation.Responses.FindIndex(r => r.ResponseId == request.LastResponseId) + 1 : 0;
             await standIn.StreamAsync(request.OperationId, from, first: false, responseStream, context);
         }
 
@@ -149,7 +243,7 @@ public sealed class SparkStandIn : IAsyncDisposable
             {
                 SessionId = request.SessionId,
                 ServerSideSessionId = standIn.ServerSessionId,
-                SparkVersion = new AnalyzePlanResponse.Types.SparkVersion { Version = "3.5.6" },
+                SparkVersion = new AnalyzePlanResponse.Types.SparkVersion { Version = standIn.Spark34 ? "3.4.1" : "3.5.6" },
             });
         }
 

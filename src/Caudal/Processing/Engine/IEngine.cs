@@ -45,4 +45,7 @@ public interface IEngine : IDisposable
 
     /// <summary>The engine that materializes <paramref name="model"/> (an engine may hand some models to another).</summary>
     IEngine For(Spec.ModelSpec model) => this;
+
+    /// <summary>The embedded engine: the one checks, charts and ML steps read with (this one, or the one beside a remote engine).</summary>
+    IEngine Embedded => this;
 }

@@ -134,77 +134,139 @@ public sealed class SparkConnectClient : IDisposable
 
     /// <summary>
     /// One execution's responses, reattaching as needed, each response given once even when the stream was resumed.
+    /// On a server with reattachable execution (Spark 3.5 and later, known from its version) the operation is complete
+    /// only on <c>result_complete</c>: such a server ends every stream after a while (two minutes by default) whether or
+    /// not it has sent anything, and a write's only response is its last. A server older than that is read to the end
+    /// of its one stream.
     /// </summary>
     public async IAsyncEnumerable<ExecutePlanResponse> ExecuteAsync(Plan plan, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        var reattachable = await ReattachableAsync(ct);
         var operationId = Guid.NewGuid().ToString();
         var request = new ExecutePlanRequest { SessionId = SessionId, UserContext = _user, ClientType = ClientType, OperationId = operationId, Plan = plan };
-        request.RequestOptions.Add(new ExecutePlanRequest.Types.RequestOption { ReattachOptions = new ReattachOptions { Reattachable = true } });
+        if (reattachable)
+            request.RequestOptions.Add(new ExecutePlanRequest.Types.RequestOption { ReattachOptions = new ReattachOptions { Reattachable = true } });
         if (ServerSideSessionId != null) request.ClientObservedServerSideSessionId = ServerSideSessionId;
 
         string? lastResponseId = null;
         var complete = false;
-        var reattaches = 0;
-        var seenIds = false;
+        var failures = 0;
+        var planSent = false;
         await using var interrupt = ct.Register(() => _ = InterruptAsync(operationId));
-        for (var attempt = 0; !complete; attempt++)
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var options = new CallOptions(_headers, cancellationToken: silence.Token);
-            using var call = attempt == 0
-                ? _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ExecutePlan, null, options, request)
-                : _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ReattachExecute, null, options, Reattach(operationId, lastResponseId));
-            var broke = false;
-            while (true)
+            while (!complete)
             {
-                ExecutePlanResponse response;
-                try
+                ct.ThrowIfCancellationRequested();
+                using var silence = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var options = new CallOptions(_headers, cancellationToken: silence.Token);
+                var executing = !planSent;
+                planSent = true;
+                using var call = executing
+                    ? _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ExecutePlan, null, options, request)
+                    : _invoker.AsyncServerStreamingCall(ExecutePlanResponses.ReattachExecute, null, options, Reattach(operationId, lastResponseId));
+                var broke = false;
+                while (true)
                 {
-                    silence.CancelAfter(_options.Silence);
-                    if (!await call.ResponseStream.MoveNext(silence.Token)) break;
-                    response = call.ResponseStream.Current;
+                    ExecutePlanResponse response;
+                    try
+                    {
+                        silence.CancelAfter(_options.Silence);
+                        if (!await call.ResponseStream.MoveNext(silence.Token)) break;
+                        response = call.ResponseStream.Current;
+                    }
+                    catch (RpcException e) when (!ct.IsCancellationRequested && SparkException.IsRefused(e))
+                    {
+                        throw SparkException.From(e, $"Spark at {_connection}");
+                    }
+                    catch (RpcException e) when (!ct.IsCancellationRequested && reattachable && !executing && lastResponseId == null &&
+                                                 SparkException.ErrorClassOf(e) == "INVALID_HANDLE.OPERATION_NOT_FOUND")
+                    {
+                        // No response was ever received and the server does not know the operation: the ExecutePlan never
+                        // reached it. Send it again (as Spark's own clients do).
+                        planSent = false;
+                        broke = true;
+                        break;
+                    }
+                    catch (RpcException e) when (!ct.IsCancellationRequested && reattachable && executing && lastResponseId == null &&
+                                                 SparkException.ErrorClassOf(e) == "INVALID_HANDLE.OPERATION_ALREADY_EXISTS")
+                    {
+                        // An ExecutePlan sent again after all reached the server the first time: pick that one up.
+                        broke = true;
+                        break;
+                    }
+                    catch (RpcException e) when (!ct.IsCancellationRequested && reattachable && (SparkException.IsTransient(e) || silence.IsCancellationRequested))
+                    {
+                        broke = true;
+                        break;
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested && reattachable)
+                    {
+                        broke = true; // silent past the limit: the connection may be gone; reattach
+                        break;
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        throw new SparkException($"Spark at {_connection}: operation {operationId} sent nothing for {_options.Silence.TotalSeconds:0} s, " +
+                                                 "and this server cannot be reattached to.");
+                    }
+                    catch (RpcException e) when (!ct.IsCancellationRequested)
+                    {
+                        throw SparkException.From(e, $"Spark at {_connection}");
+                    }
+                    catch (RpcException e) when (ct.IsCancellationRequested)
+                    {
+                        throw new OperationCanceledException("cancelled; the operation was interrupted on the server", e, ct);
+                    }
+                    failures = 0;
+                    Observe(response.ServerSideSessionId);
+                    if (response.ResponseId.Length > 0) lastResponseId = response.ResponseId;
+                    if (response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ResultComplete)
+                    {
+                        complete = true;
+                        continue;
+                    }
+                    yield return response;
                 }
-                catch (RpcException e) when (!ct.IsCancellationRequested && (SparkException.IsTransient(e) || silence.IsCancellationRequested))
+                if (complete) break;
+                // A server that predates reattach has one stream, and its end is the operation's end.
+                if (!reattachable)
                 {
-                    broke = true;
+                    if (broke) throw new SparkException($"Spark at {_connection}: the stream of operation {operationId} broke off, and this server cannot be reattached to.");
                     break;
                 }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    broke = true; // silent past the limit
-                    break;
-                }
-                catch (RpcException e) when (!ct.IsCancellationRequested)
-                {
-                    throw SparkException.From(e, $"Spark at {_connection}");
-                }
-                catch (RpcException e) when (ct.IsCancellationRequested)
-                {
-                    throw new OperationCanceledException("cancelled; the operation was interrupted on the server", e, ct);
-                }
-                reattaches = 0;
-                Observe(response.ServerSideSessionId);
-                if (response.ResponseId.Length > 0)
-                {
-                    seenIds = true;
-                    lastResponseId = response.ResponseId;
-                }
-                if (response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ResultComplete)
-                {
-                    complete = true;
-                    continue;
-                }
-                yield return response;
+                // A clean end without result_complete is the server closing a long stream: reattach, however often.
+                // A stream that broke counts towards the limit until a response arrives.
+                if (broke && ++failures > _options.MaxReattaches)
+                    throw new SparkException($"Spark at {_connection}: operation {operationId} broke off {_options.MaxReattaches} times in a row; giving up.");
+                if (broke && failures > 1) await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << Math.Min(failures, 6))), ct);
             }
-            // A clean end without result_complete from a server that gives response ids means "more to come" (it
-            // closes long streams on its own); a server without them (Spark 3.4) has no reattach, and the end is the end.
-            if (!complete && !broke && !seenIds) complete = true;
-            if (!complete && ++reattaches > _options.MaxReattaches)
-                throw new SparkException($"Spark at {_connection}: operation {operationId} broke off {_options.MaxReattaches} times in a row; giving up.");
-            if (broke && reattaches > 1) await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << Math.Min(reattaches, 6))), ct);
         }
-        if (seenIds) await ReleaseAsync(operationId);
+        finally
+        {
+            // Released however it ended (completed, failed, abandoned by the caller), as Spark's clients do.
+            if (reattachable && planSent) await ReleaseAsync(operationId);
+        }
+    }
+
+    private bool? _reattachable;
+
+    /// <summary>Whether the server has reattachable execution (Spark 3.5 and later), asked once per client from the
+    /// version it reports.</summary>
+    private async Task<bool> ReattachableAsync(CancellationToken ct)
+    {
+        if (_reattachable is { } known) return known;
+        var version = await SparkVersionAsync(ct);
+        _reattachable = SupportsReattach(version);
+        return _reattachable.Value;
+    }
+
+    /// <summary>Reattachable execution came with Spark 3.5; a version that cannot be read is taken as newer.</summary>
+    internal static bool SupportsReattach(string version)
+    {
+        var parts = version.Split('.', '-');
+        if (parts.Length < 2 || !int.TryParse(parts[0], out var major) || !int.TryParse(parts[1], out var minor)) return true;
+        return major > 3 || (major == 3 && minor >= 5);
     }
 
     private ReattachExecuteRequest Reattach(string operationId, string? lastResponseId)

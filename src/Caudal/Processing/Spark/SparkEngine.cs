@@ -125,6 +125,8 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
         }
     }
 
+    public IEngine Embedded => local;
+
     public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == "duckdb" ? local : this;
 
     /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
