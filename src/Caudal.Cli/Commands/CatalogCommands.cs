@@ -30,7 +30,7 @@ public sealed class CatalogAthenaCommand : AsyncCommand<CatalogSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, CatalogSettings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         if (await settings.S3TablesAsync(spec, "Athena reads tables on S3,", ct) is not { } tables) return ExitCodes.InvalidSpec;
         Console.Out.Write(AthenaCatalog.Ddl(spec.Name, tables, settings.DatabasePrefix));
         return ExitCodes.Ok;
@@ -42,7 +42,7 @@ public sealed class CatalogDuckDbCommand : AsyncCommand<CatalogSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, CatalogSettings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var tables = await CatalogTable.ReadAsync(spec, settings.Location, ct);
         Console.Out.Write(DuckDbCatalog.Views(spec.Name, tables, tables.Any(t => t.Location.StartsWith("s3://", StringComparison.Ordinal))));
         return ExitCodes.Ok;
@@ -69,7 +69,7 @@ public sealed class CatalogGlueCommand : AsyncCommand<CatalogGlueCommand.Setting
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         if (await settings.S3TablesAsync(spec, "Glue tables point at S3,", ct) is not { } tables) return ExitCodes.InvalidSpec;
         if (!settings.Apply)
         {

@@ -23,7 +23,7 @@ internal static class ClusterCommand
 {
     public static (PipelineSpec Spec, EmrClusterSpec Emr)? Load(ClusterSettings settings)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         if (spec.Spark?.Emr is { } emr) return (spec, emr);
         Console.Error.WriteLine($"caudal: {spec.File} has no 'spark: {{emr: …}}' section: nothing says which cluster to make (see docs/spark.md).");
         return null;

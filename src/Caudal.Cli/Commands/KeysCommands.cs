@@ -25,7 +25,7 @@ public sealed class KeysAddCommand : AsyncCommand<KeysAddCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var store = new ApiKeyStore(DataLake.Open(spec.Lake).Store);
         try
         {
@@ -48,7 +48,7 @@ public sealed class KeysListCommand : AsyncCommand<SpecSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, SpecSettings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var keys = await new ApiKeyStore(DataLake.Open(spec.Lake).Store).ListAsync(ct);
         if (keys.Count == 0)
         {
@@ -74,7 +74,7 @@ public sealed class KeysRemoveCommand : AsyncCommand<KeysRemoveCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         if (await new ApiKeyStore(DataLake.Open(spec.Lake).Store).RemoveAsync(settings.Name, ct))
         {
             Console.Out.WriteLine($"Key '{settings.Name}' removed; servers refuse it within 30 seconds.");

@@ -19,7 +19,7 @@ public sealed class QueryCommand : AsyncCommand<QueryCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         using var session = await QuerySession.OpenAsync(spec, ct);
         var result = session.Query(settings.Sql);
         if (settings.Csv)

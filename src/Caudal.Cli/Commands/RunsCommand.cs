@@ -31,7 +31,7 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var runs = await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync(settings.RunId == null && settings.Trigger == null ? settings.Limit : int.MaxValue, ct);
         if (settings.Trigger != null) runs = runs.Where(r => r.Trigger == settings.Trigger).Take(settings.Limit).ToList();
         if (settings.RunId != null)

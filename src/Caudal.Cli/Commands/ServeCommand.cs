@@ -49,7 +49,7 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = Schedules ? settings.Load() : settings.LoadForReading();
         if (Schedules && spec.Schedule == null)
         {
             Console.Error.WriteLine($"caudal: {spec.File} has no 'schedule' section (caudal up runs the scheduler and the API).");

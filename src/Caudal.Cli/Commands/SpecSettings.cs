@@ -12,4 +12,7 @@ public class SpecSettings : CommandSettings
     public string Spec { get; init; } = "caudal.yaml";
 
     public PipelineSpec Load() => SpecLoader.Load(Spec);
+
+    /// <summary>The spec for a command that only reads the lake: sources' secrets and files are not needed.</summary>
+    public PipelineSpec LoadForReading() => SpecLoader.Load(Spec, use: SpecUse.ReadLake);
 }

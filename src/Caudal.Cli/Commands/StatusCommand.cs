@@ -8,7 +8,7 @@ public sealed class StatusCommand : AsyncCommand<SpecSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, SpecSettings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var lake = DataLake.Open(spec.Lake);
         var tables = await lake.ListTablesAsync(ct);
         if (tables.Count == 0)

@@ -21,7 +21,7 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var spec = settings.Load();
+        var spec = settings.LoadForReading();
         var retention = spec.Run.VacuumRetentionOrDefault;
         if (settings.Retention != null)
             retention = SpecLoader.ParseDuration(settings.Retention)

@@ -32,7 +32,8 @@ public sealed class PipelinePlan
         sb.AppendLine("sources -> raw tables");
         foreach (var (source, tables) in Sources)
         {
-            var where = string.Join(", ", source.Options.Where(o => !o.Key.Contains("password")).Select(o => $"{o.Key}: {o.Value}"));
+            // As the spec writes them (${env:…} references, never their values), secrets masked whatever their source.
+            var where = string.Join(", ", source.Declared.Select(o => $"{o.Key}: {(Secrets.IsSecretName(o.Key) && !o.Value.StartsWith("${env:", StringComparison.Ordinal) ? "***" : Secrets.Redact(o.Value))}"));
             sb.AppendLine($"  {source.Name} ({source.Kind}{(where.Length > 0 ? ", " + where : "")})");
             foreach (var t in tables) sb.AppendLine($"    -> {t}");
         }

@@ -1,3 +1,4 @@
+using Caudal.Spec;
 using System.Text.Json.Serialization;
 
 namespace Caudal.Runs;
@@ -27,7 +28,9 @@ public sealed class StageRecord
     /// <summary>Images a chart stage wrote, as keys in the lake.</summary>
     public List<string> Images { get; init; } = [];
     public double Seconds { get; set; }
-    public string? Error { get; set; }
+    public string? Error { get => _error; set => _error = Secrets.Redact(value); }
+
+    private string? _error;
 }
 
 /// <summary>A run's capture window as recorded: its name and [from, to).</summary>
@@ -51,7 +54,9 @@ public sealed class RunRecord
     public required DateTimeOffset StartedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; set; }
     public RunStatus Status { get; set; } = RunStatus.Running;
-    public string? Error { get; set; }
+    public string? Error { get => _error; set => _error = Secrets.Redact(value); }
+
+    private string? _error;
 
     /// <summary>What started the run: manual (caudal run), schedule, retry (of a failed scheduled run) or backfill.</summary>
     public string Trigger { get; init; } = Triggers.Manual;

@@ -52,8 +52,12 @@ public sealed class SourceSpec
     public required string Name { get; init; }
     public required string Kind { get; init; }
 
-    /// <summary>Kind-specific options with environment references already resolved.</summary>
+    /// <summary>Kind-specific options with environment references already resolved (left as written when the spec was
+    /// loaded only to read the lake: <see cref="SpecUse.ReadLake"/>).</summary>
     public required IReadOnlyDictionary<string, string> Options { get; init; }
+
+    /// <summary>The options as the spec file writes them (<c>${env:…}</c> references kept): what may be shown.</summary>
+    public IReadOnlyDictionary<string, string> Declared { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Datasets as declared; a single "*" means every table the source has.</summary>
     public required IReadOnlyList<DatasetSpec> Datasets { get; init; }
@@ -89,3 +93,11 @@ public sealed class ModelSpec
     public IReadOnlyList<TableId> Outputs => Forecast == null ? [Output] : [Output, Forecast.Metrics];
 }
 
+/// <summary>What a spec is loaded for. A command that only reads the lake (status, runs, query, serve, vacuum, catalog,
+/// keys) never needs a source's secrets or files: its sources' <c>${env:…}</c> references stay unresolved and their
+/// files unchecked, so a machine that only serves the lake needs no database password.</summary>
+public enum SpecUse
+{
+    Run,
+    ReadLake,
+}

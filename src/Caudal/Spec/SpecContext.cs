@@ -6,8 +6,10 @@ namespace Caudal.Spec;
 
 /// <summary>Where a spec is being read (file, folder, environment) and the errors found so far, with the typed
 /// readers every section's parser uses: each reports a problem at its node's file:line:column with a fix.</summary>
-internal sealed class SpecContext(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment)
+internal sealed class SpecContext(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment, SpecUse use = SpecUse.Run)
 {
+    public SpecUse Use { get; } = use;
+
     public string FileName { get; } = fileName;
     public string BaseDirectory { get; } = baseDirectory;
     public List<SpecError> Errors { get; } = [];
@@ -82,7 +84,7 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
     }
 
     /// <summary>The scalar's value with ${env:NAME} references replaced; an unset variable is an error.</summary>
-    public string? Resolve(YamlScalarNode node)
+    public string? Resolve(YamlScalarNode node, string? key = null)
     {
         var value = node.Value ?? "";
         var ok = true;
@@ -90,7 +92,11 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
         {
             var name = m.Groups[1].Value;
             var env = environment != null ? environment.GetValueOrDefault(name) : Environment.GetEnvironmentVariable(name);
-            if (env != null) return env;
+            if (env != null)
+            {
+                if (Secrets.IsSecretName(name) || Secrets.IsSecretName(key ?? "")) Secrets.Register(env);
+                return env;
+            }
             ok = false;
             Error(node.Start, $"Environment variable '{name}' is not set.", $"export {name}=... before running caudal.");
             return "";

@@ -34,19 +34,20 @@ public static partial class SpecLoader
     [GeneratedRegex(@"^[a-z][a-z0-9_]*$")]
     private static partial Regex Identifier();
 
-    public static PipelineSpec Load(string path, IReadOnlyDictionary<string, string?>? environment = null)
+    public static PipelineSpec Load(string path, IReadOnlyDictionary<string, string?>? environment = null, SpecUse use = SpecUse.Run)
     {
         var file = Path.GetFullPath(path);
         if (!System.IO.File.Exists(file))
             throw new SpecException([new SpecError(new SpecPosition(path, 1, 1), $"Spec file '{path}' does not exist.",
                 "pass the path of a caudal.yaml with --spec, or run from the folder that holds it.")]);
         var text = System.IO.File.ReadAllText(file);
-        return Parse(text, path, Path.GetDirectoryName(file)!, environment);
+        return Parse(text, path, Path.GetDirectoryName(file)!, environment, use);
     }
 
-    public static PipelineSpec Parse(string yaml, string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment = null)
+    public static PipelineSpec Parse(string yaml, string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment = null,
+        SpecUse use = SpecUse.Run)
     {
-        var ctx = new SpecContext(fileName, baseDirectory, environment);
+        var ctx = new SpecContext(fileName, baseDirectory, environment, use);
         YamlMappingNode? root = null;
         try
         {
@@ -162,18 +163,19 @@ public static partial class SpecLoader
                         $"put it in an environment variable and write '{option}: ${{env:{name.ToUpperInvariant()}_{option.ToUpperInvariant()}}}'.");
             }
             var options = new Dictionary<string, string>();
+            var declared = new Dictionary<string, string>();
             foreach (var option in kind.Required.Concat(kind.Optional).Except(IncrementalSpec.Keys))
             {
                 if (ctx.Child(body, option) is YamlSequenceNode list && list.Children.All(c => c is YamlScalarNode))
                 {
                     // A list option (e.g. databases: [WB_WDI, WB_ESG]) is kept comma-joined.
-                    options[option] = string.Join(",", list.Children.Cast<YamlScalarNode>().Select(c => c.Value));
+                    options[option] = declared[option] = string.Join(",", list.Children.Cast<YamlScalarNode>().Select(c => c.Value));
                     continue;
                 }
                 if (ctx.Child(body, option) is YamlMappingNode pairs && pairs.Children.All(c => c.Key is YamlScalarNode && c.Value is YamlScalarNode))
                 {
                     // A mapping option (e.g. columns: {amount: DECIMAL(10,2)}) is kept as name=value pairs.
-                    options[option] = string.Join(";", pairs.Children.Select(c => $"{((YamlScalarNode)c.Key).Value}={((YamlScalarNode)c.Value).Value}"));
+                    options[option] = declared[option] = string.Join(";", pairs.Children.Select(c => $"{((YamlScalarNode)c.Key).Value}={((YamlScalarNode)c.Value).Value}"));
                     continue;
                 }
                 var scalar = ctx.Scalar(body, option);
@@ -183,7 +185,13 @@ public static partial class SpecLoader
                         ctx.Error(body.Start, $"Source '{name}' (kind {kind.Name}) needs '{option}'.", $"add '{option}: ...' under '{name}'.");
                     continue;
                 }
-                if (ctx.Resolve(scalar) is { } resolved) options[option] = resolved;
+                declared[option] = scalar.Value ?? "";
+                var given = ctx.Use == SpecUse.ReadLake ? scalar.Value ?? "" : ctx.Resolve(scalar, option);
+                if (given == null) continue;
+                options[option] = given;
+                if (SourceOptions.All.TryGetValue(option, out var declaration) && !(ctx.Use == SpecUse.ReadLake && EnvReference().IsMatch(given)) &&
+                    declaration.Check(given) is { } problem)
+                    ctx.Error(scalar.Start, $"Source '{name}': {problem.Message}", problem.Fix);
             }
             if (ctx.Scalar(body, "schema") is { } policy)
             {
@@ -195,8 +203,8 @@ public static partial class SpecLoader
             var datasets = ParseDatasets(body, name, defaults, ctx);
             if (!kind.Incremental && datasets.FirstOrDefault(d => d.Mode == CaptureMode.Incremental) is { } inc)
                 ctx.Error(inc.Position, $"Source '{name}' (kind {kind.Name}) does not support incremental capture yet.", "use 'mode: full'.");
-            var source = new SourceSpec { Name = name, Kind = kind.Name, Options = options, Datasets = datasets, Position = ctx.At(key.Start) };
-            kind.Validate?.Invoke(source, ctx.BaseDirectory, (message, fix) => ctx.Error(key.Start, message, fix));
+            var source = new SourceSpec { Name = name, Kind = kind.Name, Options = options, Declared = declared, Datasets = datasets, Position = ctx.At(key.Start) };
+            if (ctx.Use == SpecUse.Run) kind.Validate?.Invoke(source, ctx.BaseDirectory, (message, fix) => ctx.Error(key.Start, message, fix));
             sources.Add(source);
         }
         return sources;
@@ -559,7 +567,8 @@ public static partial class SpecLoader
         }
     }
 
-    internal static string Suggest(string? given, IEnumerable<string> candidates)
+    /// <summary>" (did you mean 'x'?)" for the candidate closest to <paramref name="given"/>, or "".</summary>
+    public static string Suggest(string? given, IEnumerable<string> candidates)
     {
         if (string.IsNullOrEmpty(given)) return "";
         var best = candidates.Select(c => (c, d: Distance(given, c))).Where(x => x.d <= Math.Max(2, given.Length / 3)).OrderBy(x => x.d).FirstOrDefault();

@@ -22,6 +22,78 @@ public sealed class CliCommandTests : IDisposable
         Assert.False(Directory.Exists(_qs.LakePath));
     }
 
+    [Theory]
+    [InlineData("unknown option '--dryrun' (did you mean '--dry-run'?)", "vacuum", "--retention", "0s", "--dryrun")]
+    [InlineData("unknown option '--modelsonly' (did you mean '--models-only'?)", "run", "--modelsonly")]
+    [InlineData("unknown option '--sepc' (did you mean '--spec'?)", "run", "--sepc", "caudal.yaml")]
+    [InlineData("unknown option '--scope' (did you mean '--scopes'?)", "keys", "add", "bi", "--scope", "tables")]
+    [InlineData("unknown option '-x'", "status", "-x")]
+    [InlineData("--port: 'abc' is not a whole number", "serve", "--port", "abc")]
+    public async Task A_typo_on_the_command_line_is_a_usage_error_and_changes_nothing(string message, params string[] args)
+    {
+        // First a lake with something vacuum could delete: a typo'd --dry-run must not delete it.
+        Assert.Equal(0, (await CliProcess.RunAsync(_qs.Folder, "run")).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync(_qs.Folder, "run", "--models-only")).ExitCode);
+        var before = Directory.GetFiles(_qs.LakePath, "*", SearchOption.AllDirectories).Order().ToList();
+        var result = await CliProcess.RunAsync(_qs.Folder, args);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+        Assert.Equal(before, Directory.GetFiles(_qs.LakePath, "*", SearchOption.AllDirectories).Order().ToList());
+    }
+
+    [Fact]
+    public async Task No_output_log_record_or_lake_file_holds_a_secret_and_reading_the_lake_needs_none()
+    {
+        const string canary = "Canary-s3cret-7731";
+        File.WriteAllText(_qs.SpecPath, File.ReadAllText(_qs.SpecPath).Replace("sources:\n", """
+            sources:
+              shop:
+                kind: mysql
+                connection: ${env:SHOP_DB}
+                datasets: [orders]
+              feed:
+                kind: http
+                base_url: http://127.0.0.1:9
+                url: "v1/orders?api_key=${env:FEED_KEY}"
+                records: items
+                auth_token: ${env:FEED_TOKEN}
+                retries: 0
+
+            """, StringComparison.Ordinal));
+        var env = new Dictionary<string, string>
+        {
+            ["SHOP_DB"] = $"mysql://caudal:{canary}@127.0.0.1:9/shop",
+            ["FEED_KEY"] = canary + "-key",
+            ["FEED_TOKEN"] = canary + "-token",
+        };
+        var outputs = new List<string>();
+        foreach (var args in new[] { new[] { "plan" }, ["validate"], ["run"], ["runs"], ["status"] })
+        {
+            var result = await CliProcess.RunAsync(_qs.Folder, env, args);
+            outputs.Add(result.Stdout + result.Stderr);
+        }
+        Assert.Contains("connection: ${env:SHOP_DB}", outputs[0]); // plan shows the reference, not its value
+        Assert.Contains("auth_token: ${env:FEED_TOKEN}", outputs[0]);
+        var id = outputs[3].Split('\n')[1].Split(' ')[0];
+        var detail = await CliProcess.RunAsync(_qs.Folder, env, "runs", "--run", id);
+        outputs.Add(detail.Stdout + detail.Stderr);
+        Assert.Contains("raw.shop_orders", detail.Stdout); // the failed capture is recorded...
+        foreach (var output in outputs) Assert.DoesNotContain("Canary", output, StringComparison.OrdinalIgnoreCase);
+        foreach (var file in Directory.GetFiles(_qs.LakePath, "*", SearchOption.AllDirectories))
+            Assert.False(File.ReadAllText(file).Contains(canary, StringComparison.Ordinal), $"{file} holds the secret");
+
+        // Commands that only read the lake need none of the sources' secrets.
+        foreach (var args in new[] { new[] { "status" }, ["runs"], ["query", "SELECT count(*) FROM trusted.rentals"], ["vacuum", "--dry-run"] })
+        {
+            var result = await CliProcess.RunAsync(_qs.Folder, args);
+            Assert.True(result.ExitCode == 0, $"{string.Join(' ', args)}: {result.Stderr}");
+        }
+        var run = await CliProcess.RunAsync(_qs.Folder, "run");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("Environment variable 'SHOP_DB' is not set", run.Stderr);
+    }
+
     [Fact]
     public async Task Run_then_status_runs_query_and_vacuum_describe_the_lake()
     {

@@ -159,5 +159,61 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal(SpecLoader.DatasetKeys.Order(), datasetKeys.EnumerateObject().Select(p => p.Name).Order());
     }
 
+    /// <summary>Every declared source option of every kind that takes it: a value of the wrong type and a value out of
+    /// range are errors at that value's own line and column, never a silent default.</summary>
+    [Fact]
+    public void Every_declared_option_refuses_a_bad_value_at_its_own_line_and_column()
+    {
+        var checkedOptions = 0;
+        foreach (var kind in Caudal.Capture.SourceKinds.All.Values)
+        {
+            foreach (var name in kind.Required.Concat(kind.Optional))
+            {
+                if (!Caudal.Capture.SourceOptions.All.TryGetValue(name, out var option) || option.Type is Caudal.Capture.OptionType.Text or Caudal.Capture.OptionType.List or Caudal.Capture.OptionType.Mapping)
+                    continue;
+                var bad = new List<string> { option.Type == Caudal.Capture.OptionType.Integer ? "lots" : option.Type == Caudal.Capture.OptionType.Duration ? "forever" : "nope" };
+                if (option.Type == Caudal.Capture.OptionType.Integer) bad.Add((option.Min - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (option.Type == Caudal.Capture.OptionType.Duration) bad.Add("3 minutes");
+                foreach (var value in bad)
+                {
+                    var required = kind.Name switch
+                    {
+                        "sqlite" => "    path: db.sqlite\n",
+                        "mysql" or "postgres" => "    connection: ${env:DB}\n",
+                        "http" => "    base_url: https://api.example.com\n    url: v1/x\n",
+                        "files" => "    path: in/*.csv\n",
+                        _ => "",
+                    };
+                    var yaml = $"version: 1\nlake: ./lake\nsources:\n  s:\n    kind: {kind.Name}\n{required}    {name}: {value}\n";
+                    var line = yaml.Split('\n').ToList().FindIndex(l => l.StartsWith($"    {name}:", StringComparison.Ordinal)) + 1;
+                    var env = new Dictionary<string, string?> { ["DB"] = "Server=127.0.0.1" };
+                    var error = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, env)).Errors;
+                    var at = error.FirstOrDefault(e => e.Message.Contains($"'{name}'", StringComparison.Ordinal));
+                    Assert.True(at != null, $"{kind.Name}.{name}: {value} gave {string.Join("; ", error)}");
+                    Assert.Equal((line, 7 + name.Length), (at!.Position.Line, at.Position.Column));
+                    Assert.Contains($"not '{value}'", at.Message);
+                    checkedOptions++;
+                }
+            }
+        }
+        Assert.True(checkedOptions >= 30, $"{checkedOptions} cases");
+    }
+
+    [Theory]
+    [InlineData("pagination: offest", "'pagination' must be one of none, offset, page, next, cursor, link, not 'offest'", "did you mean 'offset'")]
+    [InlineData("timeout: 3 minutes", "'timeout' must be a duration", "30s")]
+    [InlineData("retries: many", "'retries' must be a whole number from 0 to 100, not 'many'", "retries: 6")]
+    [InlineData("page_size: -5", "'page_size' must be a whole number from 1 to 1000000, not '-5'", "page_size: 1")]
+    [InlineData("concurrency: 0", "'concurrency' must be a whole number from 1 to 256, not '0'", "concurrency: 4")]
+    [InlineData("budget: forever", "'budget' must be a duration", "30m")]
+    public void Bad_http_option_values_are_refused_where_they_are_written(string option, string message, string fix)
+    {
+        var yaml = $"version: 1\nlake: ./lake\nsources:\n  api:\n    kind: http\n    base_url: https://api.example.com\n    url: v1/orders\n    {option}\n";
+        var error = Assert.Single(Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path)).Errors);
+        Assert.Equal((8, 7 + option.IndexOf(':')), (error.Position.Line, error.Position.Column));
+        Assert.Contains(message, error.Message);
+        Assert.Contains(fix, error.Fix);
+    }
+
     public void Dispose() => _dir.Dispose();
 }

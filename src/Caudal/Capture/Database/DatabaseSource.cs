@@ -21,18 +21,14 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     /// <summary>Connections reading key ranges at once. Each keeps two threads busy (decoding rows, encoding Parquet),
     /// so the default is one per two cores.</summary>
-    protected int Parallelism => Spec.Options.TryGetValue("parallelism", out var p) && int.TryParse(p, out var n)
-        ? Math.Max(1, n)
-        : Math.Max(1, Environment.ProcessorCount / 2);
+    protected int Parallelism => SourceOptions.Int(Spec.Options, "parallelism", Math.Max(1, Environment.ProcessorCount / 2));
 
     /// <summary>Tables captured at once (each its own commit). Reading a table leaves the machine room to spare — the
     /// server's round trips, the per-table set-up and commit — so the default is two, or one per two cores if more.</summary>
-    public int TablesAtOnce => Spec.Options.TryGetValue("tables_at_once", out var p) && int.TryParse(p, out var n)
-        ? Math.Max(1, n)
-        : Math.Max(2, Environment.ProcessorCount / 2);
+    public int TablesAtOnce => SourceOptions.Int(Spec.Options, "tables_at_once", Math.Max(2, Environment.ProcessorCount / 2));
 
     /// <summary>Tables smaller than this are read with one connection.</summary>
-    protected long SplitRows => Spec.Options.TryGetValue("split_rows", out var p) && long.TryParse(p, out var n) ? n : 500_000;
+    protected long SplitRows => SourceOptions.Long(Spec.Options, "split_rows", 500_000);
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
     /// <summary>SQL listing the base tables of the connection's database/schema, one name per row.</summary>

@@ -19,20 +19,13 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
 {
     public static readonly SourceKind Kind = new("files", ["path"],
         ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "endpoint", "region", "path_style", "timeout", "retries"],
-        (spec, baseDir) => new FilesSource(spec, baseDir),
-        Validate: (spec, _, error) =>
-        {
-            if (spec.Options.TryGetValue("format", out var f) && f is not ("csv" or "json" or "jsonl" or "parquet"))
-                error($"Unknown format '{f}' in source '{spec.Name}'.", "use csv, json, jsonl or parquet (or leave it out to go by the file extension).");
-            if (spec.Options.TryGetValue("on_bad_rows", out var b) && b is not ("quarantine" or "fail"))
-                error($"on_bad_rows '{b}' in source '{spec.Name}' is neither quarantine nor fail.", "use 'quarantine' (default) or 'fail'.");
-        });
+        (spec, baseDir) => new FilesSource(spec, baseDir));
 
     public const string SourceFileColumn = "_source_file";
     public const string SourceLineColumn = "_source_line";
 
     public string Name => spec.Name;
-    private bool FailOnBadRows => spec.Options.GetValueOrDefault("on_bad_rows") == "fail";
+    private bool FailOnBadRows => SourceOptions.Get(spec.Options, "on_bad_rows") == "fail";
 
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(spec.Options.GetValueOrDefault("dataset", "files"), null, null, spec.Position)]);
@@ -126,7 +119,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         string Reader(string columns) => format switch
         {
             // 4 MiB read buffers instead of DuckDB's 32 MiB per thread (lines up to 2 MiB, DuckDB's max_line_size).
-            "csv" => $"read_csv({local}, buffer_size = {CsvBufferBytes}, header = {(spec.Options.GetValueOrDefault("header", "true") == "true" ? "true" : "false")}" +
+            "csv" => $"read_csv({local}, buffer_size = {CsvBufferBytes}, header = {(SourceOptions.Bool(spec.Options, "header") ? "true" : "false")}" +
                      $"{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{columns}" +
                      (FailOnBadRows || columns.Length == 0 ? "" : ", store_rejects = true") + ")",
             "json" => $"read_json({local}, format = 'array'{columns})",

@@ -9,10 +9,10 @@ namespace Caudal.Capture.Http;
 public sealed record HttpSettings(TimeSpan AttemptTimeout, int Retries, TimeSpan Budget, int Concurrency)
 {
     public static HttpSettings From(IReadOnlyDictionary<string, string> options) => new(
-        Spec.SpecLoader.ParseDuration(options.GetValueOrDefault("timeout", "30s")) ?? TimeSpan.FromSeconds(30),
-        int.TryParse(options.GetValueOrDefault("retries"), out var r) ? r : 6,
-        Spec.SpecLoader.ParseDuration(options.GetValueOrDefault("budget", "30m")) ?? TimeSpan.FromMinutes(30),
-        int.TryParse(options.GetValueOrDefault("concurrency"), out var c) ? Math.Max(1, c) : 4);
+        SourceOptions.Duration(options, "timeout"),
+        SourceOptions.Int(options, "retries", 6),
+        SourceOptions.Duration(options, "budget"),
+        SourceOptions.Int(options, "concurrency", 4));
 }
 
 /// <summary>
@@ -30,8 +30,9 @@ public static class HttpTransport
         HttpMessageHandler inner = baseUrl.StartsWith("file:", StringComparison.Ordinal)
             ? new RecordedTransport(baseUrl["file:".Length..].Replace("//", ""))
             : new SocketsHttpHandler { AutomaticDecompression = DecompressionMethods.All, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new HttpRetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        if (settings.Retries > 0) // retries: 0 is one attempt and no retry (Polly refuses zero retry attempts)
+            builder.AddRetry(new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = settings.Retries,
                 BackoffType = DelayBackoffType.Exponential,
@@ -39,9 +40,8 @@ public static class HttpTransport
                 Delay = TimeSpan.FromMilliseconds(200),
                 MaxDelay = TimeSpan.FromSeconds(20),
                 ShouldRetryAfterHeader = true,
-            })
-            .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = settings.AttemptTimeout })
-            .Build();
+            });
+        var pipeline = builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = settings.AttemptTimeout }).Build();
         return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = new WholeResponseHandler { InnerHandler = inner } })
         {
             BaseAddress = baseUrl.StartsWith("file:", StringComparison.Ordinal) ? new Uri("http://recorded.invalid/") : new Uri(baseUrl.TrimEnd('/') + "/"),

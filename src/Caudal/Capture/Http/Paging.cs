@@ -18,22 +18,23 @@ public sealed record Paging(
     string? CursorParam = null)
 {
     public static Paging From(IReadOnlyDictionary<string, string> o) => new(
-        o.GetValueOrDefault("pagination", "none") switch
+        SourceOptions.Get(o, "pagination") switch
         {
             "offset" => PagingKind.Offset,
             "page" => PagingKind.Page,
             "next" => PagingKind.Next,
             "cursor" => PagingKind.Cursor,
             "link" => PagingKind.Link,
-            _ => PagingKind.None,
+            "none" => PagingKind.None,
+            var other => throw new FormatException($"unknown pagination '{other}'"),
         },
         o.GetValueOrDefault("records", "$"),
         o.GetValueOrDefault("offset_param", "offset"),
         o.GetValueOrDefault("limit_param"),
-        int.TryParse(o.GetValueOrDefault("page_size"), out var size) ? size : null,
+        o.ContainsKey("page_size") ? SourceOptions.Int(o, "page_size", 0) : null,
         o.GetValueOrDefault("total"),
         o.GetValueOrDefault("page_param", "page"),
-        int.TryParse(o.GetValueOrDefault("page_start"), out var start) ? start : 1,
+        SourceOptions.Int(o, "page_start", 1),
         o.GetValueOrDefault("next", "next"),
         o.GetValueOrDefault("cursor_param", "cursor"));
 }

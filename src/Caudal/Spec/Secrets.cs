@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+
+namespace Caudal.Spec;
+
+/// <summary>
+/// The secret values this process has read (every value a spec took from <c>${env:…}</c>), so that nothing Caudal
+/// prints, logs or records contains one: <see cref="Redact"/> writes each as <c>***</c>, and passwords in URLs and
+/// connection strings too, whether or not they came from the environment.
+/// </summary>
+public static partial class Secrets
+{
+    private static readonly ConcurrentDictionary<string, byte> Values = new(StringComparer.Ordinal);
+
+    /// <summary>Shorter values are too likely to be ordinary words or numbers to be masked everywhere.</summary>
+    private const int MinLength = 4;
+
+    public static void Register(string value)
+    {
+        if (value.Length >= MinLength) Values.TryAdd(value, 0);
+        // A connection string's or URL's password alone, in case a driver's message quotes only that part.
+        foreach (Match m in ConnectionPassword().Matches(value))
+            if (m.Groups["secret"].Value.Length >= MinLength) Values.TryAdd(m.Groups["secret"].Value, 0);
+    }
+
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    public static string? Redact(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return text;
+        foreach (var value in Values.Keys.OrderByDescending(v => v.Length))
+            if (text.Contains(value, StringComparison.Ordinal)) text = text.Replace(value, "***", StringComparison.Ordinal);
+        return ConnectionPassword().Replace(text, m => m.Value.Replace(m.Groups["secret"].Value, "***", StringComparison.Ordinal));
+    }
+
+    /// <summary>Whether an option or environment variable of this name holds a secret (its value is never shown).</summary>
+    public static bool IsSecretName(string name) =>
+        SecretWords.Any(w => name.Contains(w, StringComparison.OrdinalIgnoreCase)) || name.EndsWith("key", StringComparison.OrdinalIgnoreCase) ||
+        name.Equals("connection", StringComparison.OrdinalIgnoreCase);
+
+    private static readonly string[] SecretWords = ["password", "passwd", "pwd", "token", "secret", "credential", "_key", "apikey", "_db", "dsn", "connection"];
+
+    /// <summary><c>scheme://user:secret@host</c> and <c>Password=secret;</c> (also <c>pwd</c>).</summary>
+    [GeneratedRegex(@"://[^/@:\s]+:(?<secret>[^/@\s]+)@|(?i:\b(password|pwd)\s*=\s*)(?<secret>[^;\s]+)")]
+    private static partial Regex ConnectionPassword();
+}
