@@ -22,24 +22,38 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, RunCommandSettings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        var options = new RunOptions { Capture = !settings.ModelsOnly };
+        using var signals = new StopSignals();
+        var options = new RunOptions { Capture = !settings.ModelsOnly, CancelReason = () => signals.Reason };
         // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
         var (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, ct);
         if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token, lease?.Lost ?? CancellationToken.None);
         ct = stop.Token;
+        PipelineRunner? runner = null;
         RunRecord run;
-        if (AnsiConsole.Profile.Capabilities.Interactive)
+        try
         {
-            run = await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new SpinnerColumn(), new ElapsedTimeColumn())
-                .StartAsync(async progress => await new PipelineRunner(spec, new LiveProgress(progress), options).RunAsync(ct));
+            if (AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                run = await AnsiConsole.Progress()
+                    .AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new SpinnerColumn(), new ElapsedTimeColumn())
+                    .StartAsync(async progress => await (runner = new PipelineRunner(spec, new LiveProgress(progress), options)).RunAsync(ct));
+            }
+            else
+            {
+                run = await (runner = new PipelineRunner(spec, new PlainProgress(), options)).RunAsync(ct);
+            }
         }
-        else
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
-            run = await new PipelineRunner(spec, new PlainProgress(), options).RunAsync(ct);
+            Console.Out.Flush();
+            var record = runner?.Run;
+            var stages = record?.Stages.Where(s => s.Status == RunStatus.Cancelled).Select(s => s.Table).ToList() ?? [];
+            Console.Error.WriteLine($"caudal: run {record?.RunId} {signals.Reason}{(stages.Count > 0 ? $" in {string.Join(", ", stages)}" : "")}: " +
+                                    "nothing of it was committed; what earlier stages committed stays.");
+            return ExitCodes.Interrupted;
         }
         Report.RunSummary(run, spec);
         return run.Status == RunStatus.Succeeded ? ExitCodes.Ok : ExitCodes.Failed;

@@ -79,12 +79,14 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
             Console.Error.WriteLine($"caudal: {spec.File} asks for API keys (serve.auth: keys) and the lake has none: add one with caudal keys add <name> --scopes tables.");
             return ExitCodes.InvalidSpec;
         }
-        if (!access.Enabled && (configured || !IPAddress.IsLoopback(IPAddress.Parse(settings.Bind))))
+        var beyondLoopback = configured || !IPAddress.IsLoopback(IPAddress.Parse(settings.Bind));
+        if (!access.Enabled && beyondLoopback)
         {
             Console.Error.WriteLine($"caudal: {(configured ? "the Kestrel endpoints configured" : $"--bind {settings.Bind}")} would serve beyond loopback without authentication. " +
                 "Add an API key (caudal keys add <name> --scopes tables), or serve on 127.0.0.1 behind a proxy that authenticates.");
             return ExitCodes.InvalidSpec;
         }
+        access.BeyondLoopback = beyondLoopback; // never open beyond loopback, even when the last key is removed
         app.MapLakeServing(spec);
         var outcome = Schedules ? app.Services.GetRequiredService<ScheduleCommand.SchedulerOutcome>() : null;
         await app.StartAsync(ct);

@@ -166,6 +166,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 // quarantines its bad rows again, under the new run id); the other order could lose them.
                 if (quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, quarantined, ct);
                 CrashPoint.Reach($"capture:{id}:before-commit");
+                ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
                 stage.Version = await table.CommitAsync(write, existing, readGiven: true, ct);
                 CrashPoint.Reach($"capture:{id}:after-commit");
             }

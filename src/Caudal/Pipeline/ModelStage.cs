@@ -116,6 +116,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
         var adds = new List<AddFile>();
         for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
         CrashPoint.Reach($"model:{id}:before-commit");
+        ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
         stage.Version = await target.CommitAsync(new TableWrite
         {
             Mode = model.Mode,

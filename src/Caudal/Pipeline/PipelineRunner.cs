@@ -72,13 +72,25 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         }
         catch (Exception e)
         {
-            run.Status = RunStatus.Failed;
-            run.Error = e is OperationCanceledException ? "cancelled" : e.Message;
+            var cancelled = e is OperationCanceledException;
+            run.Status = cancelled ? RunStatus.Cancelled : RunStatus.Failed;
+            run.Error = cancelled ? _options.CancelReason?.Invoke() ?? "cancelled" : e.Message;
             // The stage it stopped in never finished: the record says so rather than "running" forever.
             foreach (var stage in run.Stages.Where(s => s.Status == RunStatus.Running))
             {
-                stage.Status = RunStatus.Failed;
+                stage.Status = run.Status;
                 stage.Error = run.Error;
+            }
+            // A cancelled or failed run is a finished run: it goes to the history table like any other (best effort:
+            // the lake may be what failed).
+            run.FinishedAt = DateTimeOffset.UtcNow;
+            try
+            {
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                await RunHistoryTable.AppendAsync(lake, settings, run, bounded.Token);
+            }
+            catch (Exception append) when (append is not OutOfMemoryException)
+            {
             }
             throw;
         }
@@ -123,6 +135,10 @@ public sealed record RunOptions
     public string? Job { get; init; }
     public DateTimeOffset? ScheduledFor { get; init; }
     public int Attempt { get; init; } = 1;
+
+    /// <summary>What a cancelled run's record says stopped it (e.g. "cancelled: ran past max_runtime (02:00:00)");
+    /// asked when the cancellation arrives. Null: "cancelled".</summary>
+    public Func<string>? CancelReason { get; init; }
 
     /// <summary>The span of source time to capture (backfill, scheduled runs), recorded with the run.</summary>
     public Capture.CaptureWindow? Window { get; init; }

@@ -64,10 +64,37 @@ public sealed class QuerySession : IDisposable
     {
         DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         DateTime t => t.ToString(t.TimeOfDay.Ticks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd HH:mm:ss" : "yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture),
-        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "+00",
+        // An instant (TIMESTAMPTZ): ISO 8601 in UTC with its Z, as every reader parses it.
+        DateTimeOffset t => t.UtcDateTime.ToString(t.UtcTicks % TimeSpan.TicksPerSecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss" : "yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + "Z",
         byte[] b => "\\x" + Convert.ToHexString(b),
+        Stream s => "\\x" + Convert.ToHexString(Bytes(s)),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
+
+    /// <summary>A BLOB's bytes (DuckDB.NET gives a stream).</summary>
+    public static byte[] Bytes(Stream stream)
+    {
+        if (stream is MemoryStream m && m.TryGetBuffer(out var buffer)) return buffer.AsSpan((int)m.Position).ToArray();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>Column <paramref name="i"/> of the current row as served: BLOBs as bytes, TIMESTAMPTZ as an instant
+    /// (DuckDB.NET gives a DateTime without its zone), null for NULL.</summary>
+    public static object? Value(System.Data.IDataRecord record, int i)
+    {
+        if (record.IsDBNull(i)) return null;
+        var value = record.GetValue(i);
+        return value switch
+        {
+            Stream s => Bytes(s),
+            DateTime t when record.GetDataTypeName(i).Contains("Tz", StringComparison.OrdinalIgnoreCase) ||
+                            record.GetDataTypeName(i).Contains("TIME ZONE", StringComparison.OrdinalIgnoreCase) =>
+                new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+            _ => value,
+        };
+    }
 
     public void Dispose()
     {

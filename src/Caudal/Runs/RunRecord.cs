@@ -1,9 +1,9 @@
-using Caudal.Spec;
 using System.Text.Json.Serialization;
+using Caudal.Spec;
 
 namespace Caudal.Runs;
 
-public enum RunStatus { Running, Succeeded, Failed, Skipped }
+public enum RunStatus { Running, Succeeded, Failed, Skipped, Cancelled }
 
 /// <summary>What one stage of a run did to one table.</summary>
 public sealed class StageRecord

@@ -106,7 +106,11 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
     /// running (its process was killed) or stopped with the scheduler ("cancelled") leaves the slot open, so it is run
     /// again (by the scheduler that takes over, or after a restart according to catch_up).</summary>
     private bool Handled(RunRecord run) =>
-        run.Status == RunStatus.Succeeded || (run.Status == RunStatus.Failed && run.Error != "cancelled" && run.Attempt >= 1 + _schedule.Retries.Count);
+        run.Status == RunStatus.Succeeded ||
+        (run.Status is RunStatus.Failed or RunStatus.Cancelled && run.Error is not ("cancelled" or Stopped) && run.Attempt >= 1 + _schedule.Retries.Count);
+
+    /// <summary>The record of a run the scheduler's own stop (SIGTERM/SIGINT) cancelled: its slot stays open.</summary>
+    private const string Stopped = "cancelled: the scheduler was stopped";
 
     private async Task RunSlotAsync(Slot slot, DateTimeOffset previous, RunStore runs, CancellationToken stopping)
     {
@@ -187,6 +191,9 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             Attempt = attempt,
             // Templated sources ({from}, {to} in a url or path) read the span since the last slot handled.
             Window = new Capture.CaptureWindow(previous < slot.At ? previous : slot.At, slot.At, $"{slot.At:yyyy-MM-ddTHH:mm:ss}Z", Backfill: false),
+            CancelReason = () => stopping.IsCancellationRequested ? Stopped
+                : lease.Lost.IsCancellationRequested ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
+                : $"cancelled: ran past max_runtime ({_schedule.MaxRuntime})",
         });
         logger.LogInformation("Job {Job} slot {Slot:u}: run starts (attempt {Attempt})", slot.Job.Name, slot.At, attempt);
         try
@@ -201,12 +208,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested && runner.Run is { } cancelled)
         {
-            // max_runtime or a lost lease: the run stopped before its next commit; say why in its record.
-            cancelled.Error = lease.Lost.IsCancellationRequested
-                ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
-                : $"cancelled: ran past max_runtime ({_schedule.MaxRuntime})";
-            foreach (var stage in cancelled.Stages.Where(s => s.Error == "cancelled")) stage.Error = cancelled.Error;
-            await runs.SaveAsync(cancelled, CancellationToken.None);
+            // max_runtime or a lost lease: the run stopped before its next commit; its record (and history row) say why.
             logger.LogWarning("Job {Job} slot {Slot:u}: run {RunId} {Error}", slot.Job.Name, slot.At, cancelled.RunId, cancelled.Error);
             return cancelled;
         }

@@ -12,7 +12,9 @@ namespace Caudal.Serve;
 /// <c>X-Api-Key</c>) holding the route's scope: none is a 401, the wrong scope a 403. The dashboard's page, the OpenAPI
 /// document and <c>/healthz</c> are public (they hold no data). Keys are re-read from the lake every 30 seconds, and at
 /// once (at most every 2 seconds) when an unknown key id is presented, so a key added on another machine works at once
-/// and a removed one stops within 30 seconds.
+/// and a removed one stops within 30 seconds. With <c>auth: auto</c> the mode follows the keys the same way: the first
+/// key added turns auth on, removing the last turns it off — except on a server reachable beyond loopback, which never
+/// serves without a key.
 /// </summary>
 public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
 {
@@ -22,16 +24,19 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
     private volatile IReadOnlyList<ApiKey> _keys = [];
     private DateTimeOffset _loadedAt = DateTimeOffset.MinValue;
 
-    /// <summary>Whether requests need a key (decided once at start: <c>auth: keys</c>, or any key in the lake).</summary>
-    public bool Enabled { get; private set; }
+    /// <summary>Whether requests need a key now: <c>auth: keys</c>, a server reachable beyond loopback, or any key in
+    /// the lake (as last read).</summary>
+    public bool Enabled => spec.Auth == ServeAuth.Keys || BeyondLoopback || (spec.Auth == ServeAuth.Auto && _keys.Count > 0);
+
+    /// <summary>Whether auth can be on at all (<c>auth: none</c> is the only way it cannot).</summary>
+    private bool MayBeEnabled => spec.Auth != ServeAuth.None || BeyondLoopback;
+
+    /// <summary>Set when the server listens beyond loopback: then keys are always required, even if the last is removed.</summary>
+    public bool BeyondLoopback { get; set; }
 
     public int KeyCount => _keys.Count;
 
-    public async Task StartAsync(CancellationToken ct)
-    {
-        await ReloadAsync(ct);
-        Enabled = spec.Auth == ServeAuth.Keys || (spec.Auth == ServeAuth.Auto && _keys.Count > 0);
-    }
+    public Task StartAsync(CancellationToken ct) => ReloadAsync(ct);
 
     /// <summary>The scope a request path needs; null for public paths.</summary>
     public static string? ScopeOf(PathString path)
@@ -51,8 +56,10 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
     public async Task<(ApiKey? Key, IResult? Refusal)> AuthorizeAsync(HttpContext http)
     {
         var scope = ScopeOf(http.Request.Path);
-        if (!Enabled || scope == null || HttpMethods.IsOptions(http.Request.Method)) return (null, null);
         var presented = Presented(http.Request);
+        // A key presented while auth is off: keys may have been added since the last read (then auth is on).
+        if (!Enabled && scope != null && presented != null && DateTimeOffset.UtcNow - _loadedAt > UnknownRefresh) await ReloadAsync(http.RequestAborted);
+        if (!Enabled || scope == null || HttpMethods.IsOptions(http.Request.Method)) return (null, null);
         if (presented == null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"caudal\"";
@@ -131,7 +138,7 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
     {
         var access = app.Services.GetRequiredService<ApiAccess>();
         // Each middleware costs every request (a fifth of a cached page's throughput, measured): only what applies runs.
-        if (access.Enabled)
+        if (access.MayBeEnabled)
             app.Use(async (http, next) =>
             {
                 var (key, refusal) = await access.AuthorizeAsync(http);
@@ -143,7 +150,7 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
                 if (key != null) http.Items[KeyItem] = key;
                 await next(http);
             });
-        if (access.Enabled || spec.RateLimit != null) app.UseRateLimiter();
+        if (access.MayBeEnabled || spec.RateLimit != null) app.UseRateLimiter();
         // Public: whether a key is needed and whether the one sent is good, always a 200 (the dashboard asks this
         // first, so a missing key is a question to the user, not a failed request).
         app.MapGet("/auth", async (HttpContext http) =>

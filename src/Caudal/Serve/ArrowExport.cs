@@ -31,7 +31,7 @@ internal static partial class ArrowExport
         foreach (var c in columns) c.Reset();
         while (await reader.ReadAsync(ct))
         {
-            for (var i = 0; i < columns.Length; i++) columns[i].Append(reader.IsDBNull(i) ? null : reader.GetValue(i));
+            for (var i = 0; i < columns.Length; i++) columns[i].Append(QuerySession.Value(reader, i));
             if (++rows == BatchRows)
             {
                 await writer.WriteRecordBatchAsync(Batch(schema, columns, rows), ct);
@@ -132,7 +132,7 @@ internal static partial class ArrowExport
             if (clr == typeof(float)) return new(name, FloatType.Default, () => new FloatArray.Builder(), (b, v) => ((FloatArray.Builder)b).Append((float)v));
             if (clr == typeof(double)) return new(name, DoubleType.Default, () => new DoubleArray.Builder(), (b, v) => ((DoubleArray.Builder)b).Append((double)v));
             if (clr == typeof(string)) return new(name, StringType.Default, () => new StringArray.Builder(), (b, v) => ((StringArray.Builder)b).Append((string)v));
-            if (clr == typeof(byte[])) return new(name, BinaryType.Default, () => new BinaryArray.Builder(), (b, v) => ((BinaryArray.Builder)b).Append(((byte[])v).AsSpan()));
+            if (clr == typeof(byte[]) || typeof(Stream).IsAssignableFrom(clr)) return new(name, BinaryType.Default, () => new BinaryArray.Builder(), (b, v) => ((BinaryArray.Builder)b).Append(((byte[])v).AsSpan()));
             if (clr == typeof(DateOnly)) return new(name, Date32Type.Default, () => new Date32Array.Builder(), (b, v) => ((Date32Array.Builder)b).Append((DateOnly)v));
             if (clr == typeof(DateTime) || clr == typeof(DateTimeOffset))
             {

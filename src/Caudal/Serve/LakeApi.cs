@@ -84,10 +84,18 @@ public static class LakeApi
                 }
                 snapshot = await catalog.SnapshotAsync(id, pinned, ct);
                 if (snapshot == null) return Problem(404, $"no table {id}{(pinned != null ? $" at version {pinned}" : "")}: see /v1/tables.");
-                query = TableQuery.Parse(http.Request.Query.Select(q => new KeyValuePair<string, string>(q.Key, q.Value.ToString())), snapshot.Schema,
+                query = TableQuery.Parse(http.Request.Query.SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string>(q.Key, v ?? ""))), snapshot.Schema,
                     wholeByDefault: output is Format.Parquet or Format.Arrow);
                 if (query.Version is { } fromCursor && fromCursor != snapshot.Version) snapshot = await catalog.SnapshotAsync(id, fromCursor, ct);
                 if (snapshot == null) return Problem(404, $"version {query.Version} of {id} does not exist.");
+                // A cursor names a row of a data file of its version: one that names no such row was not made here.
+                if (query.After is { } after)
+                {
+                    var root = catalog.Lake.Table(id).Root;
+                    var file = snapshot.Files.Values.FirstOrDefault(f => $"{root}/{PartitionPath.FromLogPath(f.Path)}" == after.File);
+                    if (file == null || after.Row < 0 || (file.NumRecords is { } rows && after.Row >= rows))
+                        throw new BadRequestException("next: not a cursor this server gave for this table (take it from the previous page's 'next').");
+                }
             }
             catch (Exception e) when (e is BadRequestException or FormatException or OverflowException)
             {
@@ -274,8 +282,10 @@ public static class LakeApi
         await engine.MountAsync(id, table, snapshot, query.PartitionFilter(snapshot.Schema, snapshot.Metadata.PartitionColumns), query.NeedsIdentity, ct);
         var sql = query.ToSql($"{id.ZoneName}.{Sql.Ident(id.Name)}");
         var whole = query.Limit == null;
-        if (whole && query.NeedsIdentity)
-            sql = $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM ({sql})";
+        // The hidden identity columns serve page cursors only: a whole result, and a file (Parquet, Arrow) with a limit,
+        // leave them out (and the extra row a page reads to know whether another follows).
+        if (query.NeedsIdentity && (whole || format is Format.Parquet or Format.Arrow))
+            sql = $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM ({sql}){(query.Limit is { } n ? $" LIMIT {n}" : "")}";
         if (format == Format.Parquet)
         {
             await WriteParquetAsync(http, engine, id, sql, query.SqlParameters, scratch, ct);
@@ -350,7 +360,7 @@ public static class LakeApi
                 next = query.NextCursor(snapshot.Version, last.File, last.Row);
                 break;
             }
-            for (var i = 0; i < values.Length; i++) values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            for (var i = 0; i < values.Length; i++) values[i] = QuerySession.Value(reader, i);
             if (!whole) last = (reader.GetString(names.Length), reader.GetInt64(names.Length + 1));
             switch (format)
             {
@@ -437,7 +447,7 @@ public static class LakeApi
         using var reader = await command.ExecuteReaderAsync(ct);
         var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
         while (await reader.ReadAsync(ct))
-            yield return map(names.Select((n, i) => (n, reader.IsDBNull(i) ? null : reader.GetValue(i))).ToList());
+            yield return map(names.Select((n, i) => (n, QuerySession.Value(reader, i))).ToList());
     }
 
     private static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)
@@ -475,7 +485,8 @@ public static class LakeApi
             case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
             case decimal m: json.WriteNumberValue(m); break;
             case System.Numerics.BigInteger big: json.WriteRawValue(big.ToString(CultureInfo.InvariantCulture)); break;
-            case System.Collections.IList list when value is not byte[]:
+            case byte[] bytes: json.WriteBase64StringValue(bytes); break; // BLOB: base64 (OpenAPI says so)
+            case System.Collections.IList list:
                 json.WriteStartArray();
                 foreach (var item in list) WriteValue(json, item);
                 json.WriteEndArray();

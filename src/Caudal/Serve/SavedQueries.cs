@@ -29,7 +29,7 @@ public static class SavedQueries
         if (errors.Count > 0) throw new SpecException(errors);
     }
 
-    public static void Map(IEndpointRouteBuilder app, PipelineSpec spec, TableCatalog catalog, string scratch, string? lakeFolder)
+    public static void Map(IEndpointRouteBuilder app, PipelineSpec spec, TableCatalog catalog, string scratch)
     {
         app.MapGet("/v1/queries", () => Results.Json(new
         {
@@ -57,7 +57,7 @@ public static class SavedQueries
             }
             foreach (var unknown in http.Request.Query.Keys.Where(k => query.Parameters.All(p => p.Name != k)))
                 return ApiAccess.Problem(400, $"query '{name}' has no parameter '{unknown}' (it has: {(query.Parameters.Count == 0 ? "none" : string.Join(", ", query.Parameters.Select(p => p.Name)))}).");
-            return await SqlEndpoint.RunAsync(catalog, scratch, lakeFolder, query.Sql, parameters, spec.Serve.SqlTimeout, ct);
+            return await SqlEndpoint.RunAsync(catalog, scratch, query.Sql, parameters, spec.Serve.SqlTimeout, ct);
         }).WithSummary("Run a saved query; its parameters go in the query string").WithTags("queries");
     }
 

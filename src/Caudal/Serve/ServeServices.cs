@@ -67,12 +67,9 @@ public static class ServeServices
         if (spec.Serve.Cors.Count > 0) app.UseCors();
         ApiAccess.Use(app, spec.Serve);
         LakeApi.Map(app, catalog, scratch);
-        // The SQL engine may read only the lake's own folder (a local lake) and the server's scratch folder (where an
-        // S3 lake's files are cached).
-        var lake = spec.Lake.Uri.StartsWith("file://", StringComparison.Ordinal) ? spec.Lake.Uri["file://".Length..] : spec.Lake.Uri;
-        var lakeFolder = spec.Lake.IsS3 ? null : Path.GetFullPath(lake);
-        SqlEndpoint.Map(app, catalog, scratch, lakeFolder, spec.Serve.SqlTimeout);
-        SavedQueries.Map(app, spec, catalog, scratch, lakeFolder);
+        // The SQL engine may read only the data files of the tables it mounts and the server's scratch folder.
+        SqlEndpoint.Map(app, catalog, scratch, spec.Serve.SqlTimeout);
+        SavedQueries.Map(app, spec, catalog, scratch);
         ChartsApi.Map(app, spec, catalog.Lake);
         Dashboard.Map(app);
         app.MapOpenApi();

@@ -32,7 +32,7 @@ public static class SqlEndpoint
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch, string? lakeFolder, TimeSpan maxTimeout)
+    public static void Map(IEndpointRouteBuilder app, TableCatalog catalog, string scratch, TimeSpan maxTimeout)
     {
         app.MapPost("/v1/sql", async (HttpContext http, CancellationToken ct) =>
         {
@@ -58,14 +58,14 @@ public static class SqlEndpoint
             {
                 return Problem(400, e.Message);
             }
-            return await RunAsync(catalog, scratch, lakeFolder, sql, parameters, timeout, ct);
+            return await RunAsync(catalog, scratch, sql, parameters, timeout, ct);
         }).WithSummary("Run one read-only SQL query over the lake's tables (zone.name)").WithTags("sql")
           .Accepts<Request>("application/json");
     }
 
     /// <summary>Runs one read-only query over every table of the lake (each at its latest version) and answers
     /// <c>{columns, rows, truncated, versions}</c>, or a 400 with the engine's message.</summary>
-    internal static async Task<IResult> RunAsync(TableCatalog catalog, string scratch, string? lakeFolder, string sql,
+    internal static async Task<IResult> RunAsync(TableCatalog catalog, string scratch, string sql,
         IReadOnlyList<DuckDBParameter> parameters, TimeSpan timeout, CancellationToken ct)
     {
         using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 2, MemoryLimit: "512MB"));
@@ -77,7 +77,7 @@ public static class SqlEndpoint
                 await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
                 versions[id.ToString()] = snapshot.Version;
             }
-        LockDown(engine.Connection, [lakeFolder, scratch]);
+        LockDown(engine.Connection, engine.MountedFiles, scratch);
 
         using var command = engine.Connection.CreateCommand();
         command.CommandText = sql;
@@ -101,7 +101,7 @@ public static class SqlEndpoint
                         break;
                     }
                     var row = new object?[reader.FieldCount];
-                    for (var i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : JsonValue(reader.GetValue(i));
+                    for (var i = 0; i < row.Length; i++) row[i] = QuerySession.Value(reader, i) is { } value ? JsonValue(value) : null;
                     rows.Add(row);
                 }
                 return Results.Json(new { columns, rows, truncated, versions }, Json);
@@ -125,20 +125,54 @@ public static class SqlEndpoint
         check.Parameters.Add(new DuckDBParameter(sql));
         using var result = JsonDocument.Parse((string)check.ExecuteScalar()!);
         var root = result.RootElement;
-        if (!root.TryGetProperty("error", out var error) || !error.GetBoolean()) return null;
+        if (!root.TryGetProperty("error", out var error) || !error.GetBoolean())
+            return FunctionNames(root).FirstOrDefault(Hidden) is { } hidden
+                ? $"{hidden}() is not available here: SQL sees the lake's tables (zone.name), not the server's files or settings."
+                : null;
         var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a query";
         return root.TryGetProperty("error_type", out var type) && type.GetString() == "not implemented"
             ? "only a read-only query (SELECT, WITH … SELECT) can run here."
             : $"{message}{(root.TryGetProperty("position", out var p) ? $" (at character {p.GetString()})" : "")}";
     }
 
-    /// <summary>No file outside the lake (and the server's scratch folder), no network, no extensions, no settings.</summary>
-    private static void LockDown(DuckDBConnection connection, IEnumerable<string?> folders)
+    /// <summary>Every function a parsed statement calls (scalar and table functions).</summary>
+    private static IEnumerable<string> FunctionNames(JsonElement element)
     {
-        var allowed = string.Join(", ", folders.OfType<string>().Select(f => Sql.Literal(f.TrimEnd('/') + "/")));
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (property.Name == "function_name" && property.Value.ValueKind == JsonValueKind.String) yield return property.Value.GetString()!;
+                    foreach (var name in FunctionNames(property.Value)) yield return name;
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                    foreach (var name in FunctionNames(item)) yield return name;
+                break;
+        }
+    }
+
+    /// <summary>Functions that show the server rather than the lake's data: its settings, environment, catalog of
+    /// internals, or files (the sandbox's allowed paths already stop files outside the tables).</summary>
+    private static bool Hidden(string function)
+    {
+        var name = function.ToLowerInvariant();
+        return name.StartsWith("duckdb_", StringComparison.Ordinal) || name.StartsWith("pragma_", StringComparison.Ordinal) ||
+               name is "current_setting" or "getenv" or "which_secret" or "glob" or "read_text" or "read_blob" or "sniff_csv" or "parquet_metadata" or
+                   "parquet_schema" or "parquet_file_metadata" or "parquet_kv_metadata" or "parquet_bloom_probe" or "checkpoint" or "force_checkpoint";
+    }
+
+    /// <summary>No file but the data files of the mounted tables (and the server's scratch folder, where DuckDB spills):
+    /// nothing under <c>_caudal/</c> (keys), <c>_delta_log/</c> or <c>_payloads/</c>; no network, no extensions, no settings.</summary>
+    private static void LockDown(DuckDBConnection connection, IEnumerable<string> files, string scratch)
+    {
         foreach (var statement in new[]
                  {
-                     $"SET allowed_directories = [{allowed}]", "SET enable_external_access = false", "SET autoinstall_known_extensions = false",
+                     $"SET allowed_directories = [{Sql.Literal(scratch.TrimEnd('/') + "/")}]",
+                     $"SET allowed_paths = [{string.Join(", ", files.Select(Sql.Literal))}]",
+                     "SET enable_external_access = false", "SET autoinstall_known_extensions = false",
                      "SET autoload_known_extensions = false", "SET lock_configuration = true",
                  })
         {
@@ -163,6 +197,7 @@ public static class SqlEndpoint
     {
         sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or bool or string => value,
         System.Numerics.BigInteger big => big.ToString(CultureInfo.InvariantCulture),
+        byte[] bytes => Convert.ToBase64String(bytes), // BLOB: base64, as the tables' JSON
         _ => QuerySession.Text(value),
     };
 

@@ -128,7 +128,11 @@ public sealed class WebhookTests : IAsyncDisposable
         Assert.Equal("cancelled: ran past max_runtime (00:00:02)", report.GetProperty("error").GetString());
         Assert.Equal("raw.wb_observations", report.GetProperty("failed_stages")[0].GetProperty("table").GetString());
         var run = (await new RunStore(DataLake.Open(spec.Lake).Store).ListAsync()).Single(r => r.RunId == report.GetProperty("run_id").GetString());
-        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal("cancelled: ran past max_runtime (00:00:02)", run.Stages.Single(s => s.Status == RunStatus.Cancelled).Error);
+        // A run killed by max_runtime is a finished run: refined.caudal_runs has it (and so /metrics counts it).
+        using (var session = await Caudal.Processing.QuerySession.OpenAsync(spec))
+            Assert.Equal("cancelled", session.Query($"SELECT DISTINCT run_status FROM refined.caudal_runs WHERE run_id = '{run.RunId}'").Rows.Single()[0]);
         Assert.InRange((run.FinishedAt!.Value - run.StartedAt).TotalSeconds, 1.5, 10); // stopped at the limit, not after 20 s
         Assert.Null(await DataLake.Open(spec.Lake).Table(TableId.Parse("raw.wb_observations")).SnapshotAsync()); // nothing committed
         Assert.Empty(Directory.GetDirectories(_dir.File(".caudal/tmp"))); // and nothing left behind

@@ -149,6 +149,23 @@ public sealed class ServeAccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_added_while_the_server_runs_without_keys_turns_auth_on()
+    {
+        var url = (await ServeAsync()).Url;
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "/v1/tables")).Status); // no keys: open on loopback
+        var key = await AddKeyAsync("bi", "--scopes", "tables");
+        await Task.Delay(2100); // the keys are re-read at most every 2 s on a presented key
+        // A made-up key is refused at once (the server re-reads the keys when a key is presented), and from then on a
+        // request without a key too: "then auth is on", without a restart.
+        var madeUp = await GetAsync(url + "/v1/tables", "ck_madeup_0000000000000000");
+        Assert.Equal(HttpStatusCode.Unauthorized, madeUp.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(url + "/v1/tables")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(url + "/v1/tables", key)).Status);
+        var auth = await GetAsync(url + "/auth");
+        Assert.Contains("\"required\":true", auth.Body);
+    }
+
+    [Fact]
     public async Task Auth_keys_without_any_key_and_an_open_server_beyond_loopback_are_refused()
     {
         var open = await CliProcess.RunAsync(_qs.Folder, "serve", "--bind", "0.0.0.0", "--port", "0");

@@ -170,6 +170,67 @@ public sealed partial class ServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Blobs_instants_ranges_limited_files_and_made_up_cursors_are_served_as_documented()
+    {
+        await StartAsync("serve", "--port", "0");
+        // BLOB (GEOMETRY as WKB): base64 in JSON, NDJSON and SQL; hex in a CSV page; never a .NET type name.
+        var expected = (await QueryAsync(_qs, "SELECT to_base64(location), hex(location) FROM raw.sakila_address ORDER BY address_id LIMIT 1"))[0];
+        var json = await JsonAsync("/v1/tables/raw/sakila_address?columns=address_id,location&order=address_id&limit=1");
+        Assert.Equal(expected[0], json.GetProperty("rows")[0].GetProperty("location").GetString());
+        var ndjson = await _http.GetStringAsync(_url + "/v1/tables/raw/sakila_address?columns=location&order=address_id&limit=1&format=ndjson");
+        Assert.Equal(expected[0], JsonDocument.Parse(ndjson.Split('\n')[0]).RootElement.GetProperty("location").GetString());
+        var csv = await _http.GetStringAsync(_url + "/v1/tables/raw/sakila_address?columns=location&order=address_id&limit=1&format=csv");
+        Assert.Equal("\\x" + expected[1], csv.Split("\r\n")[1]);
+        var (_, sql) = await SqlAsync(new { sql = "SELECT location FROM raw.sakila_address ORDER BY address_id LIMIT 1" });
+        Assert.Equal(expected[0], sql.GetProperty("rows")[0][0].GetString());
+
+        // TIMESTAMPTZ: ISO 8601 with its Z in JSON and SQL alike.
+        var instant = (await JsonAsync("/v1/tables/raw/sakila_address?columns=_caudal_ingested_at&limit=1")).GetProperty("rows")[0].GetProperty("_caudal_ingested_at").GetString()!;
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$", instant);
+        var (_, at) = await SqlAsync(new { sql = "SELECT _caudal_ingested_at FROM raw.sakila_address LIMIT 1" });
+        Assert.EndsWith("Z", at.GetProperty("rows")[0][0].GetString());
+
+        // Two filters on one column are a range (AND), the commonest filter there is.
+        var inRange = (await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals WHERE rental_date >= '2005-06-01' AND rental_date < '2005-07-01'"))[0][0];
+        var range = await JsonAsync("/v1/tables/trusted/rentals?columns=rental_id,rental_date&rental_date=gte.2005-06-01&rental_date=lt.2005-07-01&limit=10000");
+        Assert.Equal(long.Parse(inRange!), range.GetProperty("rows").GetArrayLength());
+
+        // A file with a limit holds that many rows and only the table's columns.
+        foreach (var format in new[] { "parquet", "arrow" })
+        {
+            var bytes = await _http.GetByteArrayAsync(_url + $"/v1/tables/trusted/rentals?format={format}&limit=7");
+            var file = Path.Combine(_qs.Folder, $"limited.{format}");
+            await File.WriteAllBytesAsync(file, bytes);
+            using var db = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+            db.Open();
+            using var command = db.CreateCommand();
+            command.CommandText = format == "parquet" ? $"SELECT * FROM read_parquet('{file}')" : "SELECT 1";
+            if (format == "arrow")
+            {
+                using var reader = new Apache.Arrow.Ipc.ArrowStreamReader(new MemoryStream(bytes));
+                var rows = 0;
+                while (reader.ReadNextRecordBatch() is { } batch) rows += batch.Length;
+                Assert.Equal(7, rows);
+                Assert.DoesNotContain(reader.Schema.FieldsList, f => f.Name.StartsWith("__caudal", StringComparison.Ordinal));
+                continue;
+            }
+            using var result = command.ExecuteReader();
+            var names = Enumerable.Range(0, result.FieldCount).Select(result.GetName).ToList();
+            Assert.DoesNotContain(names, n => n.StartsWith("__caudal", StringComparison.Ordinal));
+            var count = 0;
+            while (result.Read()) count++;
+            Assert.Equal(7, count);
+        }
+
+        // A well-formed cursor this server never gave is a 400, as serve.md says.
+        var forged = Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new object[] { 0, "trusted/rentals/part-00000-made-up.parquet", 5, "" }))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        using var bad = await _http.GetAsync(_url + "/v1/tables/trusted/rentals?next=" + forged);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("not a cursor this server gave", await bad.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Sql_over_http_reads_the_lake_and_nothing_else()
     {
         await StartAsync("serve", "--port", "0");
@@ -200,7 +261,14 @@ public sealed partial class ServeTests : IAsyncLifetime
                      ("SELECT 1; DROP VIEW trusted.rentals", "only a read-only query"),
                      ("SELECT * FROM read_csv('/etc/passwd')", "Permission Error"),
                      ($"SELECT * FROM read_parquet('{outside}.parquet')", "Permission Error"),
-                     ("SELECT * FROM glob('/etc/*')", "Permission Error"),
+                     ("SELECT * FROM glob('/etc/*')", "glob() is not available here"),
+                     // Table data only: not the keys' hashes, the log, payloads, the server's settings or environment.
+                     ($"SELECT * FROM read_text('{_qs.LakePath}/_caudal/keys/*.json')", "read_text() is not available here"),
+                     ($"SELECT * FROM read_json_auto('{_qs.LakePath}/_caudal/keys/*.json')", "Permission Error"),
+                     ($"SELECT * FROM read_json_auto('{_qs.LakePath}/trusted/rentals/_delta_log/00000000000000000000.json')", "Permission Error"),
+                     ("SELECT current_setting('allowed_paths')", "current_setting() is not available here"),
+                     ("SELECT * FROM duckdb_settings()", "duckdb_settings() is not available here"),
+                     ("SELECT getenv('HOME')", "getenv() is not available here"),
                      ("SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')", "Permission Error"),
                      ("SELEC 1", "syntax error"),
                      ("SELECT no_such_column FROM trusted.rentals", "no_such_column"),

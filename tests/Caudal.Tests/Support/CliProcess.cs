@@ -10,7 +10,7 @@ public static class CliProcess
 
     /// <summary>The CLI's own build output (same configuration as the tests): run from the test folder it would load
     /// the test host's framework set (ASP.NET Core) instead of its own dependencies.</summary>
-    private static string Dll
+    internal static string Dll
     {
         get
         {
@@ -93,6 +93,8 @@ public static class CliProcess
         public string PausedOutput => Output;
 
         public void Kill(bool entireProcessTree) => process.Kill(entireProcessTree);
+
+        public int Id => process.Id;
 
         public Task WaitForExitAsync() => process.WaitForExitAsync();
 

@@ -5,7 +5,8 @@ public sealed class TempDir : IDisposable
 {
     public TempDir(string? name = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "caudal-tests", (name ?? "t") + "-" + Guid.NewGuid().ToString("N")[..8]);
+        // Not "caudal-tests": the test databases' password, caudal-test, is masked as a secret wherever a message holds it.
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "caudal-scratch", (name ?? "t") + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path);
     }
 

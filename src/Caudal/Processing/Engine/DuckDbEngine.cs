@@ -24,6 +24,11 @@ public sealed class DuckDbEngine : IEngine
 
     internal DuckDBConnection Connection => _connection;
 
+    private readonly HashSet<string> _mountedFiles = [];
+
+    /// <summary>Every data file a mounted view reads: all a sandboxed query may open (<c>allowed_paths</c>).</summary>
+    internal IReadOnlyCollection<string> MountedFiles => _mountedFiles;
+
     public Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default) =>
         MountAsync(id, table, snapshot, keep: null, rowIdentity: false, ct);
 
@@ -47,6 +52,7 @@ public sealed class DuckDbEngine : IEngine
             {
                 var local = await LocalFileAsync(table, file, ct);
                 paths.Add(local);
+                _mountedFiles.Add(local);
                 // Local and cached paths both end with the file's key: what is before it is the same for every file.
                 prefix = local.Length - $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}".Length;
             }

@@ -112,7 +112,7 @@ async function tablesView() {
 async function runsView() {
   const { runs } = await json("/v1/runs?limit=50");
   view.replaceChildren(el("h2", {}, "Runs"), runs.length ? table(["run", "trigger", "status", "started", "seconds", "stages", "failed"],
-    runs.map(r => el("tr", { className: r.status === "failed" ? "failed" : "" },
+    runs.map(r => el("tr", { className: r.status === "failed" || r.status === "cancelled" ? "failed" : "" },
       el("td", {}, el("a", { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id)),
       el("td", {}, r.trigger),
       el("td", { className: `status-${r.status}` }, r.status),
@@ -128,7 +128,7 @@ async function runView(id) {
     el("h2", {}, `Run ${run.run_id}`),
     el("p", {}, `${run.trigger}, `, el("span", { className: `status-${run.status}` }, run.status), `, ${runSeconds(run).toFixed(1)} s, started ${new Date(run.started_at).toLocaleString()}`),
     run.error ? el("p", { className: "error" }, run.error) : null,
-    table(["stage", "table", "status", "seconds", "rows", "version", "error"], run.stages.map(s => el("tr", { className: s.status === "failed" ? "failed" : "" },
+    table(["stage", "table", "status", "seconds", "rows", "version", "error"], run.stages.map(s => el("tr", { className: s.status === "failed" || s.status === "cancelled" ? "failed" : "" },
       el("td", {}, s.stage), el("td", {}, s.table), el("td", { className: `status-${s.status}` }, s.status),
       el("td", { className: "num" }, s.seconds.toFixed(2)), el("td", { className: "num" }, number(s.rows)),
       el("td", { className: "num" }, s.version ?? ""), el("td", {}, s.error || "")))));
