@@ -14,13 +14,17 @@ internal static class Report
     {
         RunStatus.Succeeded => string.Create(CultureInfo.InvariantCulture,
             $"{s.Stage,-7} {s.Table,-40} ok      {s.Rows,10:N0} rows {s.Files,3} {(s.Stage == "chart" ? "images" : "files ")} {Bytes(s.Bytes),9} {Version(s),-4} {s.Seconds,6:F2}s"),
-        _ => $"{s.Stage,-7} {s.Table,-40} {s.Status.ToString().ToLowerInvariant(),-7} {s.Error}",
+        _ => $"{s.Stage,-7} {s.Table,-40} {s.Status.ToString().ToLowerInvariant(),-7} {Reason(s)}",
     };
+
+    /// <summary>The stage's error without a leading "skipped:" when its status already says so.</summary>
+    private static string? Reason(StageRecord s) =>
+        s.Error != null && s.Error.StartsWith(s.Status.ToString().ToLowerInvariant() + ": ", StringComparison.Ordinal) ? s.Error[(s.Error.IndexOf(':') + 2)..] : s.Error;
 
     public static string StageMarkup(StageRecord s) => s.Status == RunStatus.Succeeded
         ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}"))
           + string.Concat(s.Warnings.Select(w => $" [yellow]({Markup.Escape(w)})[/]"))
-        : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {s.Error}")}[/]";
+        : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {Reason(s)}")}[/]";
 
     private static string Version(StageRecord s) => s.Version == null ? "" : $"v{s.Version}";
 

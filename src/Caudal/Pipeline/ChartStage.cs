@@ -27,7 +27,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
             if (chart.Inputs.Select(i => i.ToString()).FirstOrDefault(failed.Contains) is { } blocked)
             {
                 stage.Status = RunStatus.Skipped;
-                stage.Error = $"skipped: input {blocked} failed in this run";
+                stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
                 observer.StageFinished(stage);
                 continue;
             }

@@ -24,7 +24,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             if (blocked != null)
             {
                 stage.Status = RunStatus.Skipped;
-                stage.Error = $"skipped: input {blocked} failed in this run";
+                stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
                 foreach (var output in model.Outputs) failed.Add(output.ToString());
                 observer.StageFinished(stage);
                 continue;

@@ -81,7 +81,7 @@ public sealed record ScheduleSpec(
         }
         else if (ctx.Child(map, "cron") != null)
         {
-            if (Job(map, "pipeline", zone, sourceNames, ctx) is { } parsed) jobs.Add(parsed);
+            if (Job(map, "pipeline", zone, sourceNames, ctx, ownZone: false) is { } parsed) jobs.Add(parsed);
         }
         else ctx.Error(map.Start, "'schedule' has no 'cron' and no 'jobs'.", "add 'cron: \"0 2 * * *\"' (every day at 02:00).");
 
@@ -128,9 +128,11 @@ public sealed record ScheduleSpec(
         return jobs.Count > 0 ? schedule : null;
     }
 
-    private static ScheduledJob? Job(YamlMappingNode map, string name, TimeZoneInfo defaultZone, IReadOnlyList<string> sourceNames, SpecContext ctx)
+    /// <param name="ownZone">False for the single cron of the schedule mapping itself, whose time_zone is the
+    /// default already read (and reported when wrong).</param>
+    private static ScheduledJob? Job(YamlMappingNode map, string name, TimeZoneInfo defaultZone, IReadOnlyList<string> sourceNames, SpecContext ctx, bool ownZone = true)
     {
-        var zone = Zone(ctx.Scalar(map, "time_zone"), defaultZone, ctx);
+        var zone = ownZone ? Zone(ctx.Scalar(map, "time_zone"), defaultZone, ctx) : defaultZone;
         var cronNode = ctx.Scalar(map, "cron", required: true);
         if (cronNode == null) return null;
         var text = cronNode.Value!.Trim();

@@ -12,8 +12,9 @@ public static partial class Secrets
 {
     private static readonly ConcurrentDictionary<string, byte> Values = new(StringComparer.Ordinal);
 
-    /// <summary>Shorter values are too likely to be ordinary words or numbers to be masked everywhere.</summary>
-    private const int MinLength = 4;
+    /// <summary>Shorter values are too likely to be ordinary words or numbers to be masked everywhere (in URLs and
+    /// <c>Password=</c> they are masked whatever their length).</summary>
+    private const int MinLength = 8;
 
     public static void Register(string value)
     {

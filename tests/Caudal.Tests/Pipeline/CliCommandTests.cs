@@ -138,6 +138,10 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(1, failed.ExitCode);
         Assert.Contains("trusted.rentals: Model trusted.rentals (rentals.sql): Binder Error", failed.Stderr);
         Assert.Contains("refined.revenue_by_country_month: skipped: input trusted.rentals failed in this run", failed.Stderr);
+        // What follows from a skip says so, and a stage line says "skipped" once.
+        Assert.Contains("skipped: input trusted.country_year_indicators was skipped in this run", failed.Stderr);
+        Assert.DoesNotContain("skipped skipped", failed.Stdout);
+        Assert.Matches(@"model\s+refined\.revenue_by_country_month\s+skipped\s+input trusted\.rentals failed in this run", failed.Stdout);
         var query = await CliProcess.RunAsync(_qs.Folder, "query", "--csv", "SELECT count(*) AS n FROM trusted.rentals");
         Assert.Equal("n\n802\n", query.Stdout.Replace("\r", ""));
     }

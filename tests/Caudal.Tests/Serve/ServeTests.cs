@@ -231,6 +231,18 @@ public sealed partial class ServeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_dashboards_default_sql_runs()
+    {
+        await StartAsync("serve", "--port", "0");
+        var script = await _http.GetStringAsync(_url + "/dashboard/dashboard.js");
+        var query = System.Text.RegularExpressions.Regex.Match(script, "\"(SELECT \\* FROM refined\\.caudal_runs[^\"]*)\"").Groups[1].Value;
+        Assert.NotEmpty(query);
+        var (status, body) = await SqlAsync(new { sql = query });
+        Assert.True(status == HttpStatusCode.OK, $"{query}: {body}");
+        Assert.True(body.GetProperty("rows").GetArrayLength() > 0);
+    }
+
+    [Fact]
     public async Task Sql_over_http_reads_the_lake_and_nothing_else()
     {
         await StartAsync("serve", "--port", "0");

@@ -97,6 +97,14 @@ public sealed class BadSpecTests : IDisposable
     }
 
     [Fact]
+    public void A_wrong_time_zone_of_a_single_cron_is_reported_once()
+    {
+        var yaml = Good + "\nschedule:\n  cron: \"0 2 * * *\"\n  time_zone: Mars/Olympus";
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>()));
+        Assert.Single(e.Errors, x => x.Message.Contains("Unknown time zone 'Mars/Olympus'"));
+    }
+
+    [Fact]
     public void The_good_spec_is_valid_and_inputs_are_inferred_from_sql_ignoring_comments()
     {
         var spec = SpecLoader.Parse(Good.Replace("models/a.sql", "models/typo.sql").Replace("[orders]", "[orders, ordrs]"), "caudal.yaml", _dir.Path, new Dictionary<string, string?>());

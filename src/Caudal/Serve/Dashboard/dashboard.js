@@ -209,7 +209,7 @@ async function tableView(zone, name, params) {
 
 function sqlView() {
   const editor = el("textarea", { id: "sql", spellcheck: false, "aria-label": "SQL" });
-  editor.value = sessionStorage.getItem("caudal.sql") || "SELECT * FROM refined.caudal_runs ORDER BY started_at DESC LIMIT 20";
+  editor.value = sessionStorage.getItem("caudal.sql") || "SELECT * FROM refined.caudal_runs ORDER BY run_started_at DESC LIMIT 20";
   const output = el("div", { id: "sql-output" });
   const run = async () => {
     sessionStorage.setItem("caudal.sql", editor.value);
