@@ -20,6 +20,7 @@ if ! listening 13306; then
     mkdir -p "$data"
     mariadb-install-db --user=root --datadir="$data" --auth-root-authentication-method=normal >"$services/mariadb-install.log" 2>&1
   fi
+  CAUDAL_STARTED_MARIADB=1
   nohup mariadbd --user=root --datadir="$data" --socket="$services/mariadb.sock" --port=13306 --bind-address=127.0.0.1 \
     --local-infile=1 --skip-log-bin --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     --max-allowed-packet=256M >"$services/mariadb.log" 2>&1 &
@@ -41,13 +42,25 @@ if ! listening 15432; then
     mkdir -p "$data"
     echo "postgres-test" >"$services/pgpass"
     chown -R postgres:postgres "$data" "$services/pgpass"
-    runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -A scram-sha-256 --pwfile="$services/pgpass" >"$services/postgres-init.log" 2>&1
+    (cd / && runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -A scram-sha-256 --pwfile="$services/pgpass" >"$services/postgres-init.log" 2>&1)
   fi
   chown -R postgres:postgres "$data"
-  runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/postgres.log" -w \
-    -o "-p 15432 -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+  # From / : the postgres user may not enter the current folder (runuser would say so on every start).
+  (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/postgres.log" -w \
+    -o "-p 15432 -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null)
+  CAUDAL_STARTED_POSTGRES="$bin"
 fi
 
 export CAUDAL_TEST_MYSQL="Server=127.0.0.1;Port=13306;User ID=caudal;Password=caudal-test"
 export CAUDAL_TEST_POSTGRES="Host=127.0.0.1;Port=15432;Username=postgres;Password=postgres-test"
 export CAUDAL_SERVICES_DIR="$services"
+
+# Stops the servers this script started (not ones that were already running): scripts/test.sh calls it on exit.
+caudal_stop_services() {
+  if [ -n "${CAUDAL_STARTED_MARIADB:-}" ]; then
+    mariadb-admin -S "$services/mariadb.sock" -u root shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -n "${CAUDAL_STARTED_POSTGRES:-}" ]; then
+    (cd / && runuser -u postgres -- "$CAUDAL_STARTED_POSTGRES/pg_ctl" -D "$services/postgres" -m fast -w stop >/dev/null 2>&1) || true
+  fi
+}

@@ -35,7 +35,8 @@ export NODE_OPTIONS="--openssl-legacy-provider"
 # Fonts for the chart tests.
 source scripts/fonts.sh
 
-# Database servers (MariaDB, PostgreSQL) for the capture tests.
+# Database servers (MariaDB, PostgreSQL) for the capture tests; the ones started here are stopped when the tests end.
 source scripts/services.sh
+trap caudal_stop_services EXIT
 
 dotnet test Caudal.sln --nologo -v quiet --logger "console;verbosity=normal" "$@"

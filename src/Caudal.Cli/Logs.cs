@@ -8,7 +8,12 @@ internal static class Logs
     public static void Configure(ILoggingBuilder logging, string format)
     {
         logging.ClearProviders();
-        if (format == "json") logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+        if (format == "json")
+            logging.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                o.UseUtcTimestamp = true;
+            });
         else logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -18,5 +23,9 @@ internal static class Logs
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
+        // A failed start (e.g. a port in use) is said in one line by the command; the host would log it again with the
+        // whole stack trace.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Critical);
     }
 }

@@ -21,10 +21,22 @@ internal static class Report
     private static string? Reason(StageRecord s) =>
         s.Error != null && s.Error.StartsWith(s.Status.ToString().ToLowerInvariant() + ": ", StringComparison.Ordinal) ? s.Error[(s.Error.IndexOf(':') + 2)..] : s.Error;
 
-    public static string StageMarkup(StageRecord s) => s.Status == RunStatus.Succeeded
-        ? Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}"))
-          + string.Concat(s.Warnings.Select(w => $" [yellow]({Markup.Escape(w)})[/]"))
-        : $"[red]{Markup.Escape($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {Reason(s)}")}[/]";
+    /// <summary>A stage's live line, cut to <paramref name="width"/> characters when given (a long error would wrap and
+    /// break the live display; the summary after the run has it whole).</summary>
+    public static string StageMarkup(StageRecord s, int? width = null)
+    {
+        if (s.Status != RunStatus.Succeeded)
+            return $"[red]{Markup.Escape(Fit($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {Reason(s)}", width))}[/]";
+        var line = string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}");
+        var warnings = string.Concat(s.Warnings.Select(w => $" ({w})"));
+        return Markup.Escape(Fit(line, width)) + (warnings.Length == 0 ? "" : $"[yellow]{Markup.Escape(Fit(warnings, width - line.Length))}[/]");
+    }
+
+    private static string Fit(string text, int? width)
+    {
+        text = text.Split('\n')[0];
+        return width is not { } w || text.Length <= w ? text : w <= 1 ? "" : text[..(w - 1)] + "…";
+    }
 
     private static string Version(StageRecord s) => s.Version == null ? "" : $"v{s.Version}";
 
@@ -49,17 +61,24 @@ internal static class Report
         }
         var location = spec.Lake.Uri;
         Console.WriteLine($"lake: {location}");
-        var outputs = spec.Models.SelectMany(m => m.Outputs).ToList();
-        if (outputs.Count == 0) return;
-        Console.WriteLine("outputs (Delta tables: Spark, delta-rs, DuckDB's delta_scan or Athena read them in place):");
-        foreach (var o in outputs) Console.WriteLine($"  {o,-40} {(spec.Lake.IsS3 ? location + "/" + o.Path : Path.Combine(location, o.Path))}");
-        var images = run.Stages.Where(s => s.Stage == "chart").Sum(s => s.Images.Count);
+        // Only what this run wrote: a table whose model failed or was skipped may not exist at all.
+        var written = run.Stages.Where(s => s.Status == RunStatus.Succeeded && s.Version != null).Select(s => s.Table).ToHashSet();
+        var declared = spec.Models.SelectMany(m => m.Outputs).ToList();
+        var outputs = declared.Where(o => written.Contains(o.ToString())).ToList();
+        if (outputs.Count > 0)
+        {
+            Console.WriteLine("outputs (Delta tables: Spark, delta-rs, DuckDB's delta_scan or Athena read them in place):");
+            foreach (var o in outputs) Console.WriteLine($"  {o,-40} {(spec.Lake.IsS3 ? location + "/" + o.Path : Path.Combine(location, o.Path))}");
+        }
+        if (outputs.Count < declared.Count)
+            Console.WriteLine($"{declared.Count - outputs.Count} of {declared.Count} model outputs were not written by this run (see above).");
+        var images = run.Stages.Where(s => s.Stage == "chart" && s.Status == RunStatus.Succeeded).Sum(s => s.Images.Count);
         if (images > 0)
         {
             var charts = $"{location.TrimEnd('/')}/{Caudal.Processing.Charts.ChartSpec.Folder}";
             Console.WriteLine($"charts: {images} PNG images under {(spec.Lake.IsS3 ? charts : Path.Combine(location, Caudal.Processing.Charts.ChartSpec.Folder))}");
         }
-        Console.WriteLine($"query them: caudal query --spec {spec.File} \"SELECT * FROM {outputs[^1]} LIMIT 10\"");
+        if (outputs.Count > 0) Console.WriteLine($"query them: caudal query --spec {spec.File} \"SELECT * FROM {outputs[^1]} LIMIT 10\"");
         Console.WriteLine("see tables with 'caudal status', runs with 'caudal runs'.");
     }
 }

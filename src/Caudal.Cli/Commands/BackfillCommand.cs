@@ -90,6 +90,8 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
             var run = await new PipelineRunner(spec, null, new RunOptions { Trigger = Triggers.Backfill, Sources = sources, Window = window }).RunAsync(stop.Token);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {window.Name,-23} run {run.RunId} {run.Status.ToString().ToLowerInvariant(),-9} {run.Stages.Where(s => s.Stage == "capture").Sum(s => s.Rows),10:N0} rows captured  {run.Seconds,6:F1}s"));
+            foreach (var s in run.Stages)
+                foreach (var warning in s.Warnings) Console.WriteLine($"    {s.Table}: warning: {warning}");
             if (run.Status != RunStatus.Succeeded)
             {
                 failed++;

@@ -80,12 +80,14 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         public void StageFinished(StageRecord stage)
         {
             ProgressTask? task;
+            // The description column shares the line with the spinner and the elapsed time.
+            var width = Console.IsOutputRedirected ? (int?)null : Math.Max(20, Console.WindowWidth - 14);
             lock (_lock)
             {
                 if (!_tasks.TryGetValue(stage, out task))
-                    task = _tasks[stage] = progress.AddTask(Report.StageMarkup(stage), maxValue: 1);
+                    task = _tasks[stage] = progress.AddTask(Report.StageMarkup(stage, width), maxValue: 1);
             }
-            task.Description = Report.StageMarkup(stage);
+            task.Description = Report.StageMarkup(stage, width);
             task.IsIndeterminate = false;
             task.Value = 1;
             task.StopTask();

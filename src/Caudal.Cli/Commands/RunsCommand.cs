@@ -54,7 +54,7 @@ public sealed class RunsCommand : AsyncCommand<RunsCommand.Settings>
             Console.WriteLine($"no runs recorded in {spec.Lake.Uri} yet; start one with 'caudal run'.");
             return ExitCodes.Ok;
         }
-        var table = new TextTable("run", "status", "trigger", "started (UTC)", "duration", "stages ok", "rows", "error");
+        var table = new TextTable("run", "status", "trigger", "started (UTC)", "duration", "stages ok", "rows", "error").Drop(3).Shrink(7, 2);
         foreach (var r in runs)
         {
             var status = r.Status == RunStatus.Running && r.FinishedAt == null ? "running or interrupted" : r.Status.ToString().ToLowerInvariant();

@@ -44,8 +44,17 @@ public sealed class SampleSakilaCommand : Command<SampleSakilaCommand.Settings>
                     $"wrote {settings.Out}: {counts.Total:N0} rows in {counts.Rows.Count} tables (rental {counts.Rows["rental"]:N0}) in {clock.Elapsed.TotalSeconds:F1}s"));
                 return ExitCodes.Ok;
             }
-            var loaded = SakilaLoader.LoadAsync(file, settings.Target, ct).GetAwaiter().GetResult();
             var where = new Uri(settings.Target);
+            Dictionary<string, long> loaded;
+            try
+            {
+                loaded = SakilaLoader.LoadAsync(file, settings.Target, ct).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+            {
+                // Drivers' messages often leave out where they tried to connect.
+                throw new InvalidOperationException($"cannot load into {where.Scheme}://{where.Host}:{where.Port}{where.AbsolutePath}: {e.Message}", e);
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"loaded {loaded.Values.Sum():N0} rows in {loaded.Count} tables (rental {loaded["rental"]:N0}) into {where.Scheme}://{where.Host}:{where.Port}{where.AbsolutePath} in {clock.Elapsed.TotalSeconds:F1}s"));
             return ExitCodes.Ok;

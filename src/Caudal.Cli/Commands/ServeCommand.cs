@@ -3,6 +3,7 @@ using System.Net;
 using Caudal.Schedule;
 using Caudal.Serve;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -89,7 +90,16 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         access.BeyondLoopback = beyondLoopback; // never open beyond loopback, even when the last key is removed
         app.MapLakeServing(spec);
         var outcome = Schedules ? app.Services.GetRequiredService<ScheduleCommand.SchedulerOutcome>() : null;
-        await app.StartAsync(ct);
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine($"caudal: cannot listen at {(configured ? "the configured Kestrel endpoint" : $"{settings.Bind}:{settings.Port}")}: " +
+                                    "the address is already in use (another server there?); choose another --port.");
+            return ExitCodes.Failed;
+        }
         foreach (var url in app.Urls)
             app.Logger.LogInformation("Serving the lake of {Pipeline} at {Url}/v1/tables (dashboard {Url}/, API docs {Url}/scalar; auth {Auth})",
                 spec.Name, url, url, url, access.Enabled ? "on" : "off");

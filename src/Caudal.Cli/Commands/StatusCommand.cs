@@ -16,7 +16,7 @@ public sealed class StatusCommand : AsyncCommand<SpecSettings>
             Console.WriteLine($"the lake at {spec.Lake.Uri} has no tables yet; run 'caudal run'.");
             return ExitCodes.Ok;
         }
-        var grid = new TextTable("table", "version", "rows", "files", "size", "last commit (UTC)", "last run");
+        var grid = new TextTable("table", "version", "rows", "files", "size", "last commit (UTC)", "last run").Drop(6).Shrink(0);
         foreach (var id in tables)
         {
             var snapshot = await lake.Table(id).SnapshotAsync(ct: ct);

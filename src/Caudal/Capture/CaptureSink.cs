@@ -165,7 +165,9 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<DataFile> Finish()
     {
-        if (_writers.Count == 0 && _jsonWriters.Count == 0 && _ready.Count == 0) NewWriter();
+        // Nothing read: an empty batch with the source's columns, or nothing at all when they are unknown (a files source
+        // that matched no file).
+        if (_writers.Count == 0 && _jsonWriters.Count == 0 && _ready.Count == 0 && Columns.Count > 0) NewWriter();
         return _writers.SelectMany(w => w.Finish()).Concat(_jsonWriters.SelectMany(w => w.Finish())).Concat(_ready.Select(r => r.File)).ToList();
     }
 

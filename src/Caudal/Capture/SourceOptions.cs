@@ -87,6 +87,7 @@ public static class SourceOptions
         // files
         SourceOption.Choice("format", null, "csv", "json", "jsonl", "parquet"),
         SourceOption.Choice("on_bad_rows", "quarantine", "quarantine", "fail"),
+        SourceOption.Choice("on_empty", "fail", "fail", "warn"),
         SourceOption.Boolean("header", "true"),
         SourceOption.Boolean("path_style", "false"),
     }.ToDictionary(o => o.Name);

@@ -132,6 +132,13 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
+            if (files.Count == 0 && sink.Schema == null)
+            {
+                // Nothing read and no columns known (on_empty: warn): the stage succeeds with its warning, nothing committed.
+                stage.Warnings.AddRange(sink.Warnings);
+                stage.Seconds = clock.Elapsed.TotalSeconds;
+                return (stage, () => Task.CompletedTask);
+            }
             if (sourceSpec.Options.GetValueOrDefault("schema") == "freeze" && existing != null && sink.Schema is { } incoming &&
                 incoming.Fields.Where(f => existing.Schema.Find(f.Name) == null).Select(f => f.Name).ToList() is { Count: > 0 } added)
                 throw new CaptureException($"Source '{sourceSpec.Name}', dataset '{dataset.Name}': new column(s) {string.Join(", ", added)} " +

@@ -21,6 +21,10 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
     private readonly Webhook _webhook = new(http ?? new HttpClient(), logger, serverRoot);
     private readonly DataLake _lake = DataLake.Open(spec.Lake);
 
+    /// <summary>A slot's time in log messages: ISO 8601 in UTC, the same in text and JSON logs (a structured value would
+    /// be written in the machine's culture).</summary>
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     private IEnumerable<ScheduledJob> Jobs => _schedule.Maintenance is { } m ? [.. _schedule.Jobs, m] : _schedule.Jobs;
 
     public async Task RunAsync(CancellationToken stopping)
@@ -62,14 +66,14 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 try
                 {
                     if (slot.Job == _schedule.Maintenance) await MaintainAsync(stopping);
-                    else await RunSlotAsync(slot, state.LastHandled(slot.Job), runs, stopping);
+                    else if (await RunSlotAsync(slot, state.LastHandled(slot.Job), runs, stopping) is { } handled) state.Done(handled);
                     state.Done(slot);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     // The lake or a webhook failed outside a run (lease, history, records): keep scheduling; this
                     // slot stays open and is decided again by catch_up.
-                    logger.LogError("Job {Job} slot {Slot:u} could not be handled, trying again in 30s: {Error}", slot.Job.Name, slot.At, e.Message);
+                    logger.LogError("Job {Job} slot {Slot} could not be handled, trying again in 30s: {Error}", slot.Job.Name, Iso(slot.At), e.Message);
                     await Task.Delay(TimeSpan.FromSeconds(30), _time, stopping);
                 }
                 continue;
@@ -112,40 +116,65 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
     /// <summary>The record of a run the scheduler's own stop (SIGTERM/SIGINT) cancelled: its slot stays open.</summary>
     private const string Stopped = "cancelled: the scheduler was stopped";
 
-    private async Task RunSlotAsync(Slot slot, DateTimeOffset previous, RunStore runs, CancellationToken stopping)
+    /// <summary>Runs a slot of a job (retried as the schedule says) and returns the latest slot of that job now handled
+    /// (it may be a later one than <paramref name="chosen"/>: see <see cref="RechooseAsync"/>).</summary>
+    private async Task<Slot?> RunSlotAsync(Slot chosen, DateTimeOffset previous, RunStore runs, CancellationToken stopping)
     {
         RunRecord? run = null;
+        var slot = chosen;
         for (var attempt = 1; attempt <= 1 + _schedule.Retries.Count && !stopping.IsCancellationRequested; attempt++)
         {
             if (attempt > 1)
             {
                 var backoff = _schedule.Retries.Delay(attempt - 1);
-                logger.LogInformation("Retrying job {Job} slot {Slot:u} in {Backoff} (attempt {Attempt})", slot.Job.Name, slot.At, backoff, attempt);
+                logger.LogInformation("Retrying job {Job} slot {Slot} in {Backoff} (attempt {Attempt})", slot.Job.Name, Iso(slot.At), backoff, attempt);
                 try
                 {
                     await Task.Delay(backoff, _time, stopping);
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    return null;
                 }
             }
             await using var lease = await AcquireAsync(slot, stopping);
-            if (lease == null) return; // stopping
-            if (attempt == 1 && (await runs.ListAsync(50, stopping)).Any(r => r.Job == slot.Job.Name && r.ScheduledFor == slot.At && Handled(r)))
+            if (lease == null) return null; // stopping
+            if (attempt == 1)
             {
-                logger.LogInformation("Job {Job} slot {Slot:u} already ran (another scheduler); skipped", slot.Job.Name, slot.At);
-                return;
+                // The slot was chosen before waiting for the lease: what ran meanwhile decides what is due now.
+                var (due, handledUpTo) = await RechooseAsync(slot, runs, stopping);
+                if (due == null)
+                {
+                    logger.LogInformation("Job {Job} slot {Slot} already ran (another scheduler); skipped", slot.Job.Name, Iso(slot.At));
+                    return handledUpTo is { } h ? slot with { At = h } : slot;
+                }
+                if (due.Value.At != slot.At)
+                    logger.LogInformation("Job {Job}: slot {Slot} is due instead of {Chosen} (other runners handled the slots before it)",
+                        slot.Job.Name, Iso(due.Value.At), Iso(slot.At));
+                slot = due.Value;
+                if (handledUpTo is { } since && since > previous) previous = since;
             }
             run = await RunOnceAsync(slot, previous, attempt, lease, runs, stopping);
-            if (run == null) return; // stopped mid-run: nothing to report, the next start decides by catch_up
+            if (run == null) return null; // stopped mid-run: nothing to report, the next start decides by catch_up
             if (run.Status == RunStatus.Succeeded)
             {
                 if (_schedule.OnSuccess is { } url) await _webhook.PostAsync(url, run, stopping);
-                return;
+                return slot;
             }
         }
         if (run != null && _schedule.OnFailure is { } failure) await _webhook.PostAsync(failure, run, stopping);
+        return slot;
+    }
+
+    /// <summary>The slot of <paramref name="slot"/>'s job that is due now, from the run records as they are once the
+    /// lease is held (null when none is: another runner handled it), and the latest slot of the job handled so far.</summary>
+    private async Task<(Slot? Due, DateTimeOffset? HandledUpTo)> RechooseAsync(Slot slot, RunStore runs, CancellationToken stopping)
+    {
+        var history = await HistoryAsync(runs, stopping);
+        if (!history.TryGetValue(slot.Job.Name, out var last)) return (slot, null);
+        if (last >= slot.At && _schedule.CatchUp != CatchUp.Latest) return (null, last);
+        var state = new ScheduleState([slot.Job], _schedule.CatchUp, history, _time.GetUtcNow());
+        return (state.Next(_time.GetUtcNow()), last);
     }
 
     /// <summary>Waits for the lease (another runner may hold it); null when stopping first.</summary>
@@ -158,7 +187,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             {
                 var (lease, heldBy) = await RunLease.TryAcquireAsync(_lake.Store, $"job {slot.Job.Name} slot {slot.At:u}", _schedule.LeaseTtl, _time, stopping);
                 if (lease != null) return lease;
-                if (!logged) logger.LogInformation("Job {Job} slot {Slot:u} waits for the lease: {Holder}", slot.Job.Name, slot.At, heldBy);
+                if (!logged) logger.LogInformation("Job {Job} slot {Slot} waits for the lease: {Holder}", slot.Job.Name, Iso(slot.At), heldBy);
                 logged = true;
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -195,31 +224,31 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 : lease.Lost.IsCancellationRequested ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
                 : $"cancelled: ran past max_runtime ({_schedule.MaxRuntime})",
         });
-        logger.LogInformation("Job {Job} slot {Slot:u}: run starts (attempt {Attempt})", slot.Job.Name, slot.At, attempt);
+        logger.LogInformation("Job {Job} slot {Slot}: run starts (attempt {Attempt})", slot.Job.Name, Iso(slot.At), attempt);
         try
         {
             var run = await runner.RunAsync(limit.Token);
             Runs.NativeHeap.Trim();
             // With the process's memory after it: what a process that runs for weeks must watch (a leak shows here first).
-            logger.LogInformation("Job {Job} slot {Slot:u}: run {RunId} {Status} in {Seconds:F1}s{Error} (memory: {ResidentMb} MB resident, {ManagedMb} MB managed heap)",
-                slot.Job.Name, slot.At, run.RunId, run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error,
+            logger.LogInformation("Job {Job} slot {Slot}: run {RunId} {Status} in {Seconds:F1}s{Error} (memory: {ResidentMb} MB resident, {ManagedMb} MB managed heap)",
+                slot.Job.Name, Iso(slot.At), run.RunId, run.Status.ToString().ToLowerInvariant(), run.Seconds, run.Error == null ? "" : ": " + run.Error,
                 Environment.WorkingSet >> 20, GC.GetGCMemoryInfo().HeapSizeBytes >> 20);
             return run;
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested && runner.Run is { } cancelled)
         {
             // max_runtime or a lost lease: the run stopped before its next commit; its record (and history row) say why.
-            logger.LogWarning("Job {Job} slot {Slot:u}: run {RunId} {Error}", slot.Job.Name, slot.At, cancelled.RunId, cancelled.Error);
+            logger.LogWarning("Job {Job} slot {Slot}: run {RunId} {Error}", slot.Job.Name, Iso(slot.At), cancelled.RunId, cancelled.Error);
             return cancelled;
         }
         catch (OperationCanceledException)
         {
-            logger.LogInformation("Job {Job} slot {Slot:u}: run stopped (the scheduler is stopping)", slot.Job.Name, slot.At);
+            logger.LogInformation("Job {Job} slot {Slot}: run stopped (the scheduler is stopping)", slot.Job.Name, Iso(slot.At));
             return null;
         }
         catch (Exception e) when (runner.Run is { } failed)
         {
-            logger.LogError("Job {Job} slot {Slot:u}: run {RunId} failed: {Error}", slot.Job.Name, slot.At, failed.RunId, e.Message);
+            logger.LogError("Job {Job} slot {Slot}: run {RunId} failed: {Error}", slot.Job.Name, Iso(slot.At), failed.RunId, e.Message);
             return failed;
         }
     }

@@ -13,12 +13,24 @@ namespace Caudal.Serve;
 /// </summary>
 internal static partial class CsvExport
 {
+    private static string Iso(string column)
+    {
+        var c = Sql.Ident(column);
+        var utc = $"({c} AT TIME ZONE 'UTC')";
+        return $"CASE WHEN microsecond({utc}) % 1000000 = 0 THEN strftime({utc}, '%Y-%m-%dT%H:%M:%SZ') " +
+               $"ELSE strftime({utc}, '%Y-%m-%dT%H:%M:%S.%fZ') END AS {c}";
+    }
+
     [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int MakeFifo(string path, uint mode);
 
+    /// <param name="instants">The TIMESTAMPTZ columns: written as ISO 8601 in UTC with a Z, as JSON and CSV pages write
+    /// them (the engine's CSV writer would write <c>+00</c>).</param>
     public static async Task WriteAsync(HttpContext http, DuckDBConnection connection, TableId id, string sql, IReadOnlyList<object?> parameters,
-        string scratch, CancellationToken ct)
+        IReadOnlyList<string> instants, string scratch, CancellationToken ct)
     {
+        if (instants.Count > 0)
+            sql = $"SELECT * REPLACE ({string.Join(", ", instants.Select(Iso))}) FROM ({sql})";
         var path = Path.Combine(scratch, $"export-{Guid.NewGuid():N}.csv");
         var piped = OperatingSystem.IsLinux() && MakeFifo(path, 0b110_000_000) == 0;
         using var command = connection.CreateCommand();

@@ -293,7 +293,8 @@ public static class LakeApi
         }
         if (format == Format.Csv && whole)
         {
-            await CsvExport.WriteAsync(http, engine.Connection, id, sql, query.SqlParameters, scratch, ct);
+            var instants = query.Columns.Where(c => snapshot.Schema.Find(c)?.Type == "timestamp").ToList();
+            await CsvExport.WriteAsync(http, engine.Connection, id, sql, query.SqlParameters, instants, scratch, ct);
             return;
         }
         using var command = engine.Connection.CreateCommand();

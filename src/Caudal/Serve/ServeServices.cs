@@ -41,7 +41,19 @@ public static class ServeServices
         {
             document.Info.Title = $"Caudal: {spec.Name}";
             document.Info.Description = "The lake's read API: tables, runs, charts, read-only SQL and saved queries. " +
-                "With auth on, send an API key as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'.";
+                "With auth on, send an API key as 'Authorization: Bearer KEY' or 'X-Api-Key: KEY' (keys come from caudal keys add). " +
+                "Values: BLOBs are base64 in JSON (hex with a \\x prefix in CSV), TIMESTAMPTZ values ISO 8601 in UTC with a Z.";
+            // Prometheus' scrape endpoint is mapped by OpenTelemetry, not as an API route: described here.
+            document.Paths ??= [];
+            var metrics = new Microsoft.OpenApi.OpenApiOperation
+            {
+                Summary = "Prometheus metrics: runs by status and trigger, rows captured, each table's lag, stage durations, the lease",
+                Responses = new Microsoft.OpenApi.OpenApiResponses
+                {
+                    ["200"] = new Microsoft.OpenApi.OpenApiResponse { Description = "Prometheus text exposition format" },
+                },
+            };
+            document.Paths["/metrics"] = new Microsoft.OpenApi.OpenApiPathItem { Operations = new() { [HttpMethod.Get] = metrics } };
             return Task.CompletedTask;
         }));
         services.AddOpenTelemetry()
@@ -73,13 +85,24 @@ public static class ServeServices
         ChartsApi.Map(app, spec, catalog.Lake);
         Dashboard.Map(app);
         app.MapOpenApi();
-        app.MapScalarApiReference(o => o.WithTitle($"Caudal: {spec.Name}"));
+        // Offline: no fonts fetched from a CDN (the page falls back to the system fonts).
+        app.MapScalarApiReference(o => o.WithTitle($"Caudal: {spec.Name}").DisableDefaultFonts());
         app.MapPrometheusScrapingEndpoint("/metrics");
     }
 
     private sealed class KeyRefresher(ApiAccess access) : BackgroundService
     {
-        protected override Task ExecuteAsync(CancellationToken stoppingToken) => access.RefreshLoopAsync(stoppingToken);
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            try
+            {
+                await access.RefreshLoopAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped, or the host was disposed before it started (a port in use): not a failure of the service.
+            }
+        }
     }
 
     /// <summary>Re-reads the metrics from the lake every 15 seconds (a failed read keeps the previous values).</summary>
@@ -88,17 +111,24 @@ public static class ServeServices
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(15));
-            do
+            try
             {
-                try
+                do
                 {
-                    await metrics.RefreshAsync(stoppingToken);
+                    try
+                    {
+                        await metrics.RefreshAsync(stoppingToken);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                    }
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                }
+                while (await timer.WaitForNextTickAsync(stoppingToken));
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
+            catch (OperationCanceledException)
+            {
+                // Stopped, or the host was disposed before it started: not a failure of the service.
+            }
         }
     }
 }

@@ -60,12 +60,28 @@ public static partial class SpecLoader
         catch (YamlException e)
         {
             var message = e.InnerException?.Message ?? e.Message;
-            ctx.Error(e.Start, $"Invalid YAML: {message}", "check indentation (spaces, not tabs) and quoting around this place.");
+            // A tab in the indentation: point at it (the parser's own mark can be the document's start).
+            if (IndentTab(yaml) is { } tab && (e.Start.Line <= 1 || message.Contains("tab", StringComparison.OrdinalIgnoreCase)))
+                ctx.Error(new SpecPosition(fileName, tab.Line, tab.Column), "A tab indents this line; YAML indents with spaces only.", "replace the tab with spaces.");
+            else ctx.Error(e.Start, $"Invalid YAML: {message}", "check indentation (spaces, not tabs) and quoting around this place.");
         }
         if (root == null) throw new SpecException(ctx.Errors);
         var spec = Build(root, ctx);
         if (ctx.Errors.Count > 0) throw new SpecException(ctx.Errors.OrderBy(e => e.Position.Line).ThenBy(e => e.Position.Column).ToList());
         return spec!;
+    }
+
+    /// <summary>The first tab in a line's leading whitespace (1-based line and column), if any.</summary>
+    private static (int Line, int Column)? IndentTab(string yaml)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            var tab = lines[i].IndexOf('\t', 0, indent);
+            if (tab >= 0) return (i + 1, tab + 1);
+        }
+        return null;
     }
 
     private static PipelineSpec? Build(YamlMappingNode root, SpecContext ctx)
@@ -77,7 +93,12 @@ public static partial class SpecLoader
         var name = ctx.Scalar(root, "name")?.Value ?? Path.GetFileName(ctx.BaseDirectory);
 
         var lake = ParseLake(root, ctx);
+        var errorsBefore = ctx.Errors.Count;
         var sources = ParseSources(root, ctx);
+        // When the sources could not be read whole (an error in them, or no 'sources' beside an unknown top-level key,
+        // e.g. 'sourcse'), what models read from raw follows from that error: it is not reported again for each model.
+        var sourcesIncomplete = ctx.Errors.Count > errorsBefore ||
+                                (ctx.Child(root, "sources") == null && root.Children.Keys.OfType<YamlScalarNode>().Any(k => !TopKeys.Contains(k.Value ?? "")));
         var run = RunSettings.Parse(root, ctx);
         var models = ParseModels(root, ctx);
         var charts = ParseCharts(root, models, ctx);
@@ -85,7 +106,7 @@ public static partial class SpecLoader
         var serve = Caudal.Serve.ServeSpec.Parse(root, ctx);
         var spark = Processing.Spark.SparkSpec.Parse(root, ctx);
         Processing.Spark.SparkSpec.CheckEngines(root, lake, models, spark, ctx);
-        CheckGraph(sources, models, ctx);
+        CheckGraph(sources, models, ctx, sourcesIncomplete);
         if (lake == null) return null;
         return new PipelineSpec { File = ctx.FileName, BaseDirectory = ctx.BaseDirectory, Name = name, Lake = lake, Sources = sources, Models = models, Charts = charts, Run = run, Schedule = schedule, Serve = serve, Spark = spark };
     }
@@ -510,7 +531,7 @@ public static partial class SpecLoader
             .ToList();
     }
 
-    private static void CheckGraph(List<SourceSpec> sources, List<ModelSpec> models, SpecContext ctx)
+    private static void CheckGraph(List<SourceSpec> sources, List<ModelSpec> models, SpecContext ctx, bool sourcesIncomplete)
     {
         var produced = new Dictionary<TableId, string>();
         var sourcePrefixes = new List<string>();
@@ -538,7 +559,7 @@ public static partial class SpecLoader
             {
                 if (m.Outputs.Contains(input))
                     ctx.Error(m.Position, $"Model '{m.Output}' reads its own output.", "read another table; to build on previous results use mode: append.");
-                else if (!produced.ContainsKey(input) && !(input.Zone == Zone.Raw && sourcePrefixes.Any(p => input.Name.StartsWith(p, StringComparison.Ordinal))))
+                else if (!produced.ContainsKey(input) && !(input.Zone == Zone.Raw && (sourcesIncomplete || sourcePrefixes.Any(p => input.Name.StartsWith(p, StringComparison.Ordinal)))))
                     ctx.Error(m.Position, $"Model '{m.Output}' reads {input}, which no source or model produces.",
                         $"declare a source dataset or a model for it{Suggest(input.ToString(), produced.Keys.Select(k => k.ToString()))}.");
             }

@@ -36,6 +36,17 @@ public sealed class HttpSourceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_host_that_does_not_resolve_fails_at_once_not_after_retries()
+    {
+        using var h = new PipelineHarness("  api:\n    kind: http\n    base_url: http://no-such-host.invalid\n    url: api/pages\n    records: items\n    retries: 6");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var run = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("the host name does not resolve", run.Stages.Single().Error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}: retried");
+    }
+
+    [Fact]
     public void A_literal_token_in_the_spec_is_refused()
     {
         using var h = new PipelineHarness($"  api:\n    kind: http\n    base_url: {_server.BaseUrl}\n    url: api/pages\n    auth_token: s3cret");

@@ -127,6 +127,35 @@ public sealed class SqliteSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_text_cursor_holding_sqlite_times_reads_incrementally_and_other_text_is_refused_by_row()
+    {
+        void Sql(string sql)
+        {
+            using var connection = new SqliteConnection($"Data Source={_dir.File("t.db")};Pooling=false");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+        Sql("CREATE TABLE orders (id INTEGER PRIMARY KEY, changed TEXT NOT NULL); " +
+            "INSERT INTO orders VALUES (1, '2026-01-01 00:00:01'), (2, '2026-01-01 00:00:02')");
+        var spec = Spec("t.db", "[orders]", "    mode: incremental\n    cursor: changed");
+        var first = await new PipelineRunner(spec).RunAsync();
+        Assert.True(first.Status == RunStatus.Succeeded, first.Stages[0].Error);
+        Assert.Equal(2, first.Stages[0].Rows);
+        Sql("INSERT INTO orders VALUES (3, '2026-01-01 00:00:03.5')");
+        var second = await new PipelineRunner(spec).RunAsync();
+        Assert.True(second.Status == RunStatus.Succeeded, second.Stages[0].Error);
+        using (var session = await Caudal.Processing.QuerySession.OpenAsync(spec))
+            Assert.Equal("2,3", string.Join(",", session.Query($"SELECT id FROM raw.src_orders WHERE _caudal_run_id = '{second.RunId}' ORDER BY id").Rows.Select(r => r[0])));
+
+        Sql("INSERT INTO orders VALUES (4, '2026-01-01T00:00:04')"); // sorts after every canonical time of that day
+        var third = await new PipelineRunner(spec).RunAsync();
+        Assert.Equal(RunStatus.Failed, third.Status);
+        Assert.Contains("cursor 'changed' value '2026-01-01T00:00:04' is not in SQLite's canonical", third.Stages[0].Error);
+    }
+
+    [Fact]
     public async Task Large_tables_are_read_in_key_ranges_over_several_connections_and_incrementally()
     {
         var rows = SakilaGenerator.Generate(_dir.File("k.db"), 0.1).Rows["rental"];

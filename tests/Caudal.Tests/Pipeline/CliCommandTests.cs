@@ -141,6 +141,10 @@ public sealed class CliCommandTests : IDisposable
         // What follows from a skip says so, and a stage line says "skipped" once.
         Assert.Contains("skipped: input trusted.country_year_indicators was skipped in this run", failed.Stderr);
         Assert.DoesNotContain("skipped skipped", failed.Stdout);
+        // The summary lists only what this run wrote.
+        Assert.DoesNotMatch(@"(?m)^  refined\.revenue_by_country_month +\S*lake", failed.Stdout);
+        Assert.Matches(@"(?m)^  trusted\.customers +\S*lake", failed.Stdout);
+        Assert.Matches(@"\d+ of \d+ model outputs were not written by this run", failed.Stdout);
         Assert.Matches(@"model\s+refined\.revenue_by_country_month\s+skipped\s+input trusted\.rentals failed in this run", failed.Stdout);
         var query = await CliProcess.RunAsync(_qs.Folder, "query", "--csv", "SELECT count(*) AS n FROM trusted.rentals");
         Assert.Equal("n\n802\n", query.Stdout.Replace("\r", ""));

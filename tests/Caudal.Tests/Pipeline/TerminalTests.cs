@@ -43,9 +43,13 @@ public sealed class TerminalTests : IDisposable
         var lines = runs.Stdout.Split('\n').Where(l => l.Contains("succeeded")).ToList();
         Assert.Equal(4, lines.Count); // both runs in each way were recorded as succeeded
         Assert.DoesNotContain("failed", runs.Stdout);
-        await BothWays(0, "succeeded", "runs");
+        // Tables fit the 80-column terminal: names and messages are cut, not wrapped mid-value.
+        var runsShown = await BothWays(0, "succeeded", "runs");
         await BothWays(0, "capture raw.sakila_rental", "runs", "--run", lines[^1].Split(' ')[0]);
-        await BothWays(0, "raw.sakila_rental", "status");
+        var statusShown = await BothWays(0, "raw.sakila", "status");
+        foreach (var line in (runsShown + statusShown).Split('\n'))
+            Assert.True(line.TrimEnd().Length <= 80, $"{line.TrimEnd().Length} columns: {line}");
+        Assert.Contains("1,604", statusShown); // numbers are never cut
         await BothWays(0, "802", "query", "SELECT count(*) AS n FROM trusted.rentals");
         await BothWays(0, "No API keys", "keys", "list");
         await BothWays(0, "would delete", "vacuum", "--retention", "0s", "--dry-run");
@@ -62,8 +66,19 @@ public sealed class TerminalTests : IDisposable
         await BothWays(2, "beyond loopback without authentication", "serve", "--bind", "0.0.0.0");
         await BothWays(2, "--from 2026-02-01 is after --to 2026-01-01", "backfill", "--from", "2026-02-01", "--to", "2026-01-01");
         await BothWays(2, "has no 'schedule' section", "schedule");
+        var unreachable = await BothWays(1, "cannot load into mysql://127.0.0.1:9/sakila", "sample", "sakila", "--scale", "0.01", "--target", "mysql://u:pw-not-shown@127.0.0.1:9/sakila");
+        Assert.DoesNotContain("pw-not-shown", unreachable);
+        using (var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            taken.Start();
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var inUse = await BothWays(1, "the address is already in use", "serve", "--port", port);
+            Assert.True(inUse.Trim().Split('\n').Length <= 3, inUse); // one clear line, no logged stack traces
+        }
         File.WriteAllText(Path.Combine(_qs.Folder, "models", "trusted", "rentals.sql"), "SELECT no_such_column FROM raw.sakila_rental");
         var failed = await BothWays(1, "trusted.rentals: Model trusted.rentals (rentals.sql): Binder Error", "run");
+        // The live line of a stage that failed with a long message is cut to the 80-column terminal, not wrapped.
+        Assert.Matches(@"model trusted\.rentals: failed: Model trusted\.rentals [^\n]*…", failed);
         Assert.Contains("skipped: input trusted.rentals failed in this run", failed);
     }
 

@@ -122,6 +122,16 @@ public sealed class BackfillTests : IDisposable
         var plain = await CliProcess.RunAsync(_dir.Path, "run");
         Assert.Equal(1, plain.ExitCode);
         Assert.Contains("path 'drops/{yyyy}/{MM}/{dd}/*.csv' uses the run's window, and this run has none", plain.Stderr);
+
+        // A window with no files says so; on_empty decides whether that fails the run.
+        var empty = await CliProcess.RunAsync(_dir.Path, "backfill", "--from", "2026-02-01", "--to", "2026-02-01", "--step", "1d");
+        Assert.Equal(1, empty.ExitCode);
+        Assert.Contains("no data in this window", empty.Stdout + empty.Stderr);
+        File.WriteAllText(_dir.File("caudal.yaml"), File.ReadAllText(_dir.File("caudal.yaml")).Replace("*.csv\"}", "*.csv\", on_empty: warn}"));
+        var passed = await CliProcess.RunAsync(_dir.Path, "backfill", "--from", "2026-02-01", "--to", "2026-02-01", "--step", "1d");
+        Assert.True(passed.ExitCode == 0, passed.Stdout + passed.Stderr);
+        Assert.Contains("no data in this window", passed.Stdout + passed.Stderr);
+        Assert.Equal(["2|20", "3|30"], await Query("SELECT day, amount FROM raw.drops_files ORDER BY day"));
     }
 
     public void Dispose() => _dir.Dispose();

@@ -78,5 +78,58 @@ public sealed class FakeClockSchedulerTests : IDisposable
         Assert.All(await runs.ListAsync(1000), r => Assert.Equal(RunStatus.Succeeded, r.Status));
     }
 
+    [Fact]
+    public async Task A_scheduler_that_waited_for_the_lease_runs_what_is_due_then_not_the_slot_it_chose_before()
+    {
+        File.WriteAllText(_dir.File("in.csv"), "id\n1\n");
+        var spec = SpecLoader.Parse("""
+            version: 1
+            lake: ./lake
+            sources:
+              drops: {kind: files, path: in.csv}
+            schedule:
+              cron: "0 * * * *"
+              catch_up: latest
+              lease_ttl: 1h
+            """, "caudal.yaml", _dir.Path);
+        var hour = TimeSpan.FromHours(1);
+        var first = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero);
+        var clock = new FakeTimeProvider(first - TimeSpan.FromMinutes(5));
+        var lake = DataLake.Open(spec.Lake);
+        var runs = new RunStore(lake.Store);
+        var (held, _) = await Caudal.Runs.RunLease.TryAcquireAsync(lake.Store, "another runner", hour, clock);
+        Assert.NotNull(held);
+
+        using var stop = new CancellationTokenSource();
+        var loop = new Caudal.Schedule.Scheduler(spec, NullLogger.Instance, time: clock).RunAsync(stop.Token);
+        await Task.Delay(300);
+        clock.SetUtcNow(first + TimeSpan.FromSeconds(1)); // slot 10:00 is due: the scheduler chooses it and waits for the lease
+        await Task.Delay(500);
+        // Meanwhile the holder ran 11:00, and 12:00 came due.
+        await runs.SaveAsync(new RunRecord
+        {
+            RunId = RunRecord.NewId(first + hour),
+            Pipeline = spec.Name,
+            StartedAt = first + hour,
+            FinishedAt = first + hour + TimeSpan.FromMinutes(1),
+            Trigger = Triggers.Schedule,
+            Job = "pipeline",
+            ScheduledFor = first + hour,
+            Status = RunStatus.Succeeded,
+            Host = "elsewhere",
+        });
+        clock.SetUtcNow(first + 2 * hour + TimeSpan.FromSeconds(1));
+        await held!.DisposeAsync();
+        for (var i = 0; i < 200 && !(await runs.ListAsync(100)).Any(r => r.ScheduledFor == first + 2 * hour && r.Status != RunStatus.Running); i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(5)); // wakes the lease poll
+            await Task.Delay(50);
+        }
+        await stop.CancelAsync();
+        await loop;
+        var slots = (await runs.ListAsync(100)).Select(r => r.ScheduledFor!.Value).Order().ToList();
+        Assert.Equal([first + hour, first + 2 * hour], slots); // 12:00 ran; 10:00, behind a slot already run, did not
+    }
+
     public void Dispose() => _dir.Dispose();
 }

@@ -88,15 +88,22 @@ public sealed class DashboardTests : IAsyncLifetime
         await page.FillAsync("#key-input", _key);
         await page.ClickAsync("#key-form button[type=submit]");
 
-        // Tables by zone; a table whose latest checks failed is highlighted.
+        // Tables by zone; a table whose latest checks failed is highlighted: red for a failed error check, amber when
+        // only warn checks failed.
         await page.Locator("tr[data-table='trusted.rentals']").WaitForAsync();
         var tables = (await ApiAsync("/v1/tables")).GetProperty("tables").EnumerateArray().ToList();
         Assert.Equal(tables.Count, await page.Locator("tr[data-table]").CountAsync());
         var failing = tables.Where(t => t.GetProperty("checks").ValueKind == JsonValueKind.Object && t.GetProperty("checks").GetProperty("failed").GetInt32() > 0)
             .Select(t => t.GetProperty("table").GetString()!).ToList();
         Assert.NotEmpty(failing); // the quickstart has a warning check that fails on generated data
+        var erring = tables.Where(t => t.GetProperty("checks").ValueKind == JsonValueKind.Object &&
+                                       t.GetProperty("checks").GetProperty("results").EnumerateArray().Any(r => !r.GetProperty("passed").GetBoolean() && r.GetProperty("severity").GetString() == "error"))
+            .Select(t => t.GetProperty("table").GetString()!).ToList();
         foreach (var t in tables.Select(t => t.GetProperty("table").GetString()!))
-            Assert.Equal(failing.Contains(t), (await page.Locator($"tr[data-table='{t}']").GetAttributeAsync("class") ?? "").Contains("failed"));
+        {
+            var shown = await page.Locator($"tr[data-table='{t}']").GetAttributeAsync("class") ?? "";
+            Assert.Equal(erring.Contains(t) ? "failed" : failing.Contains(t) ? "warned" : "", shown);
+        }
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "tables.png"), FullPage = true });
 
         // Runs, and one run's stages.

@@ -57,11 +57,17 @@ public sealed class OpenApiTests : IDisposable
             .Select(p => p.GetProperty("name").GetString()).ToHashSet();
         Assert.Superset(new HashSet<string?> { "columns", "order", "limit", "next", "version", "as_of", "format" }, rows);
         Assert.True(paths.GetProperty("/v1/sql").GetProperty("post").TryGetProperty("requestBody", out _), "POST /v1/sql has no request body");
+        Assert.True(paths.GetProperty("/metrics").GetProperty("get").TryGetProperty("summary", out _), "/metrics is not in the document");
+        // Placeholders that an HTML viewer would read as tags are not used: the Scalar page shows the text as written.
+        var description = document.GetProperty("info").GetProperty("description").GetString()!;
+        Assert.DoesNotContain("<", description);
+        Assert.Contains("Authorization: Bearer KEY", description);
 
         // The interactive docs are served from the process itself (no CDN: it must work offline).
         var scalar = await http.GetStringAsync(app.Urls.First() + "/scalar/");
         Assert.DoesNotContain("cdn.", scalar);
         Assert.Contains("scalar.js", scalar);
+        Assert.Contains("\"withDefaultFonts\":false", scalar); // no fonts fetched from the internet either
         await app.StopAsync();
     }
 

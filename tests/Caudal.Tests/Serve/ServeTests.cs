@@ -189,6 +189,8 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$", instant);
         var (_, at) = await SqlAsync(new { sql = "SELECT _caudal_ingested_at FROM raw.sakila_address LIMIT 1" });
         Assert.EndsWith("Z", at.GetProperty("rows")[0][0].GetString());
+        var wholeCsv = await _http.GetStringAsync(_url + "/v1/tables/raw/sakila_address?columns=_caudal_ingested_at&format=csv&limit=all");
+        Assert.Equal(instant, wholeCsv.Split("\r\n")[1]); // the whole CSV writes instants as the pages do
 
         // Two filters on one column are a range (AND), the commonest filter there is.
         var inRange = (await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals WHERE rental_date >= '2005-06-01' AND rental_date < '2005-07-01'"))[0][0];
@@ -329,7 +331,7 @@ public sealed partial class ServeTests : IAsyncLifetime
         });
         await receiver.StartAsync();
         File.AppendAllText(_qs.SpecPath, $"\nschedule:\n  cron: \"*/2 * * * * *\"\n  catch_up: latest\n  on_success: {receiver.Urls.First()}/hook\n");
-        var server = await StartAsync("up", "--port", "0", "--public-url", "https://caudal.example.com/");
+        var server = await StartAsync("up", "--port", "0", "--public-url", "https://caudal.example.com/", "--log-format", "json");
         var up = server.Process;
         var rentals = long.Parse((await QueryAsync(_qs, "SELECT count(*) FROM trusted.rentals"))[0][0]!);
         var versions = new HashSet<long>();
@@ -364,6 +366,12 @@ public sealed partial class ServeTests : IAsyncLifetime
         await up.WaitForExitAsync(timeout.Token);
         Assert.True(up.ExitCode == 0, server.Output);
         Assert.Contains("Scheduler for pipeline quickstart stopped.", server.Output);
+        // JSON logs: one object per line, ISO 8601 UTC timestamps, slots in ISO 8601 whatever the machine's culture.
+        var logs = server.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(logs, l => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", l.GetProperty("Timestamp").GetString()));
+        var slots = logs.Where(l => l.GetProperty("State").TryGetProperty("Slot", out _)).Select(l => l.GetProperty("State").GetProperty("Slot").GetString()).ToList();
+        Assert.NotEmpty(slots);
+        Assert.All(slots, s => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", s));
     }
 
     public Task DisposeAsync()

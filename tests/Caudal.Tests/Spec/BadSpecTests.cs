@@ -40,6 +40,7 @@ public sealed class BadSpecTests : IDisposable
     {
         // name, yaml, line, column, message fragment, fix fragment
         { "yaml syntax", "version: 1\nlake: ./lake\nsources:\n  db:\n    kind: sqlite\n   path: x", 6, 4, "Invalid YAML", "indentation" },
+        { "tab indent", "version: 1\nlake: ./lake\nsources:\n  db:\n\tkind: sqlite\n    path: x", 5, 1, "A tab indents this line", "spaces" },
         { "unknown top key", Good + "\nmodles: {}", 14, 1, "Unknown key 'modles' in top level", "did you mean 'models'" },
         { "unknown source kind", Good.Replace("kind: sqlite", "kind: sqlit"), 5, 11, "Unknown source kind 'sqlit'", "did you mean 'sqlite'" },
         { "missing lake", Good.Replace("lake: ./lake\n", ""), 1, 1, "Missing key 'lake'", "lake: ./lake" },
@@ -94,6 +95,15 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal((line, column), (error.Position.Line, error.Position.Column));
         Assert.Contains(fix, error.Fix);
         Assert.StartsWith($"caudal.yaml:{line}:{column}: error: ", error.ToString());
+    }
+
+    [Fact]
+    public void A_typo_in_sources_is_one_error_not_one_per_model()
+    {
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(Good.Replace("sources:", "sourcse:"), "caudal.yaml", _dir.Path, new Dictionary<string, string?>()));
+        var error = Assert.Single(e.Errors);
+        Assert.Contains("Unknown key 'sourcse' in top level", error.Message);
+        Assert.Contains("did you mean 'sources'", error.Fix);
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public static class CliProcess
 
     /// <summary>Removes CSI and OSC escape sequences (colours, cursor moves) from terminal output.</summary>
     public static string StripAnsi(string s) =>
-        System.Text.RegularExpressions.Regex.Replace(s, @"\x1B(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])", "");
+        System.Text.RegularExpressions.Regex.Replace(s, @"\x1B(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_=>])", "");
 
     /// <summary>Starts a run that stops at <paramref name="pausePoint"/>, then SIGKILLs it there. Returns what it printed.</summary>
     public static async Task<string> KillAtAsync(string workingDirectory, string pausePoint, params string[] args)

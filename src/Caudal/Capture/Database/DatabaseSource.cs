@@ -153,11 +153,12 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         if (incremental && sink.Window is { Backfill: true } span)
         {
             // A backfill window: the rows whose cursor falls in it, wherever the watermark is (which it leaves alone).
-            if (!Watermark.IsTime(read.Cursor!.DuckType))
-                throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': cursor '{read.Cursor.Name}' is not a date or time, so the window {span} cannot bound it.");
-            where.Add($"{Quote(read.Cursor.Name)} >= @window_from AND {Quote(read.Cursor.Name)} < @window_to");
-            parameters.Add(("window_from", CursorParameter(span.From.UtcDateTime, read.Cursor)));
-            parameters.Add(("window_to", CursorParameter(span.To.UtcDateTime, read.Cursor)));
+            var cursor = read.Cursor!;
+            if (!Watermark.IsTime(CursorType(cursor)))
+                throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': cursor '{cursor.Name}' is not a date or time, so the window {span} cannot bound it.");
+            where.Add($"{Quote(cursor.Name)} >= @window_from AND {Quote(cursor.Name)} < @window_to");
+            parameters.Add(("window_from", CursorParameter(span.From.UtcDateTime, cursor)));
+            parameters.Add(("window_to", CursorParameter(span.To.UtcDateTime, cursor)));
             if (split) (min, max, _, _) = await BoundsAsync(connection, read, split, incremental: false, where, parameters, ct);
             await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, cursorSeen: null, ct);
             return;
@@ -167,9 +168,9 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         List<string> window = [];
         if (incremental && sink.Since is { } since)
         {
-            var from = Watermark.From(since, dataset, read.Cursor!.DuckType);
-            window.Add($"{Quote(read.Cursor.Name)} >= @cursor_from");
-            parameters.Add(("cursor_from", Watermark.IsTime(read.Cursor.DuckType) ? CursorParameter(Watermark.ToTime(from), read.Cursor) : from));
+            var from = Watermark.From(since, dataset, CursorType(read.Cursor!));
+            window.Add($"{Quote(read.Cursor!.Name)} >= @cursor_from");
+            parameters.Add(("cursor_from", Watermark.IsTime(CursorType(read.Cursor)) ? CursorParameter(Watermark.ToTime(from), read.Cursor) : from));
         }
         if (incremental || split)
         {
@@ -287,6 +288,10 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     /// <summary>A time watermark as the server compares it with the cursor column.</summary>
     protected virtual object CursorParameter(DateTime time, DatabaseColumn cursor) => time;
+
+    /// <summary>What the cursor's values are for its watermark (a time or an integer type): the column's own type,
+    /// unless the source keeps times in another one (SQLite's TEXT).</summary>
+    protected virtual string CursorType(DatabaseColumn cursor) => cursor.DuckType;
 
     private List<(long, long)?> SplitRanges(long? min, long? max)
     {

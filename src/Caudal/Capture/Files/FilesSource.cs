@@ -18,7 +18,7 @@ namespace Caudal.Capture.Files;
 public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
 {
     public static readonly SourceKind Kind = new("files", ["path"],
-        ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "endpoint", "region", "path_style", "timeout", "retries"],
+        ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "on_empty", "endpoint", "region", "path_style", "timeout", "retries"],
         (spec, baseDir) => new FilesSource(spec, baseDir));
 
     public const string SourceFileColumn = "_source_file";
@@ -50,7 +50,17 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
             sink.Warn($"the window {w} completes no day: no dated folder read");
             return;
         }
-        if (files.Count == 0) throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{(sink.Window is { } v ? $" in the window {v}" : "")}.");
+        if (files.Count == 0)
+        {
+            var where = sink.Window is { } v ? $" in the window {v}: no data in this window" : "";
+            if (SourceOptions.Get(spec.Options, "on_empty") == "warn")
+            {
+                sink.Warn($"no file matches '{spec.Options["path"]}'{where}; nothing committed (on_empty: warn)");
+                return;
+            }
+            throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{where} " +
+                "(set on_empty: warn to let a run without files pass).");
+        }
         foreach (var file in files)
         {
             var format = spec.Options.GetValueOrDefault("format") ?? FormatOf(file.Origin);

@@ -40,6 +40,8 @@ public static class HttpTransport
                 Delay = TimeSpan.FromMilliseconds(200),
                 MaxDelay = TimeSpan.FromSeconds(20),
                 ShouldRetryAfterHeader = true,
+                // A host name that does not resolve is not transient: asking again only delays the error.
+                ShouldHandle = args => ValueTask.FromResult(!IsUnresolvedName(args.Outcome.Exception) && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
             });
         var pipeline = builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = settings.AttemptTimeout }).Build();
         return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = new WholeResponseHandler { InnerHandler = inner } })
@@ -51,6 +53,14 @@ public static class HttpTransport
 
     /// <summary>Set on a request whose body is read whole within each attempt (and its timeout).</summary>
     public static readonly HttpRequestOptionsKey<bool> WholeResponse = new("caudal.whole-response");
+
+    /// <summary>Whether a request failed because its host name does not resolve.</summary>
+    public static bool IsUnresolvedName(Exception? e)
+    {
+        for (; e != null; e = e.InnerException)
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData }) return true;
+        return false;
+    }
 
     public static bool IsTimeout(Exception e) => e is TimeoutRejectedException || e.InnerException is TimeoutRejectedException;
 }

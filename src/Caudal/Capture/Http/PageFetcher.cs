@@ -46,6 +46,11 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                 var stored = sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
                 return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, stored, fetchedAt, NextLink(response));
             }
+            catch (HttpRequestException e) when (HttpTransport.IsUnresolvedName(e))
+            {
+                throw new CaptureException($"Source '{sourceName}': GET {relativeUrl}: {e.Message} (the host name does not resolve: " +
+                                           "check base_url and the network; not retried)", e);
+            }
             catch (Exception e) when (e is InvalidDataException or HttpRequestException or IOException || HttpTransport.IsTimeout(e))
             {
                 last = e;

@@ -115,6 +115,10 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
         ? time.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)
         : time.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture);
 
+    /// <summary>A TEXT cursor holds times (the way SQLite users mostly keep them), in SQLite's canonical
+    /// 'YYYY-MM-DD HH:MM:SS[.SSS]' text form, which sorts as it compares; any other text fails the read by its row.</summary>
+    protected override string CursorType(DatabaseColumn cursor) => cursor.DuckType == "VARCHAR" ? "TIMESTAMP" : cursor.DuckType;
+
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
         DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
@@ -125,7 +129,7 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
         var columns = read.Columns;
         var converters = columns.Select(c => Converter(c.DuckType)).ToArray();
         var cursorIndex = read.Cursor == null || cursorSeen == null ? -1 : columns.ToList().IndexOf(read.Cursor);
-        var cursorIsTime = cursorIndex >= 0 && Watermark.IsTime(read.Cursor!.DuckType);
+        var cursorIsTime = cursorIndex >= 0 && Watermark.IsTime(CursorType(read.Cursor!));
         var values = new object[reader.FieldCount];
         long rowNumber = 0;
         while (reader.Read())
@@ -160,8 +164,17 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
     /// epoch numbers) sort differently as text, so the next run's <c>cursor &gt;= watermark</c> could skip rows.</summary>
     private DateTime TimeCursor(object value, DatabaseRead read, long rowNumber)
     {
-        if (value is string s && (s.Length == 10 || (s.Length >= 19 && s[10] == ' ')))
-            return SqliteTypeMapping.ParseTimestamp(s);
+        // A date alone is canonical in a DATE or DATETIME column; in TEXT it would sort before the same day's times.
+        if (value is string s && ((s.Length == 10 && read.Cursor!.DuckType != "VARCHAR") || (s.Length >= 19 && s[10] == ' ')))
+        {
+            try
+            {
+                return SqliteTypeMapping.ParseTimestamp(s);
+            }
+            catch (FormatException)
+            {
+            }
+        }
         throw new CaptureException($"Source '{Name}', dataset '{read.Dataset}', row {rowNumber}: cursor '{read.Cursor!.Name}' value '{value}' " +
             "is not in SQLite's canonical 'YYYY-MM-DD HH:MM:SS' text form, and SQLite compares times as text, so an incremental " +
             "read could skip rows. Store times with datetime(), or use an integer cursor (e.g. a version number).");

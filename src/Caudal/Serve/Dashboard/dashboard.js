@@ -96,14 +96,16 @@ async function tablesView() {
     sections.push(el("h2", {}, `${zone} (${inZone.length})`));
     sections.push(table(["table", "version", "rows", "size", "last commit", "checks"].map(h => el("th", { className: ["version", "rows", "size"].includes(h) ? "num" : "" }, h)),
       inZone.map(t => {
-        const failed = t.checks ? t.checks.failed : 0;
-        return el("tr", { className: failed ? "failed" : "", dataset: { table: t.table } },
+        const failing = t.checks ? t.checks.results.filter(r => !r.passed) : [];
+        const failed = failing.length, errors = failing.filter(r => r.severity === "error").length;
+        // A failed error check kept the table from being published; a failed warn check is only a warning.
+        return el("tr", { className: errors ? "failed" : failed ? "warned" : "", dataset: { table: t.table } },
           el("td", {}, el("a", { href: `#/table/${t.zone}/${encodeURIComponent(t.table.slice(zone.length + 1))}` }, t.table)),
           el("td", { className: "num" }, t.version),
           el("td", { className: "num" }, number(t.rows)),
           el("td", { className: "num" }, `${number(Math.round(t.bytes / 1024))} KB`),
           el("td", { title: t.last_commit || "" }, age(t.last_commit)),
-          el("td", {}, t.checks ? (failed ? `${failed} of ${t.checks.results.length} failed` : `${t.checks.results.length} passed`) : ""));
+          el("td", {}, t.checks ? (failed ? `${failed} of ${t.checks.results.length} failed${errors < failed ? ` (${failed - errors} warn)` : ""}` : `${t.checks.results.length} passed`) : ""));
       })));
   }
   view.replaceChildren(el("h2", {}, "Tables"), ...(sections.length ? sections : [el("p", { className: "muted" }, "No tables yet: run the pipeline.")]));
@@ -139,7 +141,8 @@ async function chartsView() {
   view.replaceChildren(el("h2", {}, "Charts"));
   if (!charts.length) view.append(el("p", { className: "muted" }, "The spec declares no charts."));
   for (const chart of charts) {
-    view.append(el("h2", {}, chart.title.replace(/\{[^}]*\}/g, "…")));
+    // A title with {placeholders} is each image's own; the section is named after the chart and what it splits by.
+    view.append(el("h2", {}, /\{[^}]*\}/.test(chart.title) ? `${chart.name}${chart.each ? ` (one per ${chart.each})` : ""}` : chart.title));
     if (!chart.images.length) view.append(el("p", { className: "muted" }, "Not drawn yet."));
     for (const image of chart.images) {
       const img = el("img", { alt: `${chart.name}: ${image.name}` });
