@@ -32,7 +32,7 @@ internal static class Report
         return Markup.Escape(Fit(line, width)) + (warnings.Length == 0 ? "" : $"[yellow]{Markup.Escape(Fit(warnings, width - line.Length))}[/]");
     }
 
-    private static string Fit(string text, int? width)
+    internal static string Fit(string text, int? width)
     {
         text = text.Split('\n')[0];
         return width is not { } w || text.Length <= w ? text : w <= 1 ? "" : text[..(w - 1)] + "…";

@@ -63,6 +63,8 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
     private sealed class PlainProgress : IRunObserver
     {
         public void StageFinished(StageRecord stage) => Console.WriteLine(Report.StageLine(stage));
+
+        public void StageMessage(StageRecord stage, string message) => Console.WriteLine($"{stage.Stage} {stage.Table}: {message}");
     }
 
     /// <summary>One live line per stage. A stage may finish without having started (a model skipped because its input
@@ -75,6 +77,16 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         public void StageStarted(StageRecord stage)
         {
             lock (_lock) _tasks[stage] = progress.AddTask(Markup.Escape($"{stage.Stage} {stage.Table}"), maxValue: 1).IsIndeterminate();
+        }
+
+        /// <summary>The stage's live line says what it is doing (e.g. which request it retries) until it finishes.</summary>
+        public void StageMessage(StageRecord stage, string message)
+        {
+            ProgressTask? task;
+            lock (_lock)
+                if (!_tasks.TryGetValue(stage, out task)) return;
+            var width = Console.IsOutputRedirected ? (int?)null : Math.Max(20, Console.WindowWidth - 14);
+            task.Description = Markup.Escape(Report.Fit($"{stage.Stage} {stage.Table}: {message}", width));
         }
 
         public void StageFinished(StageRecord stage)

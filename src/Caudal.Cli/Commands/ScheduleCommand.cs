@@ -72,7 +72,7 @@ public sealed class ScheduleCommand : AsyncCommand<ScheduleCommand.Settings>
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogCritical("The scheduler stopped: {Error}", e.Message);
+                logger.LogCritical("The scheduler stopped: {Error}", Caudal.Spec.Secrets.Redact(e.Message));
                 outcome.Failed = true;
             }
             if (outcome.Failed) lifetime.StopApplication();

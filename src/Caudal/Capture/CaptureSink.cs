@@ -119,6 +119,12 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<string> Warnings => _warnings;
 
+    /// <summary>Where <see cref="Report"/> goes: the run's observer (live progress, logs).</summary>
+    public Action<string>? Progress { get; init; }
+
+    /// <summary>What the capture is doing now that someone watching should know (a request being retried).</summary>
+    public void Report(string message) => Progress?.Invoke(message);
+
     public IReadOnlyList<CaptureColumn> Columns { get; }
 
     /// <summary>The cursor watermark the previous capture committed (epoch microseconds for time cursors), or null.</summary>

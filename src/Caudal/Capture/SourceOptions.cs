@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace Caudal.Capture;
 
@@ -54,6 +55,34 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
     };
 
     private string Example() => Default != null && long.TryParse(Default, out _) ? Default : Min.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>This option's JSON Schema constraints (type, enum, range, default), merged into caudal.schema.json.</summary>
+    public void Describe(JsonObject property)
+    {
+        foreach (var key in new[] { "type", "enum", "minimum", "maximum", "pattern", "default" }) property.Remove(key);
+        switch (Type)
+        {
+            case OptionType.Integer:
+                property["type"] = "integer";
+                if (Min != long.MinValue) property["minimum"] = Min;
+                if (Max != long.MaxValue) property["maximum"] = Max;
+                if (Default != null) property["default"] = long.Parse(Default, CultureInfo.InvariantCulture);
+                break;
+            case OptionType.Duration:
+                property["type"] = "string";
+                property["pattern"] = "^[0-9]+\\s*(s|m|h|d)$";
+                if (Default != null) property["default"] = Default;
+                break;
+            case OptionType.Choice:
+                property["enum"] = new JsonArray(Choices!.Select(c => (JsonNode)JsonValue.Create(c)).ToArray());
+                if (Default != null) property["default"] = Default;
+                break;
+            case OptionType.Boolean:
+                property["type"] = "boolean";
+                if (Default != null) property["default"] = Default == "true";
+                break;
+        }
+    }
 
     public static SourceOption Text(string name, string? @default = null) => new(name, OptionType.Text, @default);
     public static SourceOption Integer(string name, long min, long max = long.MaxValue, string? @default = null) => new(name, OptionType.Integer, @default, Min: min, Max: max);

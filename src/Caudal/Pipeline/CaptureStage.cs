@@ -129,6 +129,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 ExistingSchema = existing?.Schema,
                 PayloadPrefix = run.RunId + "/",
                 Window = window,
+                Progress = message => observer.StageMessage(stage, message),
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();

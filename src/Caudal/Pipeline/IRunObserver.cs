@@ -7,6 +7,9 @@ public interface IRunObserver
 {
     void StageStarted(StageRecord stage) { }
     void StageProgress(StageRecord stage, long rows) { }
+
+    /// <summary>What a stage is doing now that a person watching should know (e.g. which request it retries).</summary>
+    void StageMessage(StageRecord stage, string message) { }
     void StageFinished(StageRecord stage) { }
 }
 

@@ -52,7 +52,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogError("Cannot read the run history from the lake, retrying in 30s: {Error}", e.Message);
+                logger.LogError("Cannot read the run history from the lake, retrying in 30s: {Error}", Secrets.Redact(e.Message));
                 await Task.Delay(TimeSpan.FromSeconds(30), _time, stopping);
             }
         }
@@ -73,7 +73,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 {
                     // The lake or a webhook failed outside a run (lease, history, records): keep scheduling; this
                     // slot stays open and is decided again by catch_up.
-                    logger.LogError("Job {Job} slot {Slot} could not be handled, trying again in 30s: {Error}", slot.Job.Name, Iso(slot.At), e.Message);
+                    logger.LogError("Job {Job} slot {Slot} could not be handled, trying again in 30s: {Error}", slot.Job.Name, Iso(slot.At), Secrets.Redact(e.Message));
                     await Task.Delay(TimeSpan.FromSeconds(30), _time, stopping);
                 }
                 continue;
@@ -192,7 +192,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                logger.LogWarning("Cannot reach the lake to take the lease: {Error}", e.Message);
+                logger.LogWarning("Cannot reach the lake to take the lease: {Error}", Secrets.Redact(e.Message));
             }
             try
             {
@@ -248,7 +248,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         }
         catch (Exception e) when (runner.Run is { } failed)
         {
-            logger.LogError("Job {Job} slot {Slot}: run {RunId} failed: {Error}", slot.Job.Name, Iso(slot.At), failed.RunId, e.Message);
+            logger.LogError("Job {Job} slot {Slot}: run {RunId} failed: {Error}", slot.Job.Name, Iso(slot.At), failed.RunId, Secrets.Redact(e.Message));
             return failed;
         }
     }
@@ -276,12 +276,15 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogError("Maintenance failed: {Error}", e.Message);
+            logger.LogError("Maintenance failed: {Error}", Secrets.Redact(e.Message));
         }
     }
 
     private sealed class LogObserver(ILogger logger) : IRunObserver
     {
+        public void StageMessage(StageRecord stage, string message) =>
+            logger.LogInformation("{Stage} {Table}: {Message}", stage.Stage, stage.Table, Secrets.Redact(message));
+
         public void StageFinished(StageRecord stage)
         {
             if (stage.Status == RunStatus.Succeeded)

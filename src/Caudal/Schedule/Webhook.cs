@@ -57,7 +57,7 @@ public sealed class Webhook(HttpClient http, ILogger logger, Func<string?>? serv
             }
             catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                logger.LogWarning("Webhook {Url} failed for run {RunId}: {Error}", Redact(url), run.RunId, e.Message);
+                logger.LogWarning("Webhook {Url} failed for run {RunId}: {Error}", Redact(url), run.RunId, Caudal.Spec.Secrets.Redact(e.Message));
             }
             await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
         }

@@ -457,7 +457,7 @@ public static class LakeApi
         for (var i = 0; i < names.Length; i++)
         {
             json.WritePropertyName(names[i]);
-            WriteValue(json, values[i]);
+            JsonValues.Write(json, values[i]);
         }
         json.WriteEndObject();
     }
@@ -468,31 +468,9 @@ public static class LakeApi
         foreach (var (name, value) in row)
         {
             json.WritePropertyName(name);
-            WriteValue(json, value);
+            JsonValues.Write(json, value);
         }
         json.WriteEndObject();
         return true;
-    }
-
-    private static void WriteValue(Utf8JsonWriter json, object? value)
-    {
-        switch (value)
-        {
-            case null: json.WriteNullValue(); break;
-            case bool b: json.WriteBooleanValue(b); break;
-            case sbyte or byte or short or ushort or int or uint or long: json.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
-            case ulong u: json.WriteNumberValue(u); break;
-            case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
-            case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
-            case decimal m: json.WriteNumberValue(m); break;
-            case System.Numerics.BigInteger big: json.WriteRawValue(big.ToString(CultureInfo.InvariantCulture)); break;
-            case byte[] bytes: json.WriteBase64StringValue(bytes); break; // BLOB: base64 (OpenAPI says so)
-            case System.Collections.IList list:
-                json.WriteStartArray();
-                foreach (var item in list) WriteValue(json, item);
-                json.WriteEndArray();
-                break;
-            default: json.WriteStringValue(QuerySession.Text(value)); break;
-        }
     }
 }

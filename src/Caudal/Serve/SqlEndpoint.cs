@@ -91,7 +91,7 @@ public static class SqlEndpoint
             {
                 using var reader = command.ExecuteReader();
                 var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new { name = reader.GetName(i), type = reader.GetDataTypeName(i) }).ToList();
-                var rows = new List<object?[]>();
+                var rows = new List<JsonValues.Served[]>();
                 var truncated = false;
                 while (reader.Read())
                 {
@@ -100,8 +100,8 @@ public static class SqlEndpoint
                         truncated = true;
                         break;
                     }
-                    var row = new object?[reader.FieldCount];
-                    for (var i = 0; i < row.Length; i++) row[i] = QuerySession.Value(reader, i) is { } value ? JsonValue(value) : null;
+                    var row = new JsonValues.Served[reader.FieldCount];
+                    for (var i = 0; i < row.Length; i++) row[i] = new JsonValues.Served(QuerySession.Value(reader, i));
                     rows.Add(row);
                 }
                 return Results.Json(new { columns, rows, truncated, versions }, Json);
@@ -191,14 +191,6 @@ public static class SqlEndpoint
         JsonValueKind.False => false,
         JsonValueKind.Null => null,
         _ => throw new BadRequestException("params: strings, numbers, booleans or null."),
-    };
-
-    private static object? JsonValue(object value) => value switch
-    {
-        sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal or bool or string => value,
-        System.Numerics.BigInteger big => big.ToString(CultureInfo.InvariantCulture),
-        byte[] bytes => Convert.ToBase64String(bytes), // BLOB: base64, as the tables' JSON
-        _ => QuerySession.Text(value),
     };
 
     private static IResult Problem(int status, string detail) => Results.Json(new { status, error = detail }, Json, "application/problem+json", status);

@@ -80,6 +80,28 @@ public sealed class Data360SourceTests : IAsyncDisposable
 
     /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (1s) per attempt:
     /// it is retried, and the capture finishes with exact records long before its budget.</summary>
+    [Fact]
+    public async Task A_retried_request_is_reported_while_it_waits()
+    {
+        _server.Scripted.Enqueue("503");
+        _server.Scripted.Enqueue("503");
+        using var h = Harness("    concurrency: 1");
+        var observer = new Messages();
+        var run = await new Caudal.Pipeline.PipelineRunner(h.Spec, observer).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+        Assert.Contains(observer.Seen, m => m.StartsWith("raw.wb_", StringComparison.Ordinal) && m.Contains(": retrying GET /") && m.Contains("HTTP 503") && m.Contains("of 9)"));
+    }
+
+    private sealed class Messages : Caudal.Pipeline.IRunObserver
+    {
+        public List<string> Seen { get; } = [];
+
+        public void StageMessage(StageRecord stage, string message)
+        {
+            lock (Seen) Seen.Add($"{stage.Table}: {message}");
+        }
+    }
+
     [Theory]
     [InlineData("stall-headers")]
     [InlineData("stall-body")]

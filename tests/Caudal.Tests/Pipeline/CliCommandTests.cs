@@ -79,6 +79,22 @@ public sealed class CliCommandTests : IDisposable
         var detail = await CliProcess.RunAsync(_qs.Folder, env, "runs", "--run", id);
         outputs.Add(detail.Stdout + detail.Stderr);
         Assert.Contains("raw.shop_orders", detail.Stdout); // the failed capture is recorded...
+
+        // The scheduler's logs (text and JSON) too: a scheduled run of the same failing sources.
+        File.AppendAllText(_qs.SpecPath, "\nschedule:\n  cron: \"*/2 * * * * *\"\n  retries: {count: 0, backoff: 1s}\n");
+        foreach (var format in new[] { "text", "json" })
+        {
+            using var scheduler = System.Diagnostics.Process.Start(CliProcess.StartInfo(_qs.Folder, env, "schedule", "--log-format", format))!;
+            var logs = new System.Text.StringBuilder();
+            scheduler.OutputDataReceived += (_, e) => { lock (logs) logs.AppendLine(e.Data); };
+            scheduler.ErrorDataReceived += (_, e) => { lock (logs) logs.AppendLine(e.Data); };
+            scheduler.BeginOutputReadLine();
+            scheduler.BeginErrorReadLine();
+            await Eventually.WaitUntilAsync(() => { lock (logs) return Task.FromResult(logs.ToString().Contains("raw.shop_orders")); }, TimeSpan.FromSeconds(60), "a scheduled run's failed capture in the logs");
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", scheduler.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!) await kill.WaitForExitAsync();
+            await scheduler.WaitForExitAsync();
+            lock (logs) outputs.Add(logs.ToString());
+        }
         foreach (var output in outputs) Assert.DoesNotContain("Canary", output, StringComparison.OrdinalIgnoreCase);
         foreach (var file in Directory.GetFiles(_qs.LakePath, "*", SearchOption.AllDirectories))
             Assert.False(File.ReadAllText(file).Contains(canary, StringComparison.Ordinal), $"{file} holds the secret");

@@ -184,6 +184,13 @@ public sealed partial class ServeTests : IAsyncLifetime
         var (_, sql) = await SqlAsync(new { sql = "SELECT location FROM raw.sakila_address ORDER BY address_id LIMIT 1" });
         Assert.Equal(expected[0], sql.GetProperty("rows")[0][0].GetString());
 
+        // Lists, structs and HUGEINTs come out of SQL as the table rows write them (one JSON value writer).
+        var (_, nested) = await SqlAsync(new { sql = "SELECT [1, 2] AS l, {'a': 1, 'b': 'x'} AS s, 170141183460469231731687303715884105727::HUGEINT AS h" });
+        var nestedRow = nested.GetProperty("rows")[0];
+        Assert.Equal("[1,2]", nestedRow[0].GetRawText());
+        Assert.Equal("{\"a\":1,\"b\":\"x\"}", nestedRow[1].GetRawText());
+        Assert.Equal("170141183460469231731687303715884105727", nestedRow[2].GetRawText());
+
         // TIMESTAMPTZ: ISO 8601 with its Z in JSON and SQL alike.
         var instant = (await JsonAsync("/v1/tables/raw/sakila_address?columns=_caudal_ingested_at&limit=1")).GetProperty("rows")[0].GetProperty("_caudal_ingested_at").GetString()!;
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$", instant);

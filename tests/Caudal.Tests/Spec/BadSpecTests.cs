@@ -177,6 +177,23 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal(SpecLoader.DatasetKeys.Order(), datasetKeys.EnumerateObject().Select(p => p.Name).Order());
     }
 
+    /// <summary>The schema editors read (caudal.schema.json at the repository root) is what the declarations give:
+    /// regenerate it with <c>./caudal schema > caudal.schema.json</c> after changing an option.</summary>
+    [Fact]
+    public void The_schema_file_is_the_one_the_option_declarations_give()
+    {
+        var file = File.ReadAllText(Path.Combine(Quickstart.RepoRoot, "caudal.schema.json")).Replace("\r\n", "\n").TrimEnd();
+        Assert.True(file == SpecSchema.Json.TrimEnd(), "caudal.schema.json differs from the declarations: run ./caudal schema > caudal.schema.json");
+        using var schema = System.Text.Json.JsonDocument.Parse(SpecSchema.Json);
+        var http = schema.RootElement.GetProperty("properties").GetProperty("sources").GetProperty("additionalProperties").GetProperty("allOf").EnumerateArray()
+            .Single(b => b.GetProperty("if").GetProperty("properties").GetProperty("kind").GetProperty("const").GetString() == "http")
+            .GetProperty("then").GetProperty("properties");
+        Assert.Equal(["none", "offset", "page", "next", "cursor", "link"], http.GetProperty("pagination").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(6, http.GetProperty("retries").GetProperty("default").GetInt32());
+        Assert.Equal(0, http.GetProperty("retries").GetProperty("minimum").GetInt32());
+        Assert.Equal(256, http.GetProperty("concurrency").GetProperty("maximum").GetInt32());
+    }
+
     /// <summary>Every declared source option of every kind that takes it: a value of the wrong type and a value out of
     /// range are errors at that value's own line and column, never a silent default.</summary>
     [Fact]

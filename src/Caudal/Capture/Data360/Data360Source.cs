@@ -114,7 +114,7 @@ public sealed class Data360Source(SourceSpec spec) : ISource
 
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
-        var settings = HttpSettings.From(spec.Options);
+        var settings = HttpSettings.From(spec.Options, sink.Report);
         using var http = HttpTransport.Create(spec.Options.GetValueOrDefault("base_url", DefaultBaseUrl), settings);
         var fetcher = new PageFetcher(http, settings, Name);
         var pager = new HttpPager(fetcher, sink, settings, Name);

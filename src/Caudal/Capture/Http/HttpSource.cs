@@ -34,7 +34,7 @@ public sealed class HttpSource(SourceSpec spec) : ISource
 
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
-        var settings = HttpSettings.From(spec.Options);
+        var settings = HttpSettings.From(spec.Options, sink.Report);
         using var http = HttpTransport.Create(spec.Options["base_url"], settings);
         if (spec.Options.TryGetValue("auth_token", out var token))
         {

@@ -8,11 +8,17 @@ namespace Caudal.Capture.Http;
 /// <summary>Resilience settings of an HTTP source (spec keys timeout, retries, budget, concurrency).</summary>
 public sealed record HttpSettings(TimeSpan AttemptTimeout, int Retries, TimeSpan Budget, int Concurrency)
 {
-    public static HttpSettings From(IReadOnlyDictionary<string, string> options) => new(
+    /// <summary>Told what is being retried, while it waits (the run's live progress, the scheduler's log).</summary>
+    public Action<string>? OnRetry { get; init; }
+
+    public static HttpSettings From(IReadOnlyDictionary<string, string> options, Action<string>? onRetry = null) => new(
         SourceOptions.Duration(options, "timeout"),
         SourceOptions.Int(options, "retries", 6),
         SourceOptions.Duration(options, "budget"),
-        SourceOptions.Int(options, "concurrency", 4));
+        SourceOptions.Int(options, "concurrency", 4))
+    {
+        OnRetry = onRetry,
+    };
 }
 
 /// <summary>
@@ -42,6 +48,17 @@ public static class HttpTransport
                 ShouldRetryAfterHeader = true,
                 // A host name that does not resolve is not transient: asking again only delays the error.
                 ShouldHandle = args => ValueTask.FromResult(!IsUnresolvedName(args.Outcome.Exception) && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
+                OnRetry = args =>
+                {
+                    if (settings.OnRetry is { } report)
+                    {
+                        var request = args.Context.GetRequestMessage();
+                        var why = args.Outcome.Result is { } response ? $"HTTP {(int)response.StatusCode}" : args.Outcome.Exception?.Message ?? "failed";
+                        report($"retrying {request?.Method} {request?.RequestUri?.PathAndQuery} in {args.RetryDelay.TotalSeconds:0.#} s " +
+                               $"(attempt {args.AttemptNumber + 2} of {settings.Retries + 1}): {why}");
+                    }
+                    return ValueTask.CompletedTask;
+                },
             });
         var pipeline = builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = settings.AttemptTimeout }).Build();
         return new HttpClient(new ResilienceHandler(pipeline) { InnerHandler = new WholeResponseHandler { InnerHandler = inner } })

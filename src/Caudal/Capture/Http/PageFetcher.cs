@@ -56,6 +56,8 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                 last = e;
                 if (attempt > settings.Retries) break;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(20_000, 200 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble()));
+                settings.OnRetry?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"retrying GET {relativeUrl} in {delay.TotalSeconds:0.#} s (attempt {attempt + 1} of {settings.Retries + 1}): {e.Message}"));
                 await Task.Delay(delay, ct);
             }
         }
