@@ -23,9 +23,6 @@ internal static class Logs
         logging.SetMinimumLevel(LogLevel.Information);
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("System.Net.Http", LogLevel.Warning);
-        // A failed start (e.g. a port in use) is said in one line by the command; the host would log it again with the
-        // whole stack trace.
-        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
-        logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Critical);
+
     }
 }

@@ -75,10 +75,11 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
             return ExitCodes.InvalidSpec;
         }
         var windows = settings.Windows();
+        using var signals = new StopSignals();
         var (lease, proceed) = await LakeLease.TakeAsync(spec, $"backfill {windows[0].Name}..{windows[^1].Name}", settings.Force, ct);
         if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, lease?.Lost ?? CancellationToken.None);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token, lease?.Lost ?? CancellationToken.None);
         Console.WriteLine($"backfill of {spec.Name}: {windows.Count} window(s) from {windows[0].From:yyyy-MM-dd} to {windows[^1].To.AddDays(-1):yyyy-MM-dd}, one run each");
         // Sources a window does not bound are captured whole in every window (more raw batches, the same data).
         foreach (var source in spec.Sources.Where(s => sources == null || sources.Contains(s.Name)))
@@ -87,7 +88,18 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
         var failed = 0;
         foreach (var window in windows)
         {
-            var run = await new PipelineRunner(spec, null, new RunOptions { Trigger = Triggers.Backfill, Sources = sources, Window = window }).RunAsync(stop.Token);
+            RunRecord run;
+            try
+            {
+                run = await new PipelineRunner(spec, null, new RunOptions { Trigger = Triggers.Backfill, Sources = sources, Window = window, CancelReason = () => signals.Reason })
+                    .RunAsync(stop.Token);
+            }
+            catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"caudal: backfill {signals.Reason} in window {window.Name}: nothing of its stage in flight was committed; " +
+                                        "windows before it stay committed (rerun the rest with --from).");
+                return ExitCodes.Interrupted;
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {window.Name,-23} run {run.RunId} {run.Status.ToString().ToLowerInvariant(),-9} {run.Stages.Where(s => s.Stage == "capture").Sum(s => s.Rows),10:N0} rows captured  {run.Seconds,6:F1}s"));
             foreach (var s in run.Stages)

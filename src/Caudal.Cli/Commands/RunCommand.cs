@@ -25,7 +25,8 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         using var signals = new StopSignals();
         var options = new RunOptions { Capture = !settings.ModelsOnly, CancelReason = () => signals.Reason };
         // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
-        var (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, ct);
+        using var taking = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token);
+        var (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, taking.Token);
         if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token, lease?.Lost ?? CancellationToken.None);

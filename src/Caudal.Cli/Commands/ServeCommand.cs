@@ -48,6 +48,20 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
     protected virtual bool Schedules => false;
 
+    private static bool PortInUse(string bind, int port)
+    {
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpListener(IPAddress.Parse(bind), port);
+            probe.Start();
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            return true;
+        }
+    }
+
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = Schedules ? settings.Load() : settings.LoadForReading();
@@ -61,6 +75,12 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         // when endpoints are configured there, they replace --bind/--port.
         builder.WebHost.UseKestrelHttpsConfiguration();
         var configured = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+        if (!configured && settings.Port != 0 && PortInUse(settings.Bind, settings.Port))
+        {
+            // Said before the host starts: a failed start is logged by the host with its whole stack trace.
+            Console.Error.WriteLine($"caudal: cannot listen at {settings.Bind}:{settings.Port}: the address is already in use (another server there?); choose another --port.");
+            return ExitCodes.Failed;
+        }
         if (!configured) builder.WebHost.UseUrls($"http://{(settings.Bind.Contains(':') ? $"[{settings.Bind}]" : settings.Bind)}:{settings.Port}");
         builder.Services.AddSystemd();
         Logs.Configure(builder.Logging, settings.LogFormat);

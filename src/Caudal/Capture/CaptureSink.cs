@@ -123,7 +123,7 @@ public sealed class CaptureSink : IDisposable
     public Action<string>? Progress { get; init; }
 
     /// <summary>What the capture is doing now that someone watching should know (a request being retried).</summary>
-    public void Report(string message) => Progress?.Invoke(message);
+    public void Report(string message) => Progress?.Invoke(Spec.Secrets.Redact(message));
 
     public IReadOnlyList<CaptureColumn> Columns { get; }
 

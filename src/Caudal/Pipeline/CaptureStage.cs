@@ -135,8 +135,10 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var files = sink.Finish();
             if (files.Count == 0 && sink.Schema == null)
             {
-                // Nothing read and no columns known (on_empty: warn): the stage succeeds with its warning, nothing committed.
+                // Nothing read and no columns known (a files source with on_empty: warn, an API that answered no record):
+                // the stage succeeds, says so, and commits nothing (the table keeps what earlier runs captured).
                 stage.Warnings.AddRange(sink.Warnings);
+                if (sink.Warnings.Count == 0) stage.Warnings.Add("no records and no columns: nothing committed; the table keeps earlier captures");
                 stage.Seconds = clock.Elapsed.TotalSeconds;
                 return (stage, () => Task.CompletedTask);
             }

@@ -13,6 +13,8 @@ namespace Caudal.Serve;
 /// </summary>
 internal static partial class CsvExport
 {
+    private static string Hex(string column) => $"'\\x' || hex({Sql.Ident(column)}) AS {Sql.Ident(column)}";
+
     private static string Iso(string column)
     {
         var c = Sql.Ident(column);
@@ -26,11 +28,13 @@ internal static partial class CsvExport
 
     /// <param name="instants">The TIMESTAMPTZ columns: written as ISO 8601 in UTC with a Z, as JSON and CSV pages write
     /// them (the engine's CSV writer would write <c>+00</c>).</param>
+    /// <param name="binaries">The BLOB columns: written as <c>\x</c> and hex, as CSV pages write them (the engine would
+    /// write printable bytes as they are).</param>
     public static async Task WriteAsync(HttpContext http, DuckDBConnection connection, TableId id, string sql, IReadOnlyList<object?> parameters,
-        IReadOnlyList<string> instants, string scratch, CancellationToken ct)
+        IReadOnlyList<string> instants, IReadOnlyList<string> binaries, string scratch, CancellationToken ct)
     {
-        if (instants.Count > 0)
-            sql = $"SELECT * REPLACE ({string.Join(", ", instants.Select(Iso))}) FROM ({sql})";
+        if (instants.Count + binaries.Count > 0)
+            sql = $"SELECT * REPLACE ({string.Join(", ", instants.Select(Iso).Concat(binaries.Select(Hex)))}) FROM ({sql})";
         var path = Path.Combine(scratch, $"export-{Guid.NewGuid():N}.csv");
         var piped = OperatingSystem.IsLinux() && MakeFifo(path, 0b110_000_000) == 0;
         using var command = connection.CreateCommand();

@@ -294,7 +294,8 @@ public static class LakeApi
         if (format == Format.Csv && whole)
         {
             var instants = query.Columns.Where(c => snapshot.Schema.Find(c)?.Type == "timestamp").ToList();
-            await CsvExport.WriteAsync(http, engine.Connection, id, sql, query.SqlParameters, instants, scratch, ct);
+            var binaries = query.Columns.Where(c => snapshot.Schema.Find(c)?.Type == "binary").ToList();
+            await CsvExport.WriteAsync(http, engine.Connection, id, sql, query.SqlParameters, instants, binaries, scratch, ct);
             return;
         }
         using var command = engine.Connection.CreateCommand();

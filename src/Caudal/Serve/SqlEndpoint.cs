@@ -160,7 +160,8 @@ public static class SqlEndpoint
     {
         var name = function.ToLowerInvariant();
         return name.StartsWith("duckdb_", StringComparison.Ordinal) || name.StartsWith("pragma_", StringComparison.Ordinal) ||
-               name is "current_setting" or "getenv" or "which_secret" or "glob" or "read_text" or "read_blob" or "sniff_csv" or "parquet_metadata" or
+               // query() and friends run SQL given as a string, which the parse above cannot see into.
+               name is "query" or "query_table" or "json_execute_serialized_sql" or "current_setting" or "getenv" or "which_secret" or "glob" or "read_text" or "read_blob" or "sniff_csv" or "parquet_metadata" or
                    "parquet_schema" or "parquet_file_metadata" or "parquet_kv_metadata" or "parquet_bloom_probe" or "checkpoint" or "force_checkpoint";
     }
 

@@ -46,7 +46,8 @@ public sealed class CliCommandTests : IDisposable
     public async Task No_output_log_record_or_lake_file_holds_a_secret_and_reading_the_lake_needs_none()
     {
         const string canary = "Canary-s3cret-7731";
-        File.WriteAllText(_qs.SpecPath, File.ReadAllText(_qs.SpecPath).Replace("sources:\n", """
+        await using var api = new FakeData360(records: 150);
+        File.WriteAllText(_qs.SpecPath, File.ReadAllText(_qs.SpecPath).Replace("sources:\n", $$"""
             sources:
               shop:
                 kind: mysql
@@ -54,18 +55,26 @@ public sealed class CliCommandTests : IDisposable
                 datasets: [orders]
               feed:
                 kind: http
+                base_url: {{api.BaseUrl}}
+                url: "api/pages?api_key=${env:FEED_KEY}"
+                records: items
+                pagination: page
+                page_size: 100
+                auth_token: ${env:FEED_TOKEN}
+              down:
+                kind: http
                 base_url: http://127.0.0.1:9
                 url: "v1/orders?api_key=${env:FEED_KEY}"
                 records: items
                 auth_token: ${env:FEED_TOKEN}
-                retries: 0
+                retries: 1
 
             """, StringComparison.Ordinal));
         var env = new Dictionary<string, string>
         {
             ["SHOP_DB"] = $"mysql://caudal:{canary}@127.0.0.1:9/shop",
             ["FEED_KEY"] = canary + "-key",
-            ["FEED_TOKEN"] = canary + "-token",
+            ["FEED_TOKEN"] = "s3cret", // the stand-in API's token
         };
         var outputs = new List<string>();
         foreach (var args in new[] { new[] { "plan" }, ["validate"], ["run"], ["runs"], ["status"] })
@@ -96,8 +105,14 @@ public sealed class CliCommandTests : IDisposable
             lock (logs) outputs.Add(logs.ToString());
         }
         foreach (var output in outputs) Assert.DoesNotContain("Canary", output, StringComparison.OrdinalIgnoreCase);
+        // Every file of the lake, the kept API payloads (gzipped) decompressed first.
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_qs.LakePath, "raw", "feed_records", "_payloads"), "*.gz", SearchOption.AllDirectories));
         foreach (var file in Directory.GetFiles(_qs.LakePath, "*", SearchOption.AllDirectories))
-            Assert.False(File.ReadAllText(file).Contains(canary, StringComparison.Ordinal), $"{file} holds the secret");
+        {
+            using var stream = File.OpenRead(file);
+            using var text = new StreamReader(file.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress) : stream);
+            Assert.False(text.ReadToEnd().Contains(canary, StringComparison.Ordinal), $"{file} holds the secret");
+        }
 
         // Commands that only read the lake need none of the sources' secrets.
         foreach (var args in new[] { new[] { "status" }, ["runs"], ["query", "SELECT count(*) FROM trusted.rentals"], ["vacuum", "--dry-run"] })

@@ -181,6 +181,8 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Equal(expected[0], JsonDocument.Parse(ndjson.Split('\n')[0]).RootElement.GetProperty("location").GetString());
         var csv = await _http.GetStringAsync(_url + "/v1/tables/raw/sakila_address?columns=location&order=address_id&limit=1&format=csv");
         Assert.Equal("\\x" + expected[1], csv.Split("\r\n")[1]);
+        var wholeBlobs = await _http.GetStringAsync(_url + "/v1/tables/raw/sakila_address?columns=location&order=address_id&format=csv&limit=all");
+        Assert.Equal("\\x" + expected[1], wholeBlobs.Split("\r\n")[1]); // the whole CSV writes BLOBs as the pages do
         var (_, sql) = await SqlAsync(new { sql = "SELECT location FROM raw.sakila_address ORDER BY address_id LIMIT 1" });
         Assert.Equal(expected[0], sql.GetProperty("rows")[0][0].GetString());
 
@@ -290,6 +292,8 @@ public sealed partial class ServeTests : IAsyncLifetime
                      ("SELECT current_setting('allowed_paths')", "current_setting() is not available here"),
                      ("SELECT * FROM duckdb_settings()", "duckdb_settings() is not available here"),
                      ("SELECT getenv('HOME')", "getenv() is not available here"),
+                     ("SELECT * FROM query('SELECT current_setting(''temp_directory'')')", "query() is not available here"),
+                     ("SELECT * FROM query_table('trusted.rentals')", "query_table() is not available here"),
                      ("SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')", "Permission Error"),
                      ("SELEC 1", "syntax error"),
                      ("SELECT no_such_column FROM trusted.rentals", "no_such_column"),

@@ -212,6 +212,29 @@ public sealed partial class SparkConnectClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_write_silent_for_longer_than_the_silence_limit_many_times_over_completes()
+    {
+        // Spark sends nothing while a write runs (2 minutes before it ends the stream): silence is reattached, however
+        // often, and is not counted as the connection breaking.
+        _spark.Answer = _ => [];
+        _spark.ExecutionTime = TimeSpan.FromSeconds(2.5);
+        using var client = Client(options: new SparkClientOptions(TimeSpan.FromMilliseconds(300), MaxReattaches: 2));
+        await client.ExecuteAsync(new Command { SqlCommand = new SqlCommand { Sql = "INSERT OVERWRITE t SELECT 1" } });
+        Assert.True(Sent<ReattachExecuteRequest>("ReattachExecute").Count > 2, "fewer reattaches than the silences");
+    }
+
+    [Fact]
+    public async Task A_spark_3_4_server_is_waited_for_however_long_it_is_silent()
+    {
+        _spark.Spark34 = true;
+        _spark.Answer = _ => [Batch(0, 2)];
+        _spark.ExecutionTime = TimeSpan.FromSeconds(1.5);
+        using var client = Client(options: new SparkClientOptions(TimeSpan.FromMilliseconds(300), MaxReattaches: 2));
+        Assert.Equal(2, (await ReadAllAsync(client, "SELECT 1")).Sum(b => b.Length));
+        Assert.Empty(Sent<ReattachExecuteRequest>("ReattachExecute"));
+    }
+
+    [Fact]
     public async Task An_execute_plan_that_never_reached_the_server_is_sent_again()
     {
         _spark.Answer = _ => [Batch(0, 3)];

@@ -75,7 +75,8 @@ public static class HttpTransport
     public static bool IsUnresolvedName(Exception? e)
     {
         for (; e != null; e = e.InnerException)
-            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData }) return true;
+            // TryAgain is what a machine without a network answers (EAI_AGAIN): asking again does not help either.
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData or System.Net.Sockets.SocketError.TryAgain }) return true;
         return false;
     }
 

@@ -43,7 +43,8 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                     throw new InvalidDataException($"GET {relativeUrl} answered 200 but not JSON ({e.Message}): {Snippet(body)}");
                 }
                 var fetchedAt = DateTimeOffset.UtcNow;
-                var stored = sink.AddPayload(payloadName, Envelope(relativeUrl, (int)response.StatusCode, fetchedAt, body));
+                // The URL kept with the payload has its secrets masked (an api_key in the query string).
+                var stored = sink.AddPayload(payloadName, Envelope(Spec.Secrets.Redact(relativeUrl), (int)response.StatusCode, fetchedAt, body));
                 return new FetchedPage(relativeUrl, (int)response.StatusCode, doc, stored, fetchedAt, NextLink(response));
             }
             catch (HttpRequestException e) when (HttpTransport.IsUnresolvedName(e))

@@ -171,7 +171,9 @@ public sealed class SparkConnectClient : IDisposable
                     ExecutePlanResponse response;
                     try
                     {
-                        silence.CancelAfter(_options.Silence);
+                        // Only a reattachable stream is given up when silent: a server that cannot be reattached to is
+                        // waited for (a long write sends nothing until it ends; HTTP/2 pings find a dead connection).
+                        if (reattachable) silence.CancelAfter(_options.Silence);
                         if (!await call.ResponseStream.MoveNext(silence.Token)) break;
                         response = call.ResponseStream.Current;
                     }
@@ -195,20 +197,18 @@ public sealed class SparkConnectClient : IDisposable
                         broke = true;
                         break;
                     }
-                    catch (RpcException e) when (!ct.IsCancellationRequested && reattachable && (SparkException.IsTransient(e) || silence.IsCancellationRequested))
+                    catch (RpcException) when (!ct.IsCancellationRequested && reattachable && silence.IsCancellationRequested)
                     {
-                        broke = true;
-                        break;
+                        break; // silent past the limit: the connection may be gone; reattach (a long write is silent too)
                     }
                     catch (OperationCanceledException) when (!ct.IsCancellationRequested && reattachable)
                     {
-                        broke = true; // silent past the limit: the connection may be gone; reattach
                         break;
                     }
-                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    catch (RpcException e) when (!ct.IsCancellationRequested && reattachable && SparkException.IsTransient(e))
                     {
-                        throw new SparkException($"Spark at {_connection}: operation {operationId} sent nothing for {_options.Silence.TotalSeconds:0} s, " +
-                                                 "and this server cannot be reattached to.");
+                        broke = true;
+                        break;
                     }
                     catch (RpcException e) when (!ct.IsCancellationRequested)
                     {
@@ -235,8 +235,8 @@ public sealed class SparkConnectClient : IDisposable
                     if (broke) throw new SparkException($"Spark at {_connection}: the stream of operation {operationId} broke off, and this server cannot be reattached to.");
                     break;
                 }
-                // A clean end without result_complete is the server closing a long stream: reattach, however often.
-                // A stream that broke counts towards the limit until a response arrives.
+                // A clean end without result_complete is the server closing a long stream, and silence is what a long
+                // write sends: reattach, however often. A stream that broke counts towards the limit until a response arrives.
                 if (broke && ++failures > _options.MaxReattaches)
                     throw new SparkException($"Spark at {_connection}: operation {operationId} broke off {_options.MaxReattaches} times in a row; giving up.");
                 if (broke && failures > 1) await Task.Delay(TimeSpan.FromMilliseconds(100 * (1 << Math.Min(failures, 6))), ct);

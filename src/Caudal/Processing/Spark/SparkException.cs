@@ -49,7 +49,7 @@ public sealed class SparkException(string message, string? errorClass = null, st
     private static System.Net.Sockets.SocketError? SocketError(RpcException e)
     {
         for (Exception? inner = e.Status.DebugException; inner != null; inner = inner.InnerException)
-            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound } s)
+            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.TryAgain } s)
                 return s.SocketErrorCode;
         return null;
     }
