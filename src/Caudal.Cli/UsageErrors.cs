@@ -15,13 +15,12 @@ internal static partial class UsageErrors
         if (!unknown.Success) return ConversionError().Replace(message, m => $"{OptionBefore(m.Groups[1].Value, args)}'{m.Groups[1].Value}' is not a {Kind(m.Groups[2].Value)}.");
         var name = unknown.Groups[1].Value;
         if (name.Length == 1) return $"unknown option '-{name}'; nothing was done.";
-        var options = OptionsOf(args).Where(o => o.StartsWith("--", StringComparison.Ordinal)).ToList();
-        var suggestion = SpecLoader.Suggest(name, options.Select(o => o.TrimStart('-')));
-        if (suggestion.Length == 0)
-            suggestion = options.FirstOrDefault(o => o.Replace("-", "", StringComparison.Ordinal) == name.Replace("-", "", StringComparison.Ordinal)) is { } same
-                ? $" (did you mean '{same}'?)" : "";
-        else suggestion = suggestion.Replace("'", "'--", StringComparison.Ordinal).Replace("'--?)", "'?)", StringComparison.Ordinal);
-        return $"unknown option '{(name.Length == 1 ? "-" : "--")}{name}'{suggestion}; nothing was done.";
+        var options = OptionsOf(args).Where(o => o.StartsWith("--", StringComparison.Ordinal)).Select(o => o[2..]).ToList();
+        // The same letters without dashes first (dryrun → dry-run), then the closest spelling.
+        var best = options.FirstOrDefault(o => o.Replace("-", "", StringComparison.Ordinal) == name.Replace("-", "", StringComparison.Ordinal));
+        var suggestion = best != null ? $" (did you mean '--{best}'?)"
+            : SpecLoader.Suggest(name, options).Replace("did you mean '", "did you mean '--", StringComparison.Ordinal);
+        return $"unknown option '--{name}'{suggestion}; nothing was done.";
     }
 
     /// <summary>"--port: " when the bad value followed that option on the command line.</summary>

@@ -53,17 +53,6 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
         }
     }
 
-    /// <summary>Why a window does not bound what <paramref name="source"/> reads, or null if it does.</summary>
-    private static string? Unbounded(Caudal.Spec.SourceSpec source) => source.Kind switch
-    {
-        "mysql" or "postgres" or "sqlite" when source.Datasets.All(d => d.Mode != Caudal.Spec.CaptureMode.Incremental) =>
-            "has no incremental dataset (a window bounds a dataset by its cursor)",
-        "http" when !CaptureWindow.IsTemplate(source.Options.GetValueOrDefault("url", "")) => "has no {from}/{to} in its url",
-        "files" when !CaptureWindow.IsTemplate(source.Options.GetValueOrDefault("path", "")) && !source.Options.GetValueOrDefault("path", "").Contains("{yyyy}") =>
-            "has no date parts in its path",
-        _ => null,
-    };
-
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = settings.Load();
@@ -83,7 +72,7 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
         Console.WriteLine($"backfill of {spec.Name}: {windows.Count} window(s) from {windows[0].From:yyyy-MM-dd} to {windows[^1].To.AddDays(-1):yyyy-MM-dd}, one run each");
         // Sources a window does not bound are captured whole in every window (more raw batches, the same data).
         foreach (var source in spec.Sources.Where(s => sources == null || sources.Contains(s.Name)))
-            if (Unbounded(source) is { } why)
+            if (SourceKinds.All[source.Kind].Unbounded?.Invoke(source) is { } why)
                 Console.Error.WriteLine($"caudal: warning: source '{source.Name}' {why}: it is captured in every window; leave it out with --sources.");
         var failed = 0;
         foreach (var window in windows)

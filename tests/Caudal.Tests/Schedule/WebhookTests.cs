@@ -104,6 +104,34 @@ public sealed class WebhookTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_run_the_stopping_scheduler_cancels_is_recorded_cancelled_in_its_record_and_history()
+    {
+        await using var api = new FakeData360(records: 5_000) { PageSize = 100, PageDelay = TimeSpan.FromMilliseconds(400) }; // ~20 s of pages
+        var spec = SpecLoader.Parse($$"""
+            version: 1
+            lake: ./lake
+            sources:
+              wb: {kind: data360, base_url: "{{api.BaseUrl}}", databases: [WB_TEST], metadata: false, concurrency: 1}
+            schedule:
+              cron: "*/2 * * * * *"
+              catch_up: latest
+            """, "caudal.yaml", _dir.Path);
+        var runs = new RunStore(DataLake.Open(spec.Lake).Store);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var scheduler = new Caudal.Schedule.Scheduler(spec, NullLogger.Instance).RunAsync(stop.Token);
+        while (!(await runs.ListAsync()).Any() && !stop.IsCancellationRequested) await Task.Delay(100);
+        await Task.Delay(500);
+        await stop.CancelAsync(); // SIGTERM to `caudal schedule`
+        await scheduler;
+
+        var run = (await runs.ListAsync()).Single();
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.Equal("cancelled: the scheduler was stopped", run.Error);
+        using (var session = await Caudal.Processing.QuerySession.OpenAsync(spec))
+            Assert.Equal("cancelled", session.Query($"SELECT DISTINCT run_status FROM refined.caudal_runs WHERE run_id = '{run.RunId}'").Rows.Single()[0]);
+    }
+
+    [Fact]
     public async Task A_run_past_max_runtime_is_cancelled_before_its_commit_recorded_and_reported()
     {
         await using var api = new FakeData360(records: 5_000) { PageSize = 100, PageDelay = TimeSpan.FromMilliseconds(400) }; // ~20 s of pages

@@ -120,6 +120,10 @@ public sealed class DashboardTests : IAsyncLifetime
         var images = (await ApiAsync("/v1/charts")).GetProperty("charts").EnumerateArray().Sum(c => c.GetProperty("images").GetArrayLength());
         Assert.True(images > 0);
         await page.WaitForFunctionAsync($"() => document.images.length === {images} && [...document.images].every(i => i.complete && i.naturalWidth > 0)");
+        // Section headings name the chart (and what it splits by) where its title has {placeholders}: no "…:" headings.
+        var headings = await page.Locator("main h2").AllInnerTextsAsync();
+        Assert.DoesNotContain(headings, h => h.Contains('…') || h.Contains('{'));
+        Assert.Contains(headings, h => h.Contains("(one per indicator)"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "charts.png"), FullPage = true });
 
         // The table browser: pages forward, and back and forward again with the browser's own buttons.

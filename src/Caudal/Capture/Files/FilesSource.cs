@@ -19,24 +19,23 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
 {
     public static readonly SourceKind Kind = new("files", ["path"],
         ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "on_empty", "endpoint", "region", "path_style", "timeout", "retries"],
-        (spec, baseDir) => new FilesSource(spec, baseDir));
+        (spec, baseDir) => new FilesSource(spec, baseDir),
+        Unbounded: spec => CaptureWindow.IsTemplate(spec.Options["path"]) || spec.Options["path"].Contains("{yyyy}") ? null : "has no date parts in its path");
 
     public const string SourceFileColumn = "_source_file";
     public const string SourceLineColumn = "_source_line";
 
     public string Name => spec.Name;
-    private bool FailOnBadRows => SourceOptions.Get(spec.Options, "on_bad_rows") == "fail";
+    private readonly FilesOptions _options = FilesOptions.From(spec);
+    private bool FailOnBadRows => _options.FailOnBadRows;
 
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
-        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(spec.Options.GetValueOrDefault("dataset", "files"), null, null, spec.Position)]);
+        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(_options.Dataset, null, null, spec.Position)]);
 
     public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
 
-    private IReadOnlyDictionary<string, string> Overrides =>
-        spec.Options.TryGetValue("columns", out var c)
-            ? c.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).ToDictionary(p => p[0].Trim(), p => p[1].Trim())
-            : new Dictionary<string, string>();
+    private IReadOnlyDictionary<string, string> Overrides => _options.Columns;
 
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
@@ -44,7 +43,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         var files = new List<FileLocator.Located>();
         foreach (var path in Paths(sink.Window))
             files.AddRange(await FileLocator.LocateAsync(path, spec.Options, baseDir, staging, ct));
-        if (files.Count == 0 && sink.Window is { } w && !w.Days().Any() && Dated(spec.Options["path"]))
+        if (files.Count == 0 && sink.Window is { } w && !w.Days().Any() && Dated(_options.Path))
         {
             // A window shorter than a day (an hourly schedule) completes no day: nothing to read yet.
             sink.Warn($"the window {w} completes no day: no dated folder read");
@@ -53,17 +52,17 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         if (files.Count == 0)
         {
             var where = sink.Window is { } v ? $" in the window {v}: no data in this window" : "";
-            if (SourceOptions.Get(spec.Options, "on_empty") == "warn")
+            if (_options.WarnWhenEmpty)
             {
-                sink.Warn($"no file matches '{spec.Options["path"]}'{where}; nothing committed (on_empty: warn)");
+                sink.Warn($"no file matches '{_options.Path}'{where}; nothing committed (on_empty: warn)");
                 return;
             }
-            throw new CaptureException($"Source '{Name}': no file matches '{spec.Options["path"]}'{where} " +
+            throw new CaptureException($"Source '{Name}': no file matches '{_options.Path}'{where} " +
                 "(set on_empty: warn to let a run without files pass).");
         }
         foreach (var file in files)
         {
-            var format = spec.Options.GetValueOrDefault("format") ?? FormatOf(file.Origin);
+            var format = _options.Format ?? FormatOf(file.Origin);
             try
             {
                 if (format == "jsonl") JsonLines(file, sink);
@@ -83,7 +82,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
     /// <summary>The path, or with date parts ({yyyy}, {MM}, {dd}) one path per day of the run's window.</summary>
     private IEnumerable<string> Paths(CaptureWindow? window)
     {
-        var path = spec.Options["path"];
+        var path = _options.Path;
         var dated = Dated(path);
         if (!dated && !CaptureWindow.IsTemplate(path)) return [path];
         if (window == null)
@@ -129,8 +128,8 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         string Reader(string columns) => format switch
         {
             // 4 MiB read buffers instead of DuckDB's 32 MiB per thread (lines up to 2 MiB, DuckDB's max_line_size).
-            "csv" => $"read_csv({local}, buffer_size = {CsvBufferBytes}, header = {(SourceOptions.Bool(spec.Options, "header") ? "true" : "false")}" +
-                     $"{(spec.Options.TryGetValue("delimiter", out var d) ? $", delim = {Sql.Literal(d)}" : "")}{columns}" +
+            "csv" => $"read_csv({local}, buffer_size = {CsvBufferBytes}, header = {(_options.Header ? "true" : "false")}" +
+                     $"{(_options.Delimiter is { } d ? $", delim = {Sql.Literal(d)}" : "")}{columns}" +
                      (FailOnBadRows || columns.Length == 0 ? "" : ", store_rejects = true") + ")",
             "json" => $"read_json({local}, format = 'array'{columns})",
             "parquet" => $"read_parquet({local})",

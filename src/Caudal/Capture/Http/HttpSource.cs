@@ -13,21 +13,23 @@ public sealed class HttpSource(SourceSpec spec) : ISource
     public static readonly SourceKind Kind = new("http", ["base_url", "url"],
         ["dataset", "records", "pagination", "offset_param", "limit_param", "page_size", "total", "page_param", "page_start", "next", "cursor_param",
          "auth_header", "auth_token", "timeout", "retries", "budget", "concurrency"],
-        (spec, _) => new HttpSource(spec));
+        (spec, _) => new HttpSource(spec),
+        Unbounded: spec => CaptureWindow.IsTemplate(spec.Options["url"]) ? null : "has no {from}/{to} in its url");
 
     public string Name => spec.Name;
+    private readonly HttpOptions _options = HttpOptions.From(spec);
 
     /// <summary>The url (path and query) with the run's window filled in ({from}, {to}, {name}).</summary>
     private string Url(CaptureWindow? window)
     {
-        var url = spec.Options["url"];
+        var url = _options.Url;
         if (!CaptureWindow.IsTemplate(url)) return url;
         return window?.Fill(url) ?? throw new CaptureException($"Source '{Name}': url '{url}' uses the run's window, and this run has none. " +
             "Run it with 'caudal backfill --from ... --to ...', or on a schedule (each slot passes the span since the previous one).");
     }
 
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
-        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(spec.Options.GetValueOrDefault("dataset", "records"), null, null, spec.Position)]);
+        Task.FromResult<IReadOnlyList<DatasetSpec>>([new DatasetSpec(_options.Dataset, null, null, spec.Position)]);
 
     public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
@@ -35,12 +37,8 @@ public sealed class HttpSource(SourceSpec spec) : ISource
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
         var settings = HttpSettings.From(spec.Options, sink.Report);
-        using var http = HttpTransport.Create(spec.Options["base_url"], settings);
-        if (spec.Options.TryGetValue("auth_token", out var token))
-        {
-            var header = spec.Options.GetValueOrDefault("auth_header", "Authorization");
-            http.DefaultRequestHeaders.TryAddWithoutValidation(header, header == "Authorization" ? "Bearer " + token : token);
-        }
+        using var http = HttpTransport.Create(_options.BaseUrl, settings);
+        if (_options.AuthValue is { } auth) http.DefaultRequestHeaders.TryAddWithoutValidation(_options.AuthHeader, auth);
         var pager = new HttpPager(new PageFetcher(http, settings, Name), sink, settings, Name);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
         budget.CancelAfter(settings.Budget);
@@ -52,7 +50,7 @@ public sealed class HttpSource(SourceSpec spec) : ISource
                 var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/";
                 try
                 {
-                    await pager.CaptureAsync(Url(sink.Window), Paging.From(spec.Options), writer, prefix, budget.Token);
+                    await pager.CaptureAsync(Url(sink.Window), _options.Paging, writer, prefix, budget.Token);
                     return;
                 }
                 catch (HttpPager.TotalChangedException e)

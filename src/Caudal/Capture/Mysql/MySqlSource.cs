@@ -11,7 +11,7 @@ namespace Caudal.Capture.Mysql;
 public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
 {
     public static readonly SourceKind Kind = new("mysql", ["connection"], SourceKind.DatabaseOptions,
-        (spec, _) => new MySqlSource(spec), Incremental: true);
+        (spec, _) => new MySqlSource(spec), Incremental: true, Unbounded: SourceKind.DatabaseUnbounded);
 
     protected override string Quote(string identifier) => "`" + identifier.Replace("`", "``") + "`";
 

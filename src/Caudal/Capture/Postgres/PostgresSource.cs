@@ -14,7 +14,7 @@ namespace Caudal.Capture.Postgres;
 public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
 {
     public static readonly SourceKind Kind = new("postgres", ["connection"], SourceKind.DatabaseOptions,
-        (spec, _) => new PostgresSource(spec), Incremental: true);
+        (spec, _) => new PostgresSource(spec), Incremental: true, Unbounded: SourceKind.DatabaseUnbounded);
 
     private readonly Dictionary<string, NpgsqlDbType> _readAs = [];
 

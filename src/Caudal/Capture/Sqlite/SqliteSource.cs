@@ -38,7 +38,8 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
             while (reader.Read()) tables.Add(reader.GetString(0));
             return tables;
         },
-        Incremental: true);
+        Incremental: true,
+        Unbounded: SourceKind.DatabaseUnbounded);
 
     private readonly string _path = Path.GetFullPath(Path.Combine(baseDirectory, spec.Options["path"]));
 
