@@ -35,7 +35,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
             using (source)
             {
-                var allOrNothing = sourceSpec.Options.GetValueOrDefault("all_or_nothing") == "true";
+                var allOrNothing = SourceOptions.Bool(sourceSpec.Options, "all_or_nothing");
                 var prepared = new (StageRecord Stage, Func<Task> Commit)?[datasets.Count];
                 var first = run.Stages.Count;
                 // A database's tables are independent commits: several are captured at once where the source allows it.

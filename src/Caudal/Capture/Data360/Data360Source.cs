@@ -13,14 +13,14 @@ namespace Caudal.Capture.Data360;
 /// All rows land in <c>raw.{source}_observations</c> with the API's 24 fields (OBS_VALUE kept as the API's string) and
 /// <c>_payload</c>, the stored response it came from.
 /// </summary>
-public sealed class Data360Source(SourceSpec spec) : ISource
+public sealed class Data360Source(SourceSpec spec, Data360Options options) : ISource
 {
     public const string DefaultBaseUrl = "https://data360api.worldbank.org";
     private const int SetAttempts = 3;
 
     public static readonly SourceKind Kind = new("data360", [],
         ["base_url", "databases", "indicators", "time_from", "time_to", "metadata", "timeout", "retries", "budget", "concurrency"],
-        (spec, baseDir) => new Data360Source(Resolve(spec, baseDir)));
+        (spec, baseDir) => new Data360Source(spec, Data360Options.From(spec, baseDir)));
 
     /// <summary>The seed project's choice: three databases and one indicator of each.</summary>
     public static readonly string[] DefaultDatabases = ["WB_WDI", "WB_ESG", "WB_SE4ALL"];
@@ -56,35 +56,24 @@ public sealed class Data360Source(SourceSpec spec) : ISource
         ["_payload"] = "VARCHAR",
     };
 
-    /// <summary>Relative replay folders (file:recordings) are relative to the spec's folder.</summary>
-    private static SourceSpec Resolve(SourceSpec spec, string baseDir)
-    {
-        if (!spec.Options.TryGetValue("base_url", out var url) || !url.StartsWith("file:", StringComparison.Ordinal)) return spec;
-        var options = new Dictionary<string, string>(spec.Options) { ["base_url"] = "file:" + Path.GetFullPath(Path.Combine(baseDir, url[5..])) };
-        return new SourceSpec { Name = spec.Name, Kind = spec.Kind, Options = options, Datasets = spec.Datasets, Position = spec.Position };
-    }
-
     public string Name => spec.Name;
 
     /// <summary>observations, and (unless <c>metadata: false</c>) metadata: each indicator's descriptions and licence
     /// from <c>POST /data360/metadata</c>, in <c>raw.{source}_metadata</c>.</summary>
     public Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) =>
-        Task.FromResult<IReadOnlyList<DatasetSpec>>(spec.Options.GetValueOrDefault("metadata", "true") == "false"
+        Task.FromResult<IReadOnlyList<DatasetSpec>>(!options.Metadata
             ? [new DatasetSpec("observations", null, null, spec.Position)]
             : [new DatasetSpec("observations", null, null, spec.Position), new DatasetSpec("metadata", null, null, spec.Position)]);
 
     public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
 
-    private string[] List(string key, string[] fallback) =>
-        spec.Options.TryGetValue(key, out var v) ? v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : fallback;
-
     /// <summary>One query string per request set: a database, with one of its indicators when indicators are listed;
     /// <c>indicators: ["*"]</c> lists every indicator of each database with <c>GET /data360/indicators</c>.</summary>
     private async Task<IReadOnlyList<string>> RequestSetsAsync(PageFetcher fetcher, CaptureSink sink, CancellationToken ct)
     {
-        var databases = List("databases", DefaultDatabases);
-        var indicators = List("indicators", spec.Options.ContainsKey("databases") ? [] : DefaultIndicators).ToList();
+        var databases = options.Databases;
+        var indicators = options.Indicators.ToList();
         if (indicators.Remove("*"))
             foreach (var db in databases)
             {
@@ -98,8 +87,8 @@ public sealed class Data360Source(SourceSpec spec) : ISource
             }
         var window = "";
         // A run's window (backfill, schedule) bounds the years asked for; otherwise the spec's time_from / time_to.
-        var from = sink.Window is { Backfill: true } w ? w.From.Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : spec.Options.GetValueOrDefault("time_from");
-        var to = sink.Window is { Backfill: true } v ? v.To.AddTicks(-1).Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : spec.Options.GetValueOrDefault("time_to");
+        var from = sink.Window is { Backfill: true } w ? w.From.Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : options.TimeFrom;
+        var to = sink.Window is { Backfill: true } v ? v.To.AddTicks(-1).Year.ToString(System.Globalization.CultureInfo.InvariantCulture) : options.TimeTo;
         if (from != null) window += "&timePeriodFrom=" + Uri.EscapeDataString(from);
         if (to != null) window += "&timePeriodTo=" + Uri.EscapeDataString(to);
         var sets = new List<string>();
@@ -115,7 +104,7 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
         var settings = HttpSettings.From(spec.Options, sink.Report);
-        using var http = HttpTransport.Create(spec.Options.GetValueOrDefault("base_url", DefaultBaseUrl), settings);
+        using var http = HttpTransport.Create(options.BaseUrl, settings);
         var fetcher = new PageFetcher(http, settings, Name);
         var pager = new HttpPager(fetcher, sink, settings, Name);
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -141,7 +130,7 @@ public sealed class Data360Source(SourceSpec spec) : ISource
     private async Task CaptureMetadataAsync(PageFetcher fetcher, CaptureSink sink, CancellationToken ct)
     {
         var writer = sink.NewJsonWriter(new Dictionary<string, string>());
-        foreach (var db in List("databases", DefaultDatabases))
+        foreach (var db in options.Databases)
         {
             var query = System.Text.Json.JsonSerializer.Serialize(new { query = $"&$filter=series_description/database_id eq '{db.Replace("'", "''")}'" });
             var page = await fetcher.FetchAsync("data360/metadata", sink, $"metadata/{db}.json.gz", ct, query);
