@@ -23,12 +23,28 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
     {
         var spec = settings.Load();
         using var signals = new StopSignals();
-        var options = new RunOptions { Capture = !settings.ModelsOnly, CancelReason = () => signals.Reason };
         // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
         using var taking = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token);
-        var (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, taking.Token);
+        RunLease? lease;
+        bool proceed;
+        try
+        {
+            (lease, proceed) = await LakeLease.TakeAsync(spec, "manual run", settings.Force, taking.Token);
+        }
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"caudal: {signals.Reason} before the run started; nothing was done.");
+            return ExitCodes.Interrupted;
+        }
         if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
+        var options = new RunOptions
+        {
+            Capture = !settings.ModelsOnly,
+            CancelReason = () => signals.Token.IsCancellationRequested ? signals.Reason
+                : lease?.Lost.IsCancellationRequested == true ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
+                : "cancelled",
+        };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token, lease?.Lost ?? CancellationToken.None);
         ct = stop.Token;
         PipelineRunner? runner = null;
@@ -55,6 +71,12 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
             Console.Error.WriteLine($"caudal: run {record?.RunId} {signals.Reason}{(stages.Count > 0 ? $" in {string.Join(", ", stages)}" : "")}: " +
                                     "nothing of it was committed; what earlier stages committed stays.");
             return ExitCodes.Interrupted;
+        }
+        catch (OperationCanceledException) when (lease?.Lost.IsCancellationRequested == true)
+        {
+            Console.Error.WriteLine($"caudal: run {runner?.Run?.RunId} cancelled: another runner took the lake's lease over (this one could not renew it); " +
+                                    "nothing of the stage in flight was committed.");
+            return ExitCodes.Failed;
         }
         Report.RunSummary(run, spec);
         return run.Status == RunStatus.Succeeded ? ExitCodes.Ok : ExitCodes.Failed;
