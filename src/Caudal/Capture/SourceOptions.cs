@@ -6,13 +6,10 @@ namespace Caudal.Capture;
 /// <summary>What an option's value must be.</summary>
 public enum OptionType
 {
-    Text,
     Integer,
     Duration,
     Choice,
     Boolean,
-    List,
-    Mapping,
 }
 
 /// <summary>
@@ -84,7 +81,6 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
         }
     }
 
-    public static SourceOption Text(string name, string? @default = null) => new(name, OptionType.Text, @default);
     public static SourceOption Integer(string name, long min, long max = long.MaxValue, string? @default = null) => new(name, OptionType.Integer, @default, Min: min, Max: max);
     public static SourceOption Duration(string name, string @default, long minSeconds = 1) => new(name, OptionType.Duration, @default, Min: minSeconds);
     public static SourceOption Choice(string name, string? @default, params string[] choices) => new(name, OptionType.Choice, @default, choices);

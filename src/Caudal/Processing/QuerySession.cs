@@ -80,20 +80,28 @@ public sealed class QuerySession : IDisposable
         return copy.ToArray();
     }
 
-    /// <summary>Column <paramref name="i"/> of the current row as served: BLOBs as bytes, TIMESTAMPTZ as an instant
-    /// (DuckDB.NET gives a DateTime without its zone), null for NULL.</summary>
-    public static object? Value(System.Data.IDataRecord record, int i)
+    /// <summary>The values of a reader's rows as served: BLOBs as bytes, TIMESTAMPTZ as an instant (DuckDB.NET gives a
+    /// DateTime without its zone), null for NULL. Which columns are instants is looked up once per reader, not per row.</summary>
+    public sealed class ServedValues(System.Data.IDataRecord record)
     {
-        if (record.IsDBNull(i)) return null;
-        var value = record.GetValue(i);
-        return value switch
+        private readonly bool[] _instant = Enumerable.Range(0, record.FieldCount)
+            .Select(i => record.GetDataTypeName(i) is var t && (t.Contains("Tz", StringComparison.OrdinalIgnoreCase) || t.Contains("TIME ZONE", StringComparison.OrdinalIgnoreCase)))
+            .ToArray();
+
+        /// <summary>Column <paramref name="i"/> of the current row.</summary>
+        public object? this[int i]
         {
-            Stream s => Bytes(s),
-            DateTime t when record.GetDataTypeName(i).Contains("Tz", StringComparison.OrdinalIgnoreCase) ||
-                            record.GetDataTypeName(i).Contains("TIME ZONE", StringComparison.OrdinalIgnoreCase) =>
-                new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
-            _ => value,
-        };
+            get
+            {
+                if (record.IsDBNull(i)) return null;
+                return record.GetValue(i) switch
+                {
+                    Stream s => Bytes(s),
+                    DateTime t when _instant[i] => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+                    var value => value,
+                };
+            }
+        }
     }
 
     public void Dispose()

@@ -28,10 +28,11 @@ internal static partial class ArrowExport
         var schema = new Schema(columns.Select(c => new Field(c.Name, c.Type, nullable: true)), null);
         using var writer = new ArrowStreamWriter(output, schema, leaveOpen: true);
         var rows = 0;
+        var served = new QuerySession.ServedValues(reader);
         foreach (var c in columns) c.Reset();
         while (await reader.ReadAsync(ct))
         {
-            for (var i = 0; i < columns.Length; i++) columns[i].Append(QuerySession.Value(reader, i));
+            for (var i = 0; i < columns.Length; i++) columns[i].Append(served[i]);
             if (++rows == BatchRows)
             {
                 await writer.WriteRecordBatchAsync(Batch(schema, columns, rows), ct);

@@ -353,6 +353,7 @@ public static class LakeApi
             await body.WriteAsync(Encoding.UTF8.GetBytes(TableQuery.CsvLine(new StringBuilder(), query.Columns).ToString()), ct);
         var line = new StringBuilder();
         var values = new object?[names.Length];
+        var served = new QuerySession.ServedValues(reader);
         string? next = null;
         (string File, long Row) last = ("", 0);
         for (var count = 0; any; any = await reader.ReadAsync(ct))
@@ -362,7 +363,7 @@ public static class LakeApi
                 next = query.NextCursor(snapshot.Version, last.File, last.Row);
                 break;
             }
-            for (var i = 0; i < values.Length; i++) values[i] = QuerySession.Value(reader, i);
+            for (var i = 0; i < values.Length; i++) values[i] = served[i];
             if (!whole) last = (reader.GetString(names.Length), reader.GetInt64(names.Length + 1));
             switch (format)
             {
@@ -448,8 +449,9 @@ public static class LakeApi
         foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
         using var reader = await command.ExecuteReaderAsync(ct);
         var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+        var served = new QuerySession.ServedValues(reader);
         while (await reader.ReadAsync(ct))
-            yield return map(names.Select((n, i) => (n, QuerySession.Value(reader, i))).ToList());
+            yield return map(names.Select((n, i) => (n, served[i])).ToList());
     }
 
     private static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)

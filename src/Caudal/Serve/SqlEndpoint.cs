@@ -92,6 +92,7 @@ public static class SqlEndpoint
                 using var reader = command.ExecuteReader();
                 var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new { name = reader.GetName(i), type = reader.GetDataTypeName(i) }).ToList();
                 var rows = new List<JsonValues.Served[]>();
+                var served = new QuerySession.ServedValues(reader);
                 var truncated = false;
                 while (reader.Read())
                 {
@@ -101,7 +102,7 @@ public static class SqlEndpoint
                         break;
                     }
                     var row = new JsonValues.Served[reader.FieldCount];
-                    for (var i = 0; i < row.Length; i++) row[i] = new JsonValues.Served(QuerySession.Value(reader, i));
+                    for (var i = 0; i < row.Length; i++) row[i] = new JsonValues.Served(served[i]);
                     rows.Add(row);
                 }
                 return Results.Json(new { columns, rows, truncated, versions }, Json);

@@ -33,12 +33,17 @@ public static partial class Secrets
         return ConnectionPassword().Replace(text, m => m.Value.Replace(m.Groups["secret"].Value, "***", StringComparison.Ordinal));
     }
 
-    /// <summary>Whether an option or environment variable of this name holds a secret (its value is never shown).</summary>
-    public static bool IsSecretName(string name) =>
-        SecretWords.Any(w => name.Contains(w, StringComparison.OrdinalIgnoreCase)) || name.EndsWith("key", StringComparison.OrdinalIgnoreCase) ||
-        name.Equals("connection", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether an option or environment variable of this name holds a secret (its value is never shown, and
+    /// never written literally in a spec). Case-insensitive: <c>auth_token</c>, <c>API_KEY</c>, <c>SHOP_DB</c>,
+    /// <c>connection</c>; not <c>primary_key</c>, which names columns.</summary>
+    public static bool IsSecretName(string name)
+    {
+        var n = name.ToLowerInvariant();
+        return SecretWords.Any(n.Contains) || n is "connection" or "dsn" || n.EndsWith("_db", StringComparison.Ordinal) ||
+               (n.EndsWith("_key", StringComparison.Ordinal) && n != "primary_key");
+    }
 
-    private static readonly string[] SecretWords = ["password", "passwd", "pwd", "token", "secret", "credential", "_key", "apikey", "_db", "dsn", "connection"];
+    private static readonly string[] SecretWords = ["password", "passwd", "pwd", "token", "secret", "credential", "apikey", "api_key", "access_key", "private_key", "connection"];
 
     /// <summary><c>scheme://user:secret@host</c> and <c>Password=secret;</c> (also <c>pwd</c>).</summary>
     [GeneratedRegex(@"://[^/@:\s]+:(?<secret>[^/@\s]+)@|(?i:\b(password|pwd)\s*=\s*)(?<secret>[^;\s]+)")]

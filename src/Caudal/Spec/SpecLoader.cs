@@ -23,7 +23,6 @@ public static partial class SpecLoader
     internal static readonly string[] ModelKeys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine"];
     internal static readonly string[] ChartKeys = ["kind", "sql", "query", "x", "y", "series", "label", "each", "top", "title", "x_label", "y_label", "width", "height"];
     internal static readonly string[] MlKeys = ["target", "entity", "time", "series", "holdout_years", "horizon", "seed", "metrics"];
-    private static readonly string[] SecretWords = ["password", "secret", "token", "access_key", "api_key"];
 
     [GeneratedRegex(@"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")]
     internal static partial Regex EnvReference();
@@ -177,7 +176,9 @@ public static partial class SpecLoader
             foreach (var (optionKey, optionValue) in body.Children)
             {
                 var option = ((YamlScalarNode)optionKey).Value ?? "";
-                var isSecret = SecretWords.Any(w => option.Contains(w)) ||
+                // A connection is refused literally only when it holds a password (a SQLite-style path or a URL without
+                // one may be written as it is).
+                var isSecret = (option != "connection" && Secrets.IsSecretName(option)) ||
                                (option == "connection" && optionValue is YamlScalarNode c && Regex.IsMatch(c.Value ?? "", @"(?i)(password|pwd)\s*=|://[^/@:]+:[^/@]+@"));
                 if (isSecret && optionValue is YamlScalarNode literal && !EnvReference().IsMatch(literal.Value ?? ""))
                     ctx.Error(literal.Start, $"'{option}' of source '{name}' is a secret written in the spec file.",

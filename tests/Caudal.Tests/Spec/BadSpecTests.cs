@@ -97,6 +97,19 @@ public sealed class BadSpecTests : IDisposable
         Assert.StartsWith($"caudal.yaml:{line}:{column}: error: ", error.ToString());
     }
 
+    [Theory]
+    [InlineData("auth_token", true)]
+    [InlineData("password", true)]
+    [InlineData("connection", true)]
+    [InlineData("FEED_KEY", true)]
+    [InlineData("SHOP_DB", true)]
+    [InlineData("AWS_SECRET_ACCESS_KEY", true)]
+    [InlineData("primary_key", false)] // names columns: shown by plan, written in the spec
+    [InlineData("cursor", false)]
+    [InlineData("base_url", false)]
+    public void Secret_names_are_told_apart_from_option_names_that_hold_none(string name, bool secret) =>
+        Assert.Equal(secret, Secrets.IsSecretName(name));
+
     [Fact]
     public void A_typo_in_sources_is_one_error_not_one_per_model()
     {
@@ -204,8 +217,7 @@ public sealed class BadSpecTests : IDisposable
         {
             foreach (var name in kind.Required.Concat(kind.Optional))
             {
-                if (!Caudal.Capture.SourceOptions.All.TryGetValue(name, out var option) || option.Type is Caudal.Capture.OptionType.Text or Caudal.Capture.OptionType.List or Caudal.Capture.OptionType.Mapping)
-                    continue;
+                if (!Caudal.Capture.SourceOptions.All.TryGetValue(name, out var option)) continue;
                 var bad = new List<string> { option.Type == Caudal.Capture.OptionType.Integer ? "lots" : option.Type == Caudal.Capture.OptionType.Duration ? "forever" : "nope" };
                 if (option.Type == Caudal.Capture.OptionType.Integer) bad.Add((option.Min - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 if (option.Type == Caudal.Capture.OptionType.Duration) bad.Add("3 minutes");
