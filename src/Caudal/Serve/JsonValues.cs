@@ -8,7 +8,7 @@ namespace Caudal.Serve;
 /// <summary>
 /// The one way a lake value is written as JSON, for table rows, <c>/v1/sql</c> and saved queries alike: numbers as
 /// numbers (HUGEINT too), BLOBs as base64, TIMESTAMPTZ as ISO 8601 with its Z, lists as arrays, structs and maps as
-/// objects, anything else as its text (<see cref="QuerySession.Text"/>). Read values with <see cref="QuerySession.Value"/>.
+/// objects, anything else as its text (<see cref="QuerySession.Text"/>). Read values with <see cref="QuerySession.ServedValues"/>.
 /// </summary>
 internal static class JsonValues
 {
