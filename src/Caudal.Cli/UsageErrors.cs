@@ -19,7 +19,7 @@ internal static partial class UsageErrors
         // The same letters without dashes first (dryrun → dry-run), then the closest spelling.
         var best = options.FirstOrDefault(o => o.Replace("-", "", StringComparison.Ordinal) == name.Replace("-", "", StringComparison.Ordinal));
         var suggestion = best != null ? $" (did you mean '--{best}'?)"
-            : SpecLoader.Suggest(name, options).Replace("did you mean '", "did you mean '--", StringComparison.Ordinal);
+            : Values.DidYouMean.Suggest(name, options).Replace("did you mean '", "did you mean '--", StringComparison.Ordinal);
         return $"unknown option '--{name}'{suggestion}; nothing was done.";
     }
 

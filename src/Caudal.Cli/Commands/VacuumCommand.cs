@@ -24,7 +24,7 @@ public sealed class VacuumCommand : AsyncCommand<VacuumCommand.Settings>
         var spec = settings.LoadForReading();
         var retention = spec.Run.VacuumRetentionOrDefault;
         if (settings.Retention != null)
-            retention = SpecLoader.ParseDuration(settings.Retention)
+            retention = Values.Duration.Parse(settings.Retention)?.Span
                 ?? throw new SpecException([new SpecError(new SpecPosition("--retention", 1, 1), $"'{settings.Retention}' is not a duration.", "write e.g. 7d, 12h or 30m.")]);
         var lake = DataLake.Open(spec.Lake);
         // Files staged by a run in flight on this machine are kept whatever the retention (a run on another machine

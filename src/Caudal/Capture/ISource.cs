@@ -17,6 +17,10 @@ public interface ISource : IDisposable
     /// <summary>Streams the rows of <paramref name="dataset"/> (all of them, or those after the sink's watermark for
     /// incremental datasets) into <paramref name="sink"/>.</summary>
     Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default);
+
+    /// <summary>How many datasets may be captured at once (each is its own commit): a database's tables are
+    /// independent; an API's requests share one budget.</summary>
+    int DatasetsAtOnce => 1;
 }
 
 /// <summary>A captured column: its name and the DuckDB type the rows are buffered as.</summary>

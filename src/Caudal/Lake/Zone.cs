@@ -13,6 +13,9 @@ public readonly record struct TableId(Zone Zone, string Name)
     public string Path => $"{ZoneName}/{Name}";
     public override string ToString() => $"{ZoneName}.{Name}";
 
+    /// <summary>Where Caudal writes its own records (run history, check results): no model may write these.</summary>
+    public bool IsCaudalOwn => Zone == Zone.Refined && Name is "caudal_runs" or "caudal_checks";
+
     public static bool TryParse(string text, out TableId id)
     {
         id = default;

@@ -35,11 +35,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
             using (source)
             {
-                var allOrNothing = SourceOptions.Bool(sourceSpec.Options, "all_or_nothing");
+                var allOrNothing = sourceSpec.Options.Bool(Capture.Database.DatabaseOptions.Declared.AllOrNothing);
                 var prepared = new (StageRecord Stage, Func<Task> Commit)?[datasets.Count];
                 var first = run.Stages.Count;
                 // A database's tables are independent commits: several are captured at once where the source allows it.
-                var atOnce = source is Capture.Database.DatabaseSource db ? Math.Min(db.TablesAtOnce, datasets.Count) : 1;
+                var atOnce = Math.Min(source.DatasetsAtOnce, datasets.Count);
                 await Parallel.ForEachAsync(Enumerable.Range(0, datasets.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, atOnce), CancellationToken = ct },
                     async (i, token) =>
                     {
@@ -142,7 +142,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 stage.Seconds = clock.Elapsed.TotalSeconds;
                 return (stage, () => Task.CompletedTask);
             }
-            if (sourceSpec.Options.GetValueOrDefault("schema") == "freeze" && existing != null && sink.Schema is { } incoming &&
+            if (sourceSpec.Schema == SchemaPolicy.Freeze && existing != null && sink.Schema is { } incoming &&
                 incoming.Fields.Where(f => existing.Schema.Find(f.Name) == null).Select(f => f.Name).ToList() is { Count: > 0 } added)
                 throw new CaptureException($"Source '{sourceSpec.Name}', dataset '{dataset.Name}': new column(s) {string.Join(", ", added)} " +
                     "and the source's schema policy is 'freeze'. Set 'schema: evolve' to add them, or drop them with a query.");

@@ -151,7 +151,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             long failing;
             try
             {
-                failing = await engine.CountAsync(CheckSql.Failing(check, "__model_output"), ct);
+                failing = await engine.CountAsync(CheckKinds.Failing(check, "__model_output"), ct);
             }
             catch (DuckDB.NET.Data.DuckDBException e)
             {
@@ -159,7 +159,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                 continue;
             }
             stage.Checks.Add(new CheckResult(check.Name, check.Kind, check.Severity, failing == 0, failing,
-                failing == 0 ? "ok" : CheckSql.Message(check, failing)));
+                failing == 0 ? "ok" : CheckKinds.Message(check, failing)));
         }
         CheckResults.AddRange(stage.Checks.Select(c => (model.Output, c)));
         return stage.Checks.All(c => c.Passed || c.Severity == CheckSeverity.Warn);

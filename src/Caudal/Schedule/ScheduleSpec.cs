@@ -155,7 +155,7 @@ public sealed record ScheduleSpec(
         var sources = ctx.StringList(map, "sources");
         foreach (var unknown in sources?.Except(sourceNames) ?? [])
             ctx.Error(map.Start, $"Schedule job '{name}' names source '{unknown}', which the spec does not declare.",
-                $"use one of: {string.Join(", ", sourceNames)}{SpecLoader.Suggest(unknown, sourceNames)}.");
+                $"use one of: {string.Join(", ", sourceNames)}{Values.DidYouMean.Suggest(unknown, sourceNames)}.");
         var modelsOnly = ctx.Bool(map, "models_only") ?? false;
         if (modelsOnly && sources != null)
             ctx.Error(map.Start, $"Schedule job '{name}' has both 'sources' and 'models_only'.", "a models-only job captures nothing: remove 'sources'.");
@@ -179,7 +179,7 @@ public sealed record ScheduleSpec(
     private static TimeSpan? Duration(YamlScalarNode? node, SpecContext ctx)
     {
         if (node == null) return null;
-        if (SpecLoader.ParseDuration(node.Value ?? "") is { } d && d > TimeSpan.Zero) return d;
+        if (Values.Duration.Parse(node.Value ?? "")?.Span is { } d && d > TimeSpan.Zero) return d;
         ctx.Error(node.Start, $"'{node.Value}' is not a duration.", "write e.g. 30s, 5m, 2h or 1d.");
         return null;
     }

@@ -25,7 +25,7 @@ public sealed record RateLimit(int Requests, TimeSpan Per)
         if (slash <= 0 || !int.TryParse(text[..slash], NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0) return null;
         var per = text[(slash + 1)..];
         if (per.Length > 0 && !char.IsDigit(per[0])) per = "1" + per;
-        return SpecLoader.ParseDuration(per) is { } span && span > TimeSpan.Zero ? new RateLimit(n, span) : null;
+        return Values.Duration.Parse(per)?.Span is { } span && span > TimeSpan.Zero ? new RateLimit(n, span) : null;
     }
 }
 
@@ -69,7 +69,7 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
         var timeout = TimeSpan.FromSeconds(30);
         if (ctx.Scalar(map, "sql_timeout") is { } t)
         {
-            if (SpecLoader.ParseDuration(t.Value ?? "") is { } d && d > TimeSpan.Zero && d <= TimeSpan.FromMinutes(10)) timeout = d;
+            if (Values.Duration.Parse(t.Value ?? "")?.Span is { } d && d > TimeSpan.Zero && d <= TimeSpan.FromMinutes(10)) timeout = d;
             else ctx.Error(t.Start, $"'sql_timeout' must be a duration up to 10m, not '{t.Value}'.", "write 'sql_timeout: 30s'.");
         }
         return new ServeSpec(auth, cors, rate, timeout, ParseQueries(map, ctx));

@@ -35,6 +35,8 @@ public sealed class PipelineSpec
 
 public enum CaptureMode { Full, Incremental }
 
+public enum SchemaPolicy { Evolve, Freeze }
+
 /// <summary>A dataset of a source: a table (or a query) that lands in the raw zone as <c>raw.{source}_{name}</c>.
 /// Incremental datasets read rows whose <see cref="Cursor"/> is at or after the last committed watermark minus
 /// <see cref="Lookback"/> (a duration such as 1h for time cursors, a number for integer cursors).</summary>
@@ -52,12 +54,15 @@ public sealed class SourceSpec
     public required string Name { get; init; }
     public required string Kind { get; init; }
 
-    /// <summary>Kind-specific options with environment references already resolved (left as written when the spec was
-    /// loaded only to read the lake: <see cref="SpecUse.ReadLake"/>).</summary>
-    public required IReadOnlyDictionary<string, string> Options { get; init; }
+    /// <summary>Kind-specific options, each read by its declaration, with environment references already resolved (left
+    /// as written when the spec was loaded only to read the lake: <see cref="SpecUse.ReadLake"/>).</summary>
+    public required Capture.OptionValues Options { get; init; }
 
     /// <summary>The options as the spec file writes them (<c>${env:…}</c> references kept): what may be shown.</summary>
     public IReadOnlyDictionary<string, string> Declared { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What a new column in the source does: added to raw (evolve, the default) or fails the dataset (freeze).</summary>
+    public SchemaPolicy Schema { get; init; } = SchemaPolicy.Evolve;
 
     /// <summary>Datasets as declared; a single "*" means every table the source has.</summary>
     public required IReadOnlyList<DatasetSpec> Datasets { get; init; }

@@ -38,7 +38,7 @@ public sealed record RunSettings(
         TimeSpan? retentionSpan = null;
         if (retention != null)
         {
-            retentionSpan = SpecLoader.ParseDuration(retention.Value ?? "");
+            retentionSpan = Values.Duration.Parse(retention.Value ?? "")?.Span;
             if (retentionSpan == null)
                 ctx.Error(retention.Start, $"vacuum_retention '{retention.Value}' is not a duration.", "write a duration such as 7d, 12h or 30m.");
         }

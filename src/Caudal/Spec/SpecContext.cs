@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
+using Caudal.Values;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -6,13 +8,19 @@ namespace Caudal.Spec;
 
 /// <summary>Where a spec is being read (file, folder, environment) and the errors found so far, with the typed
 /// readers every section's parser uses: each reports a problem at its node's file:line:column with a fix.</summary>
-internal sealed class SpecContext(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment, SpecUse use = SpecUse.Run)
+internal sealed partial class SpecContext(string fileName, string baseDirectory, IReadOnlyDictionary<string, string?>? environment, SpecUse use = SpecUse.Run)
 {
     public SpecUse Use { get; } = use;
 
     public string FileName { get; } = fileName;
     public string BaseDirectory { get; } = baseDirectory;
     public List<SpecError> Errors { get; } = [];
+
+    [GeneratedRegex(@"^[a-z][a-z0-9_]*$")]
+    private static partial Regex Name();
+
+    /// <summary>Whether <paramref name="name"/> is a plain name: lower-case letters, digits and '_', starting with a letter.</summary>
+    public static bool IsName(string name) => Name().IsMatch(name);
 
     public SpecPosition At(Mark mark) => new(FileName, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
 
@@ -25,7 +33,7 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
         foreach (var key in map.Children.Keys.OfType<YamlScalarNode>())
             if (!known.Contains(key.Value ?? ""))
                 Error(key.Start, $"Unknown key '{key.Value}' in {where}.",
-                    $"remove it{SpecLoader.Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
+                    $"remove it{DidYouMean.Suggest(key.Value, known)}; known keys: {string.Join(", ", known)}.");
     }
 
     /// <summary>The mapping under <paramref name="key"/>; null when it is absent, or when it is not a mapping (then an
@@ -88,7 +96,7 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
     {
         var value = node.Value ?? "";
         var ok = true;
-        var resolved = SpecLoader.EnvReference().Replace(value, m =>
+        var resolved = EnvReference.Pattern().Replace(value, m =>
         {
             var name = m.Groups[1].Value;
             var env = environment != null ? environment.GetValueOrDefault(name) : Environment.GetEnvironmentVariable(name);
@@ -102,5 +110,14 @@ internal sealed class SpecContext(string fileName, string baseDirectory, IReadOn
             return "";
         });
         return ok ? resolved : null;
+    }
+
+    /// <summary>A model's or chart's SQL file, resolved against the spec's folder; an error names it when it is missing.</summary>
+    public (string File, string? Sql) ReadSqlFile(YamlScalarNode node, string owner)
+    {
+        var file = Path.GetFullPath(Path.Combine(BaseDirectory, node.Value ?? ""));
+        if (File.Exists(file)) return (file, File.ReadAllText(file));
+        Error(node.Start, $"SQL file '{node.Value}' of {owner} does not exist.", "the path is relative to the spec's folder; create the file or fix the path.");
+        return (file, null);
     }
 }

@@ -6,7 +6,7 @@ using Caudal.Capture;
 namespace Caudal.Spec;
 
 /// <summary>The JSON Schema of caudal.yaml, shipped in the assembly and at the repository root for editors. The source
-/// options' types, allowed values, ranges and defaults come from their declarations (<see cref="SourceOptions"/>), so the
+/// options' types, allowed values, ranges, defaults and which are required come from their declarations (<see cref="SourceOption"/>), so the
 /// schema cannot drift from what validation accepts (a test compares this with the file at the repository root).</summary>
 public static class SpecSchema
 {
@@ -20,9 +20,14 @@ public static class SpecSchema
         var branches = schema["properties"]!["sources"]!["additionalProperties"]!["allOf"]!.AsArray();
         foreach (var branch in branches)
         {
-            var properties = branch!["then"]!["properties"]!.AsObject();
+            var kind = SourceKinds.All[branch!["if"]!["properties"]!["kind"]!["const"]!.GetValue<string>()];
+            var then = branch["then"]!.AsObject();
+            var required = kind.Required.ToList();
+            if (required.Count == 0) then.Remove("required");
+            else then["required"] = new JsonArray(required.Select(r => (JsonNode)JsonValue.Create(r)).ToArray());
+            var properties = then["properties"]!.AsObject();
             foreach (var (name, property) in properties)
-                if (SourceOptions.All.TryGetValue(name, out var option) && property is JsonObject described) option.Describe(described);
+                if (kind.Option(name) is { Type: not OptionType.DatasetDefault } option && property is JsonObject described) option.Describe(described);
         }
         return schema.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }

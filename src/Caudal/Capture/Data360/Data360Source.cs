@@ -15,16 +15,8 @@ namespace Caudal.Capture.Data360;
 /// </summary>
 public sealed class Data360Source(SourceSpec spec, Data360Options options) : ISource
 {
-    public const string DefaultBaseUrl = "https://data360api.worldbank.org";
-    private const int SetAttempts = 3;
-
-    public static readonly SourceKind Kind = new("data360", [],
-        ["base_url", "databases", "indicators", "time_from", "time_to", "metadata", "timeout", "retries", "budget", "concurrency"],
+    public static readonly SourceKind Kind = new("data360", Data360Options.Declared.All,
         (spec, baseDir) => new Data360Source(spec, Data360Options.From(spec, baseDir)));
-
-    /// <summary>The seed project's choice: three databases and one indicator of each.</summary>
-    public static readonly string[] DefaultDatabases = ["WB_WDI", "WB_ESG", "WB_SE4ALL"];
-    public static readonly string[] DefaultIndicators = ["WB_WDI_SP_DYN_LE00_IN", "WB_ESG_EN_ATM_CO2E_PC", "WB_SE4ALL_EG_ACS_ELEC"];
 
     /// <summary>The 24 fields of an observation, in the API's order, with the types Caudal keeps them as.</summary>
     public static readonly IReadOnlyDictionary<string, string> Fields = new Dictionary<string, string>
@@ -101,30 +93,18 @@ public sealed class Data360Source(SourceSpec spec, Data360Options options) : ISo
         return sets;
     }
 
-    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
-    {
-        var settings = HttpSettings.From(spec.Options, sink.Report);
-        using var http = HttpTransport.Create(options.BaseUrl, settings);
-        var fetcher = new PageFetcher(http, settings, Name);
-        var pager = new HttpPager(fetcher, sink, settings, Name);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        budget.CancelAfter(settings.Budget);
-        try
+    public Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default) =>
+        HttpCapture.RunAsync(Name, options.BaseUrl, null, spec.Options, sink, async (http, budget) =>
         {
             if (dataset.Name == "metadata")
             {
-                await CaptureMetadataAsync(fetcher, sink, budget.Token);
+                await CaptureMetadataAsync(http.Fetcher, sink, budget);
                 return;
             }
             var setNumber = 0;
-            foreach (var set in await RequestSetsAsync(fetcher, sink, budget.Token))
-                await CaptureSetAsync(pager, set, ++setNumber, sink, budget.Token);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new CaptureException($"Source '{Name}': the time budget of {settings.Budget} ran out before every page was fetched; nothing was committed.");
-        }
-    }
+            foreach (var set in await RequestSetsAsync(http.Fetcher, sink, budget))
+                await http.RequestAsync($"data360/data?{set}", Paging, Fields, $"set{++setNumber:D3}-", budget);
+        }, ct);
 
     /// <summary>The metadata of every requested database (OData <c>$filter</c> on database_id), one row per indicator.</summary>
     private async Task CaptureMetadataAsync(PageFetcher fetcher, CaptureSink sink, CancellationToken ct)
@@ -145,30 +125,6 @@ public sealed class Data360Source(SourceSpec spec, Data360Options options) : ISo
 
     /// <summary>Data360's paging: <c>skip</c> offsets, <c>count</c> total, records in <c>value</c>.</summary>
     public static readonly Paging Paging = new(PagingKind.Offset, "value", OffsetParam: "skip", TotalPath: "count");
-
-    private async Task CaptureSetAsync(HttpPager pager, string query, int setNumber, CaptureSink sink, CancellationToken ct)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var writer = sink.NewJsonWriter(Fields);
-            var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/set{setNumber:D3}-";
-            try
-            {
-                await pager.CaptureAsync($"data360/data?{query}", Paging, writer, prefix, ct);
-                return;
-            }
-            catch (HttpPager.TotalChangedException) when (attempt < SetAttempts)
-            {
-                // The data changed upstream while we paged through it: capture the whole set again.
-                sink.Discard(writer);
-                sink.DiscardPayloads(prefix);
-            }
-            catch (HttpPager.TotalChangedException e)
-            {
-                throw new CaptureException($"Source '{Name}': {e.Message} on {SetAttempts} captures in a row; not committing a table that may be short.");
-            }
-        }
-    }
 
     public void Dispose()
     {

@@ -16,19 +16,17 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     protected SourceSpec Spec { get; } = spec;
     public string Name => Spec.Name;
 
+    /// <summary>The source's settings (connection, parallelism, split size), read once from its spec.</summary>
+    protected DatabaseOptions Options { get; } = DatabaseOptions.From(spec);
+
     /// <summary>The connection string, from the spec's <c>connection</c> (an ADO.NET string or a URL).</summary>
-    protected string ConnectionString => Spec.Options["connection"];
+    protected string ConnectionString => Options.Connection!;
 
-    /// <summary>Connections reading key ranges at once. Each keeps two threads busy (decoding rows, encoding Parquet),
-    /// so the default is one per two cores.</summary>
-    protected int Parallelism => SourceOptions.Int(Spec.Options, "parallelism", Math.Max(1, Environment.ProcessorCount / 2));
+    protected int Parallelism => Options.Parallelism;
 
-    /// <summary>Tables captured at once (each its own commit). Reading a table leaves the machine room to spare — the
-    /// server's round trips, the per-table set-up and commit — so the default is two, or one per two cores if more.</summary>
-    public int TablesAtOnce => SourceOptions.Int(Spec.Options, "tables_at_once", Math.Max(2, Environment.ProcessorCount / 2));
+    public int DatasetsAtOnce => Options.TablesAtOnce;
 
-    /// <summary>Tables smaller than this are read with one connection.</summary>
-    protected long SplitRows => SourceOptions.Long(Spec.Options, "split_rows", 500_000);
+    protected long SplitRows => Options.SplitRows;
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken ct);
     /// <summary>SQL listing the base tables of the connection's database/schema, one name per row.</summary>
@@ -125,7 +123,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
             var tables = await ListTablesAsync(connection, ct);
             if (!tables.Contains(dataset.Table, StringComparer.OrdinalIgnoreCase))
                 throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': table '{dataset.Table}' does not exist or is not visible to this user" +
-                    $"{SpecLoader.Suggest(dataset.Table, tables)}.");
+                    $"{Values.DidYouMean.Suggest(dataset.Table, tables)}.");
         }
         try
         {

@@ -35,7 +35,7 @@ internal static class IncrementalSpec
         if (ctx.String(map, "cursor") is { } cursor) result = result with { Cursor = cursor };
         if (ctx.Scalar(map, "lookback") is { } lookback)
         {
-            if (SpecLoader.ParseDuration(lookback.Value ?? "") == null && !long.TryParse(lookback.Value, out _))
+            if (Values.Duration.Parse(lookback.Value) == null && !long.TryParse(lookback.Value, out _))
                 ctx.Error(lookback.Start, $"lookback '{lookback.Value}' is neither a duration nor a number.", "write a duration such as 1h or 2d (time cursors) or a number (integer cursors).");
             else result = result with { Lookback = lookback.Value };
         }

@@ -20,7 +20,7 @@ internal static class Watermark
     {
         if (dataset.Lookback == null) return watermark;
         if (IsTime(cursorType))
-            return watermark - (long)(SpecLoader.ParseDuration(dataset.Lookback) ?? TimeSpan.Zero).TotalMicroseconds;
+            return watermark - (long)(Values.Duration.Parse(dataset.Lookback)?.Span ?? TimeSpan.Zero).TotalMicroseconds;
         return watermark - (long.TryParse(dataset.Lookback, out var n) ? n : 0);
     }
 }

@@ -13,13 +13,13 @@ internal static class FileLocator
 {
     public sealed record Located(string Origin, string LocalPath);
 
-    public static async Task<IReadOnlyList<Located>> LocateAsync(string path, IReadOnlyDictionary<string, string> options, string baseDir,
+    public static async Task<IReadOnlyList<Located>> LocateAsync(string path, FilesOptions options, string baseDir,
         string staging, CancellationToken ct)
     {
         if (path.StartsWith("https://", StringComparison.Ordinal) || path.StartsWith("http://", StringComparison.Ordinal))
         {
             var uri = new Uri(path);
-            var settings = HttpSettings.From(options);
+            var settings = options.Download;
             using var http = HttpTransport.Create($"{uri.Scheme}://{uri.Authority}", settings);
             var local = Path.Combine(staging, "download-" + Guid.NewGuid().ToString("N") + Path.GetExtension(uri.AbsolutePath));
             Directory.CreateDirectory(staging);
@@ -87,14 +87,13 @@ internal static class FileLocator
 
     private static bool Retryable(Exception e) => e is IOException or HttpRequestException or OperationCanceledException || HttpTransport.IsTimeout(e);
 
-    private static async Task<IReadOnlyList<Located>> S3Async(string path, IReadOnlyDictionary<string, string> options, string staging, CancellationToken ct)
+    private static async Task<IReadOnlyList<Located>> S3Async(string path, FilesOptions options, string staging, CancellationToken ct)
     {
         var rest = path["s3://".Length..];
         var bucket = rest[..rest.IndexOf('/')];
         var key = rest[(bucket.Length + 1)..];
         var prefix = HasWildcard(key) ? key[..key.IndexOfAny(['*', '?'])] : key;
-        using var store = new S3ObjectStore(new S3Settings(bucket, "", options.GetValueOrDefault("endpoint"), options.GetValueOrDefault("region"),
-            options.GetValueOrDefault("path_style") == "true"))
+        using var store = new S3ObjectStore(new S3Settings(bucket, "", options.Endpoint, options.Region, options.PathStyle))
         { IsLake = false };
         var glob = Glob(key);
         var found = new List<Located>();

@@ -17,10 +17,9 @@ namespace Caudal.Capture.Files;
 /// </summary>
 public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
 {
-    public static readonly SourceKind Kind = new("files", ["path"],
-        ["dataset", "format", "delimiter", "header", "columns", "on_bad_rows", "on_empty", "endpoint", "region", "path_style", "timeout", "retries"],
+    public static readonly SourceKind Kind = new("files", FilesOptions.Declared.All,
         (spec, baseDir) => new FilesSource(spec, baseDir),
-        Unbounded: spec => CaptureWindow.IsTemplate(spec.Options["path"]) || spec.Options["path"].Contains("{yyyy}") ? null : "has no date parts in its path");
+        Unbounded: FilesOptions.Unbounded);
 
     public const string SourceFileColumn = "_source_file";
     public const string SourceLineColumn = "_source_line";
@@ -42,7 +41,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         var staging = sink.StagingDirectory;
         var files = new List<FileLocator.Located>();
         foreach (var path in Paths(sink.Window))
-            files.AddRange(await FileLocator.LocateAsync(path, spec.Options, baseDir, staging, ct));
+            files.AddRange(await FileLocator.LocateAsync(path, _options, baseDir, staging, ct));
         if (files.Count == 0 && sink.Window is { } w && !w.Days().Any() && Dated(_options.Path))
         {
             // A window shorter than a day (an hourly schedule) completes no day: nothing to read yet.

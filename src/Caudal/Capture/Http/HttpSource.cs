@@ -10,11 +10,9 @@ namespace Caudal.Capture.Http;
 /// </summary>
 public sealed class HttpSource(SourceSpec spec) : ISource
 {
-    public static readonly SourceKind Kind = new("http", ["base_url", "url"],
-        ["dataset", "records", "pagination", "offset_param", "limit_param", "page_size", "total", "page_param", "page_start", "next", "cursor_param",
-         "auth_header", "auth_token", "timeout", "retries", "budget", "concurrency"],
+    public static readonly SourceKind Kind = new("http", HttpOptions.Declared.All,
         (spec, _) => new HttpSource(spec),
-        Unbounded: spec => CaptureWindow.IsTemplate(spec.Options["url"]) ? null : "has no {from}/{to} in its url");
+        Unbounded: spec => CaptureWindow.IsTemplate(HttpOptions.From(spec).Url) ? null : "has no {from}/{to} in its url");
 
     public string Name => spec.Name;
     private readonly HttpOptions _options = HttpOptions.From(spec);
@@ -34,39 +32,10 @@ public sealed class HttpSource(SourceSpec spec) : ISource
     public Task<IReadOnlyList<CaptureColumn>> DescribeAsync(DatasetSpec dataset, CancellationToken ct = default) =>
         Task.FromResult<IReadOnlyList<CaptureColumn>>([]);
 
-    public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
-    {
-        var settings = HttpSettings.From(spec.Options, sink.Report);
-        using var http = HttpTransport.Create(_options.BaseUrl, settings);
-        if (_options.AuthValue is { } auth) http.DefaultRequestHeaders.TryAddWithoutValidation(_options.AuthHeader, auth);
-        var pager = new HttpPager(new PageFetcher(http, settings, Name), sink, settings, Name);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        budget.CancelAfter(settings.Budget);
-        try
-        {
-            for (var attempt = 1; ; attempt++)
-            {
-                var writer = sink.NewJsonWriter(new Dictionary<string, string>()); // every field detected, drift included
-                var prefix = $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..6]}/";
-                try
-                {
-                    await pager.CaptureAsync(Url(sink.Window), _options.Paging, writer, prefix, budget.Token);
-                    return;
-                }
-                catch (HttpPager.TotalChangedException e)
-                {
-                    sink.Discard(writer);
-                    sink.DiscardPayloads(prefix);
-                    if (attempt >= 3)
-                        throw new CaptureException($"Source '{Name}': {e.Message} on 3 captures in a row; not committing a table that may be short.");
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new CaptureException($"Source '{Name}': the time budget of {settings.Budget} ran out before every page was fetched; nothing was committed.");
-        }
-    }
+    public Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default) =>
+        HttpCapture.RunAsync(Name, _options.BaseUrl, _options.AuthValue is { } auth ? (_options.AuthHeader, auth) : null, spec.Options, sink,
+            // every field detected, drift included
+            (http, budget) => http.RequestAsync(Url(sink.Window), _options.Paging, new Dictionary<string, string>(), "", budget), ct);
 
     public void Dispose()
     {

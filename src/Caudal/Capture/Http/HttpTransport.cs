@@ -5,22 +5,6 @@ using Polly.Timeout;
 
 namespace Caudal.Capture.Http;
 
-/// <summary>Resilience settings of an HTTP source (spec keys timeout, retries, budget, concurrency).</summary>
-public sealed record HttpSettings(TimeSpan AttemptTimeout, int Retries, TimeSpan Budget, int Concurrency)
-{
-    /// <summary>Told what is being retried, while it waits (the run's live progress, the scheduler's log).</summary>
-    public Action<string>? OnRetry { get; init; }
-
-    public static HttpSettings From(IReadOnlyDictionary<string, string> options, Action<string>? onRetry = null) => new(
-        SourceOptions.Duration(options, "timeout"),
-        SourceOptions.Int(options, "retries", 6),
-        SourceOptions.Duration(options, "budget"),
-        SourceOptions.Int(options, "concurrency", 4))
-    {
-        OnRetry = onRetry,
-    };
-}
-
 /// <summary>
 /// The HttpClient every HTTP source uses: Microsoft.Extensions.Http.Resilience retries 408/429/5xx, timeouts and
 /// connection failures with jittered exponential backoff, honouring Retry-After; each attempt has a timeout. A request

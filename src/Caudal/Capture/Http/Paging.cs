@@ -17,8 +17,24 @@ public sealed record Paging(
     string? NextPath = null,
     string? CursorParam = null)
 {
-    public static Paging From(IReadOnlyDictionary<string, string> o) => new(
-        SourceOptions.Get(o, "pagination") switch
+    public static class Declared
+    {
+        public static readonly SourceOption Pagination = SourceOption.Choice("pagination", "none", "none", "offset", "page", "next", "cursor", "link");
+        public static readonly SourceOption Records = SourceOption.Text("records", "$");
+        public static readonly SourceOption OffsetParam = SourceOption.Text("offset_param", "offset");
+        public static readonly SourceOption LimitParam = SourceOption.Text("limit_param");
+        public static readonly SourceOption PageSize = SourceOption.Integer("page_size", 1, 1_000_000);
+        public static readonly SourceOption Total = SourceOption.Text("total");
+        public static readonly SourceOption PageParam = SourceOption.Text("page_param", "page");
+        public static readonly SourceOption PageStart = SourceOption.Integer("page_start", 0, 1_000_000, "1");
+        public static readonly SourceOption Next = SourceOption.Text("next", "next");
+        public static readonly SourceOption CursorParam = SourceOption.Text("cursor_param", "cursor");
+
+        public static readonly SourceOption[] All = [Records, Pagination, OffsetParam, LimitParam, PageSize, Total, PageParam, PageStart, Next, CursorParam];
+    }
+
+    public static Paging From(OptionValues o) => new(
+        o.Text(Declared.Pagination) switch
         {
             "offset" => PagingKind.Offset,
             "page" => PagingKind.Page,
@@ -28,13 +44,13 @@ public sealed record Paging(
             "none" => PagingKind.None,
             var other => throw new FormatException($"unknown pagination '{other}'"),
         },
-        o.GetValueOrDefault("records", "$"),
-        o.GetValueOrDefault("offset_param", "offset"),
-        o.GetValueOrDefault("limit_param"),
-        o.ContainsKey("page_size") ? SourceOptions.Int(o, "page_size", 0) : null,
-        o.GetValueOrDefault("total"),
-        o.GetValueOrDefault("page_param", "page"),
-        SourceOptions.Int(o, "page_start", 1),
-        o.GetValueOrDefault("next", "next"),
-        o.GetValueOrDefault("cursor_param", "cursor"));
+        o.Required(Declared.Records),
+        o.Text(Declared.OffsetParam),
+        o.Text(Declared.LimitParam),
+        o.Has(Declared.PageSize) ? o.Int(Declared.PageSize, 0) : null,
+        o.Text(Declared.Total),
+        o.Text(Declared.PageParam),
+        o.Int(Declared.PageStart, 1),
+        o.Text(Declared.Next),
+        o.Text(Declared.CursorParam));
 }

@@ -10,8 +10,8 @@ namespace Caudal.Capture.Mysql;
 /// table), in UTC (the session time zone is set to +00:00), split by primary-key ranges read in parallel.</summary>
 public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
 {
-    public static readonly SourceKind Kind = new("mysql", ["connection"], SourceKind.DatabaseOptions,
-        (spec, _) => new MySqlSource(spec), Incremental: true, Unbounded: SourceKind.DatabaseUnbounded);
+    public static readonly SourceKind Kind = new("mysql", Database.DatabaseOptions.Declared.Server,
+        (spec, _) => new MySqlSource(spec), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded);
 
     protected override string Quote(string identifier) => "`" + identifier.Replace("`", "``") + "`";
 

@@ -13,8 +13,8 @@ namespace Caudal.Capture.Postgres;
 /// primary-key ranges read in parallel.</summary>
 public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
 {
-    public static readonly SourceKind Kind = new("postgres", ["connection"], SourceKind.DatabaseOptions,
-        (spec, _) => new PostgresSource(spec), Incremental: true, Unbounded: SourceKind.DatabaseUnbounded);
+    public static readonly SourceKind Kind = new("postgres", Database.DatabaseOptions.Declared.Server,
+        (spec, _) => new PostgresSource(spec), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded);
 
     private readonly Dictionary<string, NpgsqlDbType> _readAs = [];
 

@@ -17,18 +17,17 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
 {
     public static readonly SourceKind Kind = new(
         "sqlite",
-        Required: ["path"],
-        Optional: [.. SourceKind.DatabaseOptions.Except(["connection"])],
+        DatabaseOptions.Declared.File,
         Open: (spec, baseDir) => new SqliteSource(spec, baseDir),
         Validate: (spec, baseDir, error) =>
         {
-            if (spec.Options.TryGetValue("path", out var p) && !File.Exists(Path.Combine(baseDir, p)))
+            if (spec.Options.Text(DatabaseOptions.Declared.Path) is { } p && !File.Exists(Path.Combine(baseDir, p)))
                 error($"SQLite file '{p}' of source '{spec.Name}' does not exist.",
                     "fix 'path' (relative to the spec's folder), or create it with 'caudal sample sakila --out " + p + "'.");
         },
         Discover: (spec, baseDir) =>
         {
-            if (!spec.Options.TryGetValue("path", out var p) || !File.Exists(Path.Combine(baseDir, p))) return null;
+            if (spec.Options.Text(DatabaseOptions.Declared.Path) is not { } p || !File.Exists(Path.Combine(baseDir, p))) return null;
             using var source = new SqliteSource(spec, baseDir);
             using var connection = source.Open();
             using var command = connection.CreateCommand();
@@ -39,9 +38,9 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
             return tables;
         },
         Incremental: true,
-        Unbounded: SourceKind.DatabaseUnbounded);
+        Unbounded: DatabaseOptions.Unbounded);
 
-    private readonly string _path = Path.GetFullPath(Path.Combine(baseDirectory, spec.Options["path"]));
+    private readonly string _path = Path.GetFullPath(Path.Combine(baseDirectory, DatabaseOptions.From(spec).Path!));
 
     private SqliteConnection Open()
     {

@@ -6,7 +6,7 @@ namespace Caudal.Processing.Checks;
 public enum CheckSeverity { Error, Warn }
 
 /// <summary>A declared data-quality check on a model's output. <see cref="Columns"/>, <see cref="Values"/> and the
-/// bounds are used as the kind needs them.</summary>
+/// bounds are used as the kind (<see cref="CheckKinds"/>) needs them.</summary>
 public sealed record CheckSpec(string Kind, CheckSeverity Severity, SpecPosition Position)
 {
     public IReadOnlyList<string> Columns { get; init; } = [];
@@ -19,8 +19,6 @@ public sealed record CheckSpec(string Kind, CheckSeverity Severity, SpecPosition
 
     public string Name => Kind + (Columns.Count > 0 ? $"({string.Join(", ", Columns)})" : "") +
                           (To is { } to ? $" -> {to}.{ToColumn}" : "");
-
-    public static readonly string[] Kinds = ["not_null", "unique", "accepted_values", "range", "relationships", "row_count", "freshness"];
 }
 
 /// <summary>What one check found.</summary>

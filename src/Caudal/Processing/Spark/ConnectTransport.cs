@@ -23,7 +23,7 @@ public sealed class ConnectTransport(SparkConnectClient spark, LakeLocation lake
         {
             var source = command.CreateDataframeView.Input.Read.DataSource;
             source.Schema = SparkSql.Ddl(schema);
-            source.Options["basePath"] = basePath;
+            source.Options.Add("basePath", basePath);
         }
         return spark.ExecuteAsync(command, ct);
     }

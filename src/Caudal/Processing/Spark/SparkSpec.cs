@@ -77,13 +77,13 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
         var idle = TimeSpan.FromHours(1);
         if (ctx.Scalar(map, "idle_timeout") is { } t)
         {
-            if (SpecLoader.ParseDuration(t.Value ?? "") is { } d && d >= TimeSpan.FromMinutes(1) && d <= TimeSpan.FromDays(7)) idle = d;
+            if (Values.Duration.Parse(t.Value ?? "")?.Span is { } d && d >= TimeSpan.FromMinutes(1) && d <= TimeSpan.FromDays(7)) idle = d;
             else ctx.Error(t.Start, $"'idle_timeout' must be a duration from 1m to 7d, not '{t.Value}'.", "write 'idle_timeout: 1h' (the cluster ends itself when idle that long).");
         }
         var poll = TimeSpan.FromSeconds(10);
         if (ctx.Scalar(map, "step_poll") is { } p)
         {
-            if (SpecLoader.ParseDuration(p.Value ?? "") is { } d && d >= TimeSpan.FromSeconds(1) && d <= TimeSpan.FromMinutes(10)) poll = d;
+            if (Values.Duration.Parse(p.Value ?? "")?.Span is { } d && d >= TimeSpan.FromSeconds(1) && d <= TimeSpan.FromMinutes(10)) poll = d;
             else ctx.Error(p.Start, $"'step_poll' must be a duration from 1s to 10m, not '{p.Value}'.", "write 'step_poll: 10s' (how often a running step is asked about).");
         }
         var logUri = ctx.String(map, "log_uri");
