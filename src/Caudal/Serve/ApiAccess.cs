@@ -63,17 +63,17 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
         if (presented == null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"caudal\"";
-            return (null, Problem(401, $"{http.Request.Path} needs an API key{(scope.Length > 0 ? $" with the '{scope}' scope" : "")}: " +
+            return (null, Problems.Of(401, $"{http.Request.Path} needs an API key{(scope.Length > 0 ? $" with the '{scope}' scope" : "")}: " +
                 "send 'Authorization: Bearer <key>' or 'X-Api-Key: <key>' (keys come from caudal keys add)."));
         }
         var key = await FindAsync(presented, http.RequestAborted);
         if (key == null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer realm=\"caudal\", error=\"invalid_token\"";
-            return (null, Problem(401, "the API key is not valid: it is mistyped or was removed (caudal keys list shows the keys)."));
+            return (null, Problems.Of(401, "the API key is not valid: it is mistyped or was removed (caudal keys list shows the keys)."));
         }
         if (scope.Length > 0 && !key.Allows(scope))
-            return (null, Problem(403, $"the key '{key.Name}' does not have the '{scope}' scope that {http.Request.Path} needs " +
+            return (null, Problems.Of(403, $"the key '{key.Name}' does not have the '{scope}' scope that {http.Request.Path} needs " +
                 $"(it has: {string.Join(", ", key.Scopes)}); add a key with it: caudal keys add <name> --scopes {scope}."));
         return (key, null);
     }
@@ -127,9 +127,6 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
         var header = request.Headers["X-Api-Key"].ToString();
         return header.Length > 0 ? header.Trim() : null;
     }
-
-    internal static IResult Problem(int status, string detail) =>
-        Results.Json(new { status, error = detail }, statusCode: status, contentType: "application/problem+json");
 
     private const string KeyItem = "caudal.key";
 
@@ -189,7 +186,7 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after))
                     http.Response.Headers.RetryAfter = Math.Ceiling(after.TotalSeconds).ToString(CultureInfo.InvariantCulture);
                 var who = http.Items[KeyItem] is ApiKey key ? $"the key '{key.Name}'" : "this client";
-                await Problem(429, $"{who} has used its request budget; wait and retry (see Retry-After).").ExecuteAsync(http);
+                await Problems.Of(429, $"{who} has used its request budget; wait and retry (see Retry-After).").ExecuteAsync(http);
             };
         });
     }

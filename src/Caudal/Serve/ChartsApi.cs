@@ -33,11 +33,11 @@ public static class ChartsApi
 
         app.MapGet("/v1/charts/{chart}/{image}", async (string chart, string image, CancellationToken ct) =>
         {
-            if (spec.Charts.All(c => c.Name != chart)) return ApiAccess.Problem(404, $"no chart '{chart}' (see /v1/charts).");
+            if (spec.Charts.All(c => c.Name != chart)) return Problems.Of(404, $"no chart '{chart}' (see /v1/charts).");
             if (image.Length == 0 || image.Contains('/') || image.Contains('\\') || image.StartsWith('.') || image != ChartSlug(image))
-                return ApiAccess.Problem(404, $"no image '{image}' in chart '{chart}' (see /v1/charts).");
+                return Problems.Of(404, $"no image '{image}' in chart '{chart}' (see /v1/charts).");
             var png = await lake.Store.GetAsync($"{ChartSpec.Folder}/{chart}/{image}.png", ct);
-            return png == null ? ApiAccess.Problem(404, $"no image '{image}' in chart '{chart}' (see /v1/charts).") : Results.File(png, "image/png");
+            return png == null ? Problems.Of(404, $"no image '{image}' in chart '{chart}' (see /v1/charts).") : Results.File(png, "image/png");
         }).WithSummary("One chart image (PNG)").WithTags("charts");
     }
 

@@ -23,7 +23,7 @@ public static class Dashboard
 
     private static IResult Send(HttpContext http, string file)
     {
-        if (!Assets.TryGetValue(file, out var asset)) return ApiAccess.Problem(404, $"no dashboard file '{file}'.");
+        if (!Assets.TryGetValue(file, out var asset)) return Problems.Of(404, $"no dashboard file '{file}'.");
         http.Response.Headers.ETag = Tag;
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Content-Type-Options"] = "nosniff";

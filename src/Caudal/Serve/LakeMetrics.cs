@@ -67,7 +67,7 @@ public sealed class LakeMetrics : IDisposable
         var state = _state with { Commits = commits, Lease = lease };
         if (await _catalog.SnapshotAsync(History, null, ct) is { } history && history.Version != _historyVersion)
         {
-            using var engine = new DuckDbEngine(new EngineSettings(_scratch, Threads: 1, MemoryLimit: "256MB"));
+            using var engine = RequestEngines.Open(RequestEngines.Work.Metrics, _scratch);
             await engine.MountAsync(History, _catalog.Lake.Table(History), history, ct);
             const string runs = "refined.caudal_runs";
             state = state with

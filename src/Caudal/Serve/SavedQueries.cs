@@ -20,7 +20,7 @@ public static class SavedQueries
     public static void Check(PipelineSpec spec, string scratch)
     {
         if (spec.Serve.Queries.Count == 0) return;
-        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 1, MemoryLimit: "64MB"));
+        using var engine = RequestEngines.Open(RequestEngines.Work.SavedQuery, scratch);
         var errors = spec.Serve.Queries
             .Select(q => (q, refusal: SqlEndpoint.Refusal(engine.Connection, q.Sql)))
             .Where(x => x.refusal != null)
@@ -45,18 +45,18 @@ public static class SavedQueries
         app.MapGet("/v1/queries/{name}", async (HttpContext http, string name, CancellationToken ct) =>
         {
             if (spec.Serve.Queries.FirstOrDefault(q => q.Name == name) is not { } query)
-                return ApiAccess.Problem(404, $"no saved query '{name}' (see /v1/queries).");
+                return Problems.Of(404, $"no saved query '{name}' (see /v1/queries).");
             var parameters = new List<DuckDBParameter>();
             foreach (var p in query.Parameters)
             {
                 var text = http.Request.Query[p.Name].FirstOrDefault() ?? p.Default;
-                if (text == null) return ApiAccess.Problem(400, $"query '{name}' needs the parameter '{p.Name}' ({p.Type.ToString().ToLowerInvariant()}): add ?{p.Name}=… to the URL.");
+                if (text == null) return Problems.Of(400, $"query '{name}' needs the parameter '{p.Name}' ({p.Type.ToString().ToLowerInvariant()}): add ?{p.Name}=… to the URL.");
                 if (Convert(text, p.Type) is not { } value)
-                    return ApiAccess.Problem(400, $"parameter '{p.Name}' of query '{name}' must be {Article(p.Type)}, not '{text}'.");
+                    return Problems.Of(400, $"parameter '{p.Name}' of query '{name}' must be {Article(p.Type)}, not '{text}'.");
                 parameters.Add(new DuckDBParameter(p.Name, value));
             }
             foreach (var unknown in http.Request.Query.Keys.Where(k => query.Parameters.All(p => p.Name != k)))
-                return ApiAccess.Problem(400, $"query '{name}' has no parameter '{unknown}' (it has: {(query.Parameters.Count == 0 ? "none" : string.Join(", ", query.Parameters.Select(p => p.Name)))}).");
+                return Problems.Of(400, $"query '{name}' has no parameter '{unknown}' (it has: {(query.Parameters.Count == 0 ? "none" : string.Join(", ", query.Parameters.Select(p => p.Name)))}).");
             return await SqlEndpoint.RunAsync(catalog, scratch, query.Sql, parameters, spec.Serve.SqlTimeout, ct);
         }).WithSummary("Run a saved query; its parameters go in the query string").WithTags("queries");
     }

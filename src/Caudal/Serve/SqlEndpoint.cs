@@ -44,10 +44,10 @@ public static class SqlEndpoint
             }
             catch (Exception e) when (e is JsonException or BadHttpRequestException)
             {
-                return Problem(e is BadHttpRequestException { StatusCode: 413 } ? 413 : 400,
+                return Problems.Of(e is BadHttpRequestException { StatusCode: 413 } ? 413 : 400,
                     e is BadHttpRequestException { StatusCode: 413 } ? $"the body is larger than {MaxBody / 1024} KB." : $"the body is not JSON {{\"sql\": \"SELECT ...\"}}: {e.Message}");
             }
-            if (request?.Sql is not { Length: > 0 } sql) return Problem(400, "give the query as {\"sql\": \"SELECT ...\"}.");
+            if (request?.Sql is not { Length: > 0 } sql) return Problems.Of(400, "give the query as {\"sql\": \"SELECT ...\"}.");
             var timeout = request.TimeoutMs is { } ms ? TimeSpan.FromMilliseconds(Math.Clamp(ms, 1, maxTimeout.TotalMilliseconds)) : maxTimeout;
             List<DuckDBParameter> parameters;
             try
@@ -56,7 +56,7 @@ public static class SqlEndpoint
             }
             catch (BadRequestException e)
             {
-                return Problem(400, e.Message);
+                return Problems.Of(400, e.Message);
             }
             return await RunAsync(catalog, scratch, sql, parameters, timeout, ct);
         }).WithSummary("Run one read-only SQL query over the lake's tables (zone.name)").WithTags("sql")
@@ -68,8 +68,8 @@ public static class SqlEndpoint
     internal static async Task<IResult> RunAsync(TableCatalog catalog, string scratch, string sql,
         IReadOnlyList<DuckDBParameter> parameters, TimeSpan timeout, CancellationToken ct)
     {
-        using var engine = new DuckDbEngine(new EngineSettings(scratch, Threads: 2, MemoryLimit: "512MB"));
-        if (Refusal(engine.Connection, sql) is { } refused) return Problem(400, refused);
+        using var engine = RequestEngines.Open(RequestEngines.Work.Sql, scratch);
+        if (Refusal(engine.Connection, sql) is { } refused) return Problems.Of(400, refused);
         var versions = new Dictionary<string, long>();
         foreach (var id in await catalog.TablesAsync(ct))
             if (await catalog.SnapshotAsync(id, null, ct) is { } snapshot)
@@ -110,11 +110,11 @@ public static class SqlEndpoint
         }
         catch (Exception e) when (e is DuckDBException or OperationCanceledException && deadline.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            return Problem(400, $"the query ran past its time limit ({timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s) and was interrupted.");
+            return Problems.Of(400, $"the query ran past its time limit ({timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s) and was interrupted.");
         }
         catch (DuckDBException e)
         {
-            return Problem(400, e.Message.Trim());
+            return Problems.Of(400, e.Message.Trim());
         }
     }
 
@@ -195,5 +195,4 @@ public static class SqlEndpoint
         _ => throw new BadRequestException("params: strings, numbers, booleans or null."),
     };
 
-    private static IResult Problem(int status, string detail) => Results.Json(new { status, error = detail }, Json, "application/problem+json", status);
 }

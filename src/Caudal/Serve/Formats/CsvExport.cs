@@ -81,7 +81,7 @@ internal static partial class CsvExport
         }
         catch (DuckDBException e) when (!http.Response.HasStarted)
         {
-            await ApiAccess.Problem(400, $"{id}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
+            await Problems.Of(400, $"{id}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
         }
         finally
         {

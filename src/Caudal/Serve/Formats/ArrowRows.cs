@@ -1,0 +1,19 @@
+namespace Caudal.Serve.Formats;
+
+/// <summary>An Apache Arrow IPC stream (<see cref="ArrowExport"/>), in record batches: the whole result unless a limit is given.</summary>
+public sealed class ArrowRows : RowFormat
+{
+    public override string Name => "arrow";
+    public override IReadOnlyList<string> MediaTypes => [ArrowExport.MediaType];
+    public override string ContentType => ArrowExport.MediaType;
+    public override string Extension => "arrows";
+    public override bool WholeByDefault => true;
+
+    public override async Task WriteAsync(RowsRequest request, CancellationToken ct)
+    {
+        if (await ReadAsync(request, ct) is not { } reader) return;
+        await using var _ = reader;
+        Attach(request);
+        await ArrowExport.WriteAsync(reader, request.Snapshot.Schema.Fields.ToDictionary(f => f.Name, f => f.Type), request.Http.Response.Body, ct);
+    }
+}
