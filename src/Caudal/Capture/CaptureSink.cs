@@ -1,29 +1,28 @@
 using Caudal.Lake.Delta;
-using Caudal.Processing.Engine;
+using Caudal.Lake.Files;
 
 namespace Caudal.Capture;
 
-/// <summary>
-/// Where a source writes one dataset's rows during a capture. A source may open several writers (one per key range
-/// read in parallel) and discard a writer whose range must be read again; only what <see cref="Finish"/> returns is
-/// committed, in one commit, together with the new cursor watermark.
-/// </summary>
 /// <summary>A row a source could not take, with where it came from and why.</summary>
 public sealed record QuarantinedRow(string File, long? Line, string? Column, string Reason, string? Raw);
 
+/// <summary>
+/// Where a source writes one dataset's rows during a capture. A source may open several writers (one per key range
+/// read in parallel, one per API request) and discard a writer whose part must be read again; only what
+/// <see cref="Finish"/> returns is committed, in one commit, together with the new cursor watermark.
+/// </summary>
 public sealed class CaptureSink : IDisposable
 {
     private readonly Func<RawBatchWriter> _newWriter;
     private readonly Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? _newJsonWriter;
-    private readonly List<RawBatchWriter> _writers = [];
-    private readonly List<JsonBatchWriter> _jsonWriters = [];
+    private readonly List<IBatchWriter> _writers = [];
     private readonly List<(string Name, string LocalPath)> _payloads = [];
     private readonly string _staging;
     private readonly Lock _lock = new();
 
     /// <summary>What sources that write Parquet themselves need: the engine settings, the lineage select-list, the
     /// ingest-date partition value and the table's current schema (to widen to it).</summary>
-    public Processing.Engine.EngineSettings Engine { get; init; } = new(Path.GetTempPath());
+    public EngineSettings Engine { get; init; } = new(Path.GetTempPath());
     public string Lineage { get; init; } = "";
 
     /// <summary>The Parquet version of the raw files written (<see cref="Spec.RunSettings.RawParquetVersion"/>).</summary>
@@ -49,15 +48,8 @@ public sealed class CaptureSink : IDisposable
     public JsonBatchWriter NewJsonWriter(IReadOnlyDictionary<string, string> declared)
     {
         var writer = (_newJsonWriter ?? throw new InvalidOperationException("this capture takes no JSON records"))(declared);
-        lock (_lock) _jsonWriters.Add(writer);
+        lock (_lock) _writers.Add(writer);
         return writer;
-    }
-
-    public void Discard(JsonBatchWriter writer)
-    {
-        lock (_lock) _jsonWriters.Remove(writer);
-        writer.Discard();
-        writer.Dispose();
     }
 
     /// <summary>Payload names start with the run's id (<c>{run-id}/</c>), so the payloads of a run killed before its
@@ -92,13 +84,12 @@ public sealed class CaptureSink : IDisposable
 
     public IReadOnlyList<(string Name, string LocalPath)> Payloads => _payloads;
 
-    private readonly List<(DataFile File, DeltaSchema Schema)> _ready = [];
     private readonly List<QuarantinedRow> _quarantine = [];
 
     /// <summary>Parquet files a source wrote itself (through DuckDB readers of CSV, JSON or Parquet files).</summary>
     public void AddFiles(IEnumerable<DataFile> files, DeltaSchema schema)
     {
-        lock (_lock) _ready.AddRange(files.Select(f => (f, schema)));
+        lock (_lock) _writers.Add(new WrittenFiles(files.ToList(), schema));
     }
 
     /// <summary>A row that did not fit: kept (file, line, reason), never silently dropped.</summary>
@@ -133,14 +124,14 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The highest cursor value captured; the source sets it for incremental datasets.</summary>
     public long? Watermark { get; private set; }
 
-    public long Rows => _writers.Sum(w => w.Rows) + _jsonWriters.Sum(w => w.Rows) + _ready.Sum(r => r.File.Rows);
+    public long Rows => _writers.Sum(w => w.Rows);
 
     /// <summary>The schema of what was written: the union of every writer's columns, in order of appearance.</summary>
     public DeltaSchema? Schema
     {
         get
         {
-            var schemas = _writers.Select(w => w.Schema).Concat(_jsonWriters.Select(w => w.Schema)).Concat(_ready.Select(r => r.Schema)).OfType<DeltaSchema>().ToList();
+            var schemas = _writers.Select(w => w.Schema).OfType<DeltaSchema>().ToList();
             if (schemas.Count == 0) return null;
             var fields = new List<DeltaField>();
             foreach (var f in schemas.SelectMany(s => s.Fields))
@@ -157,7 +148,7 @@ public sealed class CaptureSink : IDisposable
     }
 
     /// <summary>Drops a writer and every file it wrote (its rows will be read again).</summary>
-    public void Discard(RawBatchWriter writer)
+    public void Discard(IBatchWriter writer)
     {
         lock (_lock) _writers.Remove(writer);
         writer.Discard();
@@ -173,21 +164,18 @@ public sealed class CaptureSink : IDisposable
     {
         // Nothing read: an empty batch with the source's columns, or nothing at all when they are unknown (a files source
         // that matched no file).
-        if (_writers.Count == 0 && _jsonWriters.Count == 0 && _ready.Count == 0 && Columns.Count > 0) NewWriter();
-        return _writers.SelectMany(w => w.Finish()).Concat(_jsonWriters.SelectMany(w => w.Finish())).Concat(_ready.Select(r => r.File)).ToList();
+        if (_writers.Count == 0 && Columns.Count > 0) NewWriter();
+        return _writers.SelectMany(w => w.Finish()).ToList();
     }
 
     public void DiscardAll()
     {
         foreach (var w in _writers) w.Discard();
-        foreach (var w in _jsonWriters) w.Discard();
-        foreach (var r in _ready) File.Delete(r.File.LocalPath);
         DiscardPayloads("");
     }
 
     public void Dispose()
     {
         foreach (var w in _writers) w.Dispose();
-        foreach (var w in _jsonWriters) w.Dispose();
     }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Caudal.Lake.Delta;
-using Caudal.Processing.Engine;
+using Caudal.Lake.Files;
 
 namespace Caudal.Capture;
 
@@ -10,7 +10,7 @@ namespace Caudal.Capture;
 /// then has DuckDB read them back into Parquet. Fields not seen before become new columns; declared columns keep their
 /// declared type; a missing field is null.
 /// </summary>
-public sealed class JsonBatchWriter : IDisposable
+public sealed class JsonBatchWriter : IBatchWriter
 {
     private readonly EngineSettings _settings;
     private readonly IReadOnlyDictionary<string, string> _declared;
@@ -77,7 +77,7 @@ public sealed class JsonBatchWriter : IDisposable
                 """);
             if (_declared.Count > 0) AddUndeclared(connection);
         }
-        var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn],
+        var output = ParquetOutput.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn],
             Path.Combine(_settings.TempDirectory, "staging"), _existing, parquetVersion: _parquetVersion);
         Schema = output.Schema;
         _files = output.Files.ToList();

@@ -1,5 +1,5 @@
 using Caudal.Lake.Delta;
-using Caudal.Processing.Engine;
+using Caudal.Lake.Files;
 using DuckDB.NET.Data;
 
 namespace Caudal.Capture;
@@ -15,7 +15,7 @@ namespace Caudal.Capture;
 /// at two buffers). Timestamps are buffered as TIMESTAMPTZ, the type the raw zone stores (an instant in UTC), so
 /// nothing is converted when the file is written.
 /// </remarks>
-public sealed class RawBatchWriter : IDisposable
+public sealed class RawBatchWriter : IBatchWriter
 {
     public const string IngestDateColumn = "ingest_date";
     public const string RunIdColumn = "_caudal_run_id";
@@ -105,7 +105,7 @@ public sealed class RawBatchWriter : IDisposable
 
     private void Write(string buffer)
     {
-        var output = DuckDbEngine.WriteFiles(_flushConnection, $"(SELECT *, {_lineage} FROM {buffer})", [IngestDateColumn], _staging, _existing, _partition, _parquetVersion);
+        var output = ParquetOutput.WriteFiles(_flushConnection, $"(SELECT *, {_lineage} FROM {buffer})", [IngestDateColumn], _staging, _existing, _partition, _parquetVersion);
         lock (_files)
         {
             Schema ??= output.Schema;

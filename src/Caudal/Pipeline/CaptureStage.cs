@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Caudal.Capture;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Lake.Stores;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
@@ -148,12 +149,8 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                     "and the source's schema policy is 'freeze'. Set 'schema: evolve' to add them, or drop them with a query.");
             // Original payloads go beside the table (readers ignore '_' folders) before the commit that references them.
             foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
-            var adds = new List<AddFile>();
-            for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
             stage.Rows = sink.Rows;
             stage.Warnings.AddRange(sink.Warnings);
-            stage.Files = adds.Count;
-            stage.Bytes = adds.Sum(a => a.Size);
             var quarantined = sink.Quarantined.ToList();
             // The cursor watermark is committed in the same commit as the rows it describes.
             List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
@@ -164,7 +161,6 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 Mode = WriteMode.Append,
                 Schema = sink.Schema!,
                 PartitionColumns = [RawBatchWriter.IngestDateColumn],
-                Files = adds,
                 RunId = run.RunId,
                 Txns = txns,
                 CreateConfiguration = new Dictionary<string, string> { ["delta.appendOnly"] = "true" },
@@ -175,9 +171,12 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 // Quarantined rows are committed first: a crash before the data commit re-captures the data (and
                 // quarantines its bad rows again, under the new run id); the other order could lose them.
                 if (quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, quarantined, ct);
-                CrashPoint.Reach($"capture:{id}:before-commit");
-                ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
-                stage.Version = await table.CommitAsync(write, existing, readGiven: true, ct);
+                var (version, adds) = await table.PublishAsync(files, write, existing, () =>
+                {
+                    CrashPoint.Reach($"capture:{id}:before-commit");
+                    ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
+                }, ct);
+                (stage.Version, stage.Files, stage.Bytes) = (version, adds.Count, adds.Sum(a => a.Size));
                 CrashPoint.Reach($"capture:{id}:after-commit");
             }
             );

@@ -1,5 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing.Checks;
 using Caudal.Processing.Engine;
 using Caudal.Processing.Ml;
@@ -96,7 +97,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     {
         var target = lake.Table(id);
         var read = await target.SnapshotAsync(ct: ct);
-        EngineOutput output;
+        DataFiles output;
         try
         {
             output = await engine.For(model).MaterializeAsync(select, id == model.Output ? model.PartitionBy : [], model.Mode == WriteMode.Append ? read?.Schema : null,
@@ -113,18 +114,18 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             var failures = stage.Checks.Where(c => !c.Passed && c.Severity == CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
         }
-        var adds = new List<AddFile>();
-        for (var i = 0; i < output.Files.Count; i++) adds.Add(await target.StageAsync(output.Files[i], output.PartitionColumns, i, ct));
-        CrashPoint.Reach($"model:{id}:before-commit");
-        ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
-        stage.Version = await target.CommitAsync(new TableWrite
+        var (version, adds) = await target.PublishAsync(output.Files, new TableWrite
         {
             Mode = model.Mode,
             Schema = output.Schema,
             PartitionColumns = output.PartitionColumns,
-            Files = adds,
             RunId = run.RunId,
-        }, read, readGiven: true, ct);
+        }, read, () =>
+        {
+            CrashPoint.Reach($"model:{id}:before-commit");
+            ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
+        }, ct);
+        stage.Version = version;
         CrashPoint.Reach($"model:{id}:after-commit");
         stage.Rows = output.Rows;
         stage.Files = adds.Count;
@@ -132,7 +133,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     }
 
     /// <summary>Deletes an output that will not be published: its local files, and what an engine wrote in the lake.</summary>
-    private static async Task DiscardAsync(DeltaTable target, EngineOutput output)
+    private static async Task DiscardAsync(DeltaTable target, DataFiles output)
     {
         foreach (var f in output.Files)
         {
@@ -142,7 +143,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     }
 
     /// <summary>Runs every check on the staged output; false when an error-severity check failed.</summary>
-    private async Task<bool> AuditAsync(ModelSpec model, EngineOutput output, StageRecord stage, CancellationToken ct)
+    private async Task<bool> AuditAsync(ModelSpec model, DataFiles output, StageRecord stage, CancellationToken ct)
     {
         await engine.MountOutputAsync("__model_output", output, ct);
         stage.Checks.Clear();

@@ -1,4 +1,5 @@
 using Caudal.Lake;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;

@@ -1,5 +1,6 @@
 using Caudal.Capture;
 using Caudal.Lake;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
 

@@ -1,5 +1,6 @@
 using Caudal.Capture;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Runs;
 
@@ -15,17 +16,13 @@ internal static class SmallTable
         var existing = await table.SnapshotAsync(ct: ct);
         using var writer = new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, 100_000, existing?.Schema);
         writeRows(writer);
-        var files = writer.Finish();
-        var adds = new List<AddFile>();
-        for (var i = 0; i < files.Count; i++) adds.Add(await table.StageAsync(files[i], [RawBatchWriter.IngestDateColumn], i, ct));
-        await table.CommitAsync(new TableWrite
+        await table.PublishAsync(writer.Finish(), new TableWrite
         {
             Mode = WriteMode.Append,
             Schema = writer.Schema!,
             PartitionColumns = [RawBatchWriter.IngestDateColumn],
-            Files = adds,
             RunId = run.RunId,
             CreateConfiguration = appendOnly ? new Dictionary<string, string> { ["delta.appendOnly"] = "true" } : new Dictionary<string, string>(),
-        }, existing, readGiven: true, ct);
+        }, existing, ct: ct);
     }
 }

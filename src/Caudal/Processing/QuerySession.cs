@@ -1,5 +1,6 @@
 using System.Globalization;
 using Caudal.Lake;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Spec;
 

@@ -1,3 +1,4 @@
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 
 namespace Caudal.Serve;

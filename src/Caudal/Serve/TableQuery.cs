@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing;
 using Caudal.Processing.Engine;
 

@@ -69,7 +69,7 @@ public sealed class DeltaTableTests : IDisposable
     {
         var table = NewTable(kind);
         await _writer.WriteAsync(table, "SELECT 0 AS id");
-        var staged = new List<(List<AddFile>, DeltaSchema)>();
+        var staged = new List<(IReadOnlyList<AddFile>, DeltaSchema)>();
         for (var i = 1; i <= 8; i++) staged.Add(await _writer.StageAsync(table, $"SELECT {i} AS id"));
         var read = await table.SnapshotAsync();
         // Every writer read version 0; all but one must detect the race and retry at the next version.

@@ -1,3 +1,4 @@
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Tests.Support;
 
@@ -19,7 +20,7 @@ public sealed class DeltaTypesTests : IDisposable
                 (3, TIMESTAMP '0001-01-01 00:00:00'), (4, TIMESTAMP '9999-12-31 23:59:59.999999'),
                 (5, NULL), (6, TIMESTAMP 'infinity'), (7, TIMESTAMP '-infinity')) v(id, at_time)
             """);
-        var output = DuckDbEngine.WriteFiles(connection, "t", [], _dir.File("out"));
+        var output = ParquetOutput.WriteFiles(connection, "t", [], _dir.File("out"));
 
         Assert.Equal("timestamp", output.Schema.Find("at_time")!.Type);
         using var command = connection.CreateCommand();
@@ -46,7 +47,7 @@ public sealed class DeltaTypesTests : IDisposable
             CREATE TABLE t AS SELECT i AS id, {constant} AS run_id, CAST(CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS ENUM('b', 'a')) AS grade
             FROM range(10) r(i)
             """);
-        var output = DuckDbEngine.WriteFiles(connection, "t", [], _dir.File("out"));
+        var output = ParquetOutput.WriteFiles(connection, "t", [], _dir.File("out"));
 
         Assert.Equal("string", output.Schema.Find("run_id")!.Type);
         Assert.Equal("string", output.Schema.Find("grade")!.Type);

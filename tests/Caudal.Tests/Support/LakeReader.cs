@@ -1,5 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 
 namespace Caudal.Tests.Support;

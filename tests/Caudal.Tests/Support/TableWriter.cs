@@ -1,4 +1,5 @@
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 
@@ -16,13 +17,11 @@ public sealed class TableWriter : IDisposable
     }
 
     /// <summary>Stages the rows of <paramref name="select"/> into <paramref name="table"/> without committing.</summary>
-    public async Task<(List<AddFile> Adds, DeltaSchema Schema)> StageAsync(DeltaTable table, string select, params string[] partitionBy)
+    public async Task<(IReadOnlyList<AddFile> Adds, DeltaSchema Schema)> StageAsync(DeltaTable table, string select, params string[] partitionBy)
     {
         var existing = await table.SnapshotAsync();
-        var output = DuckDbEngine.WriteFiles(_connection, $"({select})", partitionBy, _temp.File("staging"), existing?.Schema);
-        var adds = new List<AddFile>();
-        for (var i = 0; i < output.Files.Count; i++) adds.Add(await table.StageAsync(output.Files[i], partitionBy, i));
-        return (adds, output.Schema);
+        var output = ParquetOutput.WriteFiles(_connection, $"({select})", partitionBy, _temp.File("staging"), existing?.Schema);
+        return (await table.StageAsync(output.Files, partitionBy), output.Schema);
     }
 
     public async Task<long> WriteAsync(DeltaTable table, string select, WriteMode mode = WriteMode.Append, string[]? partitionBy = null,

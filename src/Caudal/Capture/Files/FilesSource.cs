@@ -2,7 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using Caudal.Processing.Engine;
+using Caudal.Lake.Files;
 using Caudal.Spec;
 using DuckDB.NET.Data;
 
@@ -136,7 +136,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
         };
         var relation = format == "parquet" ? Reader("") : FixedTypes(connection, Reader, overrides, format);
         var select = $"(SELECT *, {Sql.Constant(file.Origin)} AS {SourceFileColumn}, {sink.Lineage} FROM {relation})";
-        var output = DuckDbEngine.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
+        var output = ParquetOutput.WriteFiles(connection, select, [RawBatchWriter.IngestDateColumn], Path.Combine(sink.Engine.TempDirectory, "staging"),
             sink.ExistingSchema, new Dictionary<string, string?> { [RawBatchWriter.IngestDateColumn] = sink.IngestDate }, sink.ParquetVersion);
         sink.AddFiles(output.Files, output.Schema);
         if (format == "csv" && !FailOnBadRows) QuarantineRejects(connection, file, sink);

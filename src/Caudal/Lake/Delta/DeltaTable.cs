@@ -1,30 +1,18 @@
+using Caudal.Lake.Files;
 using Caudal.Lake.Stores;
 
 namespace Caudal.Lake.Delta;
 
 public enum WriteMode { Append, Overwrite }
 
-/// <summary>A finished Parquet file ready to become part of a table.</summary>
-/// <param name="LocalPath">The file; it is consumed (moved or uploaded) by <see cref="DeltaTable.StageAsync"/>. For a
-/// file already in the lake (<see cref="LakeKey"/>), where a local copy is or would be downloaded to.</param>
-/// <param name="Stats">Delta stats JSON (numRecords, minValues, maxValues, nullCount).</param>
-public sealed record DataFile(string LocalPath, IReadOnlyDictionary<string, string?> PartitionValues, long Rows, string Stats)
-{
-    /// <summary>Set when the file was written into the lake, under the table's root, by someone else (Spark): it is
-    /// committed where it is, never copied.</summary>
-    public string? LakeKey { get; init; }
-
-    /// <summary>The size in bytes of a file in the lake (<see cref="LakeKey"/>).</summary>
-    public long Size { get; init; }
-}
-
-/// <summary>One write: the files, how they relate to what is there, and the schema they carry.</summary>
-public sealed class TableWrite
+/// <summary>One write: how it relates to what is there, the schema it carries, its transactions (cursors, run
+/// markers), and the staged files it adds (<see cref="DeltaTable.PublishAsync"/> fills them in).</summary>
+public sealed record TableWrite
 {
     public required WriteMode Mode { get; init; }
     public required DeltaSchema Schema { get; init; }
     public IReadOnlyList<string> PartitionColumns { get; init; } = [];
-    public required IReadOnlyList<AddFile> Files { get; init; }
+    public IReadOnlyList<AddFile> Files { get; init; } = [];
     public string? RunId { get; init; }
     public IReadOnlyList<TxnAction> Txns { get; init; } = [];
 
@@ -41,8 +29,32 @@ public sealed class DeltaTable(IObjectStore store, string root)
 
     public Task<Snapshot?> SnapshotAsync(long? version = null, CancellationToken ct = default) => Log.SnapshotAsync(version, ct);
 
-    /// <summary>Puts a data file under a fresh, never-reused name. The file stays invisible until a commit adds it.</summary>
-    public async Task<AddFile> StageAsync(DataFile file, IReadOnlyList<string> partitionColumns, int index, CancellationToken ct = default)
+    /// <summary>
+    /// The one way data reaches a table: stages <paramref name="files"/>, then commits them in one commit with the
+    /// write's mode, schema and transactions (a cursor is committed with the rows it describes). Nothing is visible
+    /// before the commit; <paramref name="beforeCommit"/> runs between the two (crash points, a last cancellation check),
+    /// and a run stopped there leaves only staged files, which no log names (<see cref="Runs.Leftovers"/> and vacuum
+    /// remove them). <paramref name="read"/> is the snapshot the write was computed from: a commit by someone else since
+    /// then is a conflict.
+    /// </summary>
+    public async Task<(long Version, IReadOnlyList<AddFile> Added)> PublishAsync(IReadOnlyList<DataFile> files, TableWrite write, Snapshot? read,
+        Action? beforeCommit = null, CancellationToken ct = default)
+    {
+        var adds = await StageAsync(files, write.PartitionColumns, ct);
+        beforeCommit?.Invoke();
+        var version = await CommitAsync(write with { Files = adds }, read, readGiven: true, ct);
+        return (version, adds);
+    }
+
+    /// <summary>Puts data files under fresh, never-reused names. They stay invisible until a commit adds them.</summary>
+    public async Task<IReadOnlyList<AddFile>> StageAsync(IReadOnlyList<DataFile> files, IReadOnlyList<string> partitionColumns, CancellationToken ct = default)
+    {
+        var adds = new List<AddFile>(files.Count);
+        for (var i = 0; i < files.Count; i++) adds.Add(await StageAsync(files[i], partitionColumns, i, ct));
+        return adds;
+    }
+
+    private async Task<AddFile> StageAsync(DataFile file, IReadOnlyList<string> partitionColumns, int index, CancellationToken ct)
     {
         if (file.LakeKey is { } key)
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using DuckDB.NET.Data;
 
 namespace Caudal.Processing.Engine;
@@ -90,7 +91,7 @@ public sealed class DuckDbEngine : IEngine
 
     private static string Canonical(string duckType) => duckType.Replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", StringComparison.Ordinal);
 
-    public Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default)
+    public Task MountOutputAsync(string name, DataFiles output, CancellationToken ct = default)
     {
         var parts = output.Files.Select(f =>
             $"SELECT *{string.Concat(output.PartitionColumns.Select(p => f.PartitionValues[p] is { } v
@@ -164,88 +165,24 @@ public sealed class DuckDbEngine : IEngine
         return cached;
     }
 
-    public Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+    public Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
         CancellationToken ct = default)
     {
         var staging = Path.Combine(_settings.TempDirectory, "staging");
         // Unpartitioned: the query streams straight into Parquet. Partitioned: it runs once into a scratch table that
         // is then split, rather than once per partition.
-        if (partitionBy.Count == 0) return Task.FromResult(WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo));
+        if (partitionBy.Count == 0) return Task.FromResult(ParquetOutput.WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo));
         var n = Interlocked.Increment(ref _outputs);
         var result = $"__caudal_output_{n}";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
         try
         {
-            return Task.FromResult(WriteFiles(_connection, result, partitionBy, staging, conformTo));
+            return Task.FromResult(ParquetOutput.WriteFiles(_connection, result, partitionBy, staging, conformTo));
         }
         finally
         {
             ParquetOutput.Execute(_connection, $"DROP TABLE IF EXISTS {result}");
         }
-    }
-
-    /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files. Columns
-    /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it. A
-    /// <paramref name="knownPartition"/> is the one partition every row belongs to (not checked).</summary>
-    internal static EngineOutput WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
-        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null, int parquetVersion = 1)
-    {
-        if (conformTo != null) relation = Conform(connection, relation, conformTo);
-        var columns = ParquetOutput.Describe(connection, relation);
-        foreach (var p in partitionBy)
-            if (!columns.Any(c => c.Name == p))
-                throw new DeltaException($"partition_by column '{p}' is not an output column (columns: {string.Join(", ", columns.Select(c => c.Name))}).");
-        var schema = ParquetOutput.SchemaOf(connection, relation, columns, []);
-        foreach (var p in partitionBy)
-            if (!DeltaTypes.Partitionable(schema.Find(p)!.Type))
-                throw new DeltaException($"Cannot partition by '{p}' of type {schema.Find(p)!.Type}: use a date, integer, boolean, decimal or string column.");
-
-        var projection = ParquetOutput.SafeProjection(columns, partitionBy.ToHashSet());
-        var constants = columns.Where(c => DeltaTypes.IsOneValueEnum(c.Type)).ToDictionary(c => c.Name, c => DeltaTypes.OneEnumValue(c.Type)!);
-        var files = new List<DataFile>();
-        var combos = new List<Dictionary<string, string?>>();
-        if (partitionBy.Count == 0) combos.Add([]);
-        else if (knownPartition != null) combos.Add(new Dictionary<string, string?>(knownPartition)); // one value, known: no scan to find it
-        else
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT DISTINCT {string.Join(", ", partitionBy.Select(p => $"CAST({Sql.Ident(p)} AS VARCHAR)"))} FROM {relation}";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-                combos.Add(partitionBy.Select((p, i) => (p, reader.IsDBNull(i) ? null : reader.GetString(i))).ToDictionary(x => x.p, x => x.Item2));
-        }
-        foreach (var combo in combos)
-        {
-            // A known partition holds every row: no filter to evaluate.
-            var where = combo.Count == 0 || knownPartition != null ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
-                kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
-            var values = new Dictionary<string, string?>(combo);
-            foreach (var file in ParquetOutput.Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
-            {
-                var (rows, stats) = ParquetOutput.Stats(connection, file, schema, partitionBy.ToHashSet(), constants);
-                if (rows > 0 || files.Count == 0) files.Add(new DataFile(file.Path, values, rows, stats));
-                else File.Delete(file.Path);
-            }
-        }
-        return new EngineOutput(schema, partitionBy, files);
-    }
-
-    private static string Conform(DuckDBConnection connection, string relation, DeltaSchema target)
-    {
-        var schema = ParquetOutput.SchemaOf(connection, relation, []);
-        var casts = new List<string>();
-        var changed = false;
-        foreach (var f in schema.Fields)
-        {
-            var existing = target.Find(f.Name);
-            if (existing != null && existing.Type != f.Type && DeltaTypes.Widens(f.Type, existing.Type))
-            {
-                casts.Add($"CAST({Sql.Ident(f.Name)} AS {DeltaTypes.ToDuck(existing.Type)}) AS {Sql.Ident(f.Name)}");
-                changed = true;
-            }
-            else casts.Add(Sql.Ident(f.Name));
-        }
-        return changed ? $"(SELECT {string.Join(", ", casts)} FROM {relation})" : relation;
     }
 
     public void Dispose() => _connection.Dispose();

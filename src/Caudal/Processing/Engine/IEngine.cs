@@ -1,14 +1,8 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 
 namespace Caudal.Processing.Engine;
-
-/// <summary>The rows a model produced, as Parquet files ready to be staged and committed (local files, or files an
-/// engine left in the lake under the target table).</summary>
-public sealed record EngineOutput(DeltaSchema Schema, IReadOnlyList<string> PartitionColumns, IReadOnlyList<DataFile> Files)
-{
-    public long Rows => Files.Sum(f => f.Rows);
-}
 
 /// <summary>
 /// Runs models' SQL over lake tables. The engine sees only snapshots (the files a table's log lists) and hands back
@@ -25,11 +19,11 @@ public interface IEngine : IDisposable
     /// <paramref name="conformTo"/> (the target's current schema) holds with a wider type are widened to it. An engine
     /// that writes into the lake itself may leave its files under <paramref name="tableRoot"/> (the target table's
     /// root) to be committed where they are.</summary>
-    Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+    Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
         CancellationToken ct = default);
 
     /// <summary>Makes materialized (staged, unpublished) files queryable as <paramref name="name"/>, for checks.</summary>
-    Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default);
+    Task MountOutputAsync(string name, DataFiles output, CancellationToken ct = default);
 
     /// <summary>Runs a query that returns one number.</summary>
     Task<long> CountAsync(string sql, CancellationToken ct = default);

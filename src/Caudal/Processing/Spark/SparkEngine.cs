@@ -1,5 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
 using Caudal.Spec;
 
@@ -66,7 +67,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
         _views.Add(id);
     }
 
-    public async Task<EngineOutput> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
+    public async Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
         CancellationToken ct = default)
     {
         // Into a folder of its own under the target table (named after the run, whose workspace folder is named after
@@ -104,7 +105,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
                 files.Add(file);
             }
             var read = $"read_parquet([{string.Join(", ", files.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = {(folders.Count > 0 ? "true" : "false")})";
-            return DuckDbEngine.WriteFiles(local.Connection, $"(SELECT * FROM {read})", partitionBy, Path.Combine(settings.TempDirectory, "staging"), conformTo);
+            return ParquetOutput.WriteFiles(local.Connection, $"(SELECT * FROM {read})", partitionBy, Path.Combine(settings.TempDirectory, "staging"), conformTo);
         }
         finally
         {
@@ -131,7 +132,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
     /// (only when the model has checks: write–audit–publish reads what it publishes).</summary>
-    public async Task MountOutputAsync(string name, EngineOutput output, CancellationToken ct = default)
+    public async Task MountOutputAsync(string name, DataFiles output, CancellationToken ct = default)
     {
         foreach (var f in output.Files)
             if (f.LakeKey != null && !File.Exists(f.LocalPath)) await lakeStore.Store.DownloadAsync(f.LakeKey, f.LocalPath, ct);

@@ -1,4 +1,5 @@
 using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
 using Caudal.Lake.Stores;
 using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
@@ -16,24 +17,24 @@ namespace Caudal.Processing.Spark;
 internal static class SparkOutput
 {
     /// <summary>A Parquet file Spark wrote: its key, size, and path under the write's folder.</summary>
-    public sealed record Written(string Key, long Size, string Relative);
+    public sealed record SparkFile(string Key, long Size, string Relative);
 
     /// <summary>The Parquet files under <paramref name="prefix"/>; Spark's other files there (<c>_SUCCESS</c>,
     /// checksums) are deleted, as nothing reads them.</summary>
-    public static async Task<List<Written>> ListAsync(IObjectStore store, string prefix, CancellationToken ct)
+    public static async Task<List<SparkFile>> ListAsync(IObjectStore store, string prefix, CancellationToken ct)
     {
-        var files = new List<Written>();
+        var files = new List<SparkFile>();
         var others = new List<string>();
         await foreach (var o in store.ListAsync(prefix, ct: ct))
         {
-            if (o.Key.EndsWith(".parquet", StringComparison.Ordinal)) files.Add(new Written(o.Key, o.Size, o.Key[prefix.Length..]));
+            if (o.Key.EndsWith(".parquet", StringComparison.Ordinal)) files.Add(new SparkFile(o.Key, o.Size, o.Key[prefix.Length..]));
             else others.Add(o.Key);
         }
         foreach (var key in others) await store.DeleteAsync(key, ct);
         return files;
     }
 
-    public static async Task<EngineOutput?> TryInPlaceAsync(IObjectStore store, DuckDBConnection connection, IReadOnlyList<Written> written,
+    public static async Task<DataFiles?> TryInPlaceAsync(IObjectStore store, DuckDBConnection connection, IReadOnlyList<SparkFile> written,
         IReadOnlyList<string> partitionBy, IReadOnlyList<(string Name, string SparkType)>? queryColumns, DeltaSchema? conformTo, string folder,
         CancellationToken ct)
     {
@@ -84,12 +85,12 @@ internal static class SparkOutput
         var kept = files.Where(f => f.Rows > 0).ToList();
         if (kept.Count == 0) kept.Add(files[0]);
         foreach (var f in files.Except(kept)) await store.DeleteAsync(f.LakeKey!, ct);
-        return new EngineOutput(schema, partitionBy, kept);
+        return new DataFiles(schema, partitionBy, kept);
     }
 
     /// <summary>A local file holding only the object's Parquet footer (magic, metadata, length, magic): enough for
     /// DuckDB's schema and metadata functions, which read nothing else.</summary>
-    internal static async Task<string> FooterAsync(IObjectStore store, Written file, string path, CancellationToken ct)
+    internal static async Task<string> FooterAsync(IObjectStore store, SparkFile file, string path, CancellationToken ct)
     {
         if (file.Size < 12) throw new DeltaException($"{file.Key} ({file.Size} bytes) is not a Parquet file.");
         var tailLength = (int)Math.Min(file.Size, 64 * 1024);

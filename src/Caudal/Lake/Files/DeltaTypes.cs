@@ -1,6 +1,7 @@
 using Caudal.Lake.Delta;
+using Caudal.Processing;
 
-namespace Caudal.Processing.Engine;
+namespace Caudal.Lake.Files;
 
 /// <summary>How DuckDB types become Delta types, and the casts applied before writing so that every file is
 /// readable by Spark, Athena, DuckDB and delta-rs (see docs/architecture.md, "Types").</summary>

@@ -2,9 +2,10 @@ using System.Data.Common;
 using System.Text;
 using System.Text.Json;
 using Caudal.Lake.Delta;
+using Caudal.Processing;
 using DuckDB.NET.Data;
 
-namespace Caudal.Processing.Engine;
+namespace Caudal.Lake.Files;
 
 /// <summary>Writes query results to Parquet files (zstd, ~100k-row groups) and computes each file's Delta stats.</summary>
 internal static class ParquetOutput
@@ -45,11 +46,11 @@ internal static class ParquetOutput
     /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files with
     /// what DuckDB's writer counted while writing them. <paramref name="version"/> 2 uses Parquet's newer encodings
     /// (see <see cref="Spec.RunSettings"/>).</summary>
-    public static List<WrittenFile> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
+    public static List<CopyResult> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
     {
         Directory.CreateDirectory(stagingDir);
         var dir = Path.Combine(stagingDir, Guid.NewGuid().ToString("N"));
-        var counted = new Dictionary<string, WrittenFile>(StringComparer.Ordinal);
+        var counted = new Dictionary<string, CopyResult>(StringComparer.Ordinal);
         using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
@@ -60,21 +61,21 @@ internal static class ParquetOutput
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var written = WrittenFile.From(reader);
+                var written = CopyResult.From(reader);
                 counted[Path.GetFullPath(written.Path)] = written;
             }
         }
         return Directory.Exists(dir)
             ? Directory.GetFiles(dir, "*.parquet").Order(StringComparer.Ordinal)
-                .Select(f => counted.GetValueOrDefault(Path.GetFullPath(f)) is { } w ? w with { Path = f } : new WrittenFile(f, null, null)).ToList()
+                .Select(f => counted.GetValueOrDefault(Path.GetFullPath(f)) is { } w ? w with { Path = f } : new CopyResult(f, null, null)).ToList()
             : [];
     }
 
     /// <summary>Delta stats for a written file: numRecords, min/max where safe, nullCount for every column. Taken from
     /// what the writer counted when it has every figure (no query at all), else read from the file's footer (the row
     /// groups' own statistics) when every column is flat and has them, else by scanning the file.
-    /// <paramref name="constants"/>: columns written as one-value ENUMs, and their value (<see cref="WrittenFile.Stats"/>).</summary>
-    public static (long Rows, string Stats) Stats(DuckDBConnection connection, WrittenFile file, DeltaSchema schema, IReadOnlyCollection<string> exclude,
+    /// <paramref name="constants"/>: columns written as one-value ENUMs, and their value (<see cref="CopyResult.Stats"/>).</summary>
+    public static (long Rows, string Stats) Stats(DuckDBConnection connection, CopyResult file, DeltaSchema schema, IReadOnlyCollection<string> exclude,
         IReadOnlyDictionary<string, string>? constants = null)
     {
         var fields = schema.Fields.Where(f => !exclude.Contains(f.Name)).ToList();
@@ -214,6 +215,70 @@ internal static class ParquetOutput
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Writes a relation to Parquet, one partition at a time, without partition columns in the files. Columns
+    /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it. A
+    /// <paramref name="knownPartition"/> is the one partition every row belongs to (not checked).</summary>
+    internal static DataFiles WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
+        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null, int parquetVersion = 1)
+    {
+        if (conformTo != null) relation = Conform(connection, relation, conformTo);
+        var columns = Describe(connection, relation);
+        foreach (var p in partitionBy)
+            if (!columns.Any(c => c.Name == p))
+                throw new DeltaException($"partition_by column '{p}' is not an output column (columns: {string.Join(", ", columns.Select(c => c.Name))}).");
+        var schema = SchemaOf(connection, relation, columns, []);
+        foreach (var p in partitionBy)
+            if (!DeltaTypes.Partitionable(schema.Find(p)!.Type))
+                throw new DeltaException($"Cannot partition by '{p}' of type {schema.Find(p)!.Type}: use a date, integer, boolean, decimal or string column.");
+
+        var projection = SafeProjection(columns, partitionBy.ToHashSet());
+        var constants = columns.Where(c => DeltaTypes.IsOneValueEnum(c.Type)).ToDictionary(c => c.Name, c => DeltaTypes.OneEnumValue(c.Type)!);
+        var files = new List<DataFile>();
+        var combos = new List<Dictionary<string, string?>>();
+        if (partitionBy.Count == 0) combos.Add([]);
+        else if (knownPartition != null) combos.Add(new Dictionary<string, string?>(knownPartition)); // one value, known: no scan to find it
+        else
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT DISTINCT {string.Join(", ", partitionBy.Select(p => $"CAST({Sql.Ident(p)} AS VARCHAR)"))} FROM {relation}";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                combos.Add(partitionBy.Select((p, i) => (p, reader.IsDBNull(i) ? null : reader.GetString(i))).ToDictionary(x => x.p, x => x.Item2));
+        }
+        foreach (var combo in combos)
+        {
+            // A known partition holds every row: no filter to evaluate.
+            var where = combo.Count == 0 || knownPartition != null ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
+                kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
+            var values = new Dictionary<string, string?>(combo);
+            foreach (var file in Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
+            {
+                var (rows, stats) = Stats(connection, file, schema, partitionBy.ToHashSet(), constants);
+                if (rows > 0 || files.Count == 0) files.Add(new DataFile(file.Path, values, rows, stats));
+                else File.Delete(file.Path);
+            }
+        }
+        return new DataFiles(schema, partitionBy, files);
+    }
+
+    private static string Conform(DuckDBConnection connection, string relation, DeltaSchema target)
+    {
+        var schema = SchemaOf(connection, relation, []);
+        var casts = new List<string>();
+        var changed = false;
+        foreach (var f in schema.Fields)
+        {
+            var existing = target.Find(f.Name);
+            if (existing != null && existing.Type != f.Type && DeltaTypes.Widens(f.Type, existing.Type))
+            {
+                casts.Add($"CAST({Sql.Ident(f.Name)} AS {DeltaTypes.ToDuck(existing.Type)}) AS {Sql.Ident(f.Name)}");
+                changed = true;
+            }
+            else casts.Add(Sql.Ident(f.Name));
+        }
+        return changed ? $"(SELECT {string.Join(", ", casts)} FROM {relation})" : relation;
     }
 
     public static void Execute(DuckDBConnection connection, string sql)

@@ -3,18 +3,19 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Caudal.Lake.Delta;
+using Caudal.Processing;
 
-namespace Caudal.Processing.Engine;
+namespace Caudal.Lake.Files;
 
 /// <summary>
-/// A Parquet file a COPY wrote, with what DuckDB's writer counted while writing it (<c>RETURN_STATS</c>): its rows,
+/// What DuckDB's writer counted while writing one Parquet file of a COPY (<c>RETURN_STATS</c>): its rows,
 /// and each column's null count and min/max as text. From these, a file's Delta statistics need no second read of the
 /// file; a figure missing, or in a form not understood here, sends the file to its footer or a scan instead.
 /// </summary>
-internal sealed partial record WrittenFile(string Path, long? Rows, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? Columns)
+internal sealed partial record CopyResult(string Path, long? Rows, IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? Columns)
 {
     /// <summary>One row of a <c>COPY … (RETURN_STATS true)</c> result.</summary>
-    public static WrittenFile From(DbDataReader reader)
+    public static CopyResult From(DbDataReader reader)
     {
         var path = reader.GetString(reader.GetOrdinal("filename"));
         var rows = Convert.ToInt64(reader.GetValue(reader.GetOrdinal("count")), CultureInfo.InvariantCulture);
@@ -28,7 +29,7 @@ internal sealed partial record WrittenFile(string Path, long? Rows, IReadOnlyDic
                         if (figure is { Key: string key, Value: string value }) texts[key] = value;
                     columns[Unquote(name)] = texts;
                 }
-        return new WrittenFile(path, rows, columns);
+        return new CopyResult(path, rows, columns);
     }
 
     /// <summary>The writer names columns as quoted identifiers (<c>"a""b"</c>).</summary>
