@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Caudal.Aws;
+using Caudal.Aws.Emr;
 using Caudal.Lake;
 using Caudal.Processing.Spark;
 using Caudal.Spec;

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Caudal.Processing.Engine;
 using Caudal.Processing.Spark;
 using Spectre.Console.Cli;
 
@@ -13,13 +14,17 @@ public sealed class ValidateCommand : Command<ValidateCommand.Settings>
         public string? Engine { get; init; }
 
         public override Spectre.Console.ValidationResult Validate() =>
-            Engine is null or "duckdb" or "spark" ? Spectre.Console.ValidationResult.Success() : Spectre.Console.ValidationResult.Error($"--engine must be duckdb or spark, not '{Engine}'.");
+            Engine is null || EngineKinds.TryParse(Engine, out _)
+                ? Spectre.Console.ValidationResult.Success()
+                : Spectre.Console.ValidationResult.Error($"--engine must be {string.Join(" or ", EngineKinds.Names)}, not '{Engine}'.");
+
+        public bool AllOnSpark => EngineKinds.TryParse(Engine, out var kind) && kind == EngineKind.Spark;
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         var spec = settings.Load();
-        var problems = PortableSql.Check(spec, all: settings.Engine == "spark");
+        var problems = PortableSql.Check(spec, all: settings.AllOnSpark);
         foreach (var problem in problems) Console.Error.WriteLine(problem);
         if (problems.Count > 0)
         {
@@ -27,7 +32,7 @@ public sealed class ValidateCommand : Command<ValidateCommand.Settings>
             return ExitCodes.InvalidSpec;
         }
         Console.WriteLine($"{settings.Spec}: ok ({spec.Sources.Count} sources, {spec.Models.Count} models, lake {spec.Lake.Uri}" +
-                          $"{(settings.Engine == "spark" || spec.Models.Any(m => (m.Engine ?? spec.Run.Engine) == "spark") ? "; SQL portable to Spark" : "")})");
+                          $"{(settings.AllOnSpark || spec.Models.Any(m => (m.Engine ?? spec.Run.Engine) == EngineKind.Spark) ? "; SQL portable to Spark" : "")})");
         return ExitCodes.Ok;
     }
 }

@@ -4,7 +4,6 @@ using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
 using Caudal.Lake.Stores;
-using Caudal.Processing.Engine;
 using Caudal.Runs;
 using Caudal.Spec;
 
@@ -29,7 +28,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                var failed = new StageRecord { Stage = "capture", Table = $"raw.{sourceSpec.Name}_*", Status = RunStatus.Failed, Error = Describe(e) };
+                var failed = new StageRecord { Stage = StageKind.Capture, Source = sourceSpec.Name, Table = $"raw.{sourceSpec.Name}_*", Status = RunStatus.Failed, Error = Describe(e) };
                 run.Stages.Add(failed);
                 observer.StageFinished(failed);
                 continue;
@@ -106,7 +105,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
     private async Task<(StageRecord Stage, Func<Task>? Commit)> CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset,
         SourceSpec sourceSpec, CancellationToken ct)
     {
-        var stage = new StageRecord { Stage = "capture", Table = id.ToString() };
+        var stage = new StageRecord { Stage = StageKind.Capture, Table = id.ToString() };
         lock (run.Stages) run.Stages.Add(stage);
         observer.StageStarted(stage);
         var clock = Stopwatch.StartNew();

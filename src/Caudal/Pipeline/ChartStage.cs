@@ -22,7 +22,7 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
         foreach (var chart in spec.Charts)
         {
             ct.ThrowIfCancellationRequested();
-            var stage = new StageRecord { Stage = "chart", Table = $"chart:{chart.Name}" };
+            var stage = new StageRecord { Stage = StageKind.Chart, Table = $"chart:{chart.Name}" };
             run.Stages.Add(stage);
             if (chart.Inputs.Select(i => i.ToString()).FirstOrDefault(failed.Contains) is { } blocked)
             {

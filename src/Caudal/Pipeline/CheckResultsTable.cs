@@ -2,7 +2,6 @@ using Caudal.Capture;
 using Caudal.Lake;
 using Caudal.Lake.Files;
 using Caudal.Processing.Checks;
-using Caudal.Processing.Engine;
 using Caudal.Runs;
 
 namespace Caudal.Pipeline;

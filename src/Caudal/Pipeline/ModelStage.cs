@@ -15,24 +15,23 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
 {
     public async Task RunAsync(CancellationToken ct)
     {
-        var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
+        var failed = FailedInputs.Of(run.Stages);
         foreach (var model in Order(spec.Models))
         {
             ct.ThrowIfCancellationRequested();
-            var stage = new StageRecord { Stage = "model", Table = model.Output.ToString() };
+            var stage = new StageRecord { Stage = StageKind.Model, Table = model.Output.ToString() };
             run.Stages.Add(stage);
-            var blocked = model.Inputs.Select(i => i.ToString()).FirstOrDefault(i => failed.Contains(i) || failed.Any(f => f.EndsWith("_*") && i.StartsWith(f[..^1])));
-            if (blocked != null)
+            if (model.Inputs.Where(failed.Blocks).Select(i => i.ToString()).FirstOrDefault() is { } blocked)
             {
                 stage.Status = RunStatus.Skipped;
                 stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
-                foreach (var output in model.Outputs) failed.Add(output.ToString());
+                foreach (var output in model.Outputs) failed.Add(output);
                 observer.StageFinished(stage);
                 continue;
             }
             if (!await StageExecution.RunAsync(stage, observer, () => RunModelAsync(model, stage, ct),
                     e => e is DeltaException or ModelException ? e.Message : $"{e.GetType().Name}: {e.Message}"))
-                foreach (var output in model.Outputs) failed.Add(output.ToString());
+                foreach (var output in model.Outputs) failed.Add(output);
             foreach (var extra in _extraOutputs)
             {
                 extra.Seconds = stage.Seconds;
@@ -70,7 +69,7 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
                 var records = new List<StageRecord>();
                 foreach (var (table, select) in results)
                 {
-                    var record = table == model.Output ? stage : new StageRecord { Stage = "model", Table = table.ToString() };
+                    var record = table == model.Output ? stage : new StageRecord { Stage = StageKind.Model, Table = table.ToString() };
                     mounts.Forget(table);
                     await PublishAsync(model, table, select, record, ct);
                     records.Add(record);

@@ -1,6 +1,7 @@
 using System.Text;
 using Caudal.Capture;
 using Caudal.Lake;
+using Caudal.Processing.Engine;
 using Caudal.Spec;
 
 namespace Caudal.Pipeline;
@@ -28,7 +29,7 @@ public sealed class PipelinePlan
     public string Render()
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"pipeline {Spec.Name} (lake: {Spec.Lake.Uri}, engine: {Spec.Run.Engine})");
+        sb.AppendLine($"pipeline {Spec.Name} (lake: {Spec.Lake.Uri}, engine: {Spec.Run.Engine.Name()})");
         sb.AppendLine("sources -> raw tables");
         foreach (var (source, tables) in Sources)
         {

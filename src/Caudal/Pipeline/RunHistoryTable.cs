@@ -1,7 +1,6 @@
 using Caudal.Capture;
 using Caudal.Lake;
 using Caudal.Lake.Files;
-using Caudal.Processing.Engine;
 using Caudal.Runs;
 
 namespace Caudal.Pipeline;
@@ -31,7 +30,7 @@ internal static class RunHistoryTable
                 row = run.ScheduledFor is { } at ? row.AppendValue(at.UtcDateTime) : row.AppendNullValue();
                 row = row.AppendValue(run.Attempt).AppendValue(run.StartedAt.UtcDateTime);
                 row = run.FinishedAt is { } end ? row.AppendValue(end.UtcDateTime) : row.AppendNullValue();
-                row.AppendValue(run.Status.ToString().ToLowerInvariant()).AppendValue(s.Stage).AppendValue(s.Table)
+                row.AppendValue(run.Status.ToString().ToLowerInvariant()).AppendValue(s.Stage.Name).AppendValue(s.Table)
                     .AppendValue(s.Status.ToString().ToLowerInvariant()).AppendValue(s.Rows).AppendValue(s.Seconds).AppendValue(s.Error).AppendValue(run.Host);
                 writer.EndRow(row);
             }

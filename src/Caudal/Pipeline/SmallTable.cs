@@ -1,7 +1,6 @@
 using Caudal.Capture;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
-using Caudal.Processing.Engine;
 using Caudal.Runs;
 
 namespace Caudal.Pipeline;

@@ -8,7 +8,12 @@ public enum RunStatus { Running, Succeeded, Failed, Skipped, Cancelled }
 /// <summary>What one stage of a run did to one table.</summary>
 public sealed class StageRecord
 {
-    public required string Stage { get; init; }
+    public required StageKind Stage { get; init; }
+
+    /// <summary>For a capture that failed before its datasets were known, the source whose every dataset it stands for
+    /// (its table reads <c>raw.{source}_*</c>): a model reading any of them cannot run.</summary>
+    [JsonIgnore]
+    public string? Source { get; init; }
     public required string Table { get; init; }
     public RunStatus Status { get; set; } = RunStatus.Running;
     public long Rows { get; set; }

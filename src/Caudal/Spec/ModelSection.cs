@@ -1,5 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Processing.Engine;
 using YamlDotNet.RepresentationModel;
 
 namespace Caudal.Spec;
@@ -68,10 +69,18 @@ internal static class ModelSection
                 Checks = checks,
                 Forecast = forecast,
                 Description = ctx.String(body, "description"),
-                Engine = ctx.Scalar(body, "engine")?.Value,
+                Engine = Engine(body, output, ctx),
                 Position = ctx.At(key.Start),
             });
         }
         return models;
+    }
+
+    private static EngineKind? Engine(YamlMappingNode body, TableId output, SpecContext ctx)
+    {
+        if (ctx.Scalar(body, "engine") is not { } node) return null;
+        if (EngineKinds.TryParse(node.Value, out var kind)) return kind;
+        ctx.Error(node.Start, $"Model {output} has engine '{node.Value}'.", "use 'engine: duckdb' or 'engine: spark' (or leave it out: the pipeline's run.engine).");
+        return null;
     }
 }

@@ -87,8 +87,8 @@ public sealed class ModelSpec
     /// <see cref="Processing.Ml.ForecastSpec.Metrics"/> the evaluation against the naive baseline.</summary>
     public Processing.Ml.ForecastSpec? Forecast { get; init; }
 
-    /// <summary>The engine that runs this model (<c>duckdb</c> or <c>spark</c>); null: the pipeline's.</summary>
-    public string? Engine { get; init; }
+    /// <summary>The engine that runs this model; null: the pipeline's (<see cref="RunSettings.Engine"/>).</summary>
+    public Processing.Engine.EngineKind? Engine { get; init; }
 
     /// <summary>What the table holds, for catalogs (Glue, Athena comments).</summary>
     public string? Description { get; init; }

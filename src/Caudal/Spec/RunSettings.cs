@@ -9,7 +9,7 @@ namespace Caudal.Spec;
 /// which DuckDB, Spark 3.3+, Trino/Athena v3, pyarrow and delta-rs read; 1 for readers that know only the first
 /// encodings. Trusted and refined files, the ones BI tools read, are version 1.</param>
 public sealed record RunSettings(
-    string Engine = "duckdb",
+    Processing.Engine.EngineKind Engine = Processing.Engine.EngineKind.DuckDb,
     int Threads = 2,
     string MemoryLimit = "1GB",
     TimeSpan VacuumRetention = default,
@@ -26,7 +26,8 @@ public sealed record RunSettings(
         if (ctx.Mapping(root, "run", "'run' must be a mapping.", "write 'run: {threads: 2}'.") is not { } map) return settings;
         ctx.CheckKeys(map, Keys, "run");
         var engine = ctx.Scalar(map, "engine");
-        if (engine != null && engine.Value is not ("duckdb" or "spark"))
+        var engineKind = settings.Engine;
+        if (engine != null && !Processing.Engine.EngineKinds.TryParse(engine.Value, out engineKind))
             ctx.Error(engine.Start, $"Unknown engine '{engine.Value}'.", "use 'engine: duckdb' (embedded, the default) or 'engine: spark' (with a spark: section).");
         var threads = ctx.Int(map, "threads", 1, 256);
         var rowsPerFile = ctx.Int(map, "rows_per_file", 1000, 100_000_000);
@@ -44,7 +45,7 @@ public sealed record RunSettings(
         }
         return settings with
         {
-            Engine = engine?.Value is "spark" ? "spark" : settings.Engine,
+            Engine = engineKind,
             Threads = threads ?? settings.Threads,
             RowsPerFile = rowsPerFile ?? settings.RowsPerFile,
             RawParquetVersion = parquetVersion ?? settings.RawParquetVersion,

@@ -1,3 +1,4 @@
+using Caudal.Aws.Emr;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Processing.Spark;

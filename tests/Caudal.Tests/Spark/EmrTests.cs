@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Caudal.Aws;
+using Caudal.Aws.Emr;
 using Caudal.Processing.Spark;
 using Caudal.Tests.Support;
 

@@ -4,6 +4,7 @@ using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using Caudal.Processing.Spark;
+using Caudal.Processing.Spark.Connect;
 using Caudal.Processing.Spark.Protocol;
 using Google.Protobuf;
 

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
+using Caudal.Aws.Emr;
 using Caudal.Pipeline;
 using Caudal.Processing.Spark;
+using Caudal.Processing.Spark.Connect;
 using Caudal.Processing.Spark.Protocol;
 using Caudal.Runs;
 using Caudal.Spec;
@@ -69,7 +71,7 @@ public sealed class SparkEngineTests : IAsyncLifetime
         _spark.ExecutionTime = TimeSpan.FromMilliseconds(250);
         using var spark = OnSpark();
         var spec = SpecLoader.Load(spark.SpecPath);
-        Assert.Equal("spark", spec.Run.Engine);
+        Assert.Equal(Caudal.Processing.Engine.EngineKind.Spark, spec.Run.Engine);
         var run = await new PipelineRunner(spec).RunAsync();
         Assert.True(run.Status == RunStatus.Succeeded, run.Error + "\n" + string.Join("\n", run.Stages.Where(s => s.Error != null).Select(s => $"{s.Table}: {s.Error}")));
 

@@ -1,4 +1,5 @@
 using Caudal.Processing.Spark;
+using Caudal.Processing.Spark.Connect;
 using Caudal.Processing.Spark.Protocol;
 using Caudal.Tests.Support;
 using Google.Protobuf;

@@ -21,7 +21,7 @@ public sealed class DuckDbEngine : IEngine
         foreach (var zone in TableId.ZoneNames) ParquetOutput.Execute(_connection, $"CREATE SCHEMA IF NOT EXISTS {zone}");
     }
 
-    public string Name => "duckdb";
+    public EngineKind Kind => EngineKind.DuckDb;
 
     internal DuckDBConnection Connection => _connection;
 

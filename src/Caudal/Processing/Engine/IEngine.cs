@@ -10,7 +10,7 @@ namespace Caudal.Processing.Engine;
 /// </summary>
 public interface IEngine : IDisposable
 {
-    string Name { get; }
+    EngineKind Kind { get; }
 
     /// <summary>Makes a table's snapshot queryable as <c>zone.name</c>.</summary>
     Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default);

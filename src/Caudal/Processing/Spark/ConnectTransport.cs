@@ -1,5 +1,6 @@
 using Caudal.Lake;
 using Caudal.Lake.Delta;
+using Caudal.Processing.Spark.Connect;
 
 namespace Caudal.Processing.Spark;
 

@@ -1,7 +1,9 @@
+using Caudal.Aws.Emr;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
 using Caudal.Processing.Engine;
+using Caudal.Processing.Spark.Connect;
 using Caudal.Spec;
 
 namespace Caudal.Processing.Spark;
@@ -17,18 +19,18 @@ namespace Caudal.Processing.Spark;
 /// behave exactly as on DuckDB. Everything else the run asks of an engine (checks, charts, ML steps) runs on the
 /// embedded engine over the same snapshots. How plans reach the cluster is the <see cref="ISparkTransport"/>'s job.
 /// </summary>
-public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, DataLake lakeStore, EngineSettings settings, string defaultEngine) : IEngine
+public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, DataLake lakeStore, EngineSettings settings, EngineKind defaultEngine) : IEngine
 {
     private readonly HashSet<TableId> _views = [];
 
-    public string Name => "spark";
+    public EngineKind Kind => EngineKind.Spark;
 
     /// <summary>The embedded engine beside it (checks, charts, ML steps, models that ask for <c>engine: duckdb</c>).</summary>
     public DuckDbEngine Local => local;
 
     /// <summary>Whether any model of <paramref name="spec"/> runs on Spark.</summary>
     public static bool Wanted(PipelineSpec spec) =>
-        spec.Models.Any(m => m.Forecast == null && (m.Engine ?? spec.Run.Engine) == "spark");
+        spec.Models.Any(m => m.Forecast == null && (m.Engine ?? spec.Run.Engine) == EngineKind.Spark);
 
     /// <summary>Opens a session with Caudal's pinned settings on the spec's <c>spark.remote</c>, or on the cluster
     /// <c>caudal cluster up</c> recorded in the lake; with <c>transport: steps</c>, models go to that cluster as EMR steps.</summary>
@@ -128,7 +130,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     public IEngine Embedded => local;
 
-    public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == "duckdb" ? local : this;
+    public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == EngineKind.DuckDb ? local : this;
 
     /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
     /// (only when the model has checks: write–audit–publish reads what it publishes).</summary>

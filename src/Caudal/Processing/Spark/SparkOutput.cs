@@ -1,7 +1,6 @@
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
 using Caudal.Lake.Stores;
-using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 
 namespace Caudal.Processing.Spark;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Caudal.Processing.Spark.Connect;
 using Caudal.Spec;
 using YamlDotNet.RepresentationModel;
 
@@ -116,12 +117,7 @@ public sealed record SparkSpec(string? Remote, IReadOnlyDictionary<string, strin
             places.Add((ctx.At(engine.Start), "run.engine"));
         foreach (var model in models)
         {
-            if (model.Engine is null or "duckdb") continue;
-            if (model.Engine != "spark")
-            {
-                ctx.Error(model.Position, $"Model {model.Output} has engine '{model.Engine}'.", "use 'engine: duckdb' or 'engine: spark' (or leave it out: the pipeline's run.engine).");
-                continue;
-            }
+            if (model.Engine != Engine.EngineKind.Spark) continue;
             if (model.Forecast != null)
                 ctx.Error(model.Position, $"Model {model.Output} is an ML step, which runs on the embedded engine.", "remove 'engine: spark' from it (its input SQL can still read Spark-built tables).");
             places.Add((model.Position, $"model {model.Output}"));

@@ -5,7 +5,7 @@ using Caudal.Processing.Spark.Protocol;
 using Grpc.Core;
 using Grpc.Net.Client;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>How patient the client is: a stream silent this long is taken as broken and reattached; at most this many
 /// reattaches in a row without a response in between.</summary>

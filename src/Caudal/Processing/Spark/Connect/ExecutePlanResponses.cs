@@ -6,7 +6,7 @@ using Caudal.Processing.Spark.Protocol;
 using Google.Protobuf;
 using Grpc.Core;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>
 /// How the client receives ExecutePlan (and ReattachExecute) responses. Protobuf's generated parser copies an

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Caudal.Lake.Stores;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Aws.Emr;
 
 /// <summary>The EMR cluster <c>caudal cluster up</c> made for a pipeline, kept in its lake (<c>_caudal/cluster.json</c>)
 /// so <c>status</c> and <c>down</c> on any machine find it, and so does the engine (its Spark Connect address).</summary>

@@ -1,6 +1,6 @@
 using Caudal.Processing.Spark.Protocol;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>
 /// The plans Caudal sends to Spark. Files are read and written through the protocol, not SQL DDL, so only a model's

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Caudal.Aws;
+using Caudal.Processing.Spark;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Aws.Emr;
 
 public sealed record EmrCluster(string Id, string State, string? Reason, string? PrimaryDns)
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>
 /// A Spark Connect connection string, as Spark's own clients read it: <c>sc://host[:port]/;param=value;…</c> (port

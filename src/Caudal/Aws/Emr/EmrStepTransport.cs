@@ -2,8 +2,9 @@ using System.Text;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Stores;
+using Caudal.Processing.Spark;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Aws.Emr;
 
 /// <summary>
 /// Models as EMR steps, for clusters without Spark Connect: each model becomes a Spark SQL script in the run's staging

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Apache.Arrow.Memory;
 
-namespace Caudal.Processing.Spark;
+namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>
 /// Memory for received Arrow batches, rented from the shared array pool and returned when a batch is disposed. A

@@ -1,0 +1,28 @@
+using Caudal.Lake;
+using Caudal.Runs;
+
+namespace Caudal.Pipeline;
+
+/// <summary>The tables that failed or were skipped in this run, and the sources none of whose datasets could be
+/// captured: a model reading any of them is skipped, so it never mixes fresh and stale inputs silently.</summary>
+internal sealed class FailedInputs
+{
+    private readonly HashSet<TableId> _tables = [];
+    private readonly HashSet<string> _sources = [];
+
+    public static FailedInputs Of(IEnumerable<StageRecord> stages)
+    {
+        var failed = new FailedInputs();
+        foreach (var stage in stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped))
+        {
+            if (stage.Source != null) failed._sources.Add(stage.Source);
+            else if (TableId.TryParse(stage.Table, out var table)) failed._tables.Add(table);
+        }
+        return failed;
+    }
+
+    public void Add(TableId table) => _tables.Add(table);
+
+    public bool Blocks(TableId input) =>
+        _tables.Contains(input) || (input.Zone == Zone.Raw && _sources.Any(s => input.Name.StartsWith(s + "_", StringComparison.Ordinal)));
+}
