@@ -13,6 +13,9 @@ public enum OptionType
     /// <summary>A value that must not be written in the spec file: <c>${env:NAME}</c> only.</summary>
     Secret,
 
+    /// <summary>An http(s):// URL, or <c>file:</c> and a folder of recorded responses to replay.</summary>
+    Url,
+
     /// <summary>A connection string or URL: refused written literally only when it holds a password.</summary>
     Connection,
     Integer,
@@ -57,6 +60,11 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
                 if (!Choices!.Contains(value))
                     return ($"'{Name}' must be one of {string.Join(", ", Choices!)}, not '{value}'.", $"write '{Name}: {Choices![0]}'{DidYouMean.Suggest(value, Choices!)}.");
                 return null;
+            case OptionType.Url:
+                if (value.StartsWith("file:", StringComparison.Ordinal) ||
+                    (Uri.TryCreate(value, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" && url.Host.Length > 0))
+                    return null;
+                return ($"'{Name}' must be an http(s):// URL (or file:<folder> to replay recorded responses), not '{value}'.", $"write '{Name}: https://api.example.com'.");
             case OptionType.Boolean:
                 return value is "true" or "false" ? null : ($"'{Name}' must be true or false, not '{value}'.", $"write '{Name}: {Default ?? "true"}'.");
             default:
@@ -101,6 +109,11 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
                 property["type"] = "boolean";
                 if (Default != null) property["default"] = Default == "true";
                 break;
+            case OptionType.Url:
+                property["type"] = "string";
+                property["pattern"] = "^(https?://|file:)";
+                if (Default != null) property["default"] = Default;
+                break;
             case OptionType.List:
                 property["type"] = "array";
                 property["items"] = new JsonObject { ["type"] = "string" };
@@ -118,6 +131,7 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
 
     public static SourceOption Text(string name, string? @default = null, bool required = false) => new(name, OptionType.Text, @default, Required: required);
     public static SourceOption Secret(string name) => new(name, OptionType.Secret);
+    public static SourceOption Url(string name, string? @default = null, bool required = false) => new(name, OptionType.Url, @default, Required: required);
     public static SourceOption Connection(string name) => new(name, OptionType.Connection, Required: true);
     public static SourceOption Integer(string name, long min, long max = long.MaxValue, string? @default = null) => new(name, OptionType.Integer, @default, Min: min, Max: max);
     public static SourceOption Duration(string name, string @default, long minSeconds = 1) => new(name, OptionType.Duration, @default, Min: minSeconds);

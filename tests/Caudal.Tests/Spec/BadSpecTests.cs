@@ -226,6 +226,7 @@ public sealed class BadSpecTests : IDisposable
                     Caudal.Capture.OptionType.Duration => ["forever", "3 minutes"],
                     Caudal.Capture.OptionType.Choice or Caudal.Capture.OptionType.Boolean => ["nope", "[a, b]"],
                     Caudal.Capture.OptionType.List => ["{a: b}"],
+                    Caudal.Capture.OptionType.Url => ["{a: b}", "api.example.com/v1"],
                     Caudal.Capture.OptionType.Map => ["nope", "[a, b]"],
                     _ => ["{a: b}", "[a, b]"], // a single value, given a mapping or a list
                 };

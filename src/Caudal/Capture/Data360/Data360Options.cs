@@ -10,7 +10,7 @@ public sealed record Data360Options(string BaseUrl, IReadOnlyList<string> Databa
 {
     public static class Declared
     {
-        public static readonly SourceOption BaseUrl = SourceOption.Text("base_url", "https://data360api.worldbank.org");
+        public static readonly SourceOption BaseUrl = SourceOption.Url("base_url", "https://data360api.worldbank.org");
         public static readonly SourceOption Databases = SourceOption.List("databases");
         public static readonly SourceOption Indicators = SourceOption.List("indicators");
         public static readonly SourceOption TimeFrom = SourceOption.Integer("time_from", 1000, 9999);

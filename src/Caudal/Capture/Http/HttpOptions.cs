@@ -9,7 +9,7 @@ public sealed record HttpOptions(string BaseUrl, string Url, string Dataset, str
 {
     public static class Declared
     {
-        public static readonly SourceOption BaseUrl = SourceOption.Text("base_url", required: true);
+        public static readonly SourceOption BaseUrl = SourceOption.Url("base_url", required: true);
         public static readonly SourceOption Url = SourceOption.Text("url", required: true);
         public static readonly SourceOption Dataset = SourceOption.Text("dataset", "records");
         public static readonly SourceOption AuthHeader = SourceOption.Text("auth_header", "Authorization");
