@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Caudal.Spec;
 using Spectre.Console.Cli;
 
 namespace Caudal.Cli;

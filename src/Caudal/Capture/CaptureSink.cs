@@ -126,12 +126,16 @@ public sealed class CaptureSink : IDisposable
 
     public long Rows => _writers.Sum(w => w.Rows);
 
+    /// <summary>The writers in the order their files and columns are committed: rows, then JSON records, then files
+    /// the source wrote itself (each kind in the order it was opened).</summary>
+    private IEnumerable<IBatchWriter> Ordered => _writers.OrderBy(w => w switch { RawBatchWriter => 0, JsonBatchWriter => 1, _ => 2 });
+
     /// <summary>The schema of what was written: the union of every writer's columns, in order of appearance.</summary>
     public DeltaSchema? Schema
     {
         get
         {
-            var schemas = _writers.Select(w => w.Schema).OfType<DeltaSchema>().ToList();
+            var schemas = Ordered.Select(w => w.Schema).OfType<DeltaSchema>().ToList();
             if (schemas.Count == 0) return null;
             var fields = new List<DeltaField>();
             foreach (var f in schemas.SelectMany(s => s.Fields))
@@ -165,7 +169,7 @@ public sealed class CaptureSink : IDisposable
         // Nothing read: an empty batch with the source's columns, or nothing at all when they are unknown (a files source
         // that matched no file).
         if (_writers.Count == 0 && Columns.Count > 0) NewWriter();
-        return _writers.SelectMany(w => w.Finish()).ToList();
+        return Ordered.SelectMany(w => w.Finish()).ToList();
     }
 
     public void DiscardAll()

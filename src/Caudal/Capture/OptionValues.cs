@@ -7,8 +7,6 @@ namespace Caudal.Capture;
 /// absent from the spec is the declared default and every read is typed.</summary>
 public sealed class OptionValues(IReadOnlyDictionary<string, object> values)
 {
-    public static readonly OptionValues None = new(new Dictionary<string, object>());
-
     public bool Has(SourceOption option) => values.ContainsKey(option.Name);
 
     /// <summary>The value as written (a list joined with ", "), or the declared default.</summary>

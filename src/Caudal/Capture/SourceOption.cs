@@ -72,9 +72,6 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
         }
     }
 
-    /// <summary>Whether a scalar (not a list or a mapping) is what the spec writes for this option.</summary>
-    public bool IsScalar => Type is not (OptionType.List or OptionType.Map);
-
     private string Range() => (Min, Max) switch
     {
         (long.MinValue, long.MaxValue) => "",

@@ -43,7 +43,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 await Parallel.ForEachAsync(Enumerable.Range(0, datasets.Count), new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, atOnce), CancellationToken = ct },
                     async (i, token) =>
                     {
-                        var (stage, commit) = await CaptureDatasetAsync(source, sourceSpec.RawTable(datasets[i].Name), datasets[i], sourceSpec, token);
+                        var (stage, commit) = await CaptureDatasetAsync(source, sourceSpec.RawTable(datasets[i].Name), datasets[i], sourceSpec, token, ct);
                         if (commit == null) return;
                         if (allOrNothing) prepared[i] = (stage, commit);
                         else await CommitAsync(stage, commit);
@@ -101,9 +101,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         observer.StageFinished(stage);
     }
 
-    /// <summary>Captures one dataset and stages its files; returns the commit to run (null when the capture failed).</summary>
+    /// <summary>Captures one dataset and stages its files; returns the commit to run (null when the capture failed).
+    /// <paramref name="ct"/> is the capture's (the parallel loop's) token; the commit, which an all_or_nothing source
+    /// runs after that loop has ended, follows the run's own (<paramref name="runCancelled"/>).</summary>
     private async Task<(StageRecord Stage, Func<Task>? Commit)> CaptureDatasetAsync(ISource source, TableId id, DatasetSpec dataset,
-        SourceSpec sourceSpec, CancellationToken ct)
+        SourceSpec sourceSpec, CancellationToken ct, CancellationToken runCancelled)
     {
         var stage = new StageRecord { Stage = StageKind.Capture, Table = id.ToString() };
         lock (run.Stages) run.Stages.Add(stage);
@@ -148,8 +150,12 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                     "and the source's schema policy is 'freeze'. Set 'schema: evolve' to add them, or drop them with a query.");
             // Original payloads go beside the table (readers ignore '_' folders) before the commit that references them.
             foreach (var (name, local) in sink.Payloads) await table.Store.PutFileAsync($"{table.Root}/_payloads/{name}", local, ct);
+            // Staged now, committed later: an all_or_nothing source has every dataset's files staged before any commits.
+            var staged = await table.StageAsync(files, [RawBatchWriter.IngestDateColumn], ct);
             stage.Rows = sink.Rows;
             stage.Warnings.AddRange(sink.Warnings);
+            stage.Files = staged.Files.Count;
+            stage.Bytes = staged.Bytes;
             var quarantined = sink.Quarantined.ToList();
             // The cursor watermark is committed in the same commit as the rows it describes.
             List<TxnAction> txns = [new TxnAction($"caudal:{id}", run.StartedAt.ToUnixTimeMilliseconds(), null)];
@@ -169,13 +175,12 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             {
                 // Quarantined rows are committed first: a crash before the data commit re-captures the data (and
                 // quarantines its bad rows again, under the new run id); the other order could lose them.
-                if (quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, quarantined, ct);
-                var (version, adds) = await table.PublishAsync(files, write, existing, () =>
+                if (quarantined.Count > 0) stage.Quarantined = await CommitQuarantineAsync(id, quarantined, runCancelled);
+                stage.Version = await staged.CommitAsync(write, existing, () =>
                 {
                     CrashPoint.Reach($"capture:{id}:before-commit");
-                    ct.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
-                }, ct);
-                (stage.Version, stage.Files, stage.Bytes) = (version, adds.Count, adds.Sum(a => a.Size));
+                    runCancelled.ThrowIfCancellationRequested(); // a run cancelled by now commits nothing more
+                }, runCancelled);
                 CrashPoint.Reach($"capture:{id}:after-commit");
             }
             );

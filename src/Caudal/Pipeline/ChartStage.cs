@@ -18,13 +18,13 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
 
     public async Task RunAsync(CancellationToken ct)
     {
-        var failed = run.Stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped).Select(s => s.Table).ToHashSet();
+        var failed = FailedInputs.Of(run.Stages);
         foreach (var chart in spec.Charts)
         {
             ct.ThrowIfCancellationRequested();
             var stage = new StageRecord { Stage = StageKind.Chart, Table = $"chart:{chart.Name}" };
             run.Stages.Add(stage);
-            if (chart.Inputs.Select(i => i.ToString()).FirstOrDefault(failed.Contains) is { } blocked)
+            if (chart.Inputs.Where(failed.Blocks).Select(i => i.ToString()).FirstOrDefault() is { } blocked)
             {
                 stage.Status = RunStatus.Skipped;
                 stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";

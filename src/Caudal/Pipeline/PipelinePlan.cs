@@ -34,7 +34,7 @@ public sealed class PipelinePlan
         foreach (var (source, tables) in Sources)
         {
             // As the spec writes them (${env:…} references, never their values), secrets masked whatever their source.
-            var where = string.Join(", ", source.Declared.Select(o => $"{o.Key}: {(Secrets.IsSecretName(o.Key) && !o.Value.StartsWith("${env:", StringComparison.Ordinal) ? "***" : Secrets.Redact(o.Value))}"));
+            var where = string.Join(", ", source.AsWritten.Select(o => $"{o.Key}: {(Secrets.IsSecretName(o.Key) && !o.Value.StartsWith("${env:", StringComparison.Ordinal) ? "***" : Secrets.Redact(o.Value))}"));
             sb.AppendLine($"  {source.Name} ({source.Kind}{(where.Length > 0 ? ", " + where : "")})");
             foreach (var t in tables) sb.AppendLine($"    -> {t}");
         }

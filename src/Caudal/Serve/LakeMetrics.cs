@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Caudal.Lake;
-using Caudal.Processing.Engine;
 using Caudal.Runs;
 
 namespace Caudal.Serve;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Caudal.Processing.Engine;
 using Caudal.Spec;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Builder;

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Caudal.Lake;
 using Caudal.Processing;
-using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
-using Caudal.Processing;
 using Caudal.Processing.Engine;
 
 namespace Caudal.Serve;

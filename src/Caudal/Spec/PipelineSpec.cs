@@ -59,7 +59,7 @@ public sealed class SourceSpec
     public required Capture.OptionValues Options { get; init; }
 
     /// <summary>The options as the spec file writes them (<c>${env:…}</c> references kept): what may be shown.</summary>
-    public IReadOnlyDictionary<string, string> Declared { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> AsWritten { get; init; } = new Dictionary<string, string>();
 
     /// <summary>What a new column in the source does: added to raw (evolve, the default) or fails the dataset (freeze).</summary>
     public SchemaPolicy Schema { get; init; } = SchemaPolicy.Evolve;

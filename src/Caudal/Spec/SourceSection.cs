@@ -40,7 +40,7 @@ internal static class SourceSection
                 continue;
             }
             ctx.CheckKeys(body, [.. Keys.Concat(kind.Options.Select(o => o.Name)).Distinct()], $"source '{name}' (kind {kind.Name})");
-            var (values, declared) = ReadOptions(body, name, kind, ctx);
+            var (values, asWritten) = ReadOptions(body, name, kind, ctx);
             var schema = SchemaPolicy.Evolve;
             if (ctx.Scalar(body, "schema") is { } policy)
             {
@@ -58,7 +58,7 @@ internal static class SourceSection
                 Name = name,
                 Kind = kind.Name,
                 Options = new OptionValues(values),
-                Declared = declared,
+                AsWritten = asWritten,
                 Schema = schema,
                 Datasets = datasets,
                 Position = ctx.At(key.Start),
@@ -72,11 +72,11 @@ internal static class SourceSection
     /// <summary>Each option the kind declares, read by its type: a list or a mapping as written, a single value with
     /// <c>${env:…}</c> resolved and checked against its declaration at its own line and column. Also the options as
     /// written, for what may be shown (<c>plan</c>).</summary>
-    private static (Dictionary<string, object> Values, Dictionary<string, string> Declared) ReadOptions(YamlMappingNode body, string source, SourceKind kind,
+    private static (Dictionary<string, object> Values, Dictionary<string, string> AsWritten) ReadOptions(YamlMappingNode body, string source, SourceKind kind,
         SpecContext ctx)
     {
         var values = new Dictionary<string, object>();
-        var declared = new Dictionary<string, string>();
+        var asWritten = new Dictionary<string, string>();
         foreach (var option in kind.Options.Where(o => o.Type != OptionType.DatasetDefault))
         {
             var node = ctx.Child(body, option.Name);
@@ -92,7 +92,7 @@ internal static class SourceSection
                 {
                     var items = list.Children.Cast<YamlScalarNode>().Select(c => c.Value ?? "").ToList();
                     values[option.Name] = items;
-                    declared[option.Name] = string.Join(",", items);
+                    asWritten[option.Name] = string.Join(",", items);
                 }
                 else ctx.Error(node.Start, $"Source '{source}': '{option.Name}' must be a list of names.", $"write '{option.Name}: [a, b]'.");
                 continue;
@@ -103,7 +103,7 @@ internal static class SourceSection
                 {
                     var map = pairs.Children.ToDictionary(c => ((YamlScalarNode)c.Key).Value ?? "", c => ((YamlScalarNode)c.Value).Value ?? "");
                     values[option.Name] = map;
-                    declared[option.Name] = string.Join(";", map.Select(p => $"{p.Key}={p.Value}"));
+                    asWritten[option.Name] = string.Join(";", map.Select(p => $"{p.Key}={p.Value}"));
                 }
                 else ctx.Error(node.Start, $"Source '{source}': '{option.Name}' must be a mapping of names to values.", $"write '{option.Name}: {{amount: DECIMAL(10,2)}}'.");
                 continue;
@@ -113,13 +113,19 @@ internal static class SourceSection
             if (IsLiteralSecret(option, scalar.Value ?? ""))
                 ctx.Error(scalar.Start, $"'{option.Name}' of source '{source}' is a secret written in the spec file.",
                     $"put it in an environment variable and write '{option.Name}: ${{env:{source.ToUpperInvariant()}_{option.Name.ToUpperInvariant()}}}'.");
-            declared[option.Name] = scalar.Value ?? "";
+            asWritten[option.Name] = scalar.Value ?? "";
             // A command that only reads the lake leaves references unresolved: it never needs a source's secrets.
             var given = ctx.Use == SpecUse.ReadLake ? scalar.Value ?? "" : ctx.Resolve(scalar, option.Name);
             if (given == null) continue;
+            if (ctx.Use == SpecUse.ReadLake && EnvReference.Pattern().IsMatch(given))
+            {
+                // Not resolved (a read-only command needs no source's settings): a number or a choice is unknown, so
+                // what reads it sees the default; a text (a path, a connection) is kept as written.
+                if (option.Type is OptionType.Text or OptionType.Secret or OptionType.Connection or OptionType.Url) values[option.Name] = given;
+                continue;
+            }
             // A value that fails its declaration is reported and not kept (what reads it later sees the default).
-            if (!(ctx.Use == SpecUse.ReadLake && EnvReference.Pattern().IsMatch(given)) && option.Check(given) is { } problem)
-                ctx.Error(scalar.Start, $"Source '{source}': {problem.Message}", problem.Fix);
+            if (option.Check(given) is { } problem) ctx.Error(scalar.Start, $"Source '{source}': {problem.Message}", problem.Fix);
             else values[option.Name] = given;
         }
         // A key the kind does not take is reported as unknown; if it looks like a secret, writing it here is refused too.
@@ -128,7 +134,7 @@ internal static class SourceSection
                 valueNode is YamlScalarNode literal && !EnvReference.Pattern().IsMatch(literal.Value ?? ""))
                 ctx.Error(literal.Start, $"'{key}' of source '{source}' is a secret written in the spec file.",
                     $"put it in an environment variable and write '{key}: ${{env:{source.ToUpperInvariant()}_{key.ToUpperInvariant()}}}'.");
-        return (values, declared);
+        return (values, asWritten);
     }
 
     /// <summary>A secret written in the file instead of <c>${env:…}</c>. A connection is refused only when it holds a

@@ -1,9 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-using Caudal.Capture;
-using Caudal.Capture.Database;
-using Caudal.Lake;
-using Caudal.Lake.Delta;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

@@ -1,6 +1,5 @@
 using Caudal.Capture;
 using Caudal.Lake.Files;
-using Caudal.Processing.Engine;
 using Caudal.Tests.Support;
 using DuckDB.NET.Data;
 

@@ -1,6 +1,4 @@
 using Caudal.Lake.Files;
-using Caudal.Processing;
-using Caudal.Processing.Engine;
 using Caudal.Tests.Support;
 
 namespace Caudal.Tests.Lake;

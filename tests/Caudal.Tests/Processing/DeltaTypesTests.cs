@@ -1,5 +1,4 @@
 using Caudal.Lake.Files;
-using Caudal.Processing.Engine;
 using Caudal.Tests.Support;
 
 namespace Caudal.Tests.Processing;

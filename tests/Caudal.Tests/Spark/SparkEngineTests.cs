@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Caudal.Aws.Emr;
 using Caudal.Pipeline;
 using Caudal.Processing.Spark;
-using Caudal.Processing.Spark.Connect;
 using Caudal.Processing.Spark.Protocol;
 using Caudal.Runs;
 using Caudal.Spec;

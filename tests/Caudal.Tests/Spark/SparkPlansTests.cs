@@ -1,4 +1,3 @@
-using Caudal.Processing.Spark;
 using Caudal.Processing.Spark.Connect;
 using Caudal.Processing.Spark.Protocol;
 using Caudal.Tests.Support;

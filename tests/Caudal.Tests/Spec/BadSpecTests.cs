@@ -207,6 +207,20 @@ public sealed class BadSpecTests : IDisposable
         Assert.Equal(256, http.GetProperty("concurrency").GetProperty("maximum").GetInt32());
     }
 
+    /// <summary>A command that only reads the lake leaves <c>${env:…}</c> unresolved: a number written as a reference is
+    /// not read as one (the source's settings are not needed), even where listing a SQLite source's tables ("*") opens
+    /// the source; a run needs the variables.</summary>
+    [Fact]
+    public void A_read_only_load_leaves_unresolved_numbers_alone()
+    {
+        var yaml = "version: 1\nlake: ./lake\nsources:\n  db:\n    kind: sqlite\n    path: db.sqlite\n    datasets: \"*\"\n" +
+                   "    parallelism: ${env:PARALLELISM}\n    split_rows: ${env:SPLIT_ROWS}\n";
+        var spec = SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>(), SpecUse.ReadLake);
+        Assert.Equal("${env:PARALLELISM}", spec.Sources[0].AsWritten["parallelism"]);
+        var errors = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path, new Dictionary<string, string?>())).Errors;
+        Assert.Contains(errors, e => e.Message.Contains("'PARALLELISM' is not set", StringComparison.Ordinal) && e.Position.Line == 8);
+    }
+
     /// <summary>Every declared source option of every kind that takes it: a value of the wrong type and a value out of
     /// range are errors at that value's own line and column, never a silent default.</summary>
     [Fact]

@@ -240,7 +240,7 @@ public sealed class SparkDuckDbBackend(IObjectStore bucket, string bucketName, s
         command.CommandText = sql;
         using var reader = command.ExecuteReader();
         using var stream = new MemoryStream();
-        Caudal.Serve.ArrowExport.WriteAsync(reader, new Dictionary<string, string>(), stream, default).GetAwaiter().GetResult();
+        Caudal.Serve.Formats.ArrowExport.WriteAsync(reader, new Dictionary<string, string>(), stream, default).GetAwaiter().GetResult();
         return new ExecutePlanResponse { ArrowBatch = new ExecutePlanResponse.Types.ArrowBatch { Data = ByteString.CopyFrom(stream.ToArray()) } };
     }
 

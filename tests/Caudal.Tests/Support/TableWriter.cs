@@ -1,6 +1,5 @@
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
-using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 
 namespace Caudal.Tests.Support;
@@ -21,7 +20,7 @@ public sealed class TableWriter : IDisposable
     {
         var existing = await table.SnapshotAsync();
         var output = ParquetOutput.WriteFiles(_connection, $"({select})", partitionBy, _temp.File("staging"), existing?.Schema);
-        return (await table.StageAsync(output.Files, partitionBy), output.Schema);
+        return ((await table.StageAsync(output.Files, partitionBy)).Files, output.Schema);
     }
 
     public async Task<long> WriteAsync(DeltaTable table, string select, WriteMode mode = WriteMode.Append, string[]? partitionBy = null,

@@ -20,6 +20,21 @@ public sealed record TableWrite
     public IReadOnlyDictionary<string, string> CreateConfiguration { get; init; } = new Dictionary<string, string>();
 }
 
+/// <summary>Data files staged in a table (<see cref="DeltaTable.StageAsync(IReadOnlyList{DataFile}, IReadOnlyList{string}, CancellationToken)"/>), waiting for the commit that adds them.</summary>
+public sealed class StagedFiles(DeltaTable table, IReadOnlyList<AddFile> files)
+{
+    public IReadOnlyList<AddFile> Files => files;
+    public long Bytes => files.Sum(f => f.Size);
+
+    /// <summary>Commits the staged files with the write's mode, schema and transactions; <paramref name="beforeCommit"/>
+    /// runs first (crash points, a last cancellation check).</summary>
+    public async Task<long> CommitAsync(TableWrite write, Snapshot? read, Action? beforeCommit = null, CancellationToken ct = default)
+    {
+        beforeCommit?.Invoke();
+        return await table.CommitAsync(write with { Files = files }, read, readGiven: true, ct);
+    }
+}
+
 /// <summary>A Delta table on an object store: staging data files and committing writes.</summary>
 public sealed class DeltaTable(IObjectStore store, string root)
 {
@@ -40,18 +55,18 @@ public sealed class DeltaTable(IObjectStore store, string root)
     public async Task<(long Version, IReadOnlyList<AddFile> Added)> PublishAsync(IReadOnlyList<DataFile> files, TableWrite write, Snapshot? read,
         Action? beforeCommit = null, CancellationToken ct = default)
     {
-        var adds = await StageAsync(files, write.PartitionColumns, ct);
-        beforeCommit?.Invoke();
-        var version = await CommitAsync(write with { Files = adds }, read, readGiven: true, ct);
-        return (version, adds);
+        var staged = await StageAsync(files, write.PartitionColumns, ct);
+        return (await staged.CommitAsync(write, read, beforeCommit, ct), staged.Files);
     }
 
-    /// <summary>Puts data files under fresh, never-reused names. They stay invisible until a commit adds them.</summary>
-    public async Task<IReadOnlyList<AddFile>> StageAsync(IReadOnlyList<DataFile> files, IReadOnlyList<string> partitionColumns, CancellationToken ct = default)
+    /// <summary>The first half of <see cref="PublishAsync"/>, for a writer that must have every table's files staged
+    /// before any is committed (a capture's <c>all_or_nothing</c>): puts data files under fresh, never-reused names,
+    /// invisible until <see cref="StagedFiles.CommitAsync"/> adds them.</summary>
+    public async Task<StagedFiles> StageAsync(IReadOnlyList<DataFile> files, IReadOnlyList<string> partitionColumns, CancellationToken ct = default)
     {
         var adds = new List<AddFile>(files.Count);
         for (var i = 0; i < files.Count; i++) adds.Add(await StageAsync(files[i], partitionColumns, i, ct));
-        return adds;
+        return new StagedFiles(this, adds);
     }
 
     private async Task<AddFile> StageAsync(DataFile file, IReadOnlyList<string> partitionColumns, int index, CancellationToken ct)

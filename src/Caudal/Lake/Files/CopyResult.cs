@@ -3,7 +3,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Caudal.Lake.Delta;
-using Caudal.Processing;
 
 namespace Caudal.Lake.Files;
 

@@ -1,5 +1,4 @@
 using Caudal.Lake.Delta;
-using Caudal.Processing;
 
 namespace Caudal.Lake.Files;
 

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Text;
 using System.Text.Json;
 using Caudal.Lake.Delta;
-using Caudal.Processing;
 using DuckDB.NET.Data;
 
 namespace Caudal.Lake.Files;

@@ -1,4 +1,3 @@
-using Caudal.Lake;
 
 namespace Caudal.Processing.Checks;
 

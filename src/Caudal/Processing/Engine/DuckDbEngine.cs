@@ -21,8 +21,6 @@ public sealed class DuckDbEngine : IEngine
         foreach (var zone in TableId.ZoneNames) ParquetOutput.Execute(_connection, $"CREATE SCHEMA IF NOT EXISTS {zone}");
     }
 
-    public EngineKind Kind => EngineKind.DuckDb;
-
     internal DuckDBConnection Connection => _connection;
 
     private readonly HashSet<string> _mountedFiles = [];

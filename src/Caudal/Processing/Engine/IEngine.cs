@@ -10,8 +10,6 @@ namespace Caudal.Processing.Engine;
 /// </summary>
 public interface IEngine : IDisposable
 {
-    EngineKind Kind { get; }
-
     /// <summary>Makes a table's snapshot queryable as <c>zone.name</c>.</summary>
     Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default);
 

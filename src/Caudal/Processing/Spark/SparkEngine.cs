@@ -23,8 +23,6 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 {
     private readonly HashSet<TableId> _views = [];
 
-    public EngineKind Kind => EngineKind.Spark;
-
     /// <summary>The embedded engine beside it (checks, charts, ML steps, models that ask for <c>engine: duckdb</c>).</summary>
     public DuckDbEngine Local => local;
 

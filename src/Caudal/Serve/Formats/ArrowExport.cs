@@ -5,7 +5,7 @@ using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
 using Caudal.Processing;
 
-namespace Caudal.Serve;
+namespace Caudal.Serve.Formats;
 
 /// <summary>
 /// A query's rows as an Arrow IPC stream (<c>application/vnd.apache.arrow.stream</c>), written in record batches of

@@ -1,10 +1,9 @@
 using System.Runtime.InteropServices;
 using Caudal.Lake;
-using Caudal.Processing;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Http;
 
-namespace Caudal.Serve;
+namespace Caudal.Serve.Formats;
 
 /// <summary>
 /// A whole result as CSV (RFC 4180, a header line), written by the engine's own CSV writer into a named pipe that the

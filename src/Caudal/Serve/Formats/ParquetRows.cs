@@ -1,4 +1,3 @@
-using Caudal.Processing;
 using DuckDB.NET.Data;
 using Microsoft.AspNetCore.Http;
 
