@@ -58,7 +58,8 @@ public sealed record SourceOption(string Name, OptionType Type, string? Default 
                 return null;
             case OptionType.Choice:
                 if (!Choices!.Contains(value))
-                    return ($"'{Name}' must be one of {string.Join(", ", Choices!)}, not '{value}'.", $"write '{Name}: {Choices![0]}'{DidYouMean.Suggest(value, Choices!)}.");
+                    return ($"'{Name}' must be one of {string.Join(", ", Choices!)}, not '{value}'.",
+                        DidYouMean.Closest(value, Choices!) is { } meant ? $"did you mean '{meant}'? write '{Name}: {meant}'." : $"write '{Name}: {Choices![0]}'.");
                 return null;
             case OptionType.Url:
                 if (value.StartsWith("file:", StringComparison.Ordinal) ||

@@ -127,7 +127,9 @@ public static class SqlEndpoint
         if (!root.TryGetProperty("error", out var error) || !error.GetBoolean())
             return FunctionNames(root).FirstOrDefault(Hidden) is { } hidden
                 ? $"{hidden}() is not available here: SQL sees the lake's tables (zone.name), not the server's files or settings."
-                : null;
+                : TableNames(root).FirstOrDefault(HiddenTable) is { } catalog
+                    ? $"{catalog} is not available here: SQL sees the lake's tables (zone.name), not the engine's catalog or settings."
+                    : null;
         var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a query";
         return root.TryGetProperty("error_type", out var type) && type.GetString() == "not implemented"
             ? "only a read-only query (SELECT, WITH … SELECT) can run here."
@@ -151,6 +153,39 @@ public static class SqlEndpoint
                     foreach (var name in FunctionNames(item)) yield return name;
                 break;
         }
+    }
+
+    /// <summary>Every table a parsed statement reads, as written (<c>schema.table</c> or <c>table</c>).</summary>
+    private static IEnumerable<string> TableNames(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                if (element.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == "BASE_TABLE" &&
+                    element.TryGetProperty("table_name", out var table))
+                {
+                    var schema = element.TryGetProperty("schema_name", out var s) ? s.GetString() : null;
+                    yield return string.IsNullOrEmpty(schema) ? table.GetString()! : $"{schema}.{table.GetString()}";
+                }
+                foreach (var property in element.EnumerateObject())
+                    foreach (var name in TableNames(property.Value)) yield return name;
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                    foreach (var name in TableNames(item)) yield return name;
+                break;
+        }
+    }
+
+    /// <summary>The engine's own catalog views (<c>pg_catalog.*</c>, <c>information_schema.*</c>, <c>duckdb_*</c>,
+    /// <c>sqlite_master</c>): they show settings and the mounted views' definitions, which name the lake's files.</summary>
+    private static bool HiddenTable(string table)
+    {
+        var name = table.ToLowerInvariant();
+        var bare = name[(name.LastIndexOf('.') + 1)..];
+        return name.StartsWith("pg_catalog.", StringComparison.Ordinal) || name.StartsWith("information_schema.", StringComparison.Ordinal) ||
+               bare.StartsWith("duckdb_", StringComparison.Ordinal) || bare.StartsWith("pragma_", StringComparison.Ordinal) ||
+               bare.StartsWith("pg_", StringComparison.Ordinal) || bare is "sqlite_master" or "sqlite_schema" or "sqlite_temp_master";
     }
 
     /// <summary>Functions that show the server rather than the lake's data: its settings, environment, catalog of

@@ -12,8 +12,8 @@ public static partial class Secrets
 {
     private static readonly ConcurrentDictionary<string, byte> Values = new(StringComparer.Ordinal);
 
-    /// <summary>Shorter values are too likely to be ordinary words or numbers to be masked everywhere (in URLs and
-    /// <c>Password=</c> they are masked whatever their length).</summary>
+    /// <summary>Shorter values are too likely to be ordinary words or numbers to be masked everywhere (in URLs — a
+    /// password or a secret-named query parameter — and <c>Password=</c> they are masked whatever their length).</summary>
     private const int MinLength = 8;
 
     public static void Register(string value)
@@ -30,7 +30,8 @@ public static partial class Secrets
         if (string.IsNullOrEmpty(text)) return text;
         foreach (var value in Values.Keys.OrderByDescending(v => v.Length))
             if (text.Contains(value, StringComparison.Ordinal)) text = text.Replace(value, "***", StringComparison.Ordinal);
-        return ConnectionPassword().Replace(text, m => m.Value.Replace(m.Groups["secret"].Value, "***", StringComparison.Ordinal));
+        text = ConnectionPassword().Replace(text, m => m.Value.Replace(m.Groups["secret"].Value, "***", StringComparison.Ordinal));
+        return QueryParameter().Replace(text, m => IsSecretName(m.Groups["name"].Value) ? m.Groups["head"].Value + "***" : m.Value);
     }
 
     /// <summary>Whether an option or environment variable of this name holds a secret (its value is never shown, and
@@ -39,13 +40,17 @@ public static partial class Secrets
     public static bool IsSecretName(string name)
     {
         var n = name.ToLowerInvariant();
-        return SecretWords.Any(n.Contains) || n is "connection" or "dsn" || n.EndsWith("_db", StringComparison.Ordinal) ||
+        return SecretWords.Any(n.Contains) || n is "dsn" || n.EndsWith("_db", StringComparison.Ordinal) ||
                (n.EndsWith("_key", StringComparison.Ordinal) && n != "primary_key");
     }
 
-    private static readonly string[] SecretWords = ["password", "passwd", "pwd", "token", "secret", "credential", "apikey", "api_key", "access_key", "private_key", "connection"];
+    private static readonly string[] SecretWords = ["password", "passwd", "pwd", "token", "secret", "credential", "apikey", "api_key", "access_key", "private_key", "connection", "signature"];
 
     /// <summary><c>scheme://user:secret@host</c> and <c>Password=secret;</c> (also <c>pwd</c>).</summary>
     [GeneratedRegex(@"://[^/@:\s]+:(?<secret>[^/@\s]+)@|(?i:\b(password|pwd)\s*=\s*)(?<secret>[^;\s]+)")]
     private static partial Regex ConnectionPassword();
+
+    /// <summary>A URL's query parameter (<c>?api_key=…</c>, <c>&amp;token=…</c>): its value is masked when its name is a secret's.</summary>
+    [GeneratedRegex(@"(?<head>[?&](?<name>[A-Za-z0-9_.-]+)=)(?<value>[^&\s#""']+)")]
+    private static partial Regex QueryParameter();
 }

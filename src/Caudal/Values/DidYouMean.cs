@@ -4,11 +4,14 @@ namespace Caudal.Values;
 public static class DidYouMean
 {
     /// <summary>" (did you mean 'x'?)" for the candidate closest to <paramref name="given"/>, or "".</summary>
-    public static string Suggest(string? given, IEnumerable<string> candidates)
+    public static string Suggest(string? given, IEnumerable<string> candidates) =>
+        Closest(given, candidates) is { } best ? $" (did you mean '{best}'?)" : "";
+
+    /// <summary>The candidate closest to <paramref name="given"/>, if one is close enough to be what was meant.</summary>
+    public static string? Closest(string? given, IEnumerable<string> candidates)
     {
-        if (string.IsNullOrEmpty(given)) return "";
-        var best = candidates.Select(c => (c, d: Distance(given, c))).Where(x => x.d <= Math.Max(2, given.Length / 3)).OrderBy(x => x.d).FirstOrDefault();
-        return best.c == null ? "" : $" (did you mean '{best.c}'?)";
+        if (string.IsNullOrEmpty(given)) return null;
+        return candidates.Select(c => (c, d: Distance(given, c))).Where(x => x.d <= Math.Max(2, given.Length / 3)).OrderBy(x => x.d).FirstOrDefault().c;
     }
 
     private static int Distance(string a, string b)

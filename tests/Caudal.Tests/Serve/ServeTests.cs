@@ -59,9 +59,10 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Contains(rentals.GetProperty("columns").EnumerateArray(), c => c.GetProperty("name").GetString() == "amount_paid");
         Assert.Equal(33, tables.Count);
 
-        // Every row once, across pages of 300, in the requested order; the last page says there is no next.
+        // Every row once, across pages of 300, in the requested order; the last page says there is no next. The next
+        // link keeps a repeated filter as two filters (both apply on every page).
         var ids = new List<long>();
-        var path = "/v1/tables/trusted/rentals?columns=rental_id,amount_paid&order=rental_id.desc&limit=300";
+        var path = "/v1/tables/trusted/rentals?columns=rental_id,amount_paid&order=rental_id.desc&limit=300&rental_id=gte.1&rental_id=lte.1000000000";
         var pages = 0;
         while (path != null)
         {
@@ -291,6 +292,13 @@ public sealed partial class ServeTests : IAsyncLifetime
                      ($"SELECT * FROM read_json_auto('{_qs.LakePath}/trusted/rentals/_delta_log/00000000000000000000.json')", "Permission Error"),
                      ("SELECT current_setting('allowed_paths')", "current_setting() is not available here"),
                      ("SELECT * FROM duckdb_settings()", "duckdb_settings() is not available here"),
+                     // The engine's catalog views, which show settings and the mounted views' file paths.
+                     ("SELECT * FROM pg_catalog.pg_settings", "pg_catalog.pg_settings is not available here"),
+                     ("SELECT value FROM pg_settings WHERE name = 'allowed_paths'", "pg_settings is not available here"),
+                     ("SELECT sql FROM duckdb_views", "duckdb_views is not available here"),
+                     ("SELECT view_definition FROM information_schema.views", "information_schema.views is not available here"),
+                     ("SELECT sql FROM sqlite_master", "sqlite_master is not available here"),
+                     ("WITH v AS (SELECT * FROM duckdb_views) SELECT sql FROM v", "duckdb_views is not available here"),
                      ("SELECT getenv('HOME')", "getenv() is not available here"),
                      ("SELECT * FROM query('SELECT current_setting(''temp_directory'')')", "query() is not available here"),
                      ("SELECT * FROM query_table('trusted.rentals')", "query_table() is not available here"),

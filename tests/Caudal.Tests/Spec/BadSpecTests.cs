@@ -272,7 +272,7 @@ public sealed class BadSpecTests : IDisposable
     }
 
     [Theory]
-    [InlineData("pagination: offest", "'pagination' must be one of none, offset, page, next, cursor, link, not 'offest'", "did you mean 'offset'")]
+    [InlineData("pagination: offest", "'pagination' must be one of none, offset, page, next, cursor, link, not 'offest'", "did you mean 'offset'? write 'pagination: offset'")]
     [InlineData("timeout: 3 minutes", "'timeout' must be a duration", "30s")]
     [InlineData("retries: many", "'retries' must be a whole number from 0 to 100, not 'many'", "retries: 6")]
     [InlineData("page_size: -5", "'page_size' must be a whole number from 1 to 1000000, not '-5'", "page_size: 1")]

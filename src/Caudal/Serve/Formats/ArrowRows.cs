@@ -11,7 +11,8 @@ public sealed class ArrowRows : RowFormat
 
     public override async Task WriteAsync(RowsRequest request, CancellationToken ct)
     {
-        if (await ReadAsync(request, ct) is not { } reader) return;
+        await using var command = Command(request);
+        if (await ReadAsync(request, command, ct) is not { } reader) return;
         await using var _ = reader;
         Attach(request);
         await ArrowExport.WriteAsync(reader, request.Snapshot.Schema.Fields.ToDictionary(f => f.Name, f => f.Type), request.Http.Response.Body, ct);

@@ -18,10 +18,8 @@ public sealed class ParquetRows : RowFormat
         var file = Path.Combine(request.Scratch, $"export-{Guid.NewGuid():N}.parquet");
         try
         {
-            using (var command = request.Engine.Connection.CreateCommand())
+            using (var command = Command(request, $"COPY ({request.Sql}) TO {Sql.Literal(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"))
             {
-                command.CommandText = $"COPY ({request.Sql}) TO {Sql.Literal(file)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)";
-                foreach (var p in request.Query.SqlParameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
                 try
                 {
                     await using var interrupt = ct.Register(command.Cancel);
@@ -29,7 +27,7 @@ public sealed class ParquetRows : RowFormat
                 }
                 catch (DuckDBException e) when (!ct.IsCancellationRequested)
                 {
-                    await Problems.Of(400, $"{request.Table}: {e.Message.Split('\n')[0]}").ExecuteAsync(request.Http);
+                    await RefuseAsync(request, e);
                     return;
                 }
             }

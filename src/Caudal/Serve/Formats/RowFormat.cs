@@ -41,24 +41,33 @@ public abstract class RowFormat
 
     public abstract Task WriteAsync(RowsRequest request, CancellationToken ct);
 
-    /// <summary>The query's reader, or null when the engine refused it (a bad filter value): then a 400 names the
-    /// table and the reason, before any row is sent.</summary>
-    protected static async Task<DbDataReader?> ReadAsync(RowsRequest request, CancellationToken ct)
+    /// <summary>A command on the request's engine for <paramref name="sql"/> (the request's SQL unless given), with the
+    /// query's parameters bound.</summary>
+    protected static DbCommand Command(RowsRequest request, string? sql = null)
     {
         var command = request.Engine.Connection.CreateCommand();
-        command.CommandText = request.Sql;
+        command.CommandText = sql ?? request.Sql;
         foreach (var p in request.Query.SqlParameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
+        return command;
+    }
+
+    /// <summary>The command's reader, or null when the engine refused the query (a bad filter value): then a 400 names
+    /// the table and the reason, before any row is sent.</summary>
+    protected static async Task<DbDataReader?> ReadAsync(RowsRequest request, DbCommand command, CancellationToken ct)
+    {
         try
         {
             return await command.ExecuteReaderAsync(ct);
         }
         catch (DuckDBException e)
         {
-            await command.DisposeAsync();
-            await Problems.Of(400, $"{request.Table}: {e.Message.Split('\n')[0]}").ExecuteAsync(request.Http);
+            await RefuseAsync(request, e);
             return null;
         }
     }
+
+    protected static Task RefuseAsync(RowsRequest request, DuckDBException e) =>
+        Problems.Of(400, $"{request.Table}: {e.Message.Split('\n')[0]}").ExecuteAsync(request.Http);
 
     protected void Attach(RowsRequest request)
     {

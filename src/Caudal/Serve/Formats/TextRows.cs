@@ -38,7 +38,8 @@ public abstract class TextRows : RowFormat
     public override async Task WriteAsync(RowsRequest request, CancellationToken ct)
     {
         var (http, query) = (request.Http, request.Query);
-        if (await ReadAsync(request, ct) is not { } reader) return;
+        await using var command = Command(request);
+        if (await ReadAsync(request, command, ct) is not { } reader) return;
         await using var _ = reader;
         bool any;
         try
@@ -47,7 +48,7 @@ public abstract class TextRows : RowFormat
         }
         catch (DuckDB.NET.Data.DuckDBException e)
         {
-            await Problems.Of(400, $"{request.Table}: {e.Message.Split('\n')[0]}").ExecuteAsync(http);
+            await RefuseAsync(request, e);
             return;
         }
         http.Response.ContentType = ContentType;
@@ -94,7 +95,9 @@ public abstract class TextRows : RowFormat
     }
 
     private static string NextQuery(HttpContext http, string next) =>
-        string.Join("&", http.Request.Query.Where(q => q.Key != "next").Select(q => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(q.Value.ToString())}")
+        // Each value of a repeated parameter (x=gte.1&x=lt.5: both filters apply) is kept as its own parameter.
+        string.Join("&", http.Request.Query.Where(q => q.Key != "next")
+            .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
             .Append($"next={next}"));
 
     protected static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)
