@@ -8,6 +8,16 @@ services="${CAUDAL_SERVICES_DIR:-/tmp/caudal-services}"
 mkdir -p "$services"
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Stops the servers this script started (not ones that were already running): scripts/test.sh calls it on exit.
+caudal_stop_services() {
+  if [ -n "${CAUDAL_STARTED_MARIADB:-}" ]; then
+    mariadb-admin -S "$services/mariadb.sock" -u root shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -n "${CAUDAL_STARTED_POSTGRES:-}" ]; then
+    (cd / && runuser -u postgres -- "$CAUDAL_STARTED_POSTGRES/pg_ctl" -D "$services/postgres" -m fast -w stop >/dev/null 2>&1) || true
+  fi
+}
+
 if ! command -v mariadbd >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "installing mariadb-server and postgresql (Debian packages)"
   export DEBIAN_FRONTEND=noninteractive
@@ -54,13 +64,3 @@ fi
 export CAUDAL_TEST_MYSQL="Server=127.0.0.1;Port=13306;User ID=caudal;Password=caudal-test"
 export CAUDAL_TEST_POSTGRES="Host=127.0.0.1;Port=15432;Username=postgres;Password=postgres-test"
 export CAUDAL_SERVICES_DIR="$services"
-
-# Stops the servers this script started (not ones that were already running): scripts/test.sh calls it on exit.
-caudal_stop_services() {
-  if [ -n "${CAUDAL_STARTED_MARIADB:-}" ]; then
-    mariadb-admin -S "$services/mariadb.sock" -u root shutdown >/dev/null 2>&1 || true
-  fi
-  if [ -n "${CAUDAL_STARTED_POSTGRES:-}" ]; then
-    (cd / && runuser -u postgres -- "$CAUDAL_STARTED_POSTGRES/pg_ctl" -D "$services/postgres" -m fast -w stop >/dev/null 2>&1) || true
-  fi
-}

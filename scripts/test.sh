@@ -36,7 +36,8 @@ export NODE_OPTIONS="--openssl-legacy-provider"
 source scripts/fonts.sh
 
 # Database servers (MariaDB, PostgreSQL) for the capture tests; the ones started here are stopped when the tests end.
+# The trap is set first: a server that fails to start after another started still has the first one stopped.
+trap 'declare -F caudal_stop_services >/dev/null && caudal_stop_services' EXIT
 source scripts/services.sh
-trap caudal_stop_services EXIT
 
 dotnet test Caudal.sln --nologo -v quiet --logger "console;verbosity=normal" "$@"

@@ -80,7 +80,14 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
             RunRecord run;
             try
             {
-                run = await new PipelineRunner(spec, null, new RunOptions { Trigger = Triggers.Backfill, Sources = sources, Window = window, CancelReason = () => signals.Reason })
+                run = await new PipelineRunner(spec, null, new RunOptions
+                {
+                    Trigger = Triggers.Backfill,
+                    Sources = sources,
+                    Window = window,
+                    CancelReason = () => signals.Token.IsCancellationRequested ? signals.Reason
+                        : lease?.Lost.IsCancellationRequested == true ? RunLease.TakenOver : "cancelled",
+                })
                     .RunAsync(stop.Token);
             }
             catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
@@ -88,6 +95,12 @@ public sealed class BackfillCommand : AsyncCommand<BackfillCommand.Settings>
                 Console.Error.WriteLine($"caudal: backfill {signals.Reason} in window {window.Name}: nothing of its stage in flight was committed; " +
                                         "windows before it stay committed (rerun the rest with --from).");
                 return ExitCodes.Interrupted;
+            }
+            catch (OperationCanceledException) when (lease?.Lost.IsCancellationRequested == true)
+            {
+                Console.Error.WriteLine($"caudal: backfill {RunLease.TakenOver} in window {window.Name}: nothing of its stage in flight was committed; " +
+                                        "windows before it stay committed (rerun the rest with --from).");
+                return ExitCodes.Failed;
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {window.Name,-23} run {run.RunId} {run.Status.ToString().ToLowerInvariant(),-9} {run.Stages.Where(s => s.Stage == "capture").Sum(s => s.Rows),10:N0} rows captured  {run.Seconds,6:F1}s"));

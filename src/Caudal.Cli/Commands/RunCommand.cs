@@ -38,11 +38,17 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         }
         if (!proceed) return ExitCodes.Failed;
         await using var held = lease;
+        if (signals.Token.IsCancellationRequested)
+        {
+            // The signal came as the lease was taken: it is released (by the using above), nothing else was done.
+            Console.Error.WriteLine($"caudal: {signals.Reason} before the run started; nothing was done.");
+            return ExitCodes.Interrupted;
+        }
         var options = new RunOptions
         {
             Capture = !settings.ModelsOnly,
             CancelReason = () => signals.Token.IsCancellationRequested ? signals.Reason
-                : lease?.Lost.IsCancellationRequested == true ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
+                : lease?.Lost.IsCancellationRequested == true ? RunLease.TakenOver
                 : "cancelled",
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token, lease?.Lost ?? CancellationToken.None);

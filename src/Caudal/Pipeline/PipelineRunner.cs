@@ -73,7 +73,8 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
         }
         catch (Exception e)
         {
-            var cancelled = e is OperationCanceledException;
+            // Cancelled is what this run's token asked for; any other cancellation (a timeout inside a library) is a failure.
+            var cancelled = e is OperationCanceledException && ct.IsCancellationRequested;
             run.Status = cancelled ? RunStatus.Cancelled : RunStatus.Failed;
             run.Error = cancelled ? _options.CancelReason?.Invoke() ?? "cancelled" : e.Message;
             // The stage it stopped in never finished: the record says so rather than "running" forever.

@@ -25,6 +25,9 @@ public sealed record LeaseHolder(string Holder, string Purpose, DateTimeOffset A
 public sealed class RunLease : IAsyncDisposable
 {
     private const string Prefix = "_caudal/lease/";
+
+    /// <summary>What a run stopped because its lease was lost records (<see cref="Lost"/>).</summary>
+    public const string TakenOver = "cancelled: the lease was taken over by another runner (this one stalled past its expiry)";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly IObjectStore _store;
@@ -92,11 +95,13 @@ public sealed class RunLease : IAsyncDisposable
         var state = new LeaseHolder(ThisHost, purpose, now, now + ttl);
         if (!await store.PutIfAbsentAsync(Key(next), JsonSerializer.SerializeToUtf8Bytes(state, Json), ct))
             return (null, await ReadAsync(store, next, ct) ?? state with { Holder = "another process" });
-        // Generations before the previous one are history nobody needs.
+        // The lease is ours from here: it is returned even if the caller is being cancelled, so that it can be released
+        // rather than left to expire. Generations before the previous one are history nobody needs.
+        var lease = new RunLease(store, next, state, ttl, time);
         if (latest != null)
-            await foreach (var o in store.ListAsync(Prefix, ct: ct))
-                if (GenerationOf(o.Key) is { } g && g < latest.Value.Generation) await store.DeleteAsync(o.Key, ct);
-        return (new RunLease(store, next, state, ttl, time), null);
+            await foreach (var o in store.ListAsync(Prefix, ct: CancellationToken.None))
+                if (GenerationOf(o.Key) is { } g && g < latest.Value.Generation) await store.DeleteAsync(o.Key, CancellationToken.None);
+        return (lease, null);
     }
 
     /// <summary>The current holder, if the lease is held.</summary>

@@ -145,7 +145,11 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
                 var (due, handledUpTo) = await RechooseAsync(slot, runs, stopping);
                 if (due == null)
                 {
-                    logger.LogInformation("Job {Job} slot {Slot} already ran (another scheduler); skipped", slot.Job.Name, Iso(slot.At));
+                    if (handledUpTo is { } ran && ran >= slot.At)
+                        logger.LogInformation("Job {Job} slot {Slot} already ran (another scheduler); skipped", slot.Job.Name, Iso(slot.At));
+                    else
+                        logger.LogInformation("Job {Job} slot {Slot} is no longer due after waiting for the lease (catch_up: {CatchUp}); skipped",
+                            slot.Job.Name, Iso(slot.At), _schedule.CatchUp.ToString().ToLowerInvariant());
                     return handledUpTo is { } h ? slot with { At = h } : slot;
                 }
                 if (due.Value.At != slot.At)
@@ -221,7 +225,7 @@ public sealed class Scheduler(PipelineSpec spec, ILogger logger, HttpClient? htt
             // Templated sources ({from}, {to} in a url or path) read the span since the last slot handled.
             Window = new Capture.CaptureWindow(previous < slot.At ? previous : slot.At, slot.At, $"{slot.At:yyyy-MM-ddTHH:mm:ss}Z", Backfill: false),
             CancelReason = () => stopping.IsCancellationRequested ? Stopped
-                : lease.Lost.IsCancellationRequested ? "cancelled: the lease was taken over by another runner (this one stalled past its expiry)"
+                : lease.Lost.IsCancellationRequested ? RunLease.TakenOver
                 : $"cancelled: ran past max_runtime ({_schedule.MaxRuntime})",
         });
         logger.LogInformation("Job {Job} slot {Slot}: run starts (attempt {Attempt})", slot.Job.Name, Iso(slot.At), attempt);

@@ -13,8 +13,9 @@ namespace Caudal.Serve;
 /// <c>POST /v1/sql</c> <c>{"sql": "...", "params": [...], "timeout_ms": 5000}</c>: one read-only query over every
 /// table of the lake (as <c>zone.name</c>, each at its latest version). Read-only for real, twice over: the statement
 /// must be a SELECT (DuckDB's own parser, through <c>json_serialize_sql</c>, refuses anything else — COPY, ATTACH,
-/// INSTALL, LOAD, SET, PRAGMA, CREATE…), and the engine it runs on has external access switched off (no file outside
-/// the lake's folder, no network, no extension loading) and its configuration locked. A statement timeout (30 s at
+/// INSTALL, LOAD, SET, PRAGMA, CREATE…), and the engine it runs on has external access switched off (no file but the
+/// mounted tables' data files and the scratch folder, no network, no extension loading) and its configuration locked;
+/// functions and catalog views that show the server rather than the data are refused by name. A statement timeout (30 s at
 /// most, or the spec's serve.sql_timeout) interrupts it; at most 10,000 rows come back, with <c>truncated</c> set when there were more.
 /// </summary>
 public static class SqlEndpoint

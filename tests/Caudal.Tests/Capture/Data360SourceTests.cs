@@ -78,8 +78,7 @@ public sealed class Data360SourceTests : IAsyncDisposable
         Assert.True(_server.Faults.Count == FakeData360.FaultKinds.Length, "the fault mix was not exercised: " + string.Join(", ", _server.Faults));
     }
 
-    /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (1s) per attempt:
-    /// it is retried, and the capture finishes with exact records long before its budget.</summary>
+    /// <summary>A request being retried is said while it waits (the run's live progress), naming it and the attempt.</summary>
     [Fact]
     public async Task A_retried_request_is_reported_while_it_waits()
     {
@@ -102,6 +101,8 @@ public sealed class Data360SourceTests : IAsyncDisposable
         }
     }
 
+    /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (1s) per attempt:
+    /// it is retried, and the capture finishes with exact records long before its budget.</summary>
     [Theory]
     [InlineData("stall-headers")]
     [InlineData("stall-body")]

@@ -57,5 +57,5 @@ public sealed record FilesOptions(
 
     /// <summary>Why a window does not bound what the source reads (no date parts in its path), or null.</summary>
     public static string? Unbounded(SourceSpec spec) =>
-        From(spec).Path is var p && (CaptureWindow.IsTemplate(p) || p.Contains("{yyyy}")) ? null : "has no date parts in its path";
+        From(spec).Path is var p && (CaptureWindow.IsTemplate(p) || FilesSource.Dated(p)) ? null : "has no date parts in its path";
 }

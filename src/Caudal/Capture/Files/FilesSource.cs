@@ -95,7 +95,7 @@ public sealed class FilesSource(SourceSpec spec, string baseDir) : ISource
             .Distinct();
     }
 
-    private static bool Dated(string path) => new[] { "{yyyy}", "{MM}", "{dd}" }.Any(p => path.Contains(p, StringComparison.Ordinal));
+    internal static bool Dated(string path) => new[] { "{yyyy}", "{MM}", "{dd}" }.Any(p => path.Contains(p, StringComparison.Ordinal));
 
     private static string FormatOf(string path)
     {

@@ -17,6 +17,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
     public async Task<FetchedPage> FetchAsync(string relativeUrl, CaptureSink sink, string payloadName, CancellationToken ct, string? postJson = null)
     {
         relativeUrl = relativeUrl.TrimStart('/');
+        var method = postJson == null ? "GET" : "POST";
         Exception? last = null;
         for (var attempt = 1; attempt <= settings.Retries + 1; attempt++)
         {
@@ -40,7 +41,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                 }
                 catch (JsonException e)
                 {
-                    throw new InvalidDataException($"GET {relativeUrl} answered 200 but not JSON ({e.Message}): {Snippet(body)}");
+                    throw new InvalidDataException($"{method} {relativeUrl} answered 200 but not JSON ({e.Message}): {Snippet(body)}");
                 }
                 var fetchedAt = DateTimeOffset.UtcNow;
                 // The URL kept with the payload has its secrets masked (an api_key in the query string).
@@ -49,7 +50,7 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
             }
             catch (HttpRequestException e) when (HttpTransport.IsUnresolvedName(e))
             {
-                throw new CaptureException($"Source '{sourceName}': GET {relativeUrl}: {e.Message} (the host name does not resolve: " +
+                throw new CaptureException($"Source '{sourceName}': {method} {relativeUrl}: {e.Message} (the host name does not resolve: " +
                                            "check base_url and the network; not retried)", e);
             }
             catch (Exception e) when (e is InvalidDataException or HttpRequestException or IOException || HttpTransport.IsTimeout(e))
@@ -58,11 +59,11 @@ public sealed class PageFetcher(HttpClient http, HttpSettings settings, string s
                 if (attempt > settings.Retries) break;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(20_000, 200 * Math.Pow(2, attempt - 1)) * (0.5 + Random.Shared.NextDouble()));
                 settings.OnRetry?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"retrying GET {relativeUrl} in {delay.TotalSeconds:0.#} s (attempt {attempt + 1} of {settings.Retries + 1}): {e.Message}"));
+                    $"retrying {method} {relativeUrl} in {delay.TotalSeconds:0.#} s (attempt {attempt + 1} of {settings.Retries + 1}): {e.Message}"));
                 await Task.Delay(delay, ct);
             }
         }
-        throw new CaptureException($"Source '{sourceName}': GET {relativeUrl} failed after {settings.Retries + 1} attempts: {last?.Message}", last);
+        throw new CaptureException($"Source '{sourceName}': {method} {relativeUrl} failed after {settings.Retries + 1} attempts: {last?.Message}", last);
     }
 
     /// <summary>The <c>rel="next"</c> target of an RFC 8288 <c>Link</c> header, if any.</summary>
