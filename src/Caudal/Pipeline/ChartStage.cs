@@ -24,10 +24,8 @@ internal sealed partial class ChartStage(PipelineSpec spec, DataLake lake, IEngi
             ct.ThrowIfCancellationRequested();
             var stage = new StageRecord { Stage = StageKind.Chart, Table = $"chart:{chart.Name}" };
             run.Stages.Add(stage);
-            if (chart.Inputs.Where(failed.Blocks).Select(i => i.ToString()).FirstOrDefault() is { } blocked)
+            if (failed.Skip(stage, chart.Inputs))
             {
-                stage.Status = RunStatus.Skipped;
-                stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
                 observer.StageFinished(stage);
                 continue;
             }

@@ -10,9 +10,13 @@ internal sealed class FailedInputs
     private readonly HashSet<TableId> _tables = [];
     private readonly HashSet<string> _sources = [];
 
-    public static FailedInputs Of(IEnumerable<StageRecord> stages)
+    private readonly IReadOnlyList<StageRecord> _stages;
+
+    private FailedInputs(IReadOnlyList<StageRecord> stages) => _stages = stages;
+
+    public static FailedInputs Of(IReadOnlyList<StageRecord> stages)
     {
-        var failed = new FailedInputs();
+        var failed = new FailedInputs(stages);
         foreach (var stage in stages.Where(s => s.Status is RunStatus.Failed or RunStatus.Skipped))
         {
             if (stage.Source != null) failed._sources.Add(stage.Source);
@@ -22,6 +26,16 @@ internal sealed class FailedInputs
     }
 
     public void Add(TableId table) => _tables.Add(table);
+
+    /// <summary>Marks <paramref name="stage"/> skipped when one of <paramref name="inputs"/> failed or was skipped in
+    /// this run, saying which; false when every input is usable.</summary>
+    public bool Skip(StageRecord stage, IEnumerable<TableId> inputs)
+    {
+        if (inputs.Where(Blocks).Select(i => i.ToString()).FirstOrDefault() is not { } blocked) return false;
+        stage.Status = RunStatus.Skipped;
+        stage.Error = $"skipped: input {blocked} {(_stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
+        return true;
+    }
 
     public bool Blocks(TableId input) =>
         _tables.Contains(input) || (input.Zone == Zone.Raw && _sources.Any(s => input.Name.StartsWith(s + "_", StringComparison.Ordinal)));

@@ -21,10 +21,8 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
             ct.ThrowIfCancellationRequested();
             var stage = new StageRecord { Stage = StageKind.Model, Table = model.Output.ToString() };
             run.Stages.Add(stage);
-            if (model.Inputs.Where(failed.Blocks).Select(i => i.ToString()).FirstOrDefault() is { } blocked)
+            if (failed.Skip(stage, model.Inputs))
             {
-                stage.Status = RunStatus.Skipped;
-                stage.Error = $"skipped: input {blocked} {(run.Stages.Any(s => s.Table == blocked && s.Status == RunStatus.Skipped) ? "was skipped" : "failed")} in this run";
                 foreach (var output in model.Outputs) failed.Add(output);
                 observer.StageFinished(stage);
                 continue;

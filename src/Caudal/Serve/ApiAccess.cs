@@ -108,9 +108,12 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
 
     private async Task ReloadAsync(CancellationToken ct)
     {
+        var seen = _loadedAt;
         await _reload.WaitAsync(ct);
         try
         {
+            // Requests that asked together share one read: a read finished while this one waited is fresh enough.
+            if (_loadedAt != seen) return;
             _keys = await store.ListAsync(ct);
             _loadedAt = DateTimeOffset.UtcNow;
         }

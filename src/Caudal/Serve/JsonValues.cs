@@ -12,6 +12,18 @@ namespace Caudal.Serve;
 /// </summary>
 internal static class JsonValues
 {
+    /// <summary>One row as a JSON object, its columns in order.</summary>
+    public static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)
+    {
+        json.WriteStartObject();
+        for (var i = 0; i < names.Length; i++)
+        {
+            json.WritePropertyName(names[i]);
+            Write(json, values[i]);
+        }
+        json.WriteEndObject();
+    }
+
     public static void Write(Utf8JsonWriter json, object? value)
     {
         switch (value)

@@ -153,8 +153,20 @@ public static class LakeApi
                 json.WritePropertyName(id.Name);
                 json.WriteStartArray();
                 using var engine = await MountAsync(engines, catalog.Lake.Table(id), id, snapshot, ct);
-                await foreach (var _ in StreamAsync(engine, $"SELECT * FROM {id.ZoneName}.{Sql.Ident(id.Name)}", [], row => WriteObject(json, row), ct))
-                    if (json.BytesPending > 1 << 16) await json.FlushAsync(ct);
+                await using (var command = engine.Connection.CreateCommand())
+                {
+                    command.CommandText = $"SELECT * FROM {id.ZoneName}.{Sql.Ident(id.Name)}";
+                    await using var reader = await command.ExecuteReaderAsync(ct);
+                    var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
+                    var values = new object?[names.Length];
+                    var served = new QuerySession.ServedValues(reader);
+                    while (await reader.ReadAsync(ct))
+                    {
+                        for (var i = 0; i < values.Length; i++) values[i] = served[i];
+                        JsonValues.WriteObject(json, names, values);
+                        if (json.BytesPending > 1 << 16) await json.FlushAsync(ct);
+                    }
+                }
                 json.WriteEndArray();
             }
             json.WriteEndObject();
@@ -226,31 +238,5 @@ public static class LakeApi
         if (query.NeedsIdentity && (query.Limit == null || format.Extension != null))
             sql = $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM ({sql}){(query.Limit is { } n ? $" LIMIT {n}" : "")}";
         await format.WriteAsync(new RowsRequest(http, engine, id, snapshot, query, sql, engines.Scratch, keep), ct);
-    }
-
-    /// <summary>A query's rows as (column, value) lists, read one at a time on the engine's connection.</summary>
-    private static async IAsyncEnumerable<T> StreamAsync<T>(DuckDbEngine engine, string sql, IReadOnlyList<object?> parameters,
-        Func<List<(string Name, object? Value)>, T> map, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        using var command = engine.Connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var p in parameters) command.Parameters.Add(new DuckDBParameter(p ?? DBNull.Value));
-        using var reader = await command.ExecuteReaderAsync(ct);
-        var names = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToArray();
-        var served = new QuerySession.ServedValues(reader);
-        while (await reader.ReadAsync(ct))
-            yield return map(names.Select((n, i) => (n, served[i])).ToList());
-    }
-
-    private static bool WriteObject(Utf8JsonWriter json, List<(string Name, object? Value)> row)
-    {
-        json.WriteStartObject();
-        foreach (var (name, value) in row)
-        {
-            json.WritePropertyName(name);
-            JsonValues.Write(json, value);
-        }
-        json.WriteEndObject();
-        return true;
     }
 }

@@ -17,7 +17,7 @@ public sealed class JsonRows : TextRows
 
     protected override Task RowAsync(Output output, string[] names, object?[] values, CancellationToken ct)
     {
-        WriteObject(output.Json, names, values);
+        JsonValues.WriteObject(output.Json, names, values);
         return Task.CompletedTask;
     }
 

@@ -9,7 +9,7 @@ public sealed class NdJsonRows : TextRows
 
     protected override async Task RowAsync(Output output, string[] names, object?[] values, CancellationToken ct)
     {
-        WriteObject(output.Json, names, values);
+        JsonValues.WriteObject(output.Json, names, values);
         await output.Json.FlushAsync(ct);
         output.Json.Reset();
         output.Body.WriteByte((byte)'\n');

@@ -99,15 +99,4 @@ public abstract class TextRows : RowFormat
         string.Join("&", http.Request.Query.Where(q => q.Key != "next")
             .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"))
             .Append($"next={next}"));
-
-    protected static void WriteObject(Utf8JsonWriter json, string[] names, object?[] values)
-    {
-        json.WriteStartObject();
-        for (var i = 0; i < names.Length; i++)
-        {
-            json.WritePropertyName(names[i]);
-            JsonValues.Write(json, values[i]);
-        }
-        json.WriteEndObject();
-    }
 }
