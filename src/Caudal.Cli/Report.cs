@@ -8,7 +8,9 @@ namespace Caudal.Cli;
 /// <summary>How runs and stages are written to the terminal and to logs.</summary>
 internal static class Report
 {
-    public static string StageLine(StageRecord s) => StatusLine(s) + string.Concat(s.Warnings.Select(w => $"\n          warning: {w}"));
+    public static string StageLine(StageRecord s) => StatusLine(s) +
+        (s.Deleted > 0 ? string.Create(CultureInfo.InvariantCulture, $"\n          deleted: {s.Deleted:N0} key(s) gone from the source, committed as delete rows") : "") +
+        string.Concat(s.Warnings.Select(w => $"\n          warning: {w}"));
 
     private static string StatusLine(StageRecord s) => s.Status switch
     {
@@ -27,7 +29,7 @@ internal static class Report
     {
         if (s.Status != RunStatus.Succeeded)
             return $"[red]{Markup.Escape(Fit($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {Reason(s)}", width))}[/]";
-        var line = string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}");
+        var line = string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Deleted > 0 ? $", {s.Deleted:N0} deleted" : "")}{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}");
         var warnings = string.Concat(s.Warnings.Select(w => $" ({w})"));
         return Markup.Escape(Fit(line, width)) + (warnings.Length == 0 ? "" : $"[yellow]{Markup.Escape(Fit(warnings, width - line.Length))}[/]");
     }

@@ -13,9 +13,10 @@ public sealed record QuarantinedRow(string File, long? Line, string? Column, str
 /// </summary>
 public sealed class CaptureSink : IDisposable
 {
-    private readonly Func<RawBatchWriter> _newWriter;
+    private readonly Func<IReadOnlyList<CaptureColumn>, string?, RawBatchWriter> _newWriter;
     private readonly Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? _newJsonWriter;
     private readonly List<IBatchWriter> _writers = [];
+    private readonly List<RawBatchWriter> _keyWriters = [];
     private readonly List<(string Name, string LocalPath)> _payloads = [];
     private readonly string _staging;
     private readonly Lock _lock = new();
@@ -34,7 +35,7 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The span of source time this run captures (backfill, scheduled runs), or null: everything new.</summary>
     public CaptureWindow? Window { get; init; }
 
-    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<RawBatchWriter> newWriter,
+    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<IReadOnlyList<CaptureColumn>, string?, RawBatchWriter> newWriter,
         Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? newJsonWriter = null, string? staging = null)
     {
         Columns = columns;
@@ -144,17 +145,50 @@ public sealed class CaptureSink : IDisposable
         }
     }
 
-    public RawBatchWriter NewWriter()
+    /// <summary>A writer of rows with the source's columns; <paramref name="op"/> (a <see cref="ChangeOp"/>) says what
+    /// happened to them, for sources that know (databases).</summary>
+    public RawBatchWriter NewWriter(string? op = null)
     {
-        var writer = _newWriter();
+        var writer = _newWriter(Columns, op);
         lock (_lock) _writers.Add(writer);
         return writer;
     }
 
+    /// <summary>The primary key whose live values in raw are compared with the source's (<c>deletes: detect</c>), or
+    /// null when deletes are not detected.</summary>
+    public IReadOnlyList<string>? DeleteKey { get; private set; }
+
+    /// <summary>True when the source's keys were read apart (<see cref="NewKeyWriter"/>); false when the rows read are
+    /// the whole table, so their keys are the source's keys.</summary>
+    public bool KeysReadApart { get; private set; }
+
+    /// <summary>Asks for deletes to be detected by <paramref name="key"/>, with the source's keys read apart or not.</summary>
+    public void DetectDeletes(IReadOnlyList<string> key, bool keysReadApart)
+    {
+        DeleteKey = key;
+        KeysReadApart = keysReadApart;
+    }
+
+    /// <summary>A writer of the source's primary-key values (never committed: they are compared with raw's live keys).</summary>
+    public RawBatchWriter NewKeyWriter()
+    {
+        var key = DeleteKey ?? throw new InvalidOperationException("deletes are not detected for this capture");
+        var writer = _newWriter([.. key.Select(k => Columns.First(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase)))], null);
+        lock (_lock) _keyWriters.Add(writer);
+        return writer;
+    }
+
+    /// <summary>The files of the source's keys read apart.</summary>
+    public IReadOnlyList<DataFile> KeyFiles() => _keyWriters.SelectMany(w => w.Finish()).ToList();
+
     /// <summary>Drops a writer and every file it wrote (its rows will be read again).</summary>
     public void Discard(IBatchWriter writer)
     {
-        lock (_lock) _writers.Remove(writer);
+        lock (_lock)
+        {
+            _writers.Remove(writer);
+            if (writer is RawBatchWriter raw) _keyWriters.Remove(raw);
+        }
         writer.Discard();
         writer.Dispose();
     }
@@ -175,11 +209,19 @@ public sealed class CaptureSink : IDisposable
     public void DiscardAll()
     {
         foreach (var w in _writers) w.Discard();
+        DiscardKeys();
         DiscardPayloads("");
+    }
+
+    /// <summary>Deletes the files of the keys read apart (done with once deletes are found).</summary>
+    public void DiscardKeys()
+    {
+        foreach (var w in _keyWriters) w.Discard();
     }
 
     public void Dispose()
     {
         foreach (var w in _writers) w.Dispose();
+        foreach (var w in _keyWriters) w.Dispose();
     }
 }

@@ -7,7 +7,8 @@ namespace Caudal.Capture;
 /// <summary>
 /// Buffers captured rows in DuckDB through its appender (columnar, no per-row objects kept) and spills them to a
 /// Parquet file every <c>rowsPerFile</c> rows, so memory stays bounded whatever the table's size. Each file gets the
-/// raw zone's lineage columns and the <c>ingest_date</c> partition.
+/// raw zone's lineage columns and the <c>ingest_date</c> partition, and, for a database source's rows, what happened to
+/// the row (<see cref="ChangeOp"/>).
 /// </summary>
 /// <remarks>
 /// Two buffers take turns: while one is written to Parquet on a background thread, the source keeps appending to
@@ -41,11 +42,11 @@ public sealed class RawBatchWriter : IBatchWriter
     private bool _finished;
 
     public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile,
-        DeltaSchema? existing = null, int parquetVersion = 1)
+        DeltaSchema? existing = null, int parquetVersion = 1, string? op = null)
     {
         _parquetVersion = parquetVersion;
         _existing = existing;
-        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn })
+        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn, ChangeOp.Column })
             if (columns.Any(c => string.Equals(c.Name, reserved, StringComparison.OrdinalIgnoreCase)))
                 throw new CaptureException($"Column '{reserved}' is reserved for Caudal's lineage in the raw zone; rename it with a query.");
         _columns = columns;
@@ -57,7 +58,7 @@ public sealed class RawBatchWriter : IBatchWriter
         _bufferColumns = string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {BufferType(c.DuckType)}"));
         foreach (var buffer in Buffers) ParquetOutput.Execute(_connection, $"CREATE TABLE {buffer} ({_bufferColumns})");
         _appender = _connection.CreateAppender(Buffers[0]);
-        _lineage = Lineage(runId, ingestedAt);
+        _lineage = Lineage(runId, ingestedAt, op);
         _partition = new() { [IngestDateColumn] = ingestedAt.UtcDateTime.ToString("yyyy-MM-dd") };
     }
 
@@ -65,11 +66,13 @@ public sealed class RawBatchWriter : IBatchWriter
     internal static string BufferType(string duckType) =>
         duckType.ToUpperInvariant() is "TIMESTAMP" or "DATETIME" ? "TIMESTAMPTZ" : duckType;
 
-    /// <summary>The SQL select-list of the raw zone's lineage columns and ingest-date partition.</summary>
-    internal static string Lineage(string runId, DateTimeOffset ingestedAt)
+    /// <summary>The SQL select-list of the raw zone's lineage columns and ingest-date partition, with the rows'
+    /// <see cref="ChangeOp"/> when given.</summary>
+    internal static string Lineage(string runId, DateTimeOffset ingestedAt, string? op = null)
     {
         var at = ingestedAt.UtcDateTime;
-        return $"{Sql.Constant(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
+        return (op == null ? "" : $"{Sql.Constant(op)} AS {ChangeOp.Column}, ") +
+               $"{Sql.Constant(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
                $"DATE '{at:yyyy-MM-dd}' AS {IngestDateColumn}";
     }
 

@@ -120,7 +120,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var cursorApp = $"caudal:cursor:{id}";
             long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
             sink = new CaptureSink(columns, since,
-                () => new RawBatchWriter(engine, columns, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion),
+                (written, op) => new RawBatchWriter(engine, written, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion, op),
                 declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema, spec.Run.RawParquetVersion),
                 Path.Combine(engine.TempDirectory, "staging"))
             {
@@ -135,6 +135,14 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
+            if (sink.DeleteKey != null)
+            {
+                var (deletes, deleted) = await DeletedKeys.FindAsync(id, table, existing, sink, files, engine,
+                    RawBatchWriter.Lineage(run.RunId, run.StartedAt, ChangeOp.Delete), spec.Run.RawParquetVersion, ct);
+                sink.DiscardKeys();
+                files = [.. files, .. deletes];
+                stage.Deleted = deleted;
+            }
             if (files.Count == 0 && sink.Schema == null)
             {
                 // Nothing read and no columns known (a files source with on_empty: warn, an API that answered no record):

@@ -17,6 +17,9 @@ public sealed class StageRecord
     public required string Table { get; init; }
     public RunStatus Status { get; set; } = RunStatus.Running;
     public long Rows { get; set; }
+
+    /// <summary>Keys a capture found deleted at the source (<c>deletes: detect</c>), committed as delete rows.</summary>
+    public long Deleted { get; set; }
     public long Bytes { get; set; }
     public int Files { get; set; }
     public long? Version { get; set; }

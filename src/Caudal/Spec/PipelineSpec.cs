@@ -47,6 +47,7 @@ public sealed record DatasetSpec(string Name, string? Table, string? Query, Spec
     public string? Lookback { get; init; }
     public IReadOnlyList<string>? PrimaryKey { get; init; }
     public Capture.Database.CursorValueMissing OnCursorValueMissing { get; init; }
+    public Capture.Database.DeleteDetection Deletes { get; init; }
 }
 
 public sealed class SourceSpec

@@ -65,15 +65,20 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         DatabaseColumn? Column(string name) => columns.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
         string? splitKey = null;
-        if (dataset.Table != null)
-        {
-            var key = dataset.PrimaryKey ?? await StringsAsync(connection, PrimaryKeySql, [("t", KeyParameter(dataset.Table))], ct);
-            if (key.Count == 1 && Column(key[0]) is { } k && SplittableTypes.Contains(k.DuckType)) splitKey = k.Name;
-        }
+        var key = dataset.PrimaryKey ?? (dataset.Table != null ? await StringsAsync(connection, PrimaryKeySql, [("t", KeyParameter(dataset.Table))], ct) : []);
+        var keyColumns = new List<DatabaseColumn>();
+        foreach (var name in key)
+            keyColumns.Add(Column(name) ?? throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': primary key column '{name}' is not a column of " +
+                $"{(dataset.Table != null ? $"table '{dataset.Table}'" : "the query")}{Values.DidYouMean.Suggest(name, columns.Select(c => c.Name))}."));
+        if (dataset.Table != null && keyColumns.Count == 1 && SplittableTypes.Contains(keyColumns[0].DuckType)) splitKey = keyColumns[0].Name;
         var cursor = dataset.Cursor == null ? null : Column(dataset.Cursor);
         if (dataset.Mode == CaptureMode.Incremental && dataset.Cursor != null && cursor == null && dataset.Table == null)
             throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': the query has no cursor column '{dataset.Cursor}'.");
-        return new DatabaseRead(dataset.Name, from, columns, splitKey, cursor);
+        if (dataset.Deletes == DeleteDetection.Detect && keyColumns.Count == 0)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': deletes: detect compares primary keys, and " +
+                $"{(dataset.Table != null ? $"table '{dataset.Table}' has no primary key" : "a query has none")}. Declare the columns that identify a row " +
+                "with 'primary_key: [..]' on the dataset, or set 'deletes: ignore' for it.");
+        return new DatabaseRead(dataset.Name, from, columns, splitKey, cursor, keyColumns);
     }
     protected abstract string Quote(string identifier);
 
@@ -158,8 +163,8 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
             parameters.Add(("window_from", CursorParameter(span.From.UtcDateTime, cursor)));
             parameters.Add(("window_to", CursorParameter(span.To.UtcDateTime, cursor)));
             if (split) (min, max, _, _) = await BoundsAsync(connection, read, split, incremental: false, where, parameters, ct);
-            await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, cursorSeen: null, ct);
-            return;
+            await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, Rows(sink), cursorSeen: null, ct);
+            return; // a window of older rows says nothing of what was deleted since
         }
         // The cursor window: from the watermark minus the lookback (once there is one) up to the newest value when
         // the read began. A row whose cursor is NULL has no place in it; the dataset's policy decides (see below).
@@ -186,13 +191,23 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         }
 
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
-        await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, cursorSeen, ct);
+        await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, Rows(sink), cursorSeen, ct);
+        if (dataset.Deletes != DeleteDetection.Detect) return;
+        // A full read holds every key; an incremental one reads the keys apart, after the rows (in the same snapshot where
+        // the server shares one), so a row read and then deleted is seen as deleted.
+        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: incremental);
+        if (!incremental) return;
+        var keys = read with { Columns = read.Key, Cursor = null };
+        var (keyMin, keyMax, _, _) = split ? await BoundsAsync(connection, keys, split, incremental: false, [], [], ct) : (null, null, null, 0);
+        await ReadRangesAsync(dataset, keys, [], [], keyMin, keyMax, snapshot, sink, sink.NewKeyWriter, cursorSeen: null, ct);
     }
+
+    private static Func<RawBatchWriter> Rows(CaptureSink sink) => () => sink.NewWriter(ChangeOp.Snapshot);
 
     /// <summary>Reads the rows matching <paramref name="where"/>, split into key ranges between min and max when given,
     /// each range on its own connection and read again from its start if its connection dies.</summary>
     private async Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
-        long? min, long? max, string? snapshot, CaptureSink sink, Action<long>? cursorSeen, CancellationToken ct)
+        long? min, long? max, string? snapshot, CaptureSink sink, Func<RawBatchWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct)
     {
         var ranges = SplitRanges(min, max);
         await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (range, token) =>
@@ -209,7 +224,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
                       (rangeWhere.Count > 0 ? " WHERE " + string.Join(" AND ", rangeWhere) : "");
             for (var attempt = 1; ; attempt++)
             {
-                var writer = sink.NewWriter();
+                var writer = newWriter();
                 try
                 {
                     await using var connection = await OpenChecked(token);

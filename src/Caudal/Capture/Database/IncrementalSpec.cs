@@ -18,10 +18,10 @@ public enum CursorValueMissing
 }
 
 /// <summary>Parses how a database source (its defaults) or one of its datasets is captured: mode, cursor, lookback,
-/// primary key and the policy for rows without a cursor value.</summary>
+/// primary key, the policy for rows without a cursor value, and whether deletes are detected.</summary>
 internal static class IncrementalSpec
 {
-    public static readonly string[] Keys = ["mode", "cursor", "lookback", "primary_key", "on_cursor_value_missing"];
+    public static readonly string[] Keys = ["mode", "cursor", "lookback", "primary_key", "on_cursor_value_missing", "deletes"];
 
     public static DatasetSpec Parse(YamlMappingNode map, DatasetSpec inherited, string source, SpecContext ctx)
     {
@@ -46,6 +46,13 @@ internal static class IncrementalSpec
                 result = result with { OnCursorValueMissing = policy };
             else ctx.Error(missing.Start, $"Unknown on_cursor_value_missing '{missing.Value}' in source '{source}'.",
                 "use 'include' (rows with a NULL cursor are read on every run, the default), 'exclude' (left out and counted) or 'raise' (the dataset fails).");
+        }
+        if (ctx.Scalar(map, "deletes") is { } deletes)
+        {
+            if (Enum.TryParse<DeleteDetection>(deletes.Value, ignoreCase: true, out var detection) && deletes.Value!.All(char.IsLower))
+                result = result with { Deletes = detection };
+            else ctx.Error(deletes.Start, $"Unknown deletes '{deletes.Value}' in source '{source}'{Values.DidYouMean.Suggest(deletes.Value ?? "", ["ignore", "detect"])}.",
+                "use 'detect' (keys gone from the source become delete rows in raw) or 'ignore' (the default).");
         }
         if (result.Mode == CaptureMode.Incremental && result.Cursor == null)
             ctx.Error(map.Start, $"Incremental capture in source '{source}' needs a cursor column.", "add 'cursor: last_update' (a column that grows when a row changes).");
