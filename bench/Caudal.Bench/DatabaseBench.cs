@@ -108,7 +108,7 @@ internal static class DatabaseBench
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static string PrepareMySql(string server, int rows)
+    internal static string PrepareMySql(string server, int rows)
     {
         var db = new MySqlConnectionStringBuilder(server) { Database = "caudal_bench", DefaultCommandTimeout = 3600 };
         using var c = new MySqlConnection(new MySqlConnectionStringBuilder(server) { DefaultCommandTimeout = 3600 }.ConnectionString);
@@ -126,18 +126,13 @@ internal static class DatabaseBench
                   customer_id SMALLINT UNSIGNED NOT NULL, return_date DATETIME DEFAULT NULL, staff_id TINYINT UNSIGNED NOT NULL,
                   last_update TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB;
                 """);
-            Exec(c, $"""
-                INSERT INTO rental_big
-                SELECT seq, '2005-05-24 22:53:30' + INTERVAL (seq MOD 23000000) SECOND, 1 + seq MOD 4581, 1 + seq MOD 599,
-                       IF(seq MOD 88 = 0, NULL, '2005-05-26 22:04:30' + INTERVAL (seq MOD 23000000) SECOND), 1 + seq MOD 2, '2006-02-15 21:30:53'
-                FROM seq_1_to_{rows}
-                """);
+            Exec(c, MySqlRows(rows, "true"));
             Console.WriteLine($"mysql: loaded {rows:N0} rows into caudal_bench.rental_big in {clock.Elapsed.TotalSeconds:F0}s");
         }
         return db.ConnectionString;
     }
 
-    private static string PreparePostgres(string server, int rows)
+    internal static string PreparePostgres(string server, int rows)
     {
         var admin = new NpgsqlConnectionStringBuilder(server) { Pooling = false, CommandTimeout = 3600 };
         using (var c = new NpgsqlConnection(admin.ConnectionString))
@@ -161,11 +156,7 @@ internal static class DatabaseBench
                 CREATE TABLE rental_big (
                   rental_id int PRIMARY KEY, rental_date timestamp NOT NULL, inventory_id int NOT NULL, customer_id smallint NOT NULL,
                   return_date timestamp, staff_id smallint NOT NULL, last_update timestamp NOT NULL DEFAULT now());
-                INSERT INTO rental_big
-                SELECT g, '2005-05-24 22:53:30'::timestamp + (g % 23000000) * interval '1 second', 1 + g % 4581, 1 + g % 599,
-                       CASE WHEN g % 88 = 0 THEN NULL ELSE '2005-05-26 22:04:30'::timestamp + (g % 23000000) * interval '1 second' END,
-                       1 + g % 2, '2006-02-15 21:30:53'
-                FROM generate_series(1, {rows}) g;
+                {PostgresRows(rows, "true")};
                 """, d);
             load.ExecuteNonQuery();
             using (var vacuum = new NpgsqlCommand("VACUUM ANALYZE rental_big", d)) vacuum.ExecuteNonQuery();
@@ -173,6 +164,23 @@ internal static class DatabaseBench
         }
         return db.ConnectionString;
     }
+
+    /// <summary>Inserts the rows of <c>rental_big</c> (1..rows) whose id matches <paramref name="where"/> (on <c>seq</c>).</summary>
+    internal static string MySqlRows(int rows, string where) => $"""
+        INSERT INTO rental_big
+        SELECT seq, '2005-05-24 22:53:30' + INTERVAL (seq MOD 23000000) SECOND, 1 + seq MOD 4581, 1 + seq MOD 599,
+               IF(seq MOD 88 = 0, NULL, '2005-05-26 22:04:30' + INTERVAL (seq MOD 23000000) SECOND), 1 + seq MOD 2, '2006-02-15 21:30:53'
+        FROM seq_1_to_{rows} WHERE {where}
+        """;
+
+    /// <summary>Inserts the rows of <c>rental_big</c> (1..rows) whose id matches <paramref name="where"/> (on <c>g</c>).</summary>
+    internal static string PostgresRows(int rows, string where) => $"""
+        INSERT INTO rental_big
+        SELECT g, '2005-05-24 22:53:30'::timestamp + (g % 23000000) * interval '1 second', 1 + g % 4581, 1 + g % 599,
+               CASE WHEN g % 88 = 0 THEN NULL ELSE '2005-05-26 22:04:30'::timestamp + (g % 23000000) * interval '1 second' END,
+               1 + g % 2, '2006-02-15 21:30:53'
+        FROM generate_series(1, {rows}) g WHERE {where}
+        """;
 
     private static string DrainCommand(string kind) => kind == "mysql"
         ? "`mariadb --quick --batch -e 'SELECT * FROM rental_big' > /dev/null`"

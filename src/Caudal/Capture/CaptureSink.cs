@@ -181,6 +181,23 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The files of the source's keys read apart.</summary>
     public IReadOnlyList<DataFile> KeyFiles() => _keyWriters.SelectMany(w => w.Finish()).ToList();
 
+    /// <summary>The files of the rows read so far (their writers are finished: later reads open new ones).</summary>
+    public IReadOnlyList<DataFile> RowFiles() => _writers.OfType<RawBatchWriter>().SelectMany(w => w.Finish()).ToList();
+
+    /// <summary>Compares the source's keys with raw's (<c>deletes: detect</c>); set by the capture stage, which owns the lake.</summary>
+    public Func<CaptureSink, CancellationToken, Task<MissingKeys>>? KeyComparer { get; init; }
+
+    /// <summary>Once the rows (and, for an incremental read, the keys) are read: finds the deleted keys, to be committed
+    /// with the rows, and returns the keys the source has that raw lacks, for the source to read.</summary>
+    public Task<MissingKeys> CompareKeysAsync(CancellationToken ct) =>
+        (KeyComparer ?? throw new InvalidOperationException("this capture cannot compare keys"))(this, ct);
+
+    /// <summary>Drops every row read so far (the table is read again whole).</summary>
+    public void DiscardRows()
+    {
+        foreach (var w in _writers.OfType<RawBatchWriter>().ToList()) Discard(w);
+    }
+
     /// <summary>Drops a writer and every file it wrote (its rows will be read again).</summary>
     public void Discard(IBatchWriter writer)
     {

@@ -119,6 +119,9 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var columns = await source.DescribeAsync(dataset, ct);
             var cursorApp = $"caudal:cursor:{id}";
             long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
+            var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect
+                ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, ChangeOp.Delete), spec.Run.RawParquetVersion)
+                : null;
             sink = new CaptureSink(columns, since,
                 (written, op) => new RawBatchWriter(engine, written, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion, op),
                 declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema, spec.Run.RawParquetVersion),
@@ -132,16 +135,16 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 PayloadPrefix = run.RunId + "/",
                 Window = window,
                 Progress = message => observer.StageMessage(stage, message),
+                KeyComparer = keys == null ? null : keys.CompareAsync,
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
-            if (sink.DeleteKey != null)
+            if (keys != null)
             {
-                var (deletes, deleted) = await DeletedKeys.FindAsync(id, table, existing, sink, files, engine,
-                    RawBatchWriter.Lineage(run.RunId, run.StartedAt, ChangeOp.Delete), spec.Run.RawParquetVersion, ct);
+                if (!keys.Done) throw new InvalidOperationException($"{id}: the source did not compare its keys (deletes: detect).");
                 sink.DiscardKeys();
-                files = [.. files, .. deletes];
-                stage.Deleted = deleted;
+                files = [.. files, .. keys.DeleteFiles];
+                stage.Deleted = keys.Deleted;
             }
             if (files.Count == 0 && sink.Schema == null)
             {

@@ -46,7 +46,7 @@ public sealed class MySqlSourceTests : IDisposable
         Assert.Equal("-128|255|65535|-8388608|18446744073709551615|123.45|1.500000000000000000000000000000|1.25|2.5|2006-02-15|2005-05-24 22:53:30.123456|" +
                      "2006-02-15 04:34:33|2006|-838:59:59|ab|Inegöl 🎬|long text|NC-17|Trailers,Commentaries|True|129|89504E47|{\"a\": [1, 2]}|" +
                      "0101000000000000000000F03F0000000000000040|True", LakeReader.Flat(row));
-        var nulls = (await h.QueryAsync("SELECT count(*) FROM raw.db_t WHERE id = 2 AND COLUMNS(* EXCLUDE (id, _caudal_run_id, _caudal_ingested_at, ingest_date)) IS NULL"))[0][0];
+        var nulls = (await h.QueryAsync("SELECT count(*) FROM raw.db_t WHERE id = 2 AND COLUMNS(* EXCLUDE (id, _caudal_op, _caudal_run_id, _caudal_ingested_at, ingest_date)) IS NULL"))[0][0];
         Assert.Equal("1", nulls);
     }
 

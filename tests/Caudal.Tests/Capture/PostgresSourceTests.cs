@@ -82,7 +82,7 @@ public sealed class PostgresSourceTests : IDisposable
         Assert.Equal("-32768|9223372036854775807|123.45|1.000000000000000000000000000000000000000001|1.25|2.5|True|Inegöl 🎬|v|ab |2006-02-15|" +
                      "2005-05-24 22:53:30.123456|2006-02-15 02:34:33|23:59:59|1 day 02:00:00|89504E47|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11|{\"a\": 1}|" +
                      "{\"b\": [1, 2]}|Trailers|Deleted Scenes|1|null|3|NC-17|2006", LakeReader.Flat(row));
-        var nulls = (await h.QueryAsync("SELECT count(*) FROM raw.pg_t WHERE id = 2 AND COLUMNS(* EXCLUDE (id, _caudal_run_id, _caudal_ingested_at, ingest_date)) IS NULL"))[0][0];
+        var nulls = (await h.QueryAsync("SELECT count(*) FROM raw.pg_t WHERE id = 2 AND COLUMNS(* EXCLUDE (id, _caudal_op, _caudal_run_id, _caudal_ingested_at, ingest_date)) IS NULL"))[0][0];
         Assert.Equal("1", nulls);
     }
 

@@ -193,16 +193,56 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         var cursorSeen = dataset.Mode == CaptureMode.Incremental && read.Cursor != null ? sink.RaiseWatermark : (Action<long>?)null;
         await ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, sink, Rows(sink), cursorSeen, ct);
         if (dataset.Deletes != DeleteDetection.Detect) return;
-        // A full read holds every key; an incremental one reads the keys apart, after the rows (in the same snapshot where
-        // the server shares one), so a row read and then deleted is seen as deleted.
-        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: incremental);
-        if (!incremental) return;
-        var keys = read with { Columns = read.Key, Cursor = null };
-        var (keyMin, keyMax, _, _) = split ? await BoundsAsync(connection, keys, split, incremental: false, [], [], ct) : (null, null, null, 0);
-        await ReadRangesAsync(dataset, keys, [], [], keyMin, keyMax, snapshot, sink, sink.NewKeyWriter, cursorSeen: null, ct);
+        // A read without a cursor window holds every key; a windowed one reads the keys apart, after the rows (in the same
+        // snapshot where the server shares one), so a row read and then deleted is seen as deleted. Rows a policy leaves
+        // out (a NULL cursor, on_cursor_value_missing: exclude) are left out of the keys too.
+        var windowed = incremental && window.Count > 0;
+        List<string> notNull = incremental && dataset.OnCursorValueMissing == CursorValueMissing.Exclude ? [$"{Quote(read.Cursor!.Name)} IS NOT NULL"] : [];
+        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: windowed);
+        if (windowed)
+        {
+            var keys = read with { Columns = read.Key, Cursor = null };
+            var (keyMin, keyMax, _, _) = split ? await BoundsAsync(connection, keys, split, incremental: false, notNull, [], ct) : (null, null, null, 0);
+            await ReadRangesAsync(dataset, keys, notNull, [], keyMin, keyMax, snapshot, sink, sink.NewKeyWriter, cursorSeen: null, ct);
+        }
+        var missing = await sink.CompareKeysAsync(ct);
+        if (missing.Count == 0) return;
+        // Rows the cursor could not see (inserted or restored with a cursor value behind the watermark): read by key when
+        // they are few, else the table whole. The watermark stays where the cursor read left it.
+        if (missing.Keys.Count > 0 && read.Key.All(k => KeyTypes.Contains(k.DuckType)))
+        {
+            sink.Warn($"{missing.Count:N0} row(s) behind the cursor's watermark (absent from raw) read by their key");
+            foreach (var batch in missing.Keys.Chunk(KeysPerQuery))
+            {
+                var (match, values) = KeyMatch(read.Key, batch);
+                await ReadRangesAsync(dataset, read, [match, .. notNull], values, null, null, snapshot, sink, Rows(sink), cursorSeen: null, ct);
+            }
+            return;
+        }
+        sink.Warn($"{missing.Count:N0} key(s) of the source absent from raw, behind the cursor's watermark: the table was read whole");
+        sink.DiscardRows();
+        var (min2, max2, _, _) = split ? await BoundsAsync(connection, read, split, incremental: false, notNull, [], ct) : (null, null, null, 0);
+        await ReadRangesAsync(dataset, read, notNull, [], min2, max2, snapshot, sink, Rows(sink), cursorSeen: null, ct);
     }
 
     private static Func<RawBatchWriter> Rows(CaptureSink sink) => () => sink.NewWriter(ChangeOp.Snapshot);
+
+    /// <summary>Key types whose values read back from the lake bind as parameters every server compares exactly.</summary>
+    private static readonly string[] KeyTypes = [.. SplittableTypes, "UINTEGER", "UBIGINT", "VARCHAR"];
+
+    private const int KeysPerQuery = 500;
+
+    /// <summary>A condition matching the rows of <paramref name="keys"/>, and its parameters.</summary>
+    private (string Where, List<(string, object)> Parameters) KeyMatch(IReadOnlyList<DatabaseColumn> key, object?[][] keys)
+    {
+        var parameters = new List<(string, object)>();
+        var rows = keys.Select((values, row) => "(" + string.Join(" AND ", key.Select((column, i) =>
+        {
+            parameters.Add(($"key_{row}_{i}", values[i] ?? DBNull.Value));
+            return $"{Quote(column.Name)} = @key_{row}_{i}";
+        })) + ")");
+        return ("(" + string.Join(" OR ", rows) + ")", parameters);
+    }
 
     /// <summary>Reads the rows matching <paramref name="where"/>, split into key ranges between min and max when given,
     /// each range on its own connection and read again from its start if its connection dies.</summary>
