@@ -16,7 +16,7 @@ public sealed class CaptureSink : IDisposable
     private readonly Func<IReadOnlyList<CaptureColumn>, string?, RawBatchWriter> _newWriter;
     private readonly Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? _newJsonWriter;
     private readonly List<IBatchWriter> _writers = [];
-    private readonly List<RawBatchWriter> _keyWriters = [];
+    private readonly List<IRowWriter> _keyWriters = [];
     private readonly List<(string Name, string LocalPath)> _payloads = [];
     private readonly string _staging;
     private readonly Lock _lock = new();
@@ -162,35 +162,42 @@ public sealed class CaptureSink : IDisposable
     /// the whole table, so their keys are the source's keys.</summary>
     public bool KeysReadApart { get; private set; }
 
-    /// <summary>Asks for deletes to be detected by <paramref name="key"/>, with the source's keys read apart or not.</summary>
+    /// <summary>Compares the source's keys with raw's (<c>deletes: detect</c>); set by the capture stage, which owns the lake.</summary>
+    public IKeyComparer? KeyComparer { get; init; }
+
+    private IKeyComparer Comparer => KeyComparer ?? throw new InvalidOperationException("this capture cannot compare keys");
+
+    /// <summary>Once the rows are read: deletes are detected by <paramref name="key"/>, with the source's keys read
+    /// apart next, or not (the rows read are the whole table).</summary>
     public void DetectDeletes(IReadOnlyList<string> key, bool keysReadApart)
     {
         DeleteKey = key;
         KeysReadApart = keysReadApart;
+        Comparer.Start(this);
     }
 
     /// <summary>A writer of the source's primary-key values (never committed: they are compared with raw's live keys).</summary>
-    public RawBatchWriter NewKeyWriter()
+    public IRowWriter NewKeyWriter()
     {
         var key = DeleteKey ?? throw new InvalidOperationException("deletes are not detected for this capture");
-        var writer = _newWriter([.. key.Select(k => Columns.First(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase)))], null);
+        var writer = Comparer.NewKeyWriter([.. key.Select(k => Columns.First(c => string.Equals(c.Name, k, StringComparison.OrdinalIgnoreCase)))]);
         lock (_lock) _keyWriters.Add(writer);
         return writer;
     }
 
-    /// <summary>The files of the source's keys read apart.</summary>
-    public IReadOnlyList<DataFile> KeyFiles() => _keyWriters.SelectMany(w => w.Finish()).ToList();
+    /// <summary>The source's key writers, finished.</summary>
+    public IReadOnlyList<IRowWriter> KeyWriters()
+    {
+        foreach (var w in _keyWriters) w.Finish();
+        return _keyWriters;
+    }
 
     /// <summary>The files of the rows read so far (their writers are finished: later reads open new ones).</summary>
     public IReadOnlyList<DataFile> RowFiles() => _writers.OfType<RawBatchWriter>().SelectMany(w => w.Finish()).ToList();
 
-    /// <summary>Compares the source's keys with raw's (<c>deletes: detect</c>); set by the capture stage, which owns the lake.</summary>
-    public Func<CaptureSink, CancellationToken, Task<MissingKeys>>? KeyComparer { get; init; }
-
-    /// <summary>Once the rows (and, for an incremental read, the keys) are read: finds the deleted keys, to be committed
+    /// <summary>Once the rows (and, for a windowed read, the keys) are read: finds the deleted keys, to be committed
     /// with the rows, and returns the keys the source has that raw lacks, for the source to read.</summary>
-    public Task<MissingKeys> CompareKeysAsync(CancellationToken ct) =>
-        (KeyComparer ?? throw new InvalidOperationException("this capture cannot compare keys"))(this, ct);
+    public Task<MissingKeys> CompareKeysAsync(CancellationToken ct) => Comparer.CompareAsync(this, ct);
 
     /// <summary>Drops every row read so far (the table is read again whole).</summary>
     public void DiscardRows()
@@ -204,7 +211,7 @@ public sealed class CaptureSink : IDisposable
         lock (_lock)
         {
             _writers.Remove(writer);
-            if (writer is RawBatchWriter raw) _keyWriters.Remove(raw);
+            if (writer is IRowWriter keys) _keyWriters.Remove(keys);
         }
         writer.Discard();
         writer.Dispose();
@@ -226,14 +233,7 @@ public sealed class CaptureSink : IDisposable
     public void DiscardAll()
     {
         foreach (var w in _writers) w.Discard();
-        DiscardKeys();
         DiscardPayloads("");
-    }
-
-    /// <summary>Deletes the files of the keys read apart (done with once deletes are found).</summary>
-    public void DiscardKeys()
-    {
-        foreach (var w in _keyWriters) w.Discard();
     }
 
     public void Dispose()

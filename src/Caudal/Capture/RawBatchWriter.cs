@@ -16,7 +16,7 @@ namespace Caudal.Capture;
 /// at two buffers). Timestamps are buffered as TIMESTAMPTZ, the type the raw zone stores (an instant in UTC), so
 /// nothing is converted when the file is written.
 /// </remarks>
-public sealed class RawBatchWriter : IBatchWriter
+public sealed class RawBatchWriter : IRowWriter
 {
     public const string IngestDateColumn = "ingest_date";
     public const string RunIdColumn = "_caudal_run_id";

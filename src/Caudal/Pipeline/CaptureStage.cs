@@ -119,7 +119,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var columns = await source.DescribeAsync(dataset, ct);
             var cursorApp = $"caudal:cursor:{id}";
             long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
-            var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect
+            using var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect
                 ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, ChangeOp.Delete), spec.Run.RawParquetVersion)
                 : null;
             sink = new CaptureSink(columns, since,
@@ -135,14 +135,13 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                 PayloadPrefix = run.RunId + "/",
                 Window = window,
                 Progress = message => observer.StageMessage(stage, message),
-                KeyComparer = keys == null ? null : keys.CompareAsync,
+                KeyComparer = keys,
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
             if (keys != null)
             {
                 if (!keys.Done) throw new InvalidOperationException($"{id}: the source did not compare its keys (deletes: detect).");
-                sink.DiscardKeys();
                 files = [.. files, .. keys.DeleteFiles];
                 stage.Deleted = keys.Deleted;
             }

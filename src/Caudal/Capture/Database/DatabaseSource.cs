@@ -84,7 +84,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     /// <summary>Streams the rows of <paramref name="sql"/> into <paramref name="writer"/>; reports each row's cursor value.</summary>
     protected abstract Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
-        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct);
+        DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct);
 
     public async Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default)
     {
@@ -247,7 +247,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     /// <summary>Reads the rows matching <paramref name="where"/>, split into key ranges between min and max when given,
     /// each range on its own connection and read again from its start if its connection dies.</summary>
     private async Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
-        long? min, long? max, string? snapshot, CaptureSink sink, Func<RawBatchWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct)
+        long? min, long? max, string? snapshot, CaptureSink sink, Func<IRowWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct)
     {
         var ranges = SplitRanges(min, max);
         await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (range, token) =>

@@ -59,7 +59,7 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
-        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
+        DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
         await using var command = new MySqlCommand(sql, (MySqlConnection)connection);
         foreach (var (name, value) in parameters) command.Parameters.AddWithValue("@" + name, value);

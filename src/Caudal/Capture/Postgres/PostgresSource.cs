@@ -68,10 +68,11 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
     }
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
-        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
+        DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
         // COPY takes no parameters: the values are Caudal's own (watermarks and key bounds), written as typed literals.
-        foreach (var (name, value) in parameters) sql = sql.Replace("@" + name, Literal(value));
+        // Longest names first: @key_1_10 is not read as @key_1_1 followed by a 0.
+        foreach (var (name, value) in parameters.OrderByDescending(p => p.Name.Length)) sql = sql.Replace("@" + name, Literal(value));
         var columns = read.Columns;
         NpgsqlDbType[] readAs;
         lock (_readAs) readAs = columns.Select(c => _readAs[c.Name]).ToArray();
@@ -128,7 +129,9 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
     private static string Literal(object value) => value switch
     {
         DateTime t => $"'{t:yyyy-MM-dd HH:mm:ss.ffffff}'",
-        long or int => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        long or int or short or sbyte or byte or ushort or uint or ulong => Convert.ToString(value, CultureInfo.InvariantCulture)!,
+        string text => "E'" + text.Replace("\\", "\\\\").Replace("'", "''") + "'", // an escape string: the same whatever standard_conforming_strings says
+        DBNull => "NULL",
         _ => throw new ArgumentException($"unexpected parameter {value}"),
     };
 

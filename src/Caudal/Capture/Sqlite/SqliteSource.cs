@@ -120,7 +120,7 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
     protected override string CursorType(DatabaseColumn cursor) => cursor.DuckType == "VARCHAR" ? "TIMESTAMP" : cursor.DuckType;
 
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
-        DatabaseRead read, RawBatchWriter writer, Action<long>? cursorSeen, CancellationToken ct)
+        DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
