@@ -169,12 +169,16 @@ public sealed class CaptureSink : IDisposable
 
     /// <summary>Once the rows are read: deletes are detected by <paramref name="key"/>, with the source's keys read
     /// apart next, or not (the rows read are the whole table).</summary>
-    public void DetectDeletes(IReadOnlyList<string> key, bool keysReadApart)
+    public void DetectDeletes(IReadOnlyList<string> key, bool keysReadApart, KeyBitmap? bitmap = null)
     {
         DeleteKey = key;
         KeysReadApart = keysReadApart;
+        SourceKeys = bitmap;
         Comparer.Start(this);
     }
+
+    /// <summary>The source's keys as bits, when its key is one dense integer column read apart; null otherwise.</summary>
+    public KeyBitmap? SourceKeys { get; private set; }
 
     /// <summary>A writer of the source's primary-key values (never committed: they are compared with raw's live keys).</summary>
     public IRowWriter NewKeyWriter()

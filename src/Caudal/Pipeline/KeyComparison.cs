@@ -46,6 +46,11 @@ internal sealed class KeyComparison(TableId id, DeltaTable table, Snapshot? exis
         var columns = Columns(key);
         var readNow = Files(sink.RowFiles(), columns)
             ?? throw new InvalidOperationException($"{id}: no row file was written; deletes cannot be detected."); // a read writes one even when it finds no row
+        if (sink.SourceKeys != null)
+        {
+            _known = Task.Run(() => LiveBitsAsync(key[0], readNow));
+            return;
+        }
         var known = Task.Run(async () =>
         {
             string live;
@@ -53,7 +58,7 @@ internal sealed class KeyComparison(TableId id, DeltaTable table, Snapshot? exis
             else
             {
                 await _engine.MountAsync(id, table, existing);
-                var isDelete = existing.Schema.Find(ChangeOp.Column) != null ? $"coalesce({ChangeOp.Column} = '{ChangeOp.Delete}', false)" : "false";
+                var isDelete = existing.Schema.Find(ChangeOp.Column) != null ? IsDelete : "false";
                 // The newest row decides; a delete and a row of the same run: the delete is newer (keys are read after rows).
                 live = $"SELECT {columns} FROM {id.ZoneName}.{Sql.Ident(id.Name)} GROUP BY ALL " +
                        $"HAVING NOT arg_max({isDelete}, epoch_us({RawBatchWriter.IngestedAtColumn}) * 2 + {isDelete}::BIGINT)";
@@ -63,12 +68,64 @@ internal sealed class KeyComparison(TableId id, DeltaTable table, Snapshot? exis
         _known = known;
     }
 
+    private KeyBitmap? _live, _readNow;
+
+    /// <summary>Raw's live keys and the keys just read, as bits (a dense integer key).</summary>
+    private async Task LiveBitsAsync(string key, string readNow)
+    {
+        var engine = Engine;
+        _live = new KeyBitmap();
+        _readNow = new KeyBitmap();
+        var column = Sql.Ident(key);
+        if (existing != null)
+        {
+            await engine.MountAsync(id, table, existing);
+            var view = $"{id.ZoneName}.{Sql.Ident(id.Name)}";
+            var hasOp = existing.Schema.Find(ChangeOp.Column) != null;
+            var add = _live.Adder();
+            foreach (var row in engine.Rows($"SELECT {column}::BIGINT FROM {view}{(hasOp ? $" WHERE {ChangeOp.Column} IS DISTINCT FROM '{ChangeOp.Delete}'" : "")}")) add(row.GetInt64(0));
+            // A key whose newest row is a delete is not live (a delete and a row of the same run: the delete is newer).
+            if (hasOp)
+                foreach (var row in engine.Rows($"""
+                    SELECT {column}::BIGINT FROM {view} WHERE {column} IN (SELECT {column} FROM {view} WHERE {ChangeOp.Column} = '{ChangeOp.Delete}')
+                    GROUP BY ALL HAVING arg_max({IsDelete}, epoch_us({RawBatchWriter.IngestedAtColumn}) * 2 + {IsDelete}::BIGINT)
+                    """)) _live.Remove(row.GetInt64(0));
+        }
+        var read = _readNow.Adder();
+        foreach (var row in engine.Rows($"SELECT {column}::BIGINT FROM ({readNow})")) read(row.GetInt64(0));
+    }
+
+    /// <summary>The bitmap comparison: deleted = live − source; missing = source − live − read now.</summary>
+    private async Task<MissingKeys> CompareBitsAsync(CaptureSink sink, KeyBitmap source, CancellationToken ct)
+    {
+        await _known!.WaitAsync(ct);
+        var engine = Engine;
+        var key = sink.DeleteKey![0];
+        var type = sink.Columns.First(c => string.Equals(c.Name, key, StringComparison.OrdinalIgnoreCase)).DuckType;
+        engine.Execute("CREATE TABLE deleted_keys (k BIGINT)");
+        using (var appender = engine.Connection.CreateAppender("deleted_keys"))
+            foreach (var k in _live!.Except(source))
+            {
+                appender.CreateRow().AppendValue(k).EndRow();
+                Deleted++;
+            }
+        if (Deleted > 0)
+            DeleteFiles = ParquetOutput.WriteFiles(engine.Connection, $"(SELECT k::{type} AS {Sql.Ident(key)}, {deleteLineage} FROM deleted_keys)",
+                [RawBatchWriter.IngestDateColumn], Path.Combine(settings.TempDirectory, "staging"), existing?.Schema, parquetVersion: parquetVersion).Files;
+        var count = 0L;
+        var keys = new List<object?[]>();
+        foreach (var k in source.Except(_live, _readNow!))
+            if (++count <= MaxMissing) keys.Add([k]);
+        return new MissingKeys(count, count > MaxMissing ? [] : keys);
+    }
+
     public IRowWriter NewKeyWriter(IReadOnlyList<CaptureColumn> key) =>
         new KeyTableWriter(Engine.Connection, $"source_keys_{Interlocked.Increment(ref _keyTables)}", key);
 
     public async Task<MissingKeys> CompareAsync(CaptureSink sink, CancellationToken ct)
     {
         Done = true;
+        if (sink.SourceKeys is { } bits) return await CompareBitsAsync(sink, bits, ct);
         var engine = Engine;
         var columns = Columns(sink.DeleteKey!);
         var tables = sink.KeyWriters().OfType<KeyTableWriter>().Select(w => $"SELECT {columns} FROM {Sql.Ident(w.Table)}").ToList();
@@ -104,6 +161,8 @@ internal sealed class KeyComparison(TableId id, DeltaTable table, Snapshot? exis
         }
         return new MissingKeys(count, keys);
     }
+
+    private static readonly string IsDelete = $"coalesce({ChangeOp.Column} = '{ChangeOp.Delete}', false)";
 
     private static string Columns(IReadOnlyList<string> key) => string.Join(", ", key.Select(Sql.Ident));
 

@@ -198,12 +198,20 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         // out (a NULL cursor, on_cursor_value_missing: exclude) are left out of the keys too.
         var windowed = incremental && window.Count > 0;
         List<string> notNull = incremental && dataset.OnCursorValueMissing == CursorValueMissing.Exclude ? [$"{Quote(read.Cursor!.Name)} IS NOT NULL"] : [];
-        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: windowed);
-        if (windowed)
+        if (!windowed) sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: false);
+        else
         {
             var keys = read with { Columns = read.Key, Cursor = null };
-            var (keyMin, keyMax, _, _) = split ? await BoundsAsync(connection, keys, split, incremental: false, notNull, [], ct) : (null, null, null, 0);
-            await ReadRangesAsync(dataset, keys, notNull, [], keyMin, keyMax, snapshot, sink, sink.NewKeyWriter, cursorSeen: null, ct);
+            var (keyMin, keyMax) = await KeyBoundsAsync(connection, keys, notNull, ct);
+            // An integer key in a range small enough is compared as bits (no key is written anywhere); any other in DuckDB.
+            var bitmap = keyMin is { } first && keyMax is { } last && KeyBitmap.Fits(first, last) ? new KeyBitmap()
+                : keyMin == null && read.Key.Count == 1 && SplittableTypes.Contains(read.Key[0].DuckType) ? new KeyBitmap() // no rows
+                : null;
+            sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: true, bitmap);
+            var (lo, hi) = split && keyMax - keyMin + 1 >= SplitRows ? (keyMin, keyMax) : (null, null);
+            if (bitmap == null) await ReadRangesAsync(dataset, keys, notNull, [], lo, hi, snapshot, sink, sink.NewKeyWriter, cursorSeen: null, ct);
+            else await ReadRangesAsync(dataset, keys, notNull, [], lo, hi, snapshot,
+                (c, sql, values, token) => ReadKeysAsync(c, sql, values, read.Key[0], bitmap.Adder(), token), ct); // read again, a key is set again: nothing to undo
         }
         var missing = await sink.CompareKeysAsync(ct);
         if (missing.Count == 0) return;
@@ -244,10 +252,31 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         return ("(" + string.Join(" OR ", rows) + ")", parameters);
     }
 
-    /// <summary>Reads the rows matching <paramref name="where"/>, split into key ranges between min and max when given,
-    /// each range on its own connection and read again from its start if its connection dies.</summary>
+    /// <summary>Reads one range: the query, its parameters, on a connection of its own (already in the shared snapshot).</summary>
+    private delegate Task RangeRead(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters, CancellationToken ct);
+
+    /// <summary>Reads the rows matching <paramref name="where"/> into writers from <paramref name="newWriter"/>.</summary>
+    private Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
+        long? min, long? max, string? snapshot, CaptureSink sink, Func<IRowWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct) =>
+        ReadRangesAsync(dataset, read, where, parameters, min, max, snapshot, async (connection, sql, values, token) =>
+        {
+            var writer = newWriter();
+            try
+            {
+                await ReadAsync(connection, sql, values, read, writer, cursorSeen, token);
+                writer.Finish(); // frees the range's buffer now: memory is bounded by the readers running, not by the ranges
+            }
+            catch (Exception)
+            {
+                sink.Discard(writer); // the range is read again from its start: no partial rows, no duplicates
+                throw;
+            }
+        }, ct);
+
+    /// <summary>Reads the query's rows split into key ranges between min and max when given, each range on its own
+    /// connection and read again from its start if its connection dies.</summary>
     private async Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
-        long? min, long? max, string? snapshot, CaptureSink sink, Func<IRowWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct)
+        long? min, long? max, string? snapshot, RangeRead readRange, CancellationToken ct)
     {
         var ranges = SplitRanges(min, max);
         await Parallel.ForEachAsync(ranges, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (range, token) =>
@@ -264,18 +293,15 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
                       (rangeWhere.Count > 0 ? " WHERE " + string.Join(" AND ", rangeWhere) : "");
             for (var attempt = 1; ; attempt++)
             {
-                var writer = newWriter();
                 try
                 {
                     await using var connection = await OpenChecked(token);
                     if (snapshot != null) await UseSnapshotAsync(connection, snapshot, token);
-                    await ReadAsync(connection, sql, rangeParameters, read, writer, cursorSeen, token);
-                    writer.Finish(); // frees the range's buffer now: memory is bounded by the readers running, not by the ranges
+                    await readRange(connection, sql, rangeParameters, token);
                     return;
                 }
                 catch (Exception e) when (attempt < RangeAttempts && IsTransient(e) && !token.IsCancellationRequested)
                 {
-                    sink.Discard(writer); // the range is read again from its start: no partial rows, no duplicates
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), token);
                 }
                 catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
@@ -285,6 +311,10 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
             }
         });
     }
+
+    /// <summary>Streams the one integer column of <paramref name="sql"/>'s rows (a primary key) to <paramref name="key"/>.</summary>
+    protected abstract Task ReadKeysAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseColumn column, Action<long> key, CancellationToken ct);
 
     /// <summary>Starts a transaction on <paramref name="connection"/> whose snapshot other connections can join; returns
     /// its id, or null where the server cannot share snapshots (each range then reads its own).</summary>
@@ -313,6 +343,20 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         var cursorMissing = incremental ? Convert.ToInt64(reader.GetValue(4), System.Globalization.CultureInfo.InvariantCulture) : 0;
         if (!split || reader.IsDBNull(0) || Convert.ToInt64(reader.GetValue(2)) < SplitRows) return (null, null, cursorMax, cursorMissing);
         return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)), cursorMax, cursorMissing);
+    }
+
+    /// <summary>The lowest and highest value of a single-column integer key among the rows matching <paramref name="where"/>
+    /// (an index lookup, not a scan), or nulls (another key, or no rows).</summary>
+    private async Task<(long? Min, long? Max)> KeyBoundsAsync(DbConnection connection, DatabaseRead keys, List<string> where, CancellationToken ct)
+    {
+        if (keys.Columns.Count != 1 || !SplittableTypes.Contains(keys.Columns[0].DuckType)) return (null, null);
+        var key = Quote(keys.Columns[0].Name);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT MIN({key}), MAX({key}) FROM {keys.From}" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "");
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        long? Value(int i) => reader.IsDBNull(i) ? null : Convert.ToInt64(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+        return (Value(0), Value(1));
     }
 
     /// <summary>The read's cursor condition under the dataset's policy for rows whose cursor is NULL (counted by the

@@ -86,6 +86,20 @@ public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         }
     }
 
+    protected override async Task ReadKeysAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseColumn column, Action<long> key, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand(sql, (MySqlConnection)connection);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue("@" + name, value);
+        await command.PrepareAsync(ct);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        for (var n = 0L; reader.Read(); n++)
+        {
+            if ((n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            key(reader.GetInt64(0));
+        }
+    }
+
     private static Action<IDuckDBAppenderRow, MySqlDataReader, int> Converter(string duckType) => duckType switch
     {
         "BOOLEAN" => (row, r, i) => row.AppendValue(r.GetBoolean(i)),

@@ -70,9 +70,7 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
     protected override async Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
         DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct)
     {
-        // COPY takes no parameters: the values are Caudal's own (watermarks and key bounds), written as typed literals.
-        // Longest names first: @key_1_10 is not read as @key_1_1 followed by a 0.
-        foreach (var (name, value) in parameters.OrderByDescending(p => p.Name.Length)) sql = sql.Replace("@" + name, Literal(value));
+        sql = Inline(sql, parameters);
         var columns = read.Columns;
         NpgsqlDbType[] readAs;
         lock (_readAs) readAs = columns.Select(c => _readAs[c.Name]).ToArray();
@@ -94,6 +92,25 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
             }
             writer.EndRow(row);
             if (writer.Rows % 65536 == 0) ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    protected override async Task ReadKeysAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseColumn column, Action<long> key, CancellationToken ct)
+    {
+        sql = Inline(sql, parameters);
+        NpgsqlDbType type;
+        lock (_readAs) type = _readAs[column.Name];
+        await using var export = await ((NpgsqlConnection)connection).BeginBinaryExportAsync($"COPY ({sql}) TO STDOUT (FORMAT BINARY)", ct);
+        for (var n = 0L; export.StartRow() != -1; n++)
+        {
+            if ((n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            key(type switch
+            {
+                NpgsqlDbType.Smallint => export.Read<short>(type),
+                NpgsqlDbType.Integer => export.Read<int>(type),
+                _ => export.Read<long>(type),
+            });
         }
     }
 
@@ -124,6 +141,14 @@ public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
             case NpgsqlDbType.Array | NpgsqlDbType.Text: row.AppendValue(export.Read<string?[]>(type)); return 0;
             default: row.AppendValue(export.Read<string>(type)); return 0;
         }
+    }
+
+    /// <summary>COPY takes no parameters: the values are Caudal's own (watermarks, key bounds, keys), written as literals,
+    /// longest names first (@key_1_10 is not @key_1_1 followed by a 0).</summary>
+    private static string Inline(string sql, IReadOnlyList<(string Name, object Value)> parameters)
+    {
+        foreach (var (name, value) in parameters.OrderByDescending(p => p.Name.Length)) sql = sql.Replace("@" + name, Literal(value));
+        return sql;
     }
 
     private static string Literal(object value) => value switch

@@ -160,6 +160,20 @@ public sealed class SqliteSource(SourceSpec spec, string baseDirectory) : Databa
         }
     }
 
+    protected override async Task ReadKeysAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
+        DatabaseColumn column, Action<long> key, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) AddParameter(command, name, value);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        for (var n = 0L; reader.Read(); n++)
+        {
+            if ((n & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            key(SqliteTypeMapping.ParseInteger(reader.GetValue(0)));
+        }
+    }
+
     /// <summary>A time cursor value, which must be in the canonical text form: other forms ('T' between date and time,
     /// epoch numbers) sort differently as text, so the next run's <c>cursor &gt;= watermark</c> could skip rows.</summary>
     private DateTime TimeCursor(object value, DatabaseRead read, long rowNumber)
