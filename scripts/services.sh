@@ -57,7 +57,7 @@ if ! listening 15432; then
   chown -R postgres:postgres "$data"
   # From / : the postgres user may not enter the current folder (runuser would say so on every start).
   (cd / && runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/postgres.log" -w \
-    -o "-p 15432 -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null)
+    -o "-p 15432 -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=64" start >/dev/null)
   CAUDAL_STARTED_POSTGRES="$bin"
 fi
 

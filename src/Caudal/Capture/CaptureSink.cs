@@ -13,7 +13,7 @@ public sealed record QuarantinedRow(string File, long? Line, string? Column, str
 /// </summary>
 public sealed class CaptureSink : IDisposable
 {
-    private readonly Func<IReadOnlyList<CaptureColumn>, string?, RawBatchWriter> _newWriter;
+    private readonly Func<IReadOnlyList<CaptureColumn>, RowStamp?, RawBatchWriter> _newWriter;
     private readonly Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? _newJsonWriter;
     private readonly List<IBatchWriter> _writers = [];
     private readonly List<IRowWriter> _keyWriters = [];
@@ -35,7 +35,7 @@ public sealed class CaptureSink : IDisposable
     /// <summary>The span of source time this run captures (backfill, scheduled runs), or null: everything new.</summary>
     public CaptureWindow? Window { get; init; }
 
-    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<IReadOnlyList<CaptureColumn>, string?, RawBatchWriter> newWriter,
+    internal CaptureSink(IReadOnlyList<CaptureColumn> columns, long? since, Func<IReadOnlyList<CaptureColumn>, RowStamp?, RawBatchWriter> newWriter,
         Func<IReadOnlyDictionary<string, string>, JsonBatchWriter>? newJsonWriter = null, string? staging = null)
     {
         Columns = columns;
@@ -145,11 +145,11 @@ public sealed class CaptureSink : IDisposable
         }
     }
 
-    /// <summary>A writer of rows with the source's columns; <paramref name="op"/> (a <see cref="ChangeOp"/>) says what
-    /// happened to them, for sources that know (databases).</summary>
-    public RawBatchWriter NewWriter(string? op = null)
+    /// <summary>A writer of rows with the source's columns; <paramref name="stamp"/> says what happened to them, for
+    /// sources that know (databases).</summary>
+    public RawBatchWriter NewWriter(RowStamp? stamp = null)
     {
-        var writer = _newWriter(Columns, op);
+        var writer = _newWriter(Columns, stamp);
         lock (_lock) _writers.Add(writer);
         return writer;
     }

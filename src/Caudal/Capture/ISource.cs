@@ -21,6 +21,10 @@ public interface ISource : IDisposable
     /// <summary>How many datasets may be captured at once (each is its own commit): a database's tables are
     /// independent; an API's requests share one budget.</summary>
     int DatasetsAtOnce => 1;
+
+    /// <summary>Called once the source's datasets of a run are committed (or failed): a source reading a log confirms
+    /// its position here, and only when <paramref name="everyDatasetCommitted"/>.</summary>
+    Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A captured column: its name and the DuckDB type the rows are buffered as.</summary>

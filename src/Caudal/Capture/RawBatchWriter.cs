@@ -42,11 +42,11 @@ public sealed class RawBatchWriter : IRowWriter
     private bool _finished;
 
     public RawBatchWriter(EngineSettings settings, IReadOnlyList<CaptureColumn> columns, string runId, DateTimeOffset ingestedAt, int rowsPerFile,
-        DeltaSchema? existing = null, int parquetVersion = 1, string? op = null)
+        DeltaSchema? existing = null, int parquetVersion = 1, RowStamp? stamp = null)
     {
         _parquetVersion = parquetVersion;
         _existing = existing;
-        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn, ChangeOp.Column })
+        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn, ChangeOp.Column, ChangeOp.LsnColumn })
             if (columns.Any(c => string.Equals(c.Name, reserved, StringComparison.OrdinalIgnoreCase)))
                 throw new CaptureException($"Column '{reserved}' is reserved for Caudal's lineage in the raw zone; rename it with a query.");
         _columns = columns;
@@ -58,7 +58,7 @@ public sealed class RawBatchWriter : IRowWriter
         _bufferColumns = string.Join(", ", columns.Select(c => $"{Sql.Ident(c.Name)} {BufferType(c.DuckType)}"));
         foreach (var buffer in Buffers) ParquetOutput.Execute(_connection, $"CREATE TABLE {buffer} ({_bufferColumns})");
         _appender = _connection.CreateAppender(Buffers[0]);
-        _lineage = Lineage(runId, ingestedAt, op);
+        _lineage = Lineage(runId, ingestedAt, stamp);
         _partition = new() { [IngestDateColumn] = ingestedAt.UtcDateTime.ToString("yyyy-MM-dd") };
     }
 
@@ -67,11 +67,11 @@ public sealed class RawBatchWriter : IRowWriter
         duckType.ToUpperInvariant() is "TIMESTAMP" or "DATETIME" ? "TIMESTAMPTZ" : duckType;
 
     /// <summary>The SQL select-list of the raw zone's lineage columns and ingest-date partition, with the rows'
-    /// <see cref="ChangeOp"/> when given.</summary>
-    internal static string Lineage(string runId, DateTimeOffset ingestedAt, string? op = null)
+    /// <see cref="RowStamp"/> when given.</summary>
+    internal static string Lineage(string runId, DateTimeOffset ingestedAt, RowStamp? stamp = null)
     {
         var at = ingestedAt.UtcDateTime;
-        return (op == null ? "" : $"{Sql.Constant(op)} AS {ChangeOp.Column}, ") +
+        return (stamp?.SelectList ?? "") +
                $"{Sql.Constant(runId)} AS {RunIdColumn}, TIMESTAMPTZ '{at:yyyy-MM-dd HH:mm:ss.ffffff}+00' AS {IngestedAtColumn}, " +
                $"DATE '{at:yyyy-MM-dd}' AS {IngestDateColumn}";
     }

@@ -14,7 +14,8 @@ public sealed record SourceKind(
     Action<SourceSpec, string, Action<string, string>>? Validate = null,
     Func<SourceSpec, string, IReadOnlyList<string>?>? Discover = null,
     bool Incremental = false,
-    Func<SourceSpec, string?>? Unbounded = null)
+    Func<SourceSpec, string?>? Unbounded = null,
+    bool Cdc = false)
 {
     public IEnumerable<string> Required => Options.Where(o => o.Required).Select(o => o.Name);
     public IEnumerable<string> Optional => Options.Where(o => !o.Required).Select(o => o.Name);

@@ -49,7 +49,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                         else await CommitAsync(stage, commit);
                     });
                 if (atOnce > 1) SortStages(first, datasets.Select(d => sourceSpec.RawTable(d.Name).ToString()).ToList());
-                if (!allOrNothing) continue;
+                if (!allOrNothing)
+                {
+                    await CommittedAsync(source, first, ct);
+                    continue;
+                }
                 // all_or_nothing: commit only when every dataset of the source was captured. (Delta has no transaction
                 // across tables: the commits still land one after another, but none is made once a capture failed.)
                 var failed = run.Stages.FirstOrDefault(s => s.Status == RunStatus.Failed && s.Table.StartsWith($"raw.{sourceSpec.Name}_", StringComparison.Ordinal));
@@ -63,7 +67,24 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
                         observer.StageFinished(stage);
                     }
                 }
+                await CommittedAsync(source, first, ct);
             }
+        }
+    }
+
+    /// <summary>Tells the source its datasets are done (a log's position is confirmed only when every one committed).</summary>
+    private async Task CommittedAsync(ISource source, int first, CancellationToken ct)
+    {
+        List<StageRecord> stages;
+        lock (run.Stages) stages = run.Stages.Skip(first).ToList();
+        try
+        {
+            await source.CommittedAsync(stages.All(s => s.Status == RunStatus.Succeeded), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The data is committed; the source reads the same changes again next time and each table skips what it holds.
+            foreach (var stage in stages) stage.Warnings.Add($"the source's log position was not confirmed: {Describe(e)}");
         }
     }
 
@@ -118,12 +139,12 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var existing = await table.SnapshotAsync(ct: ct);
             var columns = await source.DescribeAsync(dataset, ct);
             var cursorApp = $"caudal:cursor:{id}";
-            long? since = dataset.Mode == CaptureMode.Incremental && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
-            using var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect
-                ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, ChangeOp.Delete), spec.Run.RawParquetVersion)
+            long? since = dataset.Mode is CaptureMode.Incremental or CaptureMode.Cdc && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
+            using var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect || dataset.Mode == CaptureMode.Cdc
+                ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, new RowStamp(ChangeOp.Delete)), spec.Run.RawParquetVersion)
                 : null;
             sink = new CaptureSink(columns, since,
-                (written, op) => new RawBatchWriter(engine, written, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion, op),
+                (written, stamp) => new RawBatchWriter(engine, written, run.RunId, run.StartedAt, spec.Run.RowsPerFile, existing?.Schema, spec.Run.RawParquetVersion, stamp),
                 declared => new JsonBatchWriter(engine, declared, RawBatchWriter.Lineage(run.RunId, run.StartedAt), existing?.Schema, spec.Run.RawParquetVersion),
                 Path.Combine(engine.TempDirectory, "staging"))
             {
@@ -139,7 +160,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             };
             await source.CaptureAsync(dataset, sink, ct);
             var files = sink.Finish();
-            if (keys != null)
+            if (keys != null && (keys.Done || dataset.Deletes == Capture.Database.DeleteDetection.Detect))
             {
                 if (!keys.Done) throw new InvalidOperationException($"{id}: the source did not compare its keys (deletes: detect).");
                 files = [.. files, .. keys.DeleteFiles];

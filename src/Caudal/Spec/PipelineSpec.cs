@@ -33,7 +33,14 @@ public sealed class PipelineSpec
     public required string BaseDirectory { get; init; }
 }
 
-public enum CaptureMode { Full, Incremental }
+public enum CaptureMode
+{
+    Full,
+    Incremental,
+
+    /// <summary>Change data capture from the database's log (PostgreSQL logical replication).</summary>
+    Cdc,
+}
 
 public enum SchemaPolicy { Evolve, Freeze }
 

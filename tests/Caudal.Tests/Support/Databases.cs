@@ -41,7 +41,12 @@ public sealed class TestDatabase : IDisposable
         var name = "caudal_t_" + Guid.NewGuid().ToString("N")[..10];
         PgExec(server, $"CREATE DATABASE {name}");
         var builder = new NpgsqlConnectionStringBuilder(server) { Database = name, Pooling = false };
-        return new TestDatabase("postgres", builder.ConnectionString, name, () => PgExec(server, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        return new TestDatabase("postgres", builder.ConnectionString, name, () =>
+        {
+            // A database with a replication slot cannot be dropped: a change-capture test leaves its slot behind.
+            PgExec(server, $"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '{name}' AND NOT active");
+            PgExec(server, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        });
     }
 
     public void Execute(string sql)

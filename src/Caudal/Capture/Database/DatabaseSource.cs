@@ -86,7 +86,12 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     protected abstract Task ReadAsync(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters,
         DatabaseRead read, IRowWriter writer, Action<long>? cursorSeen, CancellationToken ct);
 
-    public async Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default)
+    /// <summary>The datasets of this run, once <see cref="ResolveDatasetsAsync"/> has expanded the patterns.</summary>
+    protected IReadOnlyList<DatasetSpec> Resolved { get; private set; } = [];
+
+    public async Task<IReadOnlyList<DatasetSpec>> ResolveDatasetsAsync(CancellationToken ct = default) => Resolved = await ExpandAsync(ct);
+
+    private async Task<IReadOnlyList<DatasetSpec>> ExpandAsync(CancellationToken ct)
     {
         var patterns = Spec.Datasets.Where(d => d.Query == null && (d.Name == "*" || d.Table?.Contains('*') == true)).ToList();
         if (patterns.Count == 0) return Spec.Datasets;
@@ -109,7 +114,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         return read.Columns.Select(c => new CaptureColumn(c.Name, c.DuckType)).ToList();
     }
 
-    private async Task<DbConnection> OpenChecked(CancellationToken ct)
+    protected async Task<DbConnection> OpenChecked(CancellationToken ct)
     {
         try
         {
@@ -142,6 +147,11 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     public async Task CaptureAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct = default)
     {
+        if (dataset.Mode == CaptureMode.Cdc)
+        {
+            await CaptureChangesAsync(dataset, sink, ct);
+            return;
+        }
         List<string> where = [];
         List<(string, object)> parameters = [];
         long? min = null, max = null;
@@ -233,7 +243,7 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         await ReadRangesAsync(dataset, read, notNull, [], min2, max2, snapshot, sink, Rows(sink), cursorSeen: null, ct);
     }
 
-    private static Func<RawBatchWriter> Rows(CaptureSink sink) => () => sink.NewWriter(ChangeOp.Snapshot);
+    private static Func<RawBatchWriter> Rows(CaptureSink sink) => () => sink.NewWriter(RowStamp.Snapshot);
 
     /// <summary>Key types whose values read back from the lake bind as parameters every server compares exactly.</summary>
     private static readonly string[] KeyTypes = [.. SplittableTypes, "UINTEGER", "UBIGINT", "VARCHAR"];
@@ -254,6 +264,27 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
 
     /// <summary>Reads one range: the query, its parameters, on a connection of its own (already in the shared snapshot).</summary>
     private delegate Task RangeRead(DbConnection connection, string sql, IReadOnlyList<(string Name, object Value)> parameters, CancellationToken ct);
+
+    /// <summary>Reads a dataset's changes from the database's log (<c>mode: cdc</c>), where the kind can.</summary>
+    protected virtual Task CaptureChangesAsync(DatasetSpec dataset, CaptureSink sink, CancellationToken ct) =>
+        throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': mode 'cdc' is not available for this kind of source.");
+
+    /// <summary>Reads a table whole in an exported snapshot, every row stamped with <paramref name="stamp"/>, and detects
+    /// the keys gone from it: a change capture's first read, or its read again.</summary>
+    protected async Task ReadWholeAsync(DatasetSpec dataset, CaptureSink sink, string snapshot, RowStamp stamp, CancellationToken ct)
+    {
+        await using var connection = await OpenChecked(ct);
+        await UseSnapshotAsync(connection, snapshot, ct);
+        var read = await PlanChecked(connection, dataset, ct);
+        if (read.Key.Count == 0)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': table '{dataset.Table}' has no primary key, which a change capture needs " +
+                "to follow a row's changes. Declare the columns that identify a row with 'primary_key: [..]' on the dataset.");
+        var split = read.SplitKey != null && Parallelism > 1;
+        var (min, max, _, _) = split ? await BoundsAsync(connection, read, split, incremental: false, [], [], ct) : (null, null, null, 0);
+        await ReadRangesAsync(dataset, read, [], [], min, max, snapshot, sink, () => sink.NewWriter(stamp), cursorSeen: null, ct);
+        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: false);
+        await sink.CompareKeysAsync(ct);
+    }
 
     /// <summary>Reads the rows matching <paramref name="where"/> into writers from <paramref name="newWriter"/>.</summary>
     private Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
@@ -407,6 +438,8 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         p.Value = value;
         command.Parameters.Add(p);
     }
+
+    public virtual Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct) => Task.CompletedTask;
 
     public virtual void Dispose()
     {

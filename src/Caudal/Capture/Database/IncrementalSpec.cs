@@ -28,9 +28,10 @@ internal static class IncrementalSpec
         var result = inherited;
         if (ctx.Scalar(map, "mode") is { } mode)
         {
-            if (mode.Value is "full" or "incremental")
-                result = result with { Mode = mode.Value == "full" ? CaptureMode.Full : CaptureMode.Incremental };
-            else ctx.Error(mode.Start, $"Unknown capture mode '{mode.Value}' in source '{source}'.", "use 'full' or 'incremental'.");
+            if (mode.Value is "full" or "incremental" or "cdc")
+                result = result with { Mode = mode.Value switch { "full" => CaptureMode.Full, "incremental" => CaptureMode.Incremental, _ => CaptureMode.Cdc } };
+            else ctx.Error(mode.Start, $"Unknown capture mode '{mode.Value}' in source '{source}'{Values.DidYouMean.Suggest(mode.Value, ["full", "incremental", "cdc"])}.",
+                "use 'full', 'incremental' (a cursor column) or 'cdc' (PostgreSQL's log).");
         }
         if (ctx.String(map, "cursor") is { } cursor) result = result with { Cursor = cursor };
         if (ctx.Scalar(map, "lookback") is { } lookback)

@@ -11,10 +11,10 @@ namespace Caudal.Capture.Postgres;
 
 /// <summary>Captures tables or queries from PostgreSQL through the binary COPY protocol (Npgsql), in UTC, split by
 /// primary-key ranges read in parallel.</summary>
-public sealed class PostgresSource(SourceSpec spec) : DatabaseSource(spec)
+public sealed partial class PostgresSource(SourceSpec spec, string folder) : DatabaseSource(spec)
 {
-    public static readonly SourceKind Kind = new("postgres", Database.DatabaseOptions.Declared.Server,
-        (spec, _) => new PostgresSource(spec), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded);
+    public static readonly SourceKind Kind = new("postgres", [.. Database.DatabaseOptions.Declared.Server, .. ChangeOptions.Declared.All],
+        (spec, folder) => new PostgresSource(spec, folder), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded, Cdc: true);
 
     private readonly Dictionary<string, NpgsqlDbType> _readAs = [];
 

@@ -1,0 +1,198 @@
+using Caudal.Runs;
+using Caudal.Tests.Support;
+
+namespace Caudal.Tests.Capture;
+
+/// <summary>
+/// <c>mode: cdc</c> on a real PostgreSQL (wal_level = logical, started by scripts/services.sh): the first run reads
+/// each table whole in a temporary slot's snapshot, later runs read the slot up to a fence; after any sequence of
+/// inserts, updates and deletes the newest row of each key in raw equals the source, TRUNCATE and a lost slot are never
+/// silent, an idle source's slot still advances, and a value from the log equals the same value read by a snapshot.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class PostgresCdcTests : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+
+    /// <summary>The newest row of each key, unless it is a delete, ordered by the log (docs/capture-types.md).</summary>
+    private static string Live(string table, string columns = "id, name") => $"""
+        SELECT {columns} FROM (
+            SELECT *, row_number() OVER (PARTITION BY id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest
+            FROM raw.{table}) AS rows_1
+        WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
+        """;
+
+    private (TestDatabase Db, PipelineHarness Harness) Setup(string extra = "", string datasets = "[item]")
+    {
+        var db = TestDatabase.Postgres();
+        _owned.Add(db);
+        db.Execute("CREATE TABLE item (id integer PRIMARY KEY, name text, updated timestamp)");
+        db.Execute("CREATE TABLE other (id integer PRIMARY KEY, name text)");
+        var harness = new PipelineHarness($"  db:\n    kind: postgres\n    connection: ${{env:DB}}\n    mode: cdc\n    datasets: {datasets}\n{extra}").WithEnv("DB", db.ConnectionString);
+        _owned.Add(harness);
+        return (db, harness);
+    }
+
+    private static string SourceRows(TestDatabase db, string table = "item") =>
+        db.Scalar($"SELECT coalesce(string_agg(id || ':' || coalesce(name, ''), ',' ORDER BY id), '') FROM {table}") as string ?? "";
+
+    private static async Task<string> LakeRows(PipelineHarness h, string table = "db_item") =>
+        string.Join(",", (await h.QueryAsync($"SELECT id || ':' || coalesce(name, '') FROM ({Live(table)}) ORDER BY id")).Select(r => r[0]));
+
+    private static async Task<RunRecord> RunOk(PipelineHarness h)
+    {
+        var run = await h.RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, string.Join("; ", run.Stages.Select(s => s.Error)));
+        return run;
+    }
+
+    [Fact]
+    public async Task Inserts_updates_and_deletes_from_the_log_leave_raw_equal_to_the_source()
+    {
+        var (db, h) = Setup(datasets: "[item, other]");
+        db.Execute("INSERT INTO item VALUES (1, 'a', now()), (2, 'b', now()), (3, 'c', now())");
+        db.Execute("INSERT INTO other VALUES (1, 'x')");
+        var first = await RunOk(h); // the snapshot
+        Assert.Equal(3, first.Stages[0].Rows);
+        Assert.Equal(["snapshot"], (await h.QueryAsync("SELECT DISTINCT _caudal_op FROM raw.db_item")).Select(r => r[0]));
+
+        db.Execute("UPDATE item SET name = 'b2' WHERE id = 2");
+        db.Execute("UPDATE item SET name = 'b3' WHERE id = 2"); // a key updated twice
+        db.Execute("DELETE FROM item WHERE id = 3");
+        db.Execute("INSERT INTO item VALUES (4, 'd', now())");
+        db.Execute("INSERT INTO item VALUES (5, 'e', now())");
+        db.Execute("DELETE FROM item WHERE id = 5"); // inserted and deleted between two runs
+        db.Execute("BEGIN; UPDATE item SET name = 'a2' WHERE id = 1; INSERT INTO other VALUES (2, 'y'); COMMIT"); // two tables, one transaction
+        var second = await RunOk(h);
+        Assert.Equal(7, second.Stages[0].Rows); // 2 updates of 2, a delete, 2 inserts, a delete, an update
+        Assert.Equal("1:a2,2:b3,4:d", SourceRows(db));
+        Assert.Equal(SourceRows(db), await LakeRows(h));
+        Assert.Equal(SourceRows(db, "other"), await LakeRows(h, "db_other"));
+        var ops = await h.QueryAsync($"SELECT _caudal_op, count(*) FROM raw.db_item WHERE _caudal_run_id = '{second.RunId}' GROUP BY ALL ORDER BY 1");
+        Assert.Equal([["delete", "2"], ["insert", "2"], ["update", "3"]], ops);
+        // A delete holds the key (REPLICA IDENTITY DEFAULT sends only the key).
+        Assert.Equal([["3", null]], await h.QueryAsync("SELECT id, name FROM raw.db_item WHERE _caudal_op = 'delete' AND id = 3"));
+
+        var third = await RunOk(h); // nothing changed: nothing read, and the slot still advances
+        Assert.Equal(0, third.Stages[0].Rows);
+        Assert.Equal(SourceRows(db), await LakeRows(h));
+    }
+
+    [Fact]
+    public async Task An_idle_source_still_advances_its_slot_so_wal_is_not_held()
+    {
+        var (db, h) = Setup();
+        await RunOk(h);
+        string Confirmed() => (string)db.Scalar("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE database = current_database() AND NOT temporary")!;
+        var before = Confirmed();
+        db.Execute("CREATE TABLE unrelated (x int)"); // WAL written, nothing for the publication
+        db.Execute("INSERT INTO unrelated SELECT generate_series(1, 1000)");
+        await RunOk(h);
+        Assert.NotEqual(before, Confirmed());
+        Assert.Equal(true, db.Scalar($"SELECT '{Confirmed()}'::pg_lsn >= pg_current_wal_lsn() - 1000000"));
+    }
+
+    [Fact]
+    public async Task Truncate_is_never_silent_the_table_is_read_whole_again_and_deleted_keys_leave()
+    {
+        var (db, h) = Setup();
+        db.Execute("INSERT INTO item VALUES (1, 'a', now()), (2, 'b', now())");
+        await RunOk(h);
+        db.Execute("TRUNCATE item");
+        db.Execute("INSERT INTO item VALUES (7, 'after', now())");
+        var run = await RunOk(h);
+        Assert.Contains(run.Stages[0].Warnings, w => w.StartsWith("truncated (commit ", StringComparison.Ordinal) && w.EndsWith("read whole again", StringComparison.Ordinal));
+        Assert.Equal(2, run.Stages[0].Deleted);
+        Assert.Equal("7:after", await LakeRows(h));
+        db.Execute("UPDATE item SET name = 'later' WHERE id = 7");
+        await RunOk(h);
+        Assert.Equal("7:later", await LakeRows(h));
+    }
+
+    [Fact]
+    public async Task Added_and_dropped_columns_follow_the_table()
+    {
+        var (db, h) = Setup();
+        db.Execute("INSERT INTO item VALUES (1, 'a', now())");
+        await RunOk(h);
+        db.Execute("ALTER TABLE item ADD COLUMN price numeric(8,2)");
+        db.Execute("INSERT INTO item VALUES (2, 'b', now(), 9.99)");
+        db.Execute("ALTER TABLE item DROP COLUMN updated");
+        db.Execute("INSERT INTO item VALUES (3, 'c', 1.50)");
+        await RunOk(h);
+        Assert.Equal([["1", null], ["2", "9.99"], ["3", "1.50"]], await h.QueryAsync($"SELECT id, price FROM ({Live("db_item", "id, price")}) ORDER BY id"));
+        Assert.Equal([["2", "True"], ["3", "False"]], await h.QueryAsync("SELECT id, updated IS NOT NULL FROM raw.db_item WHERE _caudal_op = 'insert' ORDER BY id"));
+    }
+
+    [Fact]
+    public async Task A_value_from_the_log_equals_the_same_value_read_by_a_snapshot()
+    {
+        var (db, h) = Setup();
+        db.Execute("""
+            CREATE TABLE typed (id integer PRIMARY KEY, s smallint, b bigint, n numeric(12,4), r real, d double precision, t text, v varchar(10),
+                c char(3), ok boolean, day date, ts timestamp, tz timestamptz, bin bytea, ints integer[], texts text[], u uuid, j jsonb, iv interval)
+            """);
+        const string values = """
+            (1, -32768, 9223372036854775807, -12345678.1234, 1.5, 2.25e-300, 'Inegöl 🎬 "q" \ ', 'short', 'ab', true, '2006-02-15', '2005-05-24 22:53:30.123456',
+             '2005-05-24 22:53:30+02', '\x89504e47', '{1,NULL,3}', '{"a b","c,d",NULL,"e\"f"}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"k": [1, 2]}', '1 day 02:00:00')
+            """;
+        h.Yaml = h.Yaml.Replace("datasets: [item]", "datasets: [typed]");
+        db.Execute($"INSERT INTO typed VALUES {values}");
+        await RunOk(h); // id 1 by the snapshot
+        db.Execute($"INSERT INTO typed VALUES {values.Replace("(1,", "(2,")}"); // id 2 from the log
+        await RunOk(h);
+        var compared = await h.QueryAsync("""
+            SELECT count(*) FROM (SELECT * EXCLUDE (id, _caudal_op, _caudal_lsn, _caudal_run_id, _caudal_ingested_at, ingest_date) FROM raw.db_typed WHERE id = 1
+                                  EXCEPT SELECT * EXCLUDE (id, _caudal_op, _caudal_lsn, _caudal_run_id, _caudal_ingested_at, ingest_date) FROM raw.db_typed WHERE id = 2)
+            """);
+        Assert.Equal("0", compared[0][0]);
+        Assert.Equal([["insert"]], await h.QueryAsync("SELECT _caudal_op FROM raw.db_typed WHERE id = 2"));
+    }
+
+    [Fact]
+    public async Task A_lost_slot_fails_the_table_by_default_and_is_read_whole_again_with_resnapshot()
+    {
+        var (db, h) = Setup();
+        db.Execute("INSERT INTO item VALUES (1, 'a', now()), (2, 'b', now())");
+        await RunOk(h);
+        db.Execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
+        db.Execute("DELETE FROM item WHERE id = 2"); // a change the dropped slot took with it
+        var failed = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, failed.Stages[0].Status);
+        Assert.Contains("the table's position in the log is lost (replication slot '", failed.Stages[0].Error);
+        Assert.Contains("Set 'on_position_lost: resnapshot'", failed.Stages[0].Error);
+        var again = await h.RunAsync(); // never silence: the slot now exists, but past the table's position
+        Assert.Equal(RunStatus.Failed, again.Stages[0].Status);
+
+        h.Yaml = h.Yaml.Replace("    mode: cdc\n", "    mode: cdc\n    on_position_lost: resnapshot\n");
+        var resnapshot = await RunOk(h);
+        Assert.Contains(resnapshot.Stages[0].Warnings, w => w.StartsWith("the table's position in the log was lost", StringComparison.Ordinal));
+        Assert.Equal(1, resnapshot.Stages[0].Deleted);
+        Assert.Equal("1:a", await LakeRows(h));
+    }
+
+    [Fact]
+    public async Task A_table_without_a_replica_identity_is_refused_before_it_is_published()
+    {
+        var (db, h) = Setup(datasets: "[nokey]");
+        db.Execute("CREATE TABLE nokey (id integer, name text)");
+        var run = await h.RunAsync();
+        Assert.Equal(RunStatus.Failed, run.Stages[0].Status);
+        Assert.Contains("Table 'nokey' has no primary key and no REPLICA IDENTITY FULL", run.Stages[0].Error);
+        Assert.Equal(0L, db.Scalar("SELECT count(*) FROM pg_publication_tables WHERE tablename = 'nokey'"));
+        db.Execute("UPDATE nokey SET name = 'still allowed'"); // the application's writes are untouched
+    }
+
+    [Fact]
+    public void Cdc_is_refused_for_kinds_without_a_log_at_its_line()
+    {
+        using var h = new PipelineHarness("  db:\n    kind: sqlite\n    path: x.db\n    mode: cdc\n    datasets: [item]");
+        var e = Assert.Throws<Caudal.Spec.SpecException>(() => h.Spec);
+        Assert.Contains("mode 'cdc' reads PostgreSQL's log and is for kind postgres only", e.Message);
+    }
+
+    public void Dispose()
+    {
+        foreach (var o in _owned.AsEnumerable().Reverse()) o.Dispose();
+    }
+}
