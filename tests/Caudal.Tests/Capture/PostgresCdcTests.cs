@@ -183,6 +183,91 @@ public sealed class PostgresCdcTests : IDisposable
         db.Execute("UPDATE nokey SET name = 'still allowed'"); // the application's writes are untouched
     }
 
+    public static TheoryData<string> CrashPoints => new()
+    {
+        "capture:raw.db_item:before-commit",
+        "capture:raw.db_item:after-commit", // committed, the slot not yet advanced: the same changes are read again
+        "capture:raw.db_other:before-commit", // one table committed, the other not: the slot must not move
+    };
+
+    [Theory]
+    [MemberData(nameof(CrashPoints))]
+    public async Task Killed_at_a_crash_point_then_rerun_equals_the_source_with_each_change_once(string point)
+    {
+        var (db, h) = Setup(datasets: "[item, other]", extra: "    tables_at_once: 1\n");
+        db.Execute("INSERT INTO item VALUES (1, 'a', now()), (2, 'b', now())");
+        db.Execute("INSERT INTO other VALUES (1, 'x')");
+        await RunOk(h);
+        db.Execute("UPDATE item SET name = 'a2' WHERE id = 1; DELETE FROM item WHERE id = 2; INSERT INTO item VALUES (3, 'c', now())");
+        db.Execute("BEGIN; UPDATE other SET name = 'x2'; INSERT INTO item VALUES (4, 'd', now()); COMMIT");
+        File.WriteAllText(Path.Combine(h.Folder, "caudal.yaml"), h.Yaml);
+        var env = new Dictionary<string, string> { ["DB"] = db.ConnectionString };
+        using (var paused = await CliProcess.StartPausedAsync(h.Folder, point, env, "run"))
+        {
+            paused.Kill(entireProcessTree: true);
+            await paused.WaitForExitAsync();
+        }
+        db.Execute("UPDATE item SET name = 'c2' WHERE id = 3"); // a change after the kill
+        var rerun = await CliProcess.RunAsync(h.Folder, env, "run");
+        Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
+        await AssertEqualsSourceOnceAsync(db, h);
+    }
+
+    [Theory]
+    [InlineData(300)]
+    [InlineData(900)]
+    public async Task Killed_at_an_arbitrary_moment_then_rerun_equals_the_source_with_each_change_once(int milliseconds)
+    {
+        var (db, h) = Setup(datasets: "[item, other]");
+        db.Execute("INSERT INTO item SELECT g, 'n' || g, now() FROM generate_series(1, 2000) g");
+        await RunOk(h);
+        db.Execute("UPDATE item SET name = name || '!' WHERE id % 3 = 0; DELETE FROM item WHERE id % 5 = 0; INSERT INTO item SELECT g, 'm' || g, now() FROM generate_series(2001, 3000) g");
+        File.WriteAllText(Path.Combine(h.Folder, "caudal.yaml"), h.Yaml);
+        var env = new Dictionary<string, string> { ["DB"] = db.ConnectionString };
+        using (var process = System.Diagnostics.Process.Start(CliProcess.StartInfo(h.Folder, env, "run"))!)
+        {
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(milliseconds));
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        var rerun = await CliProcess.RunAsync(h.Folder, env, "run");
+        Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
+        await AssertEqualsSourceOnceAsync(db, h);
+    }
+
+    private static async Task AssertEqualsSourceOnceAsync(TestDatabase db, PipelineHarness h)
+    {
+        Assert.Equal(SourceRows(db), await LakeRows(h));
+        Assert.Equal(SourceRows(db, "other"), await LakeRows(h, "db_other"));
+        foreach (var table in new[] { "db_item", "db_other" })
+        {
+            var twice = await h.QueryAsync($"SELECT count(*) FROM (SELECT _caudal_lsn FROM raw.{table} WHERE _caudal_op IN ('insert', 'update', 'delete') GROUP BY ALL HAVING count(*) > 1)");
+            Assert.Equal("0", twice[0][0]);
+        }
+    }
+
+    [Fact]
+    public async Task An_update_whose_large_value_the_log_left_out_makes_the_table_read_whole_again()
+    {
+        var (db, h) = Setup();
+        db.Execute("INSERT INTO item SELECT 1, string_agg(md5(g::text), '') , now() FROM generate_series(1, 2000) g"); // 64 KB: stored out of line
+        await RunOk(h);
+        db.Execute("UPDATE item SET updated = now() + interval '1 day' WHERE id = 1"); // name unchanged: not sent
+        var run = await RunOk(h);
+        Assert.Contains(run.Stages[0].Warnings, w => w.Contains("left an unchanged large value out of the log: read whole again", StringComparison.Ordinal));
+        Assert.Equal(SourceRows(db), await LakeRows(h));
+
+        db.Execute("ALTER TABLE item REPLICA IDENTITY FULL"); // the old row is sent whole: no read again needed
+        db.Execute("UPDATE item SET updated = now() + interval '2 days' WHERE id = 1");
+        var full = await RunOk(h);
+        Assert.Empty(full.Stages[0].Warnings);
+        Assert.Equal(SourceRows(db), await LakeRows(h));
+    }
+
     [Fact]
     public void Cdc_is_refused_for_kinds_without_a_log_at_its_line()
     {
