@@ -30,6 +30,11 @@ app.Configure(config =>
         keys.Add<KeysListCommand>("keys", "list").WithDescription("List the keys (names and scopes, never the keys).");
         keys.Add<KeysRemoveCommand>("keys", "remove").WithDescription("Remove a key; servers refuse it within 30 seconds.");
     });
+    config.AddBranch("cdc", cdc =>
+    {
+        cdc.SetDescription("Change data capture (mode: cdc) from PostgreSQL's log.");
+        cdc.Add<CdcStatusCommand>("cdc", "status").WithDescription("Each cdc source's replication slot: state, confirmed position, WAL kept for it, time since its last read.");
+    });
     config.AddBranch("catalog", catalog =>
     {
         catalog.SetDescription("Register the lake's tables with other engines' catalogs.");

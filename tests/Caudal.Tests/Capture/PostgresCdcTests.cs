@@ -269,6 +269,28 @@ public sealed class PostgresCdcTests : IDisposable
     }
 
     [Fact]
+    public async Task Cdc_status_shows_each_slot_its_wal_kept_and_a_missing_slot_fails()
+    {
+        var (db, h) = Setup();
+        await RunOk(h);
+        File.WriteAllText(Path.Combine(h.Folder, "caudal.yaml"), h.Yaml);
+        var env = new Dictionary<string, string> { ["DB"] = db.ConnectionString };
+        var status = await CliProcess.RunAsync(h.Folder, env, "cdc", "status");
+        Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
+        var slot = (string)db.Scalar("SELECT slot_name FROM pg_replication_slots WHERE database = current_database() AND NOT temporary")!;
+        var line = status.Stdout.Split('\n').Single(l => l.StartsWith("db ", StringComparison.Ordinal));
+        Assert.Contains(slot, line);
+        Assert.Contains("reserved", line);
+        Assert.Matches(@" \d+(\.\d+)? (B|KB|MB) ", line); // the WAL the server keeps for the slot
+        Assert.DoesNotContain("postgres-test", status.Stdout + status.Stderr); // no password, ever
+
+        db.Execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
+        var missing = await CliProcess.RunAsync(h.Folder, env, "cdc", "status");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("missing", missing.Stdout);
+    }
+
+    [Fact]
     public void Cdc_is_refused_for_kinds_without_a_log_at_its_line()
     {
         using var h = new PipelineHarness("  db:\n    kind: sqlite\n    path: x.db\n    mode: cdc\n    datasets: [item]");

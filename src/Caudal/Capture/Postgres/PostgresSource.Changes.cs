@@ -109,6 +109,20 @@ public sealed partial class PostgresSource
         return point;
     }
 
+    /// <summary>The slot of this source's <c>mode: cdc</c> datasets, as the server reports it now.</summary>
+    public async Task<SlotStatus> SlotStatusAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenChecked(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT wal_status, active, confirmed_flush_lsn::text, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint " +
+                              "FROM pg_replication_slots WHERE slot_name = @s";
+        AddParameter(command, "s", SlotName);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct)) return new SlotStatus(Name, SlotName, false, null, false, null, null);
+        return new SlotStatus(Name, SlotName, true, reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+    }
+
     public override async Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct)
     {
         if (!everyDatasetCommitted || _session is not { IsCompletedSuccessfully: true } opened) return;
