@@ -66,7 +66,7 @@ internal sealed class ChangeSession : IDisposable
         var session = new ChangeSession(ParquetOutput.Open(engine), slot);
         try
         {
-            foreach (var (name, types) in tables) session._tables[name] = new TableChanges(name, types);
+            foreach (var (name, types) in tables) session._tables[Relation(name)] = new TableChanges(name, types);
             await using (var connection = new NpgsqlConnection(connectionString))
             {
                 await connection.OpenAsync(ct);
@@ -106,9 +106,12 @@ internal sealed class ChangeSession : IDisposable
                 throw new CaptureException($"Table '{table}' has no primary key and no REPLICA IDENTITY FULL: PostgreSQL would refuse its UPDATEs and DELETEs " +
                     $"once published. Add a primary key, or run ALTER TABLE {Quote(table)} REPLICA IDENTITY FULL, or capture it with mode: incremental.");
         }
-        var published = await StringsAsync(connection, "SELECT tablename FROM pg_publication_tables WHERE pubname = @p AND schemaname = current_schema()", [("p", publication)], ct);
+        var published = await StringsAsync(connection, "SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables WHERE pubname = @p", [("p", publication)], ct);
         var exists = await ScalarAsync(connection, "SELECT count(*)::text FROM pg_publication WHERE pubname = @p", [("p", publication)], ct) != "0";
-        var missing = tables.Where(t => !published.Contains(t, StringComparer.OrdinalIgnoreCase)).ToList();
+        var missing = new List<string>();
+        foreach (var table in tables)
+            if (!published.Contains(await ScalarAsync(connection, "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(@t)",
+                    [("t", Quote(table))], ct) ?? table)) missing.Add(table);
         if (!exists) await ExecuteAsync(connection, $"CREATE PUBLICATION {Quote(publication)} FOR TABLE {string.Join(", ", tables.Select(Quote))}", ct);
         else if (missing.Count > 0) await ExecuteAsync(connection, $"ALTER PUBLICATION {Quote(publication)} ADD TABLE {string.Join(", ", missing.Select(Quote))}", ct);
 
@@ -258,10 +261,10 @@ internal sealed class ChangeSession : IDisposable
     };
 
     /// <summary>The commit LSN at which the table was truncated in this read, or null.</summary>
-    public long? TruncatedAt(string table) => _tables.GetValueOrDefault(table)?.TruncatedAt;
+    public long? TruncatedAt(string table) => _tables.GetValueOrDefault(Relation(table))?.TruncatedAt;
 
     /// <summary>The commit LSN of the first update whose unchanged large (TOASTed) value was not sent, or null.</summary>
-    public long? UnchangedToastAt(string table) => _tables.GetValueOrDefault(table)?.UnchangedToastAt;
+    public long? UnchangedToastAt(string table) => _tables.GetValueOrDefault(Relation(table))?.UnchangedToastAt;
 
     /// <summary>The table's changes of transactions committed at or after <paramref name="from"/>, as raw files with
     /// the run's lineage; and the counts of each operation.</summary>
@@ -272,7 +275,7 @@ internal sealed class ChangeSession : IDisposable
         var ops = new Dictionary<string, long>();
         lock (_lock)
         {
-            foreach (var segment in _tables[table].Segments)
+            foreach (var segment in _tables[Relation(table)].Segments)
             {
                 if (!segment.Closed)
                 {
@@ -317,7 +320,11 @@ internal sealed class ChangeSession : IDisposable
 
     public static string Text(long lsn) => new NpgsqlLogSequenceNumber((ulong)lsn).ToString();
 
-    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"") + "\"";
+    /// <summary>A table name, schema-qualified or not, quoted part by part.</summary>
+    private static string Quote(string identifier) => string.Join(".", identifier.Split('.').Select(p => "\"" + p.Replace("\"", "\"\"") + "\""));
+
+    /// <summary>The name the log gives a table (without its schema).</summary>
+    private static string Relation(string table) => table[(table.LastIndexOf('.') + 1)..];
 
     private static async Task<string?> ScalarAsync(NpgsqlConnection connection, string sql, IReadOnlyList<(string, object)> parameters, CancellationToken ct)
     {

@@ -84,7 +84,16 @@ public sealed partial class PostgresSource
         var tables = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase);
         await using (var connection = await OpenChecked(ct))
             foreach (var dataset in Resolved.Where(d => d.Mode == CaptureMode.Cdc && d.Table != null))
-                tables[dataset.Table!] = (await ColumnsAsync(connection, Quote(dataset.Table!), ct)).ToDictionary(c => c.Name, c => c.DuckType);
+            {
+                try
+                {
+                    tables[dataset.Table!] = (await ColumnsAsync(connection, Quote(dataset.Table!), ct)).ToDictionary(c => c.Name, c => c.DuckType);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+                {
+                    // That dataset fails on its own, naming the table; the others still read the log.
+                }
+            }
         try
         {
             return await ChangeSession.OpenAsync(ReplicationConnectionString, SlotName, Publication, Guid.NewGuid().ToString("N"), tables, sink.Engine, ct);
