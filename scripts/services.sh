@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts the database servers the tests use: MariaDB on 127.0.0.1:13306 and
-# PostgreSQL on 127.0.0.1:15432, each with its data under ${CAUDAL_SERVICES_DIR:-/tmp/caudal-services}.
+# PostgreSQL on 127.0.0.1:15432 (MariaDB with its binlog on in ROW format, PostgreSQL with wal_level=logical: mode: cdc), each with its data under ${CAUDAL_SERVICES_DIR:-/tmp/caudal-services}.
 # Idempotent: servers already listening are left alone. Source it to get the connection strings:
 #   CAUDAL_TEST_MYSQL, CAUDAL_TEST_POSTGRES (ADO.NET connection strings with test-only passwords).
 set -euo pipefail
@@ -32,7 +32,8 @@ if ! listening 13306; then
   fi
   CAUDAL_STARTED_MARIADB=1
   nohup mariadbd --user=root --datadir="$data" --socket="$services/mariadb.sock" --port=13306 --bind-address=127.0.0.1 \
-    --local-infile=1 --skip-log-bin --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
+    --local-infile=1 --log-bin=mariadb-bin --server-id=1 --binlog-format=ROW --binlog-row-image=FULL --expire-logs-days=1 \
+    --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     --max-allowed-packet=256M >"$services/mariadb.log" 2>&1 &
   for _ in $(seq 1 60); do listening 13306 && break; sleep 0.5; done
   listening 13306 || { cat "$services/mariadb.log"; echo "MariaDB did not start"; exit 1; }

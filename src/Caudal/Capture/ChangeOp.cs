@@ -5,9 +5,17 @@ public static class ChangeOp
 {
     public const string Column = "_caudal_op";
 
-    /// <summary>The row's position in the source's log (PostgreSQL: the change's WAL LSN; a snapshot's rows: the
-    /// snapshot's consistent point), a number that orders a key's changes.</summary>
+    /// <summary>The row's position in the source's log (PostgreSQL: the change's WAL LSN; MySQL/MariaDB: binlog file
+    /// number × 2^32 + the row image's byte offset in that file; a snapshot's rows: the snapshot's consistent point), a
+    /// number that orders a key's changes.</summary>
     public const string LsnColumn = "_caudal_lsn";
+
+    /// <summary>MySQL/MariaDB: the GTID of the row's transaction (MariaDB <c>domain-server-sequence</c>, MySQL
+    /// <c>source_uuid:number</c>), where the server gives one.</summary>
+    public const string GtidColumn = "_caudal_gtid";
+
+    /// <summary>MySQL/MariaDB: the binlog coordinates of the row's transaction, <c>file:offset</c> of its first event.</summary>
+    public const string BinlogColumn = "_caudal_binlog";
 
     public const string Insert = "insert";
     public const string Update = "update";

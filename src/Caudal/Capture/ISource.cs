@@ -22,6 +22,12 @@ public interface ISource : IDisposable
     /// independent; an API's requests share one budget.</summary>
     int DatasetsAtOnce => 1;
 
+    /// <summary>Called before any dataset is captured, with the log position each <c>mode: cdc</c> dataset committed last
+    /// (by dataset name; absent when it has none): a source reading one log for every dataset starts at the earliest.</summary>
+    void Positions(IReadOnlyDictionary<string, long> committed)
+    {
+    }
+
     /// <summary>Called once the source's datasets of a run are committed (or failed): a source reading a log confirms
     /// its position here, and only when <paramref name="everyDatasetCommitted"/>.</summary>
     Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct) => Task.CompletedTask;

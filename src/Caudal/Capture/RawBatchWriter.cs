@@ -46,7 +46,7 @@ public sealed class RawBatchWriter : IRowWriter
     {
         _parquetVersion = parquetVersion;
         _existing = existing;
-        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn, ChangeOp.Column, ChangeOp.LsnColumn })
+        foreach (var reserved in new[] { IngestDateColumn, RunIdColumn, IngestedAtColumn, ChangeOp.Column, ChangeOp.LsnColumn, ChangeOp.GtidColumn, ChangeOp.BinlogColumn })
             if (columns.Any(c => string.Equals(c.Name, reserved, StringComparison.OrdinalIgnoreCase)))
                 throw new CaptureException($"Column '{reserved}' is reserved for Caudal's lineage in the raw zone; rename it with a query.");
         _columns = columns;

@@ -35,6 +35,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
             using (source)
             {
+                await TellPositionsAsync(source, sourceSpec, datasets, ct);
                 var allOrNothing = sourceSpec.Options.Bool(Capture.Database.DatabaseOptions.Declared.AllOrNothing);
                 var prepared = new (StageRecord Stage, Func<Task> Commit)?[datasets.Count];
                 var first = run.Stages.Count;
@@ -71,6 +72,21 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             }
         }
     }
+
+    /// <summary>Tells the source where each of its <c>mode: cdc</c> datasets is in the log, as their tables committed it.</summary>
+    private async Task TellPositionsAsync(ISource source, SourceSpec sourceSpec, IReadOnlyList<DatasetSpec> datasets, CancellationToken ct)
+    {
+        var positions = new Dictionary<string, long>();
+        foreach (var dataset in datasets.Where(d => d.Mode == CaptureMode.Cdc))
+        {
+            var id = sourceSpec.RawTable(dataset.Name);
+            if (await lake.Table(id).SnapshotAsync(ct: ct) is { } existing && existing.Txns.TryGetValue(CursorApp(id), out var position))
+                positions[dataset.Name] = position;
+        }
+        source.Positions(positions);
+    }
+
+    private static string CursorApp(TableId id) => $"caudal:cursor:{id}";
 
     /// <summary>Tells the source its datasets are done (a log's position is confirmed only when every one committed).</summary>
     private async Task CommittedAsync(ISource source, int first, CancellationToken ct)
@@ -138,7 +154,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var table = lake.Table(id);
             var existing = await table.SnapshotAsync(ct: ct);
             var columns = await source.DescribeAsync(dataset, ct);
-            var cursorApp = $"caudal:cursor:{id}";
+            var cursorApp = CursorApp(id);
             long? since = dataset.Mode is CaptureMode.Incremental or CaptureMode.Cdc && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
             using var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect || dataset.Mode == CaptureMode.Cdc
                 ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, new RowStamp(ChangeOp.Delete)), spec.Run.RawParquetVersion)

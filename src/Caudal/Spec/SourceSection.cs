@@ -54,8 +54,8 @@ internal static class SourceSection
             if (!kind.Incremental && datasets.FirstOrDefault(d => d.Mode == CaptureMode.Incremental) is { } inc)
                 ctx.Error(inc.Position, $"Source '{name}' (kind {kind.Name}) does not support incremental capture yet.", "use 'mode: full'.");
             if (!kind.Cdc && datasets.FirstOrDefault(d => d.Mode == CaptureMode.Cdc) is { } cdc)
-                ctx.Error(cdc.Position, $"Source '{name}' (kind {kind.Name}): mode 'cdc' reads PostgreSQL's log and is for kind postgres only " +
-                    "(MySQL/MariaDB's binlog is not built yet).", "use 'mode: incremental' with a cursor, and 'deletes: detect' to follow deletes.");
+                ctx.Error(cdc.Position, $"Source '{name}' (kind {kind.Name}): mode 'cdc' reads a database's log (PostgreSQL's WAL, " +
+                    "MySQL/MariaDB's binlog) and is for kinds postgres and mysql.", "use 'mode: incremental' with a cursor, and 'deletes: detect' to follow deletes.");
             var source = new SourceSpec
             {
                 Name = name,

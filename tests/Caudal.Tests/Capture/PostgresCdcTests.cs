@@ -295,7 +295,7 @@ public sealed class PostgresCdcTests : IDisposable
     {
         using var h = new PipelineHarness("  db:\n    kind: sqlite\n    path: x.db\n    mode: cdc\n    datasets: [item]");
         var e = Assert.Throws<Caudal.Spec.SpecException>(() => h.Spec);
-        Assert.Contains("mode 'cdc' reads PostgreSQL's log and is for kind postgres only", e.Message);
+        Assert.Contains("mode 'cdc' reads a database's log (PostgreSQL's WAL, MySQL/MariaDB's binlog) and is for kinds postgres and mysql", e.Message);
     }
 
     public void Dispose()

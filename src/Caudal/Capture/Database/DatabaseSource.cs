@@ -286,6 +286,30 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
         await sink.CompareKeysAsync(ct);
     }
 
+    /// <summary>Reads a table whole on one connection whose transaction holds the snapshot (where a server cannot share
+    /// a snapshot between connections: MySQL/MariaDB), every row stamped with <paramref name="stamp"/>, and detects the
+    /// keys gone from it.</summary>
+    protected async Task ReadWholeAsync(DatasetSpec dataset, CaptureSink sink, DbConnection snapshot, RowStamp stamp, CancellationToken ct)
+    {
+        var read = await PlanChecked(snapshot, dataset, ct);
+        if (read.Key.Count == 0)
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': table '{dataset.Table}' has no primary key, which a change capture needs " +
+                "to follow a row's changes. Declare the columns that identify a row with 'primary_key: [..]' on the dataset.");
+        var writer = sink.NewWriter(stamp);
+        try
+        {
+            await ReadAsync(snapshot, $"SELECT {string.Join(", ", read.Columns.Select(c => c.SelectExpression))} FROM {read.From}", [], read, writer, null, ct);
+            writer.Finish();
+        }
+        catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
+        {
+            sink.Discard(writer);
+            throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {e.Message}", e);
+        }
+        sink.DetectDeletes([.. read.Key.Select(k => k.Name)], keysReadApart: false);
+        await sink.CompareKeysAsync(ct);
+    }
+
     /// <summary>Reads the rows matching <paramref name="where"/> into writers from <paramref name="newWriter"/>.</summary>
     private Task ReadRangesAsync(DatasetSpec dataset, DatabaseRead read, List<string> where, List<(string, object)> parameters,
         long? min, long? max, string? snapshot, CaptureSink sink, Func<IRowWriter> newWriter, Action<long>? cursorSeen, CancellationToken ct) =>
@@ -440,6 +464,11 @@ public abstract class DatabaseSource(SourceSpec spec) : ISource
     }
 
     public virtual Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>The log position each <c>mode: cdc</c> dataset committed last, told before the run's captures.</summary>
+    protected IReadOnlyDictionary<string, long> CommittedPositions { get; private set; } = new Dictionary<string, long>();
+
+    public void Positions(IReadOnlyDictionary<string, long> committed) => CommittedPositions = committed;
 
     public virtual void Dispose()
     {

@@ -8,10 +8,10 @@ namespace Caudal.Capture.Mysql;
 
 /// <summary>Captures tables or queries from MySQL or MariaDB with MySqlConnector, streaming rows (never buffering a
 /// table), in UTC (the session time zone is set to +00:00), split by primary-key ranges read in parallel.</summary>
-public sealed class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
+public sealed partial class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
 {
-    public static readonly SourceKind Kind = new("mysql", Database.DatabaseOptions.Declared.Server,
-        (spec, _) => new MySqlSource(spec), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded);
+    public static readonly SourceKind Kind = new("mysql", [.. Database.DatabaseOptions.Declared.Server, .. BinlogOptions.Declared.All],
+        (spec, _) => new MySqlSource(spec), Incremental: true, Unbounded: Database.DatabaseOptions.Unbounded, Cdc: true);
 
     protected override string Quote(string identifier) => "`" + identifier.Replace("`", "``") + "`";
 

@@ -8,6 +8,7 @@ public sealed record ChangeOptions(string? Slot, string? Publication, bool Resna
     {
         public static readonly SourceOption Slot = SourceOption.Text("slot");
         public static readonly SourceOption Publication = SourceOption.Text("publication");
+        /// <summary>What a dataset whose position in the log is gone does (shared with the binlog's <see cref="Mysql.BinlogOptions"/>).</summary>
         public static readonly SourceOption OnPositionLost = SourceOption.Choice("on_position_lost", "fail", "fail", "resnapshot");
 
         public static readonly SourceOption[] All = [Slot, Publication, OnPositionLost];
