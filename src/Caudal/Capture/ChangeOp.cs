@@ -31,5 +31,7 @@ public sealed record RowStamp(string Op, long? Lsn = null)
     public static readonly RowStamp Snapshot = new(ChangeOp.Snapshot);
 
     /// <summary>The stamp as an SQL select-list (ending with a comma and a space).</summary>
-    public string SelectList => $"{Caudal.Sql.Constant(Op)} AS {ChangeOp.Column}, " + (Lsn is { } lsn ? $"CAST({lsn} AS BIGINT) AS {ChangeOp.LsnColumn}, " : "");
+    /// <remarks>Every row of a database source has the position column, NULL where the read has no log position, so one
+    /// model pattern (ordering by it) fits every database source and capture mode.</remarks>
+    public string SelectList => $"{Caudal.Sql.Constant(Op)} AS {ChangeOp.Column}, CAST({(Lsn is { } lsn ? lsn.ToString(System.Globalization.CultureInfo.InvariantCulture) : "NULL")} AS BIGINT) AS {ChangeOp.LsnColumn}, ";
 }

@@ -144,9 +144,11 @@ public static class CliProcess
     }
 
     /// <summary>Starts a run and SIGKILLs it after <paramref name="delay"/>, wherever it is.</summary>
-    public static async Task KillAfterAsync(string workingDirectory, TimeSpan delay, params string[] args)
+    public static Task KillAfterAsync(string workingDirectory, TimeSpan delay, params string[] args) => KillAfterAsync(workingDirectory, null, delay, args);
+
+    public static async Task KillAfterAsync(string workingDirectory, IDictionary<string, string>? env, TimeSpan delay, params string[] args)
     {
-        using var process = Process.Start(StartInfo(workingDirectory, null, args))!;
+        using var process = Process.Start(StartInfo(workingDirectory, env, args))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginErrorReadLine();

@@ -55,6 +55,14 @@ public sealed class TestDatabase : IDisposable
         else PgExec(ConnectionString, sql);
     }
 
+    /// <summary>An open connection to the database (the caller disposes it).</summary>
+    public System.Data.Common.DbConnection Open()
+    {
+        System.Data.Common.DbConnection connection = Kind == "mysql" ? new MySqlConnection(ConnectionString) : new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
     public object? Scalar(string sql)
     {
         if (Kind == "mysql")

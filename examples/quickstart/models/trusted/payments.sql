@@ -1,10 +1,10 @@
 -- One row per payment with the rental, film, category, store and the customer's country. Raw tables keep every
 -- capture (incremental captures overlap), so each table is reduced to the newest row of each primary key.
 WITH payment AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_payment) AS rows_1
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_payment) AS rows_1
     WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
 ), staff AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY staff_id ORDER BY _caudal_ingested_at DESC, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_staff) AS rows_2
+    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY staff_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_staff) AS rows_2
     WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
 )
 SELECT

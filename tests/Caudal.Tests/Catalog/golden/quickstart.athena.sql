@@ -9,97 +9,97 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`reference_countries`
 LOCATION 's3://caudal-example/quickstart/raw/reference_countries/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: actor_id bigint, first_name string, last_name string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: actor_id bigint, first_name string, last_name string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_actor`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_actor/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: address_id bigint, address string, address2 string, district string, city_id bigint, postal_code string, phone string, location binary, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: address_id bigint, address string, address2 string, district string, city_id bigint, postal_code string, phone string, location binary, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_address`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_address/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: category_id bigint, name string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: category_id bigint, name string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_category`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_category/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: city_id bigint, city string, country_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: city_id bigint, city string, country_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_city`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_city/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: country_id bigint, country string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: country_id bigint, country string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_country`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_country/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: customer_id bigint, store_id bigint, first_name string, last_name string, email string, address_id bigint, active boolean, create_date timestamp, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: customer_id bigint, store_id bigint, first_name string, last_name string, email string, address_id bigint, active boolean, create_date timestamp, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_customer`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_customer/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: film_id bigint, title string, description string, release_year int, language_id bigint, original_language_id bigint, rental_duration bigint, rental_rate decimal(4,2), length bigint, replacement_cost decimal(5,2), rating string, special_features string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: film_id bigint, title string, description string, release_year int, language_id bigint, original_language_id bigint, rental_duration bigint, rental_rate decimal(4,2), length bigint, replacement_cost decimal(5,2), rating string, special_features string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_film`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_film/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: actor_id bigint, film_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: actor_id bigint, film_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_film_actor`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_film_actor/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: film_id bigint, category_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: film_id bigint, category_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_film_category`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_film_category/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: film_id bigint, title string, description string, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: film_id bigint, title string, description string, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_film_text`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_film_text/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: inventory_id bigint, film_id bigint, store_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: inventory_id bigint, film_id bigint, store_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_inventory`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_inventory/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: language_id bigint, name string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: language_id bigint, name string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_language`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_language/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: payment_id bigint, customer_id bigint, staff_id bigint, rental_id bigint, amount decimal(5,2), payment_date timestamp, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: payment_id bigint, customer_id bigint, staff_id bigint, rental_id bigint, amount decimal(5,2), payment_date timestamp, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_payment`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_payment/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: rental_id bigint, rental_date timestamp, inventory_id bigint, customer_id bigint, return_date timestamp, staff_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: rental_id bigint, rental_date timestamp, inventory_id bigint, customer_id bigint, return_date timestamp, staff_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_rental`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_rental/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: staff_id bigint, first_name string, last_name string, address_id bigint, picture binary, email string, store_id bigint, active boolean, username string, password string, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: staff_id bigint, first_name string, last_name string, address_id bigint, picture binary, email string, store_id bigint, active boolean, username string, password string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_staff`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_staff/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
--- columns: store_id bigint, manager_staff_id bigint, address_id bigint, last_update timestamp, _caudal_op string, _caudal_run_id string, _caudal_ingested_at timestamp
+-- columns: store_id bigint, manager_staff_id bigint, address_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp
 -- partitioned by: ingest_date date
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_raw`.`sakila_store`
 LOCATION 's3://caudal-example/quickstart/raw/sakila_store/'

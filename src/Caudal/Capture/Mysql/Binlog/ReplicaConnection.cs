@@ -154,19 +154,19 @@ internal sealed class ReplicaConnection : IAsyncDisposable
         switch (plugin)
         {
             case "mysql_native_password":
-            {
-                var once = SHA1.HashData(bytes);
-                var mix = SHA1.HashData([.. nonce[..20], .. SHA1.HashData(once)]);
-                for (var i = 0; i < once.Length; i++) once[i] ^= mix[i];
-                return once;
-            }
+                {
+                    var once = SHA1.HashData(bytes);
+                    var mix = SHA1.HashData([.. nonce[..20], .. SHA1.HashData(once)]);
+                    for (var i = 0; i < once.Length; i++) once[i] ^= mix[i];
+                    return once;
+                }
             case "caching_sha2_password":
-            {
-                var once = SHA256.HashData(bytes);
-                var mix = SHA256.HashData([.. SHA256.HashData(once), .. nonce[..20]]);
-                for (var i = 0; i < once.Length; i++) once[i] ^= mix[i];
-                return once;
-            }
+                {
+                    var once = SHA256.HashData(bytes);
+                    var mix = SHA256.HashData([.. SHA256.HashData(once), .. nonce[..20]]);
+                    for (var i = 0; i < once.Length; i++) once[i] ^= mix[i];
+                    return once;
+                }
             default:
                 throw new IOException($"authentication method '{plugin}' is not supported for reading the binlog: use mysql_native_password or caching_sha2_password.");
         }
