@@ -1,14 +1,14 @@
 using System.Globalization;
 using Caudal.Capture;
-using Caudal.Capture.Postgres;
 using Caudal.Lake;
 using Caudal.Spec;
 using Spectre.Console.Cli;
 
 namespace Caudal.Cli.Commands;
 
-/// <summary><c>caudal cdc status</c>: each change-capture source's replication slot — its state, the position it
-/// confirmed, the WAL the server keeps for it (bytes), and how long ago its tables last committed a read of the log.</summary>
+/// <summary><c>caudal cdc status</c>: each change-capture source's place in its log — PostgreSQL's replication slot or
+/// MySQL/MariaDB's binlog — its state, the position it confirmed, the log the server keeps past it (bytes), and how long
+/// ago its tables last committed a read of the log.</summary>
 public sealed class CdcStatusCommand : AsyncCommand<SpecSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, SpecSettings settings, CancellationToken ct)
@@ -21,20 +21,19 @@ public sealed class CdcStatusCommand : AsyncCommand<SpecSettings>
             return ExitCodes.Ok;
         }
         var lake = DataLake.Open(spec.Lake);
-        var grid = new TextTable("source", "slot", "state", "confirmed", "WAL kept", "last read of the log (UTC)", "ago");
+        var grid = new TextTable("source", "slot / log", "state", "confirmed", "log kept", "last read of the log (UTC)", "ago");
         var failed = false;
         foreach (var source in sources)
         {
             using var opened = SourceKinds.All[source.Kind].Open(source, spec.BaseDirectory);
-            var last = await LastReadAsync(lake, source, opened, ct);
+            var (last, committed) = await LastReadAsync(lake, source, opened, ct);
             var ago = last is { } at ? DateTimeOffset.UtcNow - at : (TimeSpan?)null;
             try
             {
-                var slot = await ((PostgresSource)opened).SlotStatusAsync(ct);
-                grid.Add(source.Name, slot.Slot, !slot.Exists ? "missing" : (slot.WalStatus ?? "?") + (slot.Active ? ", active" : ""), slot.Confirmed ?? "-",
-                    slot.LagBytes is { } bytes ? Report.Bytes(bytes) : "-", last?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-",
-                    ago is { } span ? Ago(span) : "-");
-                failed |= !slot.Exists || slot.WalStatus == "lost";
+                var log = await ((ILogSource)opened).LogStatusAsync(committed, ct);
+                grid.Add(source.Name, log.Log, log.State, log.Confirmed ?? "-", log.LagBytes is { } bytes ? Report.Bytes(bytes) : "-",
+                    last?.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-", ago is { } span ? Ago(span) : "-");
+                failed |= log.Lost;
             }
             catch (CaptureException e)
             {
@@ -46,17 +45,22 @@ public sealed class CdcStatusCommand : AsyncCommand<SpecSettings>
         return failed ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
-    /// <summary>When the source's change-capture tables last committed (each commit holds a read of the log up to its fence).</summary>
-    private static async Task<DateTimeOffset?> LastReadAsync(DataLake lake, SourceSpec source, ISource opened, CancellationToken ct)
+    /// <summary>When the source's change-capture tables last committed (each commit holds a read of the log up to its
+    /// fence), and the position each committed.</summary>
+    private static async Task<(DateTimeOffset? Last, IReadOnlyDictionary<string, long> Committed)> LastReadAsync(DataLake lake, SourceSpec source,
+        ISource opened, CancellationToken ct)
     {
         DateTimeOffset? last = null;
+        var committed = new Dictionary<string, long>();
         foreach (var dataset in await opened.ResolveDatasetsAsync(ct))
         {
             if (dataset.Mode != CaptureMode.Cdc) continue;
-            var snapshot = await lake.Table(source.RawTable(dataset.Name)).SnapshotAsync(ct: ct);
+            var id = source.RawTable(dataset.Name);
+            var snapshot = await lake.Table(id).SnapshotAsync(ct: ct);
             if (snapshot?.LastCommitTime is { } at && (last == null || at > last)) last = at;
+            if (snapshot?.Txns.TryGetValue(Pipeline.RawCursor.App(id), out var position) == true) committed[dataset.Name] = position;
         }
-        return last;
+        return (last, committed);
     }
 
     private static string Ago(TimeSpan span) => span.TotalMinutes < 1 ? $"{span.TotalSeconds:F0} s"

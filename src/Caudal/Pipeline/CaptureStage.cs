@@ -80,13 +80,11 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
         foreach (var dataset in datasets.Where(d => d.Mode == CaptureMode.Cdc))
         {
             var id = sourceSpec.RawTable(dataset.Name);
-            if (await lake.Table(id).SnapshotAsync(ct: ct) is { } existing && existing.Txns.TryGetValue(CursorApp(id), out var position))
+            if (await lake.Table(id).SnapshotAsync(ct: ct) is { } existing && existing.Txns.TryGetValue(RawCursor.App(id), out var position))
                 positions[dataset.Name] = position;
         }
         source.Positions(positions);
     }
-
-    private static string CursorApp(TableId id) => $"caudal:cursor:{id}";
 
     /// <summary>Tells the source its datasets are done (a log's position is confirmed only when every one committed).</summary>
     private async Task CommittedAsync(ISource source, int first, CancellationToken ct)
@@ -154,7 +152,7 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
             var table = lake.Table(id);
             var existing = await table.SnapshotAsync(ct: ct);
             var columns = await source.DescribeAsync(dataset, ct);
-            var cursorApp = CursorApp(id);
+            var cursorApp = RawCursor.App(id);
             long? since = dataset.Mode is CaptureMode.Incremental or CaptureMode.Cdc && existing?.Txns.TryGetValue(cursorApp, out var w) == true ? w : null;
             using var keys = dataset.Deletes == Capture.Database.DeleteDetection.Detect || dataset.Mode == CaptureMode.Cdc
                 ? new KeyComparison(id, table, existing, engine, RawBatchWriter.Lineage(run.RunId, run.StartedAt, new RowStamp(ChangeOp.Delete)), spec.Run.RawParquetVersion)

@@ -230,6 +230,29 @@ public sealed class MariaDbCdcTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Cdc_status_shows_the_binlog_kept_past_the_oldest_position_and_a_purged_one_fails()
+    {
+        var (db, h) = Setup();
+        await RunOk(h);
+        db.Execute("INSERT INTO item SELECT seq, REPEAT('x', 40), now() FROM seq_1_to_1000"); // changes not read yet
+        File.WriteAllText(Path.Combine(h.Folder, "caudal.yaml"), h.Yaml);
+        var env = new Dictionary<string, string> { ["DB"] = db.ConnectionString };
+        var status = await CliProcess.RunAsync(h.Folder, env, "cdc", "status");
+        Assert.True(status.ExitCode == 0, status.Stdout + status.Stderr);
+        var line = status.Stdout.Split('\n').Single(l => l.StartsWith("db ", StringComparison.Ordinal));
+        Assert.Contains("binlog mariadb-bin", line);
+        Assert.Contains("kept; binlogs expire after 1 d", line);
+        Assert.Matches(@"mariadb-bin\.\d{6}:\d+", line);
+        Assert.Matches(@" \d+(\.\d+)? KB ", line); // the 1,000 rows written since the table's position
+        Assert.DoesNotContain("caudal-test", status.Stdout + status.Stderr); // no password, ever
+
+        await PurgeBinlogsAsync(db);
+        var purged = await CliProcess.RunAsync(h.Folder, env, "cdc", "status");
+        Assert.Equal(1, purged.ExitCode);
+        Assert.Contains("purged", purged.Stdout);
+    }
+
     public static TheoryData<string> CrashPoints => new()
     {
         "capture:raw.db_item:before-commit",

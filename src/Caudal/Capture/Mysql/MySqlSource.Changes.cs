@@ -14,7 +14,7 @@ namespace Caudal.Capture.Mysql;
 /// consistent snapshot whose binlog position becomes the table's: nothing before it is applied again, nothing after it
 /// missed; its keys gone since are detected.
 /// </summary>
-public sealed partial class MySqlSource
+public sealed partial class MySqlSource : ILogSource
 {
     private readonly BinlogOptions _binlog = BinlogOptions.From(spec);
     private readonly Lock _sessionLock = new();
@@ -181,6 +181,34 @@ public sealed partial class MySqlSource
         }
         await ReadWholeAsync(dataset, sink, (DbConnection)connection, new RowStamp(ChangeOp.Snapshot, point), ct);
         return point;
+    }
+
+    /// <summary>Where this source's <c>mode: cdc</c> datasets stand in the binlog: the oldest position a table committed,
+    /// whether the server still has it, the binlog bytes past it, and how long the server keeps binlogs.</summary>
+    public async Task<LogStatus> LogStatusAsync(IReadOnlyDictionary<string, long> committed, CancellationToken ct)
+    {
+        await using var connection = (MySqlConnection)await OpenChecked(ct);
+        var files = new List<(int Number, string Name, long Size)>();
+        await using (var command = new MySqlCommand("SHOW BINARY LOGS", connection))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct)) files.Add((Binlog.BinlogPosition.Number(reader.GetString(0)), reader.GetString(0), Convert.ToInt64(reader.GetValue(1))));
+        var names = files.ToDictionary(f => f.Number, f => f.Name);
+        var log = files.Count > 0 ? "binlog " + files[0].Name[..files[0].Name.LastIndexOf('.')] : "binlog";
+        string retention;
+        await using (var command = new MySqlCommand("SELECT @@global.expire_logs_days", connection))
+        {
+            var days = Convert.ToDouble(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            retention = days > 0 ? $"binlogs expire after {days:0.#} d" : "binlogs never expire";
+        }
+        var positions = committed.Values.ToList();
+        if (positions.Count == 0) return new LogStatus(Name, log, $"no position yet (the first run reads a snapshot); {retention}", null, null, Lost: false);
+        var oldest = positions.Min();
+        var (file, offset) = (Binlog.BinlogPosition.File(oldest), Binlog.BinlogPosition.Offset(oldest));
+        var text = Binlog.BinlogPosition.Text(oldest, names);
+        if (!names.ContainsKey(file)) return new LogStatus(Name, log, "purged: the oldest table's position is gone", text, null, Lost: true);
+        var behind = files.Where(f => f.Number >= file).Sum(f => f.Size) - offset;
+        if (behind < 0) return new LogStatus(Name, log, "past the binlog's end (reset?)", text, null, Lost: true);
+        return new LogStatus(Name, log, $"kept; {retention}", text, behind, Lost: false);
     }
 
     private static async Task ExecuteAsync(MySqlConnection connection, string sql, CancellationToken ct)

@@ -14,7 +14,7 @@ namespace Caudal.Capture.Postgres;
 /// (its consistent point becomes the table's position: nothing before it is applied again, nothing after it missed),
 /// and its keys gone since are detected.
 /// </summary>
-public sealed partial class PostgresSource
+public sealed partial class PostgresSource : ILogSource
 {
     private readonly ChangeOptions _changes = ChangeOptions.From(spec);
     private readonly Lock _sessionLock = new();
@@ -118,8 +118,9 @@ public sealed partial class PostgresSource
         return point;
     }
 
-    /// <summary>The slot of this source's <c>mode: cdc</c> datasets, as the server reports it now.</summary>
-    public async Task<SlotStatus> SlotStatusAsync(CancellationToken ct)
+    /// <summary>The slot of this source's <c>mode: cdc</c> datasets, as the server reports it now: its <c>wal_status</c>
+    /// (reserved, extended, unreserved or lost), the position it confirmed, and the WAL kept for it.</summary>
+    public async Task<LogStatus> LogStatusAsync(IReadOnlyDictionary<string, long> committed, CancellationToken ct)
     {
         await using var connection = await OpenChecked(ct);
         await using var command = connection.CreateCommand();
@@ -127,9 +128,10 @@ public sealed partial class PostgresSource
                               "FROM pg_replication_slots WHERE slot_name = @s";
         AddParameter(command, "s", SlotName);
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct)) return new SlotStatus(Name, SlotName, false, null, false, null, null);
-        return new SlotStatus(Name, SlotName, true, reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetBoolean(1),
-            reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+        if (!await reader.ReadAsync(ct)) return new LogStatus(Name, SlotName, "missing", null, null, Lost: true);
+        var state = reader.IsDBNull(0) ? "?" : reader.GetString(0);
+        return new LogStatus(Name, SlotName, state + (reader.GetBoolean(1) ? ", active" : ""), reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetInt64(3), Lost: state == "lost");
     }
 
     public override async Task CommittedAsync(bool everyDatasetCommitted, CancellationToken ct)
