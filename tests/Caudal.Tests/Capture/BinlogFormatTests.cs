@@ -51,6 +51,25 @@ public sealed class BinlogFormatTests
         Assert.Equal(hex.Length / 2, offset);
     }
 
+    [Fact]
+    public void Mysql_binary_json_prints_as_mysql_prints_the_column()
+    {
+        // {"a": [1, 2]}: a small object (count, size, key entry, value entry, key) holding a small array of two inlined int16s.
+        var document = Convert.FromHexString("00" + "01001600" + "0B000100" + "020C00" + "61" + "02000A00" + "050100" + "050200");
+        Assert.Equal("{\"a\": [1, 2]}", JsonBinary.ToText(document));
+        // [1.5, "q\"", true]: a large array with a double and a string by offset and a literal inlined.
+        var large = Convert.FromHexString("03" + "0300000022000000" + "0B17000000" + "0C1F000000" + "0401000000" + "000000000000F83F" + "02" + "7122");
+        Assert.Equal("[1.5, \"q\\\"\", true]", JsonBinary.ToText(large));
+        Assert.Equal("null", JsonBinary.ToText([]));
+        Assert.Equal("1e100", JsonBinary.DoubleText(1e100));
+        Assert.Equal("1.5e-7", JsonBinary.DoubleText(1.5e-7));
+        // A DATETIME inside a document: MySQL's packed time (date and time above 24 bits of microseconds).
+        var ymd = ((2015L * 13 + 1) << 5) | 15;
+        var hms = (23L << 12) | (24 << 6) | 25;
+        Assert.Equal("2015-01-15 23:24:25.000000", JsonBinary.PackedTime(BinlogValues.DateTime, ((ymd << 17) | hms) << 24));
+        Assert.Equal("-838:59:59.000000", JsonBinary.PackedTime(BinlogValues.Time, -(((838L << 12) | (59 << 6) | 59) << 24)));
+    }
+
     [Theory]
     [InlineData("enum('G','PG','NC-17')", new[] { "G", "PG", "NC-17" })]
     [InlineData("set('it''s','a,b','')", new[] { "it's", "a,b", "" })]

@@ -13,7 +13,8 @@ internal sealed record BinlogColumn(string Name, string DuckType, IReadOnlyList<
 /// The binary values of ROW-format binlog events (MySQL's <c>log_event.cc</c> / <c>field.cc</c> layouts), each decoded
 /// to what the full capture reads for the same column: integers by the column's signedness, NEWDECIMAL exactly, the
 /// temporal types of MySQL 5.6+ (<c>DATETIME2</c>, <c>TIMESTAMP2</c>, <c>TIME2</c>, and the older ones without
-/// fractions), text in its column's character set, ENUM and SET as their labels, BIT as a number, GEOMETRY as WKB.
+/// fractions), text in its column's character set, ENUM and SET as their labels, BIT as a number, GEOMETRY as WKB,
+/// MySQL's binary JSON as its text.
 /// </summary>
 internal static class BinlogValues
 {
@@ -188,9 +189,8 @@ internal static class BinlogValues
                 var value = data.Slice(offset, size);
                 offset += size;
                 if (row == null) return;
-                if (type == Json)
-                    throw new NotSupportedException($"column '{column.Name}' is MySQL's binary JSON, which the binlog reader does not decode; capture the table with mode: incremental or full");
-                if (type == Geometry) row.AppendValue(value[4..].ToArray()); // WKB after MySQL's 4-byte SRID, as ST_AsBinary reads it
+                if (type == Json) row.AppendValue(JsonBinary.ToText(value)); // MySQL's binary JSON, printed as a query reads it
+                else if (type == Geometry) row.AppendValue(value[4..].ToArray()); // WKB after MySQL's 4-byte SRID, as ST_AsBinary reads it
                 else Text(row, column, value, 0);
                 return;
             case Null:
