@@ -54,20 +54,32 @@ public sealed class SakilaChangeTests
 
         using var session = await QuerySession.OpenAsync(SpecLoader.Load(qs.SpecPath, env.ToDictionary(e => e.Key, e => (string?)e.Value)));
         string Lake(string sql) => string.Join(",", session.Query(sql).Rows.Select(r => r[0]));
-        Assert.Equal(Source(db, "SELECT rental_id FROM rental ORDER BY rental_id"), Lake("SELECT rental_id FROM trusted.rentals ORDER BY rental_id"));
-        Assert.Equal(Source(db, "SELECT payment_id FROM payment ORDER BY payment_id"), Lake("SELECT payment_id FROM trusted.payments ORDER BY payment_id"));
-        Assert.Equal(Source(db, "SELECT concat(rental_id, '@', return_date) FROM rental WHERE return_date < '2006-01-03' ORDER BY rental_id"),
-            Lake("SELECT concat(rental_id, '@', strftime(return_date, '%Y-%m-%d %H:%M:%S')) FROM trusted.rentals WHERE return_date < '2006-01-03' ORDER BY rental_id"));
+        // Every rental, its dates, customer and what its (live) payments add up to; every payment and its amount.
+        Assert.Equal(Source(db, "SELECT r.rental_id, r.rental_date, r.return_date, r.customer_id, coalesce((SELECT sum(p.amount) FROM payment p " +
+                                "WHERE p.rental_id = r.rental_id), 0) FROM rental r ORDER BY r.rental_id"),
+            Lake("SELECT concat_ws('|', rental_id, strftime(rental_date, '%Y-%m-%d %H:%M:%S'), coalesce(strftime(return_date, '%Y-%m-%d %H:%M:%S'), ''), " +
+                 "customer_id, CAST(amount_paid AS DECIMAL(10,2))) FROM trusted.rentals ORDER BY rental_id"));
+        Assert.Equal(Source(db, "SELECT payment_id, amount FROM payment ORDER BY payment_id"),
+            Lake("SELECT concat_ws('|', payment_id, CAST(amount AS DECIMAL(10,2))) FROM trusted.payments ORDER BY payment_id"));
+        Assert.NotEqual("0", Lake("SELECT count(*) FROM trusted.rentals WHERE return_date = TIMESTAMP '2006-01-02 00:00:00'")); // updated twice: the later wins
     }
 
+    /// <summary>The rows of a query on the source, each as its values joined with '|' (times to the second, decimals with two digits).</summary>
     private static string Source(TestDatabase db, string sql)
     {
         using var connection = db.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         using DbDataReader reader = command.ExecuteReader();
-        var values = new List<string>();
-        while (reader.Read()) values.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
-        return string.Join(",", values);
+        var rows = new List<string>();
+        while (reader.Read())
+            rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetValue(i) switch
+            {
+                DBNull => "",
+                DateTime t => t.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),
+                decimal d => d.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+                var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture),
+            })));
+        return string.Join(",", rows);
     }
 }
