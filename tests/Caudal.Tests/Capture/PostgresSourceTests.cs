@@ -121,7 +121,7 @@ public sealed class PostgresSourceTests : IDisposable
         await using (var admin = new NpgsqlConnection(_db.ConnectionString))
         {
             await admin.OpenAsync();
-            for (var i = 0; i < 3000 && !killed; i++)
+            for (var i = 0; i < 3000 && !killed && !run.IsCompleted; i++)
             {
                 await using var kill = new NpgsqlCommand(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%big%' AND pid <> pg_backend_pid()", admin);
@@ -130,7 +130,7 @@ public sealed class PostgresSourceTests : IDisposable
             }
         }
         var record = await run;
-        Assert.True(killed, "the COPY was never seen in pg_stat_activity");
+        Assert.True(killed, $"the COPY was never seen in pg_stat_activity; the run {record.Status}: {string.Join("; ", record.Stages.Select(s => s.Error))}");
         Assert.True(record.Status == RunStatus.Succeeded, record.Error);
         var check = (await h.QueryAsync("SELECT count(*), count(DISTINCT id) FROM raw.pg_big"))[0];
         Assert.Equal("1000000|1000000", LakeReader.Flat(check));

@@ -177,6 +177,9 @@ internal sealed class BinlogSession : IDisposable
         var type = header[4];
         var size = (int)BinaryPrimitives.ReadUInt32LittleEndian(header[9..]);
         var next = BinaryPrimitives.ReadUInt32LittleEndian(header[13..]);
+        // A FORMAT_DESCRIPTION ends with its file's checksum algorithm (1: CRC32) and four checksum bytes: the events
+        // after it in that file carry a CRC32 or not by it (the events before it, by the server's setting).
+        if (type == FormatDescriptionEvent && size >= 24) state.Checksum = header[size - 5] == 1;
         var body = memory[19..(size - (state.Checksum ? 4 : 0))]; // without the CRC32 (TCP checks the bytes; the server checked the sum)
         var start = next == 0 ? state.Offset : next - size;
         switch (type)
