@@ -44,6 +44,7 @@ public sealed class BinlogFormatTests
     [InlineData("4B9105", 0, "-838:59:59")] // TIME's lowest value
     [InlineData("7FEF7CF63C", 3, "-01:02:03.250")] // a negative time with a fraction borrows one second
     [InlineData("80C8B8000001", 6, "12:34:56.000001")]
+    [InlineData("7FFFFEF6", 2, "-00:00:01.10")] // the fraction byte is unsigned (MySQL's my_time_packed_from_binary)
     public void A_time2_reads_as_mysql_prints_it(string hex, int fsp, string expected)
     {
         var offset = 0;
@@ -63,6 +64,8 @@ public sealed class BinlogFormatTests
         Assert.Equal("null", JsonBinary.ToText([]));
         Assert.Equal("1e100", JsonBinary.DoubleText(1e100));
         Assert.Equal("1.5e-7", JsonBinary.DoubleText(1.5e-7));
+        Assert.Equal("3.0", JsonBinary.DoubleText(3.0)); // a double stays a double
+        Assert.Equal("-0.0", JsonBinary.DoubleText(-0.0));
         // A DATETIME inside a document: MySQL's packed time (date and time above 24 bits of microseconds).
         var ymd = ((2015L * 13 + 1) << 5) | 15;
         var hms = (23L << 12) | (24 << 6) | 25;

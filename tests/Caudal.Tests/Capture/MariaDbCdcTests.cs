@@ -65,17 +65,18 @@ public sealed class MariaDbCdcTests : IDisposable
         db.Execute("DELETE FROM item WHERE id = 5"); // inserted and deleted between two runs
         db.Execute("START TRANSACTION; UPDATE item SET name = 'a2' WHERE id = 1; INSERT INTO other VALUES (2, 'y'); COMMIT"); // two tables, one transaction
         db.Execute("INSERT INTO item VALUES (6, 'f', now()) ON DUPLICATE KEY UPDATE name = 'f'; INSERT INTO item VALUES (6, 'f', now()) ON DUPLICATE KEY UPDATE name = 'f2'");
+        db.Execute("UPDATE item SET id = 8 WHERE id = 4"); // a key changed: 4 is gone, 8 is live
         var second = await RunOk(h);
-        Assert.Equal(9, second.Stages[0].Rows); // 2 updates of 2, a delete, 2 inserts, a delete, an update, an insert and its update
-        Assert.Equal("1:a2,2:b3,4:d,6:f2", SourceRows(db));
+        Assert.Equal(11, second.Stages[0].Rows); // 2 updates of 2, a delete, 2 inserts, a delete, an update, an insert and its update, a key's delete and update
+        Assert.Equal("1:a2,2:b3,6:f2,8:d", SourceRows(db));
         Assert.Equal(SourceRows(db), await LakeRows(h));
         Assert.Equal(SourceRows(db, "other"), await LakeRows(h, "db_other"));
         var ops = await h.QueryAsync($"SELECT _caudal_op, count(*) FROM raw.db_item WHERE _caudal_run_id = '{second.RunId}' GROUP BY ALL ORDER BY 1");
-        Assert.Equal([["delete", "2"], ["insert", "3"], ["update", "4"]], ops);
+        Assert.Equal([["delete", "3"], ["insert", "3"], ["update", "5"]], ops);
         // A delete holds the whole old row (binlog_row_image=FULL); each change says where it is in the binlog.
         Assert.Equal([["3", "c"]], await h.QueryAsync("SELECT id, name FROM raw.db_item WHERE _caudal_op = 'delete' AND id = 3"));
         var located = await h.QueryAsync($"SELECT count(*), count(DISTINCT _caudal_lsn), count(_caudal_gtid), min(_caudal_binlog) FROM raw.db_item WHERE _caudal_run_id = '{second.RunId}'");
-        Assert.Equal(["9", "9", "9"], located[0][..3].Select(v => v ?? ""));
+        Assert.Equal(["11", "11", "11"], located[0][..3].Select(v => v ?? ""));
         Assert.Matches(@"^mariadb-bin\.\d{6}:\d+$", located[0][3]);
         // The transaction that changed both tables has one GTID in both.
         var gtids = await h.QueryAsync("SELECT (SELECT _caudal_gtid FROM raw.db_item WHERE id = 1 AND _caudal_op = 'update'), (SELECT _caudal_gtid FROM raw.db_other WHERE id = 2)");
@@ -96,7 +97,7 @@ public sealed class MariaDbCdcTests : IDisposable
         db.Execute("TRUNCATE item");
         db.Execute("INSERT INTO item VALUES (7, 'after', now())");
         var run = await RunOk(h);
-        Assert.Contains(run.Stages[0].Warnings, w => w.Contains("by 'TRUNCATE item': read whole again", StringComparison.Ordinal));
+        Assert.Contains(run.Stages[0].Warnings, w => w.StartsWith("'TRUNCATE item' at mariadb-bin.", StringComparison.Ordinal) && w.EndsWith(": read whole again", StringComparison.Ordinal));
         Assert.Equal(2, run.Stages[0].Deleted);
         Assert.Equal("7:after", await LakeRows(h));
         db.Execute("UPDATE item SET name = 'later' WHERE id = 7");
@@ -143,10 +144,11 @@ public sealed class MariaDbCdcTests : IDisposable
               X'89504E47', X'0102', X'00FF', '{"a": [1, 2]}', ST_GeomFromText('POINT(1 2)'), TRUE)
             """;
         db.Execute($"INSERT INTO typed VALUES {values}");
+        db.Execute("INSERT INTO typed (id, dt, dtm) VALUES (5, '0000-00-00', '0000-00-00 00:00:00')"); // zero dates, by the snapshot
         await RunOk(h); // id 1 by the snapshot
         db.Execute($"INSERT INTO typed VALUES {values.Replace("(1,", "(2,")}"); // id 2 from the binlog
         db.Execute("INSERT INTO typed (id) VALUES (3)"); // NULLs from the binlog
-        db.Execute("INSERT INTO typed (id, d52, dn, tm3, dtm) VALUES (4, 0.5, 0.0001, '00:00:00.001', '0000-00-00 00:00:00')");
+        db.Execute("INSERT INTO typed (id, d52, dn, tm3, dtm, dt) VALUES (4, 0.5, 0.0001, '00:00:00.001', '0000-00-00 00:00:00', '0000-00-00')");
         await RunOk(h);
         const string lineage = "id, _caudal_op, _caudal_lsn, _caudal_gtid, _caudal_binlog, _caudal_run_id, _caudal_ingested_at, ingest_date";
         var compared = await h.QueryAsync($"""
@@ -156,7 +158,8 @@ public sealed class MariaDbCdcTests : IDisposable
         Assert.Equal("0", compared[0][0]);
         Assert.Equal([["insert"]], await h.QueryAsync("SELECT _caudal_op FROM raw.db_typed WHERE id = 2"));
         Assert.Equal("1", (await h.QueryAsync($"SELECT count(*) FROM raw.db_typed WHERE id = 3 AND COLUMNS(* EXCLUDE ({lineage})) IS NULL"))[0][0]);
-        Assert.Equal([["0.50", "0.0001", "00:00:00.001", null]], await h.QueryAsync("SELECT d52, dn, tm3, dtm FROM raw.db_typed WHERE id = 4"));
+        Assert.Equal([["0.50", "0.0001", "00:00:00.001", null, null]], await h.QueryAsync("SELECT d52, dn, tm3, dtm, dt FROM raw.db_typed WHERE id = 4"));
+        Assert.Equal([["snapshot", null, null]], await h.QueryAsync("SELECT _caudal_op, dtm, dt FROM raw.db_typed WHERE id = 5")); // the same NULLs either way
     }
 
     [Fact]
@@ -199,6 +202,37 @@ public sealed class MariaDbCdcTests : IDisposable
             await Task.Delay(100);
         }
         Assert.Fail($"the binlogs before {newest} could not be purged");
+    }
+
+    [Fact]
+    public async Task Changes_the_binlog_cannot_give_row_by_row_make_the_table_read_whole_again()
+    {
+        var (db, h) = Setup(datasets: "[item, other]");
+        db.Execute("INSERT INTO item VALUES (1, 'a', now()), (2, 'b', now())");
+        db.Execute("INSERT INTO other VALUES (1, 'x')");
+        await RunOk(h);
+        // A session logging SQL instead of rows: the reader cannot replay it (a trigger or a view may reach any table).
+        db.Execute("SET SESSION binlog_format = 'STATEMENT'; UPDATE item SET name = 'stmt' WHERE id = 1");
+        var statement = await RunOk(h);
+        Assert.All(statement.Stages, s => Assert.Contains(s.Warnings, w => w.Contains("was logged as a statement, not as rows", StringComparison.Ordinal)));
+        Assert.Equal("1:stmt,2:b", await LakeRows(h));
+
+        // A session writing partial row images: the other columns are unknown.
+        db.Execute("SET SESSION binlog_row_image = 'MINIMAL'; UPDATE item SET name = 'min' WHERE id = 2");
+        var minimal = await RunOk(h);
+        Assert.Contains(minimal.Stages[0].Warnings, w => w.StartsWith("a change was logged without all its columns", StringComparison.Ordinal));
+        Assert.Empty(minimal.Stages[1].Warnings);
+        Assert.Equal("1:stmt,2:min", await LakeRows(h));
+
+        // A transaction that wrote a non-transactional table and rolled back: MariaDB logs only what stayed (the MyISAM row),
+        // so the InnoDB update never reaches raw. (A binlog that does log BEGIN … ROLLBACK makes the tables read whole again.)
+        db.Execute("CREATE TABLE journal (id INT PRIMARY KEY) ENGINE = MyISAM");
+        db.Execute("START TRANSACTION; UPDATE item SET name = 'gone' WHERE id = 1; INSERT INTO journal VALUES (1); ROLLBACK");
+        db.Execute("UPDATE other SET name = 'x2'");
+        var rolledBack = await RunOk(h);
+        Assert.All(rolledBack.Stages, s => Assert.Empty(s.Warnings));
+        Assert.Equal("1:stmt,2:min", await LakeRows(h));
+        Assert.Equal("1:x2", await LakeRows(h, "db_other"));
     }
 
     [Fact]

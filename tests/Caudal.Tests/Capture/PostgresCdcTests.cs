@@ -63,13 +63,14 @@ public sealed class PostgresCdcTests : IDisposable
         db.Execute("INSERT INTO item VALUES (5, 'e', now())");
         db.Execute("DELETE FROM item WHERE id = 5"); // inserted and deleted between two runs
         db.Execute("BEGIN; UPDATE item SET name = 'a2' WHERE id = 1; INSERT INTO other VALUES (2, 'y'); COMMIT"); // two tables, one transaction
+        db.Execute("UPDATE item SET id = 8 WHERE id = 4"); // a key changed: 4 is gone, 8 is live
         var second = await RunOk(h);
-        Assert.Equal(7, second.Stages[0].Rows); // 2 updates of 2, a delete, 2 inserts, a delete, an update
-        Assert.Equal("1:a2,2:b3,4:d", SourceRows(db));
+        Assert.Equal(9, second.Stages[0].Rows); // 2 updates of 2, a delete, 2 inserts, a delete, an update, a key's delete and update
+        Assert.Equal("1:a2,2:b3,8:d", SourceRows(db));
         Assert.Equal(SourceRows(db), await LakeRows(h));
         Assert.Equal(SourceRows(db, "other"), await LakeRows(h, "db_other"));
         var ops = await h.QueryAsync($"SELECT _caudal_op, count(*) FROM raw.db_item WHERE _caudal_run_id = '{second.RunId}' GROUP BY ALL ORDER BY 1");
-        Assert.Equal([["delete", "2"], ["insert", "2"], ["update", "3"]], ops);
+        Assert.Equal([["delete", "3"], ["insert", "2"], ["update", "4"]], ops);
         // A delete holds the key (REPLICA IDENTITY DEFAULT sends only the key).
         Assert.Equal([["3", null]], await h.QueryAsync("SELECT id, name FROM raw.db_item WHERE _caudal_op = 'delete' AND id = 3"));
 
@@ -265,7 +266,13 @@ public sealed class PostgresCdcTests : IDisposable
         db.Execute("UPDATE item SET updated = now() + interval '2 days' WHERE id = 1");
         var full = await RunOk(h);
         Assert.Empty(full.Stages[0].Warnings);
+        Assert.Equal(0, full.Stages[0].Deleted);
+        Assert.Equal(SourceRows(db), await LakeRows(h)); // every column is in the replica identity now: still no delete for the same key
+
+        db.Execute("UPDATE item SET id = 2 WHERE id = 1"); // the key changed, with the old row sent whole
+        await RunOk(h);
         Assert.Equal(SourceRows(db), await LakeRows(h));
+        Assert.Equal([["1"]], await h.QueryAsync($"SELECT id FROM raw.db_item WHERE _caudal_op = 'delete'"));
     }
 
     [Fact]

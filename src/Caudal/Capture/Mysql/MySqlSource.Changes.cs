@@ -24,6 +24,8 @@ public sealed partial class MySqlSource : ILogSource
     {
         var table = dataset.Table ?? throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': mode 'cdc' reads a table's changes, not a query's.");
         var session = await SessionAsync(sink, ct);
+        if (_refused.TryGetValue(table, out var refused)) throw new CaptureException($"Source '{Name}', dataset '{dataset.Name}': {refused}.");
+        if (_cascades.TryGetValue(table, out var cascade)) sink.Warn(cascade);
         var since = sink.Since;
         string? reason = null;
         if (since != null && !session.Available(since.Value))
@@ -38,7 +40,7 @@ public sealed partial class MySqlSource : ILogSource
             reason = $"the table's position in the binlog was lost ({what}): read whole again";
         }
         else if (since != null && session.ChangedAt(table) is { } changed && changed.At > since.Value)
-            reason = $"changed at {session.Describe(changed.At)} by '{changed.What}': read whole again";
+            reason = $"{changed.What} at {session.Describe(changed.At)}: read whole again";
 
         long from;
         if (since == null || reason != null)
@@ -69,7 +71,10 @@ public sealed partial class MySqlSource : ILogSource
             {
                 try
                 {
-                    tables[dataset.Table!] = await BinlogColumnsAsync((MySqlConnection)connection, dataset.Table!, ct);
+                    var (columns, refused) = await BinlogColumnsAsync((MySqlConnection)connection, dataset.Table!, ct);
+                    if (refused != null) _refused[dataset.Table!] = refused;
+                    else tables[dataset.Table!] = columns;
+                    if (await CascadesAsync((MySqlConnection)connection, dataset.Table!, ct) is { } cascade) _cascades[dataset.Table!] = cascade;
                 }
                 catch (MySqlException e) when (e.ErrorCode == MySqlErrorCode.NoSuchTable)
                 {
@@ -90,23 +95,51 @@ public sealed partial class MySqlSource : ILogSource
         }
     }
 
-    /// <summary>The table's columns in order, each as the full capture buffers it, with ENUM/SET labels and text encodings.</summary>
-    private async Task<IReadOnlyList<BinlogColumn>> BinlogColumnsAsync(MySqlConnection connection, string table, CancellationToken ct)
+    private readonly Dictionary<string, string> _refused = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _cascades = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The table's columns in order, each as the full capture buffers it, with ENUM/SET labels, text encodings,
+    /// key columns and fractional digits; or why the binlog reader cannot read the table.</summary>
+    private async Task<(IReadOnlyList<BinlogColumn> Columns, string? Refused)> BinlogColumnsAsync(MySqlConnection connection, string table, CancellationToken ct)
     {
         var mapped = await ColumnsAsync(connection, Quote(table), ct);
-        var details = new Dictionary<string, (string Type, string? Charset)>(StringComparer.OrdinalIgnoreCase);
-        await using (var command = new MySqlCommand("SELECT column_name, column_type, character_set_name FROM information_schema.columns " +
-                                                    "WHERE table_schema = DATABASE() AND table_name = @t", connection))
+        var details = new Dictionary<string, (string DataType, string Type, string? Charset, bool Key, int Fsp)>(StringComparer.OrdinalIgnoreCase);
+        await using (var command = new MySqlCommand("SELECT column_name, data_type, column_type, character_set_name, column_key = 'PRI', coalesce(datetime_precision, 0) " +
+                                                    "FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = @t", connection))
         {
             command.Parameters.AddWithValue("@t", table);
             await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) details[reader.GetString(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+            while (await reader.ReadAsync(ct))
+                details[reader.GetString(0)] = (reader.GetString(1).ToLowerInvariant(), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                    Convert.ToInt64(reader.GetValue(4)) == 1, Convert.ToInt32(reader.GetValue(5)));
         }
-        return mapped.Select(c =>
+        var columns = new List<BinlogColumn>();
+        foreach (var column in mapped)
         {
-            var (type, charset) = details.GetValueOrDefault(c.Name, ("", null));
-            return new BinlogColumn(c.Name, c.DuckType, Labels(type), Encoding(charset));
-        }).ToList();
+            var (dataType, type, charset, key, fsp) = details.GetValueOrDefault(column.Name, ("", "", null, false, 0));
+            if (dataType is "uuid" or "inet4" or "inet6")
+                return ([], $"column '{column.Name}' is MariaDB's {dataType.ToUpperInvariant()}, which the binlog reader does not decode; capture the table with mode: incremental");
+            if (charset != null && !Encodings.ContainsKey(charset))
+                return ([], $"column '{column.Name}' is in character set {charset}, which the binlog reader does not decode; capture the table with mode: incremental");
+            columns.Add(new BinlogColumn(column.Name, column.DuckType, Labels(type), charset == null ? null : Encodings[charset], key, fsp));
+        }
+        return (columns, null);
+    }
+
+    /// <summary>A warning when a foreign key of the table changes its rows by cascade (ON DELETE/UPDATE CASCADE or SET
+    /// NULL): MySQL and MariaDB apply cascades inside the storage engine and never write them to the binlog.</summary>
+    private static async Task<string?> CascadesAsync(MySqlConnection connection, string table, CancellationToken ct)
+    {
+        await using var command = new MySqlCommand("SELECT constraint_name, delete_rule, update_rule FROM information_schema.referential_constraints " +
+                                                   "WHERE constraint_schema = DATABASE() AND table_name = @t AND (delete_rule IN ('CASCADE', 'SET NULL', 'SET DEFAULT') " +
+                                                   "OR update_rule IN ('CASCADE', 'SET NULL', 'SET DEFAULT')) ORDER BY constraint_name", connection);
+        command.Parameters.AddWithValue("@t", table);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var found = new List<string>();
+        while (await reader.ReadAsync(ct)) found.Add($"{reader.GetString(0)} (ON DELETE {reader.GetString(1)}, ON UPDATE {reader.GetString(2)})");
+        return found.Count == 0 ? null
+            : $"foreign key {string.Join(", ", found)} changes this table's rows by cascade, and the binlog never holds cascaded changes: " +
+              "rows changed that way are missed until the table is read whole (use mode: full or incremental with deletes: detect for it)";
     }
 
     /// <summary>The labels of an <c>enum('a','b')</c> or <c>set(…)</c> column type, in order; null for other types.</summary>
@@ -131,16 +164,47 @@ public sealed partial class MySqlSource : ILogSource
         return labels;
     }
 
-    private static Encoding? Encoding(string? charset) => charset switch
+    /// <summary>MySQL's character sets the binlog reader decodes (its latin1 is Windows-1252), by name.</summary>
+    private static readonly Dictionary<string, Encoding?> Encodings = BuildEncodings();
+
+    private static Dictionary<string, Encoding?> BuildEncodings()
     {
-        null or "binary" => null,
-        "latin1" => System.Text.Encoding.Latin1,
-        "ascii" => System.Text.Encoding.ASCII,
-        "ucs2" or "utf16" => System.Text.Encoding.BigEndianUnicode,
-        "utf16le" => System.Text.Encoding.Unicode,
-        "utf32" => new UTF32Encoding(bigEndian: true, byteOrderMark: false),
-        _ => System.Text.Encoding.UTF8,
-    };
+        Encoding Page(int codePage) => CodePagesEncodingProvider.Instance.GetEncoding(codePage) ?? System.Text.Encoding.GetEncoding(codePage);
+        return new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["binary"] = null,
+            ["utf8mb4"] = System.Text.Encoding.UTF8,
+            ["utf8mb3"] = System.Text.Encoding.UTF8,
+            ["utf8"] = System.Text.Encoding.UTF8,
+            ["ascii"] = System.Text.Encoding.ASCII,
+            ["latin1"] = Page(1252),
+            ["latin2"] = Page(28592),
+            ["cp1250"] = Page(1250),
+            ["cp1251"] = Page(1251),
+            ["cp1256"] = Page(1256),
+            ["cp1257"] = Page(1257),
+            ["greek"] = Page(28597),
+            ["hebrew"] = Page(28598),
+            ["latin5"] = Page(28599),
+            ["latin7"] = Page(28603),
+            ["koi8r"] = Page(20866),
+            ["koi8u"] = Page(21866),
+            ["cp866"] = Page(866),
+            ["cp850"] = Page(850),
+            ["cp852"] = Page(852),
+            ["tis620"] = Page(874),
+            ["sjis"] = Page(932),
+            ["cp932"] = Page(932),
+            ["gbk"] = Page(936),
+            ["gb2312"] = Page(936),
+            ["big5"] = Page(950),
+            ["euckr"] = Page(51949),
+            ["ucs2"] = System.Text.Encoding.BigEndianUnicode,
+            ["utf16"] = System.Text.Encoding.BigEndianUnicode,
+            ["utf16le"] = System.Text.Encoding.Unicode,
+            ["utf32"] = new UTF32Encoding(bigEndian: true, byteOrderMark: false),
+        };
+    }
 
     /// <summary>Reads the dataset's table whole in a consistent snapshot; returns the snapshot's binlog position. MariaDB
     /// gives the position of its snapshot without a lock (<c>binlog_snapshot_file/position</c>); MySQL's needs a brief
@@ -166,12 +230,8 @@ public sealed partial class MySqlSource : ILogSource
                 await ExecuteAsync(connection, "FLUSH TABLES WITH READ LOCK", ct);
                 await ExecuteAsync(connection, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", ct);
                 await ExecuteAsync(connection, "START TRANSACTION WITH CONSISTENT SNAPSHOT", ct);
-                await using (var command = new MySqlCommand("SHOW MASTER STATUS", connection))
-                await using (var reader = await command.ExecuteReaderAsync(ct))
-                {
-                    await reader.ReadAsync(ct);
-                    point = Binlog.BinlogPosition.Of(Binlog.BinlogPosition.Number(reader.GetString(0)), reader.GetInt64(1));
-                }
+                var status = await BinlogSession.StatusAsync(connection, ct);
+                point = Binlog.BinlogPosition.Of(Binlog.BinlogPosition.Number(status[0]!), long.Parse(status[1]!, System.Globalization.CultureInfo.InvariantCulture));
                 await ExecuteAsync(connection, "UNLOCK TABLES", ct);
             }
         }
@@ -195,10 +255,12 @@ public sealed partial class MySqlSource : ILogSource
         var names = files.ToDictionary(f => f.Number, f => f.Name);
         var log = files.Count > 0 ? "binlog " + files[0].Name[..files[0].Name.LastIndexOf('.')] : "binlog";
         string retention;
-        await using (var command = new MySqlCommand("SELECT @@global.expire_logs_days", connection))
+        await using (var command = new MySqlCommand("SELECT @@global.binlog_expire_logs_seconds", connection))
         {
-            var days = Convert.ToDouble(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-            retention = days > 0 ? $"binlogs expire after {days:0.#} d" : "binlogs never expire";
+            // MySQL 8 and MariaDB 10.6+ (MariaDB keeps it in step with expire_logs_days).
+            var seconds = Convert.ToDouble(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            retention = seconds <= 0 ? "binlogs never expire"
+                : seconds % 86400 == 0 ? $"binlogs expire after {seconds / 86400:0} d" : $"binlogs expire after {seconds / 3600:0.#} h";
         }
         var positions = committed.Values.ToList();
         if (positions.Count == 0) return new LogStatus(Name, log, $"no position yet (the first run reads a snapshot); {retention}", null, null, Lost: false);

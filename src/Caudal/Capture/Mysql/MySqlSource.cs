@@ -113,7 +113,13 @@ public sealed partial class MySqlSource(SourceSpec spec) : DatabaseSource(spec)
         "UBIGINT" => (row, r, i) => row.AppendValue(r.GetUInt64(i)),
         "FLOAT" => (row, r, i) => row.AppendValue(r.GetFloat(i)),
         "DOUBLE" => (row, r, i) => row.AppendValue(r.GetDouble(i)),
-        "DATE" => (row, r, i) => row.AppendValue(DateOnly.FromDateTime(r.GetDateTime(i))),
+        "DATE" => (row, r, i) =>
+        {
+            var d = r.GetDateTime(i);
+            if (d == DateTime.MinValue) row.AppendNullValue(); // MySQL's zero date, as for DATETIME
+            else row.AppendValue(DateOnly.FromDateTime(d));
+        }
+        ,
         "TIMESTAMP" => (row, r, i) =>
         {
             var t = r.GetDateTime(i);

@@ -45,10 +45,13 @@ internal sealed class ChangeSession : IDisposable
 
     /// <summary>Changes read for each table, kept in DuckDB in segments of one column set each (a new segment when
     /// ALTER TABLE changes the columns).</summary>
-    private sealed class TableChanges(string name, IReadOnlyDictionary<string, string> types)
+    private sealed class TableChanges(string name, IReadOnlyDictionary<string, string> types, IReadOnlyList<string> key)
     {
         public string Name { get; } = name;
         public IReadOnlyDictionary<string, string> Types { get; } = types;
+
+        /// <summary>The table's primary key columns (a change of their values ends the old key's life).</summary>
+        public IReadOnlyList<string> Key { get; } = key;
         public List<Segment> Segments { get; } = [];
         public long? TruncatedAt { get; set; }
         public long? UnchangedToastAt { get; set; }
@@ -61,12 +64,13 @@ internal sealed class ChangeSession : IDisposable
     }
 
     public static async Task<ChangeSession> OpenAsync(string connectionString, string slot, string publication, string fenceId,
-        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tables, EngineSettings engine, CancellationToken ct)
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> tables, IReadOnlyDictionary<string, IReadOnlyList<string>> keys, EngineSettings engine,
+        CancellationToken ct)
     {
         var session = new ChangeSession(ParquetOutput.Open(engine), slot);
         try
         {
-            foreach (var (name, types) in tables) session._tables[Relation(name)] = new TableChanges(name, types);
+            foreach (var (name, types) in tables) session._tables[Relation(name)] = new TableChanges(name, types, keys.GetValueOrDefault(name) ?? []);
             await using (var connection = new NpgsqlConnection(connectionString))
             {
                 await connection.OpenAsync(ct);
@@ -153,11 +157,14 @@ internal sealed class ChangeSession : IDisposable
                     break;
                 case FullUpdateMessage update:
                     var old = await ValuesAsync(update.OldRow, ct);
-                    await AppendAsync(update.Relation, update.NewRow, old, ChangeOp.Update, message.WalStart, commit, ct);
+                    var newRow = await AppendAsync(update.Relation, update.NewRow, old, ChangeOp.Update, message.WalStart, commit, ct);
+                    DeleteOldKey(update.Relation, old, newRow, message.WalStart, commit);
                     break;
                 case IndexUpdateMessage update:
-                    await ValuesAsync(update.Key, ct);
-                    await AppendAsync(update.Relation, update.NewRow, null, ChangeOp.Update, message.WalStart, commit, ct);
+                    // Sent when the update changed the replica identity's columns: the old key's values.
+                    var oldKey = await ValuesAsync(update.Key, ct);
+                    DeleteOldKey(update.Relation, oldKey, await AppendAsync(update.Relation, update.NewRow, null, ChangeOp.Update, message.WalStart, commit, ct),
+                        message.WalStart, commit);
                     break;
                 case UpdateMessage update:
                     await AppendAsync(update.Relation, update.NewRow, null, ChangeOp.Update, message.WalStart, commit, ct);
@@ -190,11 +197,43 @@ internal sealed class ChangeSession : IDisposable
         return values;
     }
 
-    private async Task AppendAsync(RelationMessage relation, ReplicationTuple tuple, string?[]? old, string op, NpgsqlLogSequenceNumber lsn, long commit, CancellationToken ct)
+    /// <summary>An update that changed the primary key ends the old key's life: a delete of the old row (or old key),
+    /// when the old values hold the whole primary key and it differs from the new row's.</summary>
+    private void DeleteOldKey(RelationMessage relation, string?[] old, string?[]? updated, NpgsqlLogSequenceNumber lsn, long commit)
     {
-        if (!_tables.TryGetValue(relation.RelationName, out var table)) return; // published, but not a dataset of this source
+        if (updated == null || !_tables.TryGetValue(relation.RelationName, out var table) || table.Key.Count == 0) return;
+        var changed = false;
+        foreach (var column in table.Key)
+        {
+            var i = relation.Columns.ToList().FindIndex(c => c.ColumnName == column);
+            if (i < 0 || old[i] == null) return; // the old values do not hold the key: nothing to compare
+            changed |= old[i] != updated[i];
+        }
+        if (changed) AppendValues(relation, old, ChangeOp.Delete, lsn, commit);
+    }
+
+    /// <summary>Appends a row from text values already read (an old row, or an old key).</summary>
+    private void AppendValues(RelationMessage relation, string?[] values, string op, NpgsqlLogSequenceNumber lsn, long commit)
+    {
+        if (!_tables.TryGetValue(relation.RelationName, out var table)) return;
         var segment = SegmentFor(table, relation);
         var row = segment.Appender.CreateRow();
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i] is { } text) ChangeValues.Append(row, segment.Columns[i].Type, text);
+            else row.AppendNullValue();
+        }
+        row.AppendValue(op).AppendValue((long)(ulong)lsn).AppendValue(commit).EndRow();
+        segment.Rows++;
+    }
+
+    /// <summary>Appends a change's row as it streams; returns its values as text (null when the table is not captured).</summary>
+    private async Task<string?[]?> AppendAsync(RelationMessage relation, ReplicationTuple tuple, string?[]? old, string op, NpgsqlLogSequenceNumber lsn, long commit, CancellationToken ct)
+    {
+        if (!_tables.TryGetValue(relation.RelationName, out var table)) return null; // published, but not a dataset of this source
+        var segment = SegmentFor(table, relation);
+        var row = segment.Appender.CreateRow();
+        var texts = new string?[tuple.NumColumns];
         var i = 0;
         await foreach (var value in tuple.WithCancellation(ct))
         {
@@ -213,6 +252,7 @@ internal sealed class ChangeSession : IDisposable
             else
             {
                 var text = await value.Get<string>(ct);
+                texts[i] = text;
                 try
                 {
                     ChangeValues.Append(row, type, text);
@@ -226,6 +266,7 @@ internal sealed class ChangeSession : IDisposable
         }
         row.AppendValue(op).AppendValue((long)(ulong)lsn).AppendValue(commit).EndRow();
         segment.Rows++;
+        return texts;
     }
 
     private Segment SegmentFor(TableChanges table, RelationMessage relation)

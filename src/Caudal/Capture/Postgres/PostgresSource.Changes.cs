@@ -82,12 +82,14 @@ public sealed partial class PostgresSource : ILogSource
     private async Task<ChangeSession> OpenSessionAsync(CaptureSink sink, CancellationToken ct)
     {
         var tables = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.OrdinalIgnoreCase);
+        var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
         await using (var connection = await OpenChecked(ct))
             foreach (var dataset in Resolved.Where(d => d.Mode == CaptureMode.Cdc && d.Table != null))
             {
                 try
                 {
                     tables[dataset.Table!] = (await ColumnsAsync(connection, Quote(dataset.Table!), ct)).ToDictionary(c => c.Name, c => c.DuckType);
+                    keys[dataset.Table!] = await StringsAsync(connection, PrimaryKeySql, [("t", KeyParameter(dataset.Table!))], ct);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
                 {
@@ -96,7 +98,7 @@ public sealed partial class PostgresSource : ILogSource
             }
         try
         {
-            return await ChangeSession.OpenAsync(ReplicationConnectionString, SlotName, Publication, Guid.NewGuid().ToString("N"), tables, sink.Engine, ct);
+            return await ChangeSession.OpenAsync(ReplicationConnectionString, SlotName, Publication, Guid.NewGuid().ToString("N"), tables, keys, sink.Engine, ct);
         }
         catch (PostgresException e)
         {

@@ -22,7 +22,8 @@ internal sealed class BinlogSession : IDisposable
     private const byte QueryEvent = 2, RotateEvent = 4, FormatDescriptionEvent = 15, XidEvent = 16, TableMapEvent = 19,
         WriteRowsV1 = 23, UpdateRowsV1 = 24, DeleteRowsV1 = 25, WriteRowsV2 = 30, UpdateRowsV2 = 31, DeleteRowsV2 = 32,
         MySqlGtidEvent = 33, MySqlAnonymousGtidEvent = 34, PartialUpdateRows = 39, TransactionPayload = 40,
-        MariaGtidEvent = 162, MariaCompressedFirst = 165, MariaCompressedLast = 171;
+        MariaGtidEvent = 162, MariaCompressedFirst = 165, MariaCompressedLast = 171, BeginLoadQuery = 17, ExecuteLoadQuery = 18, Incident = 26,
+        XaPrepare = 38;
 
     private readonly DuckDBConnection _spill;
     private readonly Dictionary<string, TableChanges> _tables = new(StringComparer.OrdinalIgnoreCase);
@@ -31,6 +32,7 @@ internal sealed class BinlogSession : IDisposable
     private readonly string _database;
     private bool _commitsClosed;
     private bool _checksum;
+    private long _readFrom;
 
     private BinlogSession(DuckDBConnection spill, string database)
     {
@@ -83,7 +85,8 @@ internal sealed class BinlogSession : IDisposable
                 await session.CheckServerAsync(connection, ct);
             }
             var readable = positions.Where(session.Available).ToList();
-            if (readable.Count > 0 && readable.Min() < session.Fence) await session.ReadAsync(settings, serverId, readable.Min(), ct);
+            session._readFrom = readable.Count > 0 ? readable.Min() : session.Fence;
+            if (session._readFrom < session.Fence) await session.ReadAsync(settings, serverId, session._readFrom, ct);
             return session;
         }
         catch
@@ -169,6 +172,9 @@ internal sealed class BinlogSession : IDisposable
         public bool TransactionHasRows { get; set; }
         public string? Gtid { get; set; }
         public long TransactionStart { get; set; }
+
+        /// <summary>The captured tables the open transaction wrote rows of.</summary>
+        public HashSet<TableChanges> Touched { get; } = [];
     }
 
     private void Handle(ReadOnlyMemory<byte> memory, ReadState state)
@@ -213,6 +219,16 @@ internal sealed class BinlogSession : IDisposable
                 if (!state.InTransaction) Begin(state, start, null);
                 Rows(type, body, state, start + 19);
                 break;
+            case XaPrepare:
+                Mark(state, state.Touched, start, "a two-phase XA transaction was prepared (its rows count once it commits)");
+                state.InTransaction = false;
+                break;
+            case BeginLoadQuery or ExecuteLoadQuery:
+                Mark(state, AllTables, start, "LOAD DATA was logged as a statement, not as rows");
+                break;
+            case Incident:
+                Mark(state, AllTables, start, "an incident event: the server says changes may be missing from the binlog");
+                break;
             case PartialUpdateRows:
                 throw new CaptureException("the binlog holds partial JSON updates (binlog_row_value_options=PARTIAL_JSON), which mode: cdc cannot apply: turn that option off.");
             case TransactionPayload:
@@ -235,13 +251,17 @@ internal sealed class BinlogSession : IDisposable
     internal static string MariaGtid(ReadOnlySpan<byte> body, uint serverId) =>
         $"{BinaryPrimitives.ReadUInt32LittleEndian(body[8..])}-{serverId}-{BinaryPrimitives.ReadUInt64LittleEndian(body)}";
 
-    private static void Begin(ReadState state, long start, string? gtid)
+    private void Begin(ReadState state, long start, string? gtid)
     {
+        if (state.InTransaction && state.TransactionHasRows)
+            throw new CaptureException($"the transaction at {state.FileName}:{state.TransactionStart} has no end the binlog reader knows before {state.FileName}:{start}: " +
+                "its rows cannot be placed (please report it with the output of mariadb-binlog/mysqlbinlog around that position).");
         state.Transaction++;
         state.InTransaction = true;
         state.TransactionHasRows = false;
         state.Gtid = gtid;
         state.TransactionStart = start;
+        state.Touched.Clear();
     }
 
     private void Commit(ReadState state, long end)
@@ -257,10 +277,34 @@ internal sealed class BinlogSession : IDisposable
         state.InTransaction = false;
     }
 
-    private static readonly Regex Keyword = new(@"^\s*(BEGIN|COMMIT|ROLLBACK|XA\s|SAVEPOINT|RELEASE\s+SAVEPOINT)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+    private IEnumerable<TableChanges> AllTables => _tables.Values;
 
-    /// <summary>BEGIN/COMMIT of a transaction, or a statement: a DDL statement that names a captured table (ALTER,
-    /// TRUNCATE, RENAME, DROP…) changes what its rows mean, so the table is read whole again.</summary>
+    /// <summary>Marks tables whose rows in this read cannot be trusted alone: each dataset whose position is before
+    /// <paramref name="at"/> reads its table whole again, and says why.</summary>
+    private void Mark(ReadState state, IEnumerable<TableChanges> tables, long at, string why)
+    {
+        lock (_lock)
+            foreach (var table in tables.ToList())
+            {
+                table.ChangedAt = BinlogPosition.Of(state.File, at);
+                table.Change = why;
+            }
+    }
+
+    private static readonly Regex Control = new(
+        @"^\s*(?<word>BEGIN|COMMIT|ROLLBACK\s+(WORK\s+)?TO\b|ROLLBACK|XA\s+(START|BEGIN|END)\b|XA\s+PREPARE\b|XA\s+COMMIT\b.*\bONE\s+PHASE\s*$|XA\s+(COMMIT|ROLLBACK)\b|SAVEPOINT\b|RELEASE\s+SAVEPOINT\b)",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
+
+    private static readonly Regex Manipulation = new(@"^\s*(INSERT|UPDATE|DELETE|REPLACE|LOAD|CALL|DO|WITH|SELECT|HANDLER)\b",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// A QUERY event: the bounds of a transaction, or a statement. A DDL statement that names a captured table (ALTER,
+    /// TRUNCATE, RENAME, DROP…) changes what its rows mean; data changed by a statement logged as SQL (a session with
+    /// binlog_format STATEMENT or MIXED), rolled back after a non-transactional table was written (ROLLBACK, ROLLBACK TO
+    /// SAVEPOINT), or in a two-phase XA transaction cannot be followed row by row. In each case the tables concerned
+    /// are read whole again by datasets whose position is before it — never skipped.
+    /// </summary>
     private void Query(ReadOnlyMemory<byte> body, ReadState state, long start, long end)
     {
         var reader = new PacketReader(body);
@@ -272,29 +316,54 @@ internal sealed class BinlogSession : IDisposable
         var database = reader.Fixed(databaseLength);
         reader.Skip(1);
         var sql = Encoding.UTF8.GetString(reader.Bytes(reader.Remaining));
-        var keyword = Keyword.Match(sql);
-        if (keyword.Success)
+        var control = Control.Match(sql);
+        if (control.Success)
         {
-            var word = keyword.Groups[1].Value.ToUpperInvariant();
-            if (word == "BEGIN")
+            var word = Regex.Replace(control.Groups["word"].Value.ToUpperInvariant(), @"\s+", " ");
+            if (word is "BEGIN" || word.StartsWith("XA START", StringComparison.Ordinal) || word.StartsWith("XA BEGIN", StringComparison.Ordinal))
             {
                 if (!state.InTransaction) Begin(state, start, null);
             }
-            else if (word == "COMMIT") Commit(state, end);
-            else if (word == "ROLLBACK") state.InTransaction = false;
+            else if (word == "COMMIT" || word.EndsWith("PHASE", StringComparison.Ordinal)) Commit(state, end);
+            else if (word == "ROLLBACK")
+            {
+                Mark(state, state.Touched, start, "a transaction that wrote a non-transactional table rolled back");
+                state.InTransaction = false;
+            }
+            else if (word.StartsWith("ROLLBACK", StringComparison.Ordinal))
+                Mark(state, state.Touched, start, "a transaction that wrote a non-transactional table rolled back to a savepoint");
+            else if (word.StartsWith("XA PREPARE", StringComparison.Ordinal))
+            {
+                Mark(state, state.Touched, start, "a two-phase XA transaction was prepared (its rows count once it commits)");
+                state.InTransaction = false;
+            }
+            else if (word.StartsWith("XA COMMIT", StringComparison.Ordinal) || word.StartsWith("XA ROLLBACK", StringComparison.Ordinal))
+            {
+                Mark(state, AllTables, start, $"'{Short(sql)}' ended a prepared XA transaction whose tables the binlog does not name");
+                state.InTransaction = false;
+            }
+            return;
+        }
+        var here = _database.Length == 0 || database.Equals(_database, StringComparison.OrdinalIgnoreCase) || sql.Contains(_database, StringComparison.OrdinalIgnoreCase);
+        if (Manipulation.IsMatch(sql))
+        {
+            // Rows changed by SQL the reader cannot replay (a view, a trigger or a function may reach any table).
+            if (here) Mark(state, AllTables, start, $"'{Short(sql)}' was logged as a statement, not as rows (binlog_format STATEMENT or MIXED in a session)");
             return;
         }
         if (!state.InTransaction) Begin(state, start, null);
-        lock (_lock)
-            foreach (var (name, table) in _tables)
-                if (Regex.IsMatch(sql, $@"(^|[^\w$]){Regex.Escape(name)}([^\w$]|$)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant) &&
-                    (_database.Length == 0 || database.Equals(_database, StringComparison.OrdinalIgnoreCase) || sql.Contains(_database, StringComparison.OrdinalIgnoreCase)))
-                {
-                    table.ChangedAt = BinlogPosition.Of(state.File, end);
-                    table.Change = sql.Length > 80 ? sql[..80] + "…" : sql;
-                }
+        if (here)
+            lock (_lock)
+                foreach (var (name, table) in _tables)
+                    if (Regex.IsMatch(sql, $@"(^|[^\w$]){Regex.Escape(name)}([^\w$]|$)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant))
+                    {
+                        table.ChangedAt = BinlogPosition.Of(state.File, end);
+                        table.Change = $"'{Short(sql)}'";
+                    }
         Commit(state, end); // a statement commits on its own (DDL ends any transaction)
     }
+
+    private static string Short(string sql) => sql.Length > 80 ? sql[..80] + "…" : sql;
 
     private static (ulong Id, TableMap Map) ReadTableMap(ReadOnlyMemory<byte> body)
     {
@@ -336,6 +405,11 @@ internal sealed class BinlogSession : IDisposable
         var presentAfter = update ? reader.Bytes(bitmap).ToArray() : present;
         var op = type switch { WriteRowsV1 or WriteRowsV2 => ChangeOp.Insert, DeleteRowsV1 or DeleteRowsV2 => ChangeOp.Delete, _ => ChangeOp.Update };
         map.Fits ??= map.Types.Length == table.Columns.Count && map.Types.Select((t, i) => BinlogValues.Fits(t, table.Columns[i].DuckType)).All(f => f);
+        for (var i = 0; map.Fits == true && i < map.Types.Length; i++)
+            if (map.Types[i] is BinlogValues.Timestamp or BinlogValues.DateTime or BinlogValues.Time && table.Columns[i].Fsp > 0)
+                throw new CaptureException($"Table '{map.Table}', column '{table.Columns[i].Name}': fractional seconds in MariaDB's old temporal format " +
+                    "(a table created before MariaDB 10.1.2, or with mysql56_temporal_format=OFF), which the binlog reader does not decode. " +
+                    $"Rewrite the table in the current format (ALTER TABLE `{map.Table}` FORCE), or capture it with mode: incremental.");
         if (width != map.Types.Length || map.Fits == false)
         {
             // Rows of a definition older than the table's now (an ALTER in between): a dataset whose position is before
@@ -347,28 +421,59 @@ internal sealed class BinlogSession : IDisposable
             }
             return;
         }
+        if (!AllSet(present, width) || !AllSet(presentAfter, width))
+        {
+            // A session with binlog_row_image MINIMAL or NOBLOB: the row's other columns are unknown, so the table is read
+            // whole again (by datasets whose position is before this).
+            Mark(state, [table], bodyStart - 19, "a change was logged without all its columns (binlog_row_image MINIMAL or NOBLOB in a session)");
+            return;
+        }
         var data = body.Span;
         var offset = reader.Offset;
         state.TransactionHasRows = true;
+        state.Touched.Add(table);
         try
         {
             while (offset < data.Length)
             {
-                if (update) offset = Image(data, offset, map, present, table, null);
+                if (update)
+                {
+                    // An update that changes the key ends the old key's life: a delete of the before image, then the new row.
+                    var before = offset;
+                    _keyBefore.Clear();
+                    offset = Image(data, offset, map, present, table, null, _keyBefore);
+                    _keyAfter.Clear();
+                    Image(data, offset, map, presentAfter, table, null, _keyAfter);
+                    if (!_keyBefore.SequenceEqual(_keyAfter))
+                    {
+                        var old = table.Appender.CreateRow();
+                        Image(data, before, map, present, table, old, null);
+                        old.AppendValue(ChangeOp.Delete).AppendValue(BinlogPosition.Of(state.File, bodyStart + before)).AppendValue(state.Transaction).EndRow();
+                    }
+                }
                 var position = BinlogPosition.Of(state.File, bodyStart + offset);
                 var row = table.Appender.CreateRow();
-                offset = Image(data, offset, map, presentAfter, table, row);
+                offset = Image(data, offset, map, presentAfter, table, row, null);
                 row.AppendValue(op).AppendValue(position).AppendValue(state.Transaction).EndRow();
             }
         }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException)
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or IndexOutOfRangeException or FormatException or OverflowException or InvalidDataException)
         {
             throw new CaptureException($"Table '{map.Table}', change at {state.FileName}:{bodyStart - 19}: {e.Message}.", e);
         }
     }
 
-    /// <summary>Decodes one row image at <paramref name="offset"/>; returns the offset after it.</summary>
-    private static int Image(ReadOnlySpan<byte> data, int offset, TableMap map, byte[] present, TableChanges table, IDuckDBAppenderRow? row)
+    private readonly List<byte> _keyBefore = [], _keyAfter = [];
+
+    private static bool AllSet(byte[] bitmap, int width)
+    {
+        for (var i = 0; i < width; i++) if ((bitmap[i >> 3] & 1 << (i & 7)) == 0) return false;
+        return true;
+    }
+
+    /// <summary>Decodes one row image at <paramref name="offset"/> into <paramref name="row"/> (or only skips it); returns
+    /// the offset after it. <paramref name="key"/>, when given, collects the key columns' bytes (and NULLs).</summary>
+    private static int Image(ReadOnlySpan<byte> data, int offset, TableMap map, byte[] present, TableChanges table, IDuckDBAppenderRow? row, List<byte>? key)
     {
         var count = 0;
         for (var i = 0; i < map.Types.Length; i++) if ((present[i >> 3] & 1 << (i & 7)) != 0) count++;
@@ -382,8 +487,22 @@ internal sealed class BinlogSession : IDisposable
                 row?.AppendNullValue();
                 continue;
             }
-            if ((nulls[n >> 3] & 1 << (n & 7)) != 0) row?.AppendNullValue();
-            else BinlogValues.Read(data, ref offset, map.Types[i], map.Metadata[i], table.Columns[i], row);
+            var isKey = key != null && table.Columns[i].Key;
+            if ((nulls[n >> 3] & 1 << (n & 7)) != 0)
+            {
+                row?.AppendNullValue();
+                if (isKey) key!.Add(0xFF);
+            }
+            else
+            {
+                var start = offset;
+                BinlogValues.Read(data, ref offset, map.Types[i], map.Metadata[i], table.Columns[i], row);
+                if (isKey)
+                {
+                    key!.Add(0);
+                    foreach (var b in data[start..offset]) key.Add(b);
+                }
+            }
             n++;
         }
         return offset;
@@ -403,6 +522,9 @@ internal sealed class BinlogSession : IDisposable
     {
         var ops = new Dictionary<string, long>();
         counts = ops;
+        if (from < _readFrom)
+            throw new CaptureException($"Table '{table}': its position {Describe(from)} is before where this run read the binlog from ({Describe(_readFrom)}); " +
+                "nothing was committed. Run again.");
         lock (_lock)
         {
             if (!_commitsClosed)
@@ -438,7 +560,7 @@ internal sealed class BinlogSession : IDisposable
     }
 
     /// <summary>The binlog's end now: SHOW MASTER STATUS, called SHOW BINARY LOG STATUS since MySQL 8.2.</summary>
-    private static async Task<string?[]> StatusAsync(MySqlConnection connection, CancellationToken ct)
+    internal static async Task<string?[]> StatusAsync(MySqlConnection connection, CancellationToken ct)
     {
         try
         {

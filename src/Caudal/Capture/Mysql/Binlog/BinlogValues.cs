@@ -6,8 +6,9 @@ using DuckDB.NET.Data;
 namespace Caudal.Capture.Mysql.Binlog;
 
 /// <summary>A captured column as the binlog reader needs it: the type the full capture buffers it as (so a value read
-/// from the log equals the same value read by a query), and, for ENUM and SET, their labels; for text, its character set.</summary>
-internal sealed record BinlogColumn(string Name, string DuckType, IReadOnlyList<string>? Labels, Encoding? Text);
+/// from the log equals the same value read by a query), and, for ENUM and SET, their labels; for text, its character
+/// set; whether it is part of the primary key; for temporal types, its fractional digits.</summary>
+internal sealed record BinlogColumn(string Name, string DuckType, IReadOnlyList<string>? Labels, Encoding? Text, bool Key = false, int Fsp = 0);
 
 /// <summary>
 /// The binary values of ROW-format binlog events (MySQL's <c>log_event.cc</c> / <c>field.cc</c> layouts), each decoded
@@ -290,7 +291,7 @@ internal static class BinlogValues
         {
             case 1 or 2:
                 intPart = (data[offset] << 16 | data[offset + 1] << 8 | data[offset + 2]) - 0x800000L;
-                frac = (sbyte)data[offset + 3];
+                frac = data[offset + 3];
                 offset += 4;
                 if (intPart < 0 && frac != 0)
                 {

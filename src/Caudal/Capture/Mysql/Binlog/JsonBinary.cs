@@ -134,12 +134,12 @@ internal static class JsonBinary
     }
 
     /// <summary>A double as MySQL's JSON prints it: the shortest text that reads back the same value, with a lower-case
-    /// exponent (<c>1e100</c>, <c>1.5e-7</c>).</summary>
+    /// exponent (<c>1e100</c>, <c>1.5e-7</c>), and <c>.0</c> after a whole number.</summary>
     internal static string DoubleText(double value)
     {
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         var e = text.IndexOf('E');
-        if (e < 0) return text;
+        if (e < 0) return text.Contains('.') ? text : text + ".0"; // MySQL keeps a double a double: 3.0, -0.0
         var exponent = int.Parse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         return $"{text[..e]}e{exponent}";
     }

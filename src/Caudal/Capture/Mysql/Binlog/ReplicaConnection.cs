@@ -106,11 +106,12 @@ internal sealed class ReplicaConnection : IAsyncDisposable
         response.AddRange(Encoding.UTF8.GetBytes(plugin));
         response.Add(0);
         await WritePacketAsync(response.ToArray(), ct);
-        await AuthenticateAsync(settings.Password, plugin, nonce.ToArray(), tls, ct);
+        await AuthenticateAsync(settings, plugin, nonce.ToArray(), tls, ct);
     }
 
-    private async Task AuthenticateAsync(string password, string plugin, byte[] nonce, bool tls, CancellationToken ct)
+    private async Task AuthenticateAsync(MySqlConnectionStringBuilder settings, string plugin, byte[] nonce, bool tls, CancellationToken ct)
     {
+        var password = settings.Password;
         while (true)
         {
             var packet = await ReadPacketAsync(ct);
@@ -132,10 +133,21 @@ internal sealed class ReplicaConnection : IAsyncDisposable
                     if (tls) await WritePacketAsync([.. Encoding.UTF8.GetBytes(password), 0], ct);
                     else
                     {
-                        await WritePacketAsync([0x02], ct); // the server's public key, to encrypt the password with
-                        var key = await ReadPacketAsync(ct);
+                        // Without TLS the password goes RSA-encrypted: with the key file the connection string names, or
+                        // the server's own key only when the connection string allows asking for it (a man in the
+                        // middle could hand over its own).
+                        string pem;
+                        if (!string.IsNullOrEmpty(settings.ServerRsaPublicKeyFile)) pem = await File.ReadAllTextAsync(settings.ServerRsaPublicKeyFile, ct);
+                        else if (settings.AllowPublicKeyRetrieval)
+                        {
+                            await WritePacketAsync([0x02], ct);
+                            pem = Encoding.ASCII.GetString((await ReadPacketAsync(ct)).Span[1..]);
+                        }
+                        else
+                            throw new IOException("caching_sha2_password needs the password sent over TLS or RSA-encrypted: use TLS (SslMode=Required), " +
+                                "or name the server's key (ServerRSAPublicKeyFile=…), or allow asking for it (AllowPublicKeyRetrieval=true).");
                         using var rsa = RSA.Create();
-                        rsa.ImportFromPem(Encoding.ASCII.GetString(key.Span[1..]));
+                        rsa.ImportFromPem(pem);
                         var plain = Encoding.UTF8.GetBytes(password + "\0");
                         for (var i = 0; i < plain.Length; i++) plain[i] ^= nonce[i % nonce.Length];
                         await WritePacketAsync(rsa.Encrypt(plain, RSAEncryptionPadding.OaepSHA1), ct);
