@@ -77,11 +77,19 @@ internal sealed class CaptureStage(PipelineSpec spec, DataLake lake, EngineSetti
     private async Task TellPositionsAsync(ISource source, SourceSpec sourceSpec, IReadOnlyList<DatasetSpec> datasets, CancellationToken ct)
     {
         var positions = new Dictionary<string, long>();
-        foreach (var dataset in datasets.Where(d => d.Mode == CaptureMode.Cdc))
+        try
         {
-            var id = sourceSpec.RawTable(dataset.Name);
-            if (await lake.Table(id).SnapshotAsync(ct: ct) is { } existing && existing.Txns.TryGetValue(RawCursor.App(id), out var position))
-                positions[dataset.Name] = position;
+            foreach (var dataset in datasets.Where(d => d.Mode == CaptureMode.Cdc))
+            {
+                var id = sourceSpec.RawTable(dataset.Name);
+                if (await lake.Table(id).SnapshotAsync(ct: ct) is { } existing && existing.Txns.TryGetValue(RawCursor.App(id), out var position))
+                    positions[dataset.Name] = position;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The lake could not be read: each dataset meets the same failure on its own, and a dataset whose position the
+            // source was not told fails rather than read from the wrong place.
         }
         source.Positions(positions);
     }
