@@ -24,6 +24,20 @@ if ! command -v mariadbd >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initd
   apt-get update -qq >/dev/null && apt-get install -y -qq mariadb-server mariadb-client postgresql >/dev/null
 fi
 
+# A server of ours still running from before the change-capture settings (binlog off, wal_level below logical) is
+# stopped here and started again below with them.
+if listening 13306 && [ -S "$services/mariadb.sock" ] &&
+   [ "$(mariadb -S "$services/mariadb.sock" -u root -N -e 'SELECT @@log_bin' 2>/dev/null || echo 1)" = "0" ]; then
+  echo "restarting MariaDB with its binlog on (mode: cdc)"
+  mariadb-admin -S "$services/mariadb.sock" -u root shutdown >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do listening 13306 || break; sleep 0.5; done
+fi
+if listening 15432 && [ -f "$services/postgres/PG_VERSION" ] &&
+   [ "$(PGPASSWORD=postgres-test psql -h 127.0.0.1 -p 15432 -U postgres -tAc 'SHOW wal_level' 2>/dev/null || echo logical)" != "logical" ]; then
+  echo "restarting PostgreSQL with wal_level=logical (mode: cdc)"
+  (cd / && runuser -u postgres -- "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pg_ctl" -D "$services/postgres" -m fast -w stop >/dev/null 2>&1) || true
+fi
+
 if ! listening 13306; then
   data="$services/mariadb"
   if [ ! -d "$data/mysql" ]; then

@@ -79,7 +79,7 @@ public static class ServeServices
         if (spec.Serve.Cors.Count > 0) app.UseCors();
         ApiAccess.Use(app, spec.Serve);
         LakeApi.Map(app, catalog, scratch);
-        // The SQL engine may read only the data files of the tables it mounts and the server's scratch folder.
+        // The SQL engine may read only the data files of the tables it mounts and a spill folder of its own.
         SqlEndpoint.Map(app, catalog, scratch, spec.Serve.SqlTimeout);
         SavedQueries.Map(app, spec, catalog, scratch);
         ChartsApi.Map(app, spec, catalog.Lake);

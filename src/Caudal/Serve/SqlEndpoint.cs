@@ -67,6 +67,30 @@ public static class SqlEndpoint
     internal static async Task<IResult> RunAsync(TableCatalog catalog, string scratch, string sql,
         IReadOnlyList<DuckDBParameter> parameters, TimeSpan timeout, CancellationToken ct)
     {
+        // The query spills to a folder of its own, the only folder it may touch: the server's scratch holds other
+        // requests' exports and an S3 lake's cached files.
+        var spill = Path.Combine(scratch, "sql", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(spill);
+        try
+        {
+            return await RunInAsync(catalog, scratch, spill, sql, parameters, timeout, ct);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(spill, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the workspace's own clean-up.
+            }
+        }
+    }
+
+    private static async Task<IResult> RunInAsync(TableCatalog catalog, string scratch, string spill, string sql,
+        IReadOnlyList<DuckDBParameter> parameters, TimeSpan timeout, CancellationToken ct)
+    {
         using var engine = RequestEngines.Open(RequestEngines.Work.Sql, scratch);
         if (Refusal(engine.Connection, sql) is { } refused) return Problems.Of(400, refused);
         var versions = new Dictionary<string, long>();
@@ -76,7 +100,7 @@ public static class SqlEndpoint
                 await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
                 versions[id.ToString()] = snapshot.Version;
             }
-        LockDown(engine.Connection, engine.MountedFiles, scratch);
+        LockDown(engine.Connection, engine.MountedFiles, spill);
 
         using var command = engine.Connection.CreateCommand();
         command.CommandText = sql;
@@ -202,11 +226,12 @@ public static class SqlEndpoint
 
     /// <summary>No file but the data files of the mounted tables (and the server's scratch folder, where DuckDB spills):
     /// nothing under <c>_caudal/</c> (keys), <c>_delta_log/</c> or <c>_payloads/</c>; no network, no extensions, no settings.</summary>
-    private static void LockDown(DuckDBConnection connection, IEnumerable<string> files, string scratch)
+    private static void LockDown(DuckDBConnection connection, IEnumerable<string> files, string spill)
     {
         foreach (var statement in new[]
                  {
-                     $"SET allowed_directories = [{Sql.Literal(scratch.TrimEnd('/') + "/")}]",
+                     $"SET temp_directory = {Sql.Literal(spill)}",
+                     $"SET allowed_directories = [{Sql.Literal(spill.TrimEnd('/') + "/")}]",
                      $"SET allowed_paths = [{string.Join(", ", files.Select(Sql.Literal))}]",
                      "SET enable_external_access = false", "SET autoinstall_known_extensions = false",
                      "SET autoload_known_extensions = false", "SET lock_configuration = true",

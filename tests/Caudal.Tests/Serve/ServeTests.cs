@@ -312,6 +312,13 @@ public sealed partial class ServeTests : IAsyncLifetime
             Assert.Contains(message, body.GetProperty("error").GetString());
         }
         Assert.False(File.Exists(outside + ".csv") || File.Exists(outside + ".db") || File.Exists(Path.Combine(_qs.LakePath, "trusted", "x.csv")));
+        // The server's scratch folder (other requests' exports, an S3 lake's cached files): not even there.
+        foreach (var planted in Planted())
+        {
+            var (status, body) = await SqlAsync(new { sql = $"SELECT * FROM read_csv('{planted}')" });
+            Assert.True(status == HttpStatusCode.BadRequest, $"{planted}: {status} {body}");
+            Assert.Contains("Permission Error", body.GetProperty("error").GetString());
+        }
         Assert.Equal(HttpStatusCode.OK, (await SqlAsync(new { sql = $"SELECT count(*) FROM read_parquet('{lakeFile}')" })).Status); // the lake itself: yes
 
         // A query that never ends is interrupted at its time limit; the server goes on answering.
@@ -323,6 +330,15 @@ public sealed partial class ServeTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await SqlAsync(new { sql = "SELECT 1" })).Status);
         var (tooBig, _) = await SqlAsync(new { sql = "SELECT '" + new string('x', 2 << 20) + "'" });
         Assert.True(tooBig is HttpStatusCode.RequestEntityTooLarge or HttpStatusCode.BadRequest, tooBig.ToString());
+    }
+
+    /// <summary>A CSV file put in each workspace of the spec's scratch (<c>.caudal/tmp</c>), the running server's among them.</summary>
+    private List<string> Planted()
+    {
+        var files = Directory.GetDirectories(Path.Combine(_qs.Folder, ".caudal", "tmp")).Select(d => Path.Combine(d, "planted.csv")).ToList();
+        foreach (var file in files) File.WriteAllText(file, "secret\n42\n");
+        Assert.NotEmpty(files);
+        return files;
     }
 
     [Fact]

@@ -225,6 +225,21 @@ public sealed partial class SparkConnectClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_server_that_neither_answers_nor_ends_its_streams_is_hung_and_given_up()
+    {
+        // Real Spark ends every stream within 2 minutes; this one keeps each stream open and sends nothing, forever.
+        _spark.Answer = _ => [];
+        _spark.ExecutionTime = TimeSpan.FromHours(1);
+        using var client = Client(options: new SparkClientOptions(TimeSpan.FromMilliseconds(200), MaxReattaches: 2) { Hung = TimeSpan.FromSeconds(4) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<SparkException>(() => client.ExecuteAsync(new Command { SqlCommand = new SqlCommand { Sql = "INSERT OVERWRITE t SELECT 1" } }));
+        Assert.Contains("the server is hung", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), clock.Elapsed.ToString());
+        Assert.True(Sent<ReattachExecuteRequest>("ReattachExecute").Count >= 1, "silence before the hang limit is reattached, not fatal");
+        Assert.Single(Sent<ReleaseExecuteRequest>("ReleaseExecute")); // the operation is released on the way out
+    }
+
+    [Fact]
     public async Task A_spark_3_4_server_is_waited_for_however_long_it_is_silent()
     {
         _spark.Spark34 = true;

@@ -17,10 +17,12 @@ namespace Caudal.Tests.Support;
 /// batches, a command result, an error with <c>ErrorInfo</c> — with the faults a real network and server give: a
 /// stream cut mid-way (resumed by <c>ReattachExecute</c> from the last response id), a stream that ends without
 /// <c>result_complete</c>, silence, a server-side session id that changes, a Spark 3.4-style server without response
-/// ids. As Spark 3.5 does, an operation runs on the server whether or not a stream is attached to it, and with
-/// <see cref="StreamDuration"/> every ExecutePlan and ReattachExecute stream ends cleanly after that long, whether or not
-/// it has sent anything (<c>spark.connect.execute.reattachable.senderMaxStreamDuration</c>). It is not Spark: it checks
-/// what Caudal sends and how it copes with what comes back.
+/// ids. As Spark 3.5 does, an operation runs on the server whether or not a stream is attached to it; every stream of a
+/// reattachable operation ends cleanly after <see cref="StreamDuration"/> (2 minutes by default), whether or not it has
+/// sent anything (<c>spark.connect.execute.reattachable.senderMaxStreamDuration</c>); a reattach to an operation that did
+/// not ask to be reattachable is refused (<c>INVALID_HANDLE.OPERATION_NOT_REATTACHABLE</c>), and one from a response id
+/// the operation never sent too (<c>INVALID_CURSOR.POSITION_NOT_AVAILABLE</c>). It is not Spark: it checks what Caudal
+/// sends and how it copes with what comes back.
 /// </summary>
 public sealed class SparkStandIn : IAsyncDisposable
 {
@@ -47,8 +49,9 @@ public sealed class SparkStandIn : IAsyncDisposable
     /// <summary>Answer like Spark 3.4: no response ids, no result_complete, no reattach (and version 3.4.1).</summary>
     public bool Spark34 { get; set; }
 
-    /// <summary>End every stream cleanly after this long, sent or not (Spark 3.5's sender max stream duration).</summary>
-    public TimeSpan? StreamDuration { get; set; }
+    /// <summary>End every stream of a reattachable operation cleanly after this long, sent or not (Spark 3.5's sender max
+    /// stream duration, 2 minutes); null: never.</summary>
+    public TimeSpan? StreamDuration { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long an operation runs before its responses exist (a long write).</summary>
     public TimeSpan ExecutionTime { get; set; }
@@ -66,6 +69,7 @@ public sealed class SparkStandIn : IAsyncDisposable
     private sealed class Operation
     {
         public readonly List<ExecutePlanResponse> Responses = [];
+        public bool Reattachable;
         public bool Done;
         public Exception? Error;
         public TaskCompletionSource Changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -118,7 +122,7 @@ public sealed class SparkStandIn : IAsyncDisposable
     {
         var operation = _operations[operationId];
         using var duration = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        if (StreamDuration is { } limit) duration.CancelAfter(limit);
+        if (StreamDuration is { } limit && operation.Reattachable) duration.CancelAfter(limit);
         for (var i = from; ; i++)
         {
             ExecutePlanResponse? next = null;
@@ -156,7 +160,7 @@ public sealed class SparkStandIn : IAsyncDisposable
     /// <summary>Runs the operation in the background, as a server does, whatever happens to the streams.</summary>
     private void Start(string operationId, ExecutePlanRequest request)
     {
-        var operation = new Operation();
+        var operation = new Operation { Reattachable = request.RequestOptions.Any(o => o.ReattachOptions?.Reattachable == true) };
         _operations[operationId] = operation;
         _ = Task.Run(async () =>
         {
@@ -218,8 +222,14 @@ public sealed class SparkStandIn : IAsyncDisposable
             if (standIn.Spark34) throw new RpcException(new Status(StatusCode.Unimplemented, "Method not found: spark.connect.SparkConnectService/ReattachExecute"));
             if (!standIn._operations.TryGetValue(request.OperationId, out var operation))
                 throw SparkError("INVALID_HANDLE.OPERATION_NOT_FOUND", "HY000", $"[INVALID_HANDLE.OPERATION_NOT_FOUND] The handle {request.OperationId} is invalid. Operation not found.");
+            if (!operation.Reattachable)
+                throw SparkError("INVALID_HANDLE.OPERATION_NOT_REATTACHABLE", "HY000",
+                    $"[INVALID_HANDLE.OPERATION_NOT_REATTACHABLE] The handle {request.OperationId} is invalid. Operation is not reattachable.");
             int from;
             lock (operation) from = request.HasLastResponseId ? operation.Responses.FindIndex(r => r.ResponseId == request.LastResponseId) + 1 : 0;
+            if (from == 0 && request.HasLastResponseId)
+                throw SparkError("INVALID_CURSOR.POSITION_NOT_AVAILABLE", "HY000",
+                    $"[INVALID_CURSOR.POSITION_NOT_AVAILABLE] The cursor is invalid. The cursor position id {request.LastResponseId} is no longer available at index 0.");
             await standIn.StreamAsync(request.OperationId, from, first: false, responseStream, context);
         }
 

@@ -8,10 +8,14 @@ using Grpc.Net.Client;
 namespace Caudal.Processing.Spark.Connect;
 
 /// <summary>How patient the client is: a stream silent this long is taken as broken and reattached; at most this many
-/// reattaches in a row without a response in between.</summary>
+/// reattaches in a row without a response in between; and a server that neither sends nor ends a stream for
+/// <see cref="Hung"/> is hung (Spark 3.5 ends every reattachable stream within 2 minutes,
+/// <c>spark.connect.execute.reattachable.senderMaxStreamDuration</c>, whether it sent anything or not).</summary>
 public sealed record SparkClientOptions(TimeSpan Silence, int MaxReattaches)
 {
     public static readonly SparkClientOptions Default = new(TimeSpan.FromSeconds(45), 10);
+
+    public TimeSpan Hung { get; init; } = TimeSpan.FromMinutes(3);
 }
 
 /// <summary>
@@ -149,6 +153,7 @@ public sealed class SparkConnectClient : IDisposable
         if (ServerSideSessionId != null) request.ClientObservedServerSideSessionId = ServerSideSessionId;
 
         string? lastResponseId = null;
+        var heard = System.Diagnostics.Stopwatch.StartNew(); // since the last response or the last stream the server ended
         var complete = false;
         var failures = 0;
         var planSent = false;
@@ -174,7 +179,11 @@ public sealed class SparkConnectClient : IDisposable
                         // Only a reattachable stream is given up when silent: a server that cannot be reattached to is
                         // waited for (a long write sends nothing until it ends; HTTP/2 pings find a dead connection).
                         if (reattachable) silence.CancelAfter(_options.Silence);
-                        if (!await call.ResponseStream.MoveNext(silence.Token)) break;
+                        if (!await call.ResponseStream.MoveNext(silence.Token))
+                        {
+                            heard.Restart();
+                            break;
+                        }
                         response = call.ResponseStream.Current;
                     }
                     catch (RpcException e) when (!ct.IsCancellationRequested && SparkException.IsRefused(e))
@@ -196,6 +205,12 @@ public sealed class SparkConnectClient : IDisposable
                         // An ExecutePlan sent again after all reached the server the first time: pick that one up.
                         broke = true;
                         break;
+                    }
+                    catch (Exception e) when (e is RpcException or OperationCanceledException && !ct.IsCancellationRequested && reattachable &&
+                                              silence.IsCancellationRequested && heard.Elapsed > _options.Hung)
+                    {
+                        throw new SparkException($"Spark at {_connection}: operation {operationId} sent nothing and ended no stream for " +
+                            $"{heard.Elapsed.TotalMinutes:0.#} min, while Spark ends every stream within 2 minutes: the server is hung. Giving up.");
                     }
                     catch (RpcException) when (!ct.IsCancellationRequested && reattachable && silence.IsCancellationRequested)
                     {
@@ -219,6 +234,7 @@ public sealed class SparkConnectClient : IDisposable
                         throw new OperationCanceledException("cancelled; the operation was interrupted on the server", e, ct);
                     }
                     failures = 0;
+                    heard.Restart();
                     Observe(response.ServerSideSessionId);
                     if (response.ResponseId.Length > 0) lastResponseId = response.ResponseId;
                     if (response.ResponseTypeCase == ExecutePlanResponse.ResponseTypeOneofCase.ResultComplete)
