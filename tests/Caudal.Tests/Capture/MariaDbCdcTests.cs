@@ -1,5 +1,6 @@
 using Caudal.Runs;
 using Caudal.Tests.Support;
+using static Caudal.Tests.Support.ChangeCapture;
 
 namespace Caudal.Tests.Capture;
 
@@ -15,14 +16,6 @@ public sealed class MariaDbCdcTests : IDisposable
 {
     private readonly List<IDisposable> _owned = [];
 
-    /// <summary>The newest row of each key, unless it is a delete, ordered by the log (docs/capture-types.md).</summary>
-    private static string Live(string table, string columns = "id, name") => $"""
-        SELECT {columns} FROM (
-            SELECT *, row_number() OVER (PARTITION BY id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest
-            FROM raw.{table}) AS rows_1
-        WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
-        """;
-
     private (TestDatabase Db, PipelineHarness Harness) Setup(string extra = "", string datasets = "[item]")
     {
         var db = TestDatabase.MySql();
@@ -36,16 +29,6 @@ public sealed class MariaDbCdcTests : IDisposable
 
     private static string SourceRows(TestDatabase db, string table = "item") =>
         db.Scalar($"SELECT coalesce(group_concat(concat(id, ':', coalesce(name, '')) ORDER BY id SEPARATOR ','), '') FROM {table}") as string ?? "";
-
-    private static async Task<string> LakeRows(PipelineHarness h, string table = "db_item") =>
-        string.Join(",", (await h.QueryAsync($"SELECT id || ':' || coalesce(name, '') FROM ({Live(table)}) ORDER BY id")).Select(r => r[0]));
-
-    private static async Task<RunRecord> RunOk(PipelineHarness h)
-    {
-        var run = await h.RunAsync();
-        Assert.True(run.Status == RunStatus.Succeeded, string.Join("; ", run.Stages.Select(s => s.Error)));
-        return run;
-    }
 
     [Fact]
     public async Task Inserts_updates_and_deletes_from_the_binlog_leave_raw_equal_to_the_source()
@@ -314,7 +297,7 @@ public sealed class MariaDbCdcTests : IDisposable
         db.Execute("UPDATE item SET name = 'c2' WHERE id = 3"); // a change after the kill
         var rerun = await CliProcess.RunAsync(h.Folder, env, "run");
         Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
-        await AssertEqualsSourceOnceAsync(db, h);
+        await ChangeCapture.AssertEqualsSourceOnceAsync(h, table => SourceRows(db, table));
     }
 
     [Theory]
@@ -328,30 +311,10 @@ public sealed class MariaDbCdcTests : IDisposable
         db.Execute("UPDATE item SET name = concat(name, '!') WHERE id % 3 = 0; DELETE FROM item WHERE id % 5 = 0; INSERT INTO item SELECT seq, concat('m', seq), now() FROM seq_2001_to_3000");
         File.WriteAllText(Path.Combine(h.Folder, "caudal.yaml"), h.Yaml);
         var env = new Dictionary<string, string> { ["DB"] = db.ConnectionString };
-        using (var process = System.Diagnostics.Process.Start(CliProcess.StartInfo(h.Folder, env, "run"))!)
-        {
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(milliseconds));
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        await CliProcess.KillAfterAsync(h.Folder, env, TimeSpan.FromMilliseconds(milliseconds), "run");
         var rerun = await CliProcess.RunAsync(h.Folder, env, "run");
         Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
-        await AssertEqualsSourceOnceAsync(db, h);
-    }
-
-    private static async Task AssertEqualsSourceOnceAsync(TestDatabase db, PipelineHarness h)
-    {
-        Assert.Equal(SourceRows(db), await LakeRows(h));
-        Assert.Equal(SourceRows(db, "other"), await LakeRows(h, "db_other"));
-        foreach (var table in new[] { "db_item", "db_other" })
-        {
-            var twice = await h.QueryAsync($"SELECT count(*) FROM (SELECT _caudal_lsn FROM raw.{table} WHERE _caudal_op IN ('insert', 'update', 'delete') GROUP BY ALL HAVING count(*) > 1)");
-            Assert.Equal("0", twice[0][0]);
-        }
+        await ChangeCapture.AssertEqualsSourceOnceAsync(h, table => SourceRows(db, table));
     }
 
     public void Dispose()
