@@ -135,13 +135,28 @@ internal sealed class BinlogSession : IDisposable
     /// <summary>Reads the binlog from <paramref name="from"/> to the fence, keeping the row images of captured tables.</summary>
     private async Task ReadAsync(MySqlConnectionStringBuilder settings, uint serverId, long from, CancellationToken ct)
     {
+        var state = new ReadState { File = BinlogPosition.File(from), FileName = Files[BinlogPosition.File(from)], Offset = BinlogPosition.Offset(from) };
+        for (var attempt = 1; !await DumpAsync(settings, serverId, from, state, ct); attempt++)
+        {
+            // The stream ended short of the fence: the end the server reported may be written but not yet readable by a
+            // replica (a group commit being flushed). Read on from where it stopped, a few times, before calling it a reset.
+            if (attempt == 20)
+                throw new CaptureException($"the binlog ended at {state.FileName}:{state.Offset} before this run's end {Describe(Fence)}: was it reset (RESET MASTER)?");
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), ct);
+        }
+    }
+
+    /// <summary>Reads the binlog as a replica from where <paramref name="state"/> stands; true once the fence is reached,
+    /// false when the server's stream ended before it.</summary>
+    private async Task<bool> DumpAsync(MySqlConnectionStringBuilder settings, uint serverId, long from, ReadState state, CancellationToken ct)
+    {
         await using var replica = await ReplicaConnection.OpenAsync(settings, ct);
         // The events come with the checksum the server writes (then stripped here); MariaDB sends its GTID events to a
         // replica that says it understands them.
         await replica.ExecuteAsync("SET @master_binlog_checksum = @@global.binlog_checksum, @source_binlog_checksum = @@global.binlog_checksum", ct);
         if (replica.IsMariaDb) await replica.ExecuteAsync("SET @mariadb_slave_capability = 4", ct);
-        await replica.DumpAsync(Files[BinlogPosition.File(from)], BinlogPosition.Offset(from), serverId, nonBlocking: true, ct);
-        var state = new ReadState { File = BinlogPosition.File(from), FileName = Files[BinlogPosition.File(from)], Offset = BinlogPosition.Offset(from), Checksum = _checksum };
+        await replica.DumpAsync(state.FileName, (uint)state.Offset, serverId, nonBlocking: true, ct);
+        state.Checksum = _checksum; // until the file's FORMAT_DESCRIPTION says otherwise
         while (true)
         {
             var packet = await replica.ReadPacketAsync(ct);
@@ -153,10 +168,9 @@ internal sealed class BinlogSession : IDisposable
                     ? $"the binlog at {Describe(from)} is no longer on the server ({error.Message}); it was purged while the run read it."
                     : $"reading the binlog from {Describe(from)}: {error.Message}");
             }
-            if (kind == 0xFE && packet.Length < 9)
-                throw new CaptureException($"the binlog ended at {state.FileName}:{state.Offset} before this run's end {Describe(Fence)}: was it reset (RESET MASTER)?");
+            if (kind == 0xFE && packet.Length < 9) return false;
             Handle(packet[1..], state);
-            if (!state.InTransaction && BinlogPosition.Of(state.File, state.Offset) >= Fence) return;
+            if (!state.InTransaction && BinlogPosition.Of(state.File, state.Offset) >= Fence) return true;
         }
     }
 
