@@ -186,7 +186,7 @@ public sealed partial class SparkConnectClientTests : IAsyncLifetime
         // the operation is still running, and its responses (a write: only result_complete) come on a later stream.
         _spark.Answer = _ => Enumerable.Range(0, batches).Select(i => Batch(i * 2, 2)).ToList();
         _spark.StreamDuration = TimeSpan.FromMilliseconds(200);
-        _spark.ExecutionTime = TimeSpan.FromSeconds(1.2);
+        _spark.ExecutionTime = TimeSpan.FromSeconds(3); // room for three streams to end even on a loaded machine
         using var client = Client();
         var rows = (await ReadAllAsync(client, "SELECT * FROM slow")).Sum(b => b.Length);
         Assert.Equal(batches * 2, rows);
