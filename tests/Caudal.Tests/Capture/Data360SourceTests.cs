@@ -11,8 +11,8 @@ public sealed class Data360SourceTests : IAsyncDisposable
 {
     private readonly FakeData360 _server = new(records: 5_500);
 
-    private PipelineHarness Harness(string extra = "") => new(
-        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: 1s\n    retries: 8\n" + (extra.Contains("concurrency") ? "" : "    concurrency: 4\n") +
+    private PipelineHarness Harness(string extra = "", string timeout = "1s") => new(
+        $"  wb:\n    kind: data360\n    base_url: {_server.BaseUrl}\n    databases: [WB_TEST]\n    timeout: {timeout}\n    retries: 8\n" + (extra.Contains("concurrency") ? "" : "    concurrency: 4\n") +
         (extra.Length > 0 ? extra.TrimEnd('\n') + "\n" : "") + (extra.Contains("metadata") ? "" : "    metadata: false\n"));
 
     /// <summary>Every served record, as the server built it: i → (REF_AREA, TIME_PERIOD, OBS_VALUE).</summary>
@@ -101,8 +101,9 @@ public sealed class Data360SourceTests : IAsyncDisposable
         }
     }
 
-    /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (1s) per attempt:
-    /// it is retried, and the capture finishes with exact records long before its budget.</summary>
+    /// <summary>Each fault, twice in a row on the first requests, costs at most the attempt timeout (3s: an ordinary page
+    /// on a loaded machine stays well inside it) per attempt: it is retried, and the capture finishes with exact records
+    /// long before its budget.</summary>
     [Theory]
     [InlineData("stall-headers")]
     [InlineData("stall-body")]
@@ -116,7 +117,7 @@ public sealed class Data360SourceTests : IAsyncDisposable
     {
         _server.Scripted.Enqueue(fault);
         _server.Scripted.Enqueue(fault);
-        using var h = Harness("    budget: 2m\n    concurrency: 1");
+        using var h = Harness("    budget: 2m\n    concurrency: 1", timeout: "3s");
         var run = await h.RunAsync();
         Assert.True(run.Status == RunStatus.Succeeded, run.Stages.Single().Error);
         Assert.Equal(Expected(5_500), await Captured(h));
@@ -124,7 +125,7 @@ public sealed class Data360SourceTests : IAsyncDisposable
         Assert.Equal(6 + 2, _server.Requests); // 6 pages, and the two failed attempts again
         // Bounded by the attempt timeout and the backoff, not by the 2-minute budget (was: a stalled body held the
         // capture until the budget ran out, with no retry).
-        Assert.True(run.Stages.Single().Seconds < 20, $"{run.Stages.Single().Seconds:F1}s");
+        Assert.True(run.Stages.Single().Seconds < 30, $"{run.Stages.Single().Seconds:F1}s");
     }
 
     [Fact]
