@@ -28,6 +28,7 @@ public sealed class RunLease : IAsyncDisposable
 
     /// <summary>What a run stopped because its lease was lost records (<see cref="Lost"/>).</summary>
     public const string TakenOver = "cancelled: the lease was taken over by another runner (this one stalled past its expiry)";
+    private static readonly TimeSpan UnreadableHeldFor = TimeSpan.FromSeconds(30);
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly IObjectStore _store;
@@ -113,13 +114,15 @@ public sealed class RunLease : IAsyncDisposable
 
     private static async Task<(long Generation, LeaseHolder Holder)?> LatestAsync(IObjectStore store, CancellationToken ct)
     {
-        long? max = null;
+        ObjectInfo? newest = null;
+        long generation = 0;
         await foreach (var o in store.ListAsync(Prefix, ct: ct))
-            if (GenerationOf(o.Key) is { } g && (max == null || g > max)) max = g;
-        if (max is not { } generation) return null;
+            if (GenerationOf(o.Key) is { } g && (newest == null || g > generation)) (newest, generation) = (o, g);
+        if (newest == null) return null;
         var holder = await ReadAsync(store, generation, ct);
-        // Unreadable (being written): treat it as held for a moment rather than take it.
-        return (generation, holder ?? new LeaseHolder("unknown", "unknown", DateTimeOffset.MinValue, DateTimeOffset.MaxValue));
+        // Unreadable: being written, or left truncated by an upload cut off mid-way (a server that keeps what it got).
+        // It counts as held for a moment after its last write, never for ever: a broken object must not stop every runner.
+        return (generation, holder ?? new LeaseHolder($"unknown (unreadable {newest.Key})", "unknown", newest.LastModified, newest.LastModified + UnreadableHeldFor));
     }
 
     private static async Task<LeaseHolder?> ReadAsync(IObjectStore store, long generation, CancellationToken ct)
@@ -164,7 +167,9 @@ public sealed class RunLease : IAsyncDisposable
                             return;
                         }
                     var renewed = _state with { ExpiresAt = _time.GetUtcNow() + _ttl };
-                    await _store.PutAsync(Key(_generation), new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(renewed, Json)), _stop.Token);
+                    // Not cancelled by the stop: an upload cut off mid-way may be kept truncated by the server, after
+                    // (and over) the release that follows.
+                    await _store.PutAsync(Key(_generation), new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(renewed, Json)), CancellationToken.None);
                     _state = renewed;
                 }
                 catch (Exception e) when (e is not OperationCanceledException)

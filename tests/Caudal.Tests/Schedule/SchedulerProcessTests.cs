@@ -123,6 +123,30 @@ public sealed class SchedulerProcessTests : IDisposable
         Assert.Null(await RunLease.HolderAsync(store)); // released on dispose
     }
 
+    /// <summary>An upload cut off mid-way can leave a truncated lease object (a server that keeps what it got): it is
+    /// held for a moment after its last write — it may be being written — and never for ever.</summary>
+    [Fact]
+    public async Task A_truncated_lease_object_holds_the_lake_only_briefly()
+    {
+        var store = DataLake.Open(SpecLoader.Load(_qs.SpecPath).Lake).Store;
+        await store.PutAsync("_caudal/lease/000000000003.json", new MemoryStream("{\"holder\":\"other-mach"u8.ToArray()));
+        var held = await RunLease.HolderAsync(store);
+        Assert.NotNull(held);
+        Assert.Contains("unreadable _caudal/lease/000000000003.json", held.Holder);
+        Assert.InRange(held.ExpiresAt - DateTimeOffset.UtcNow, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(31));
+        var (early, _) = await RunLease.TryAcquireAsync(store, "manual run", TimeSpan.FromSeconds(10));
+        Assert.Null(early);
+
+        File.SetLastWriteTimeUtc(store.LocalPathOf("_caudal/lease/000000000003.json")!, DateTime.UtcNow.AddMinutes(-1));
+        Assert.Null(await RunLease.HolderAsync(store));
+        var (lease, _) = await RunLease.TryAcquireAsync(store, "manual run", TimeSpan.FromSeconds(10));
+        await using (lease)
+        {
+            Assert.NotNull(lease);
+            Assert.Equal(4, lease.Generation);
+        }
+    }
+
     [Fact]
     public async Task A_manual_run_waits_for_no_one_it_refuses_while_the_lease_is_held_unless_forced()
     {
