@@ -9,7 +9,8 @@ namespace Caudal.Cli;
 internal static class Report
 {
     public static string StageLine(StageRecord s) => StatusLine(s) +
-        (s.Deleted > 0 ? string.Create(CultureInfo.InvariantCulture, $"\n          deleted: {s.Deleted:N0} key(s) gone from the source, committed as delete rows") : "") +
+        (s.Deleted > 0 && s.Stage == StageKind.Capture ? string.Create(CultureInfo.InvariantCulture, $"\n          deleted: {s.Deleted:N0} key(s) gone from the source, committed as delete rows") : "") +
+        (s.Merge != null ? $"\n          incremental: {s.Merge}" : "") +
         string.Concat(s.Warnings.Select(w => $"\n          warning: {w}"));
 
     private static string StatusLine(StageRecord s) => s.Status switch

@@ -12,6 +12,11 @@ public sealed class RunCommandSettings : SpecSettings
     [Description("Skip capture: rebuild trusted and refined (models, checks, charts) from the raw zone as it is.")]
     public bool ModelsOnly { get; init; }
 
+    [CommandOption("--full-refresh [MODELS]")]
+    [Description("Rebuild incremental models from everything their inputs hold instead of merging what changed. Alone: every " +
+                 "incremental model; with model names, comma-separated (--full-refresh trusted.rentals,trusted.payments): those.")]
+    public FlagValue<string>? FullRefresh { get; init; }
+
     [CommandOption("--force")]
     [Description("Run even while another runner (a scheduler, another 'caudal run') holds the lake's lease.")]
     public bool Force { get; init; }
@@ -22,6 +27,19 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, RunCommandSettings settings, CancellationToken ct)
     {
         var spec = settings.Load();
+        IReadOnlySet<Lake.TableId>? fullRefresh = null;
+        if (settings.FullRefresh is { IsSet: true } refresh)
+        {
+            try
+            {
+                fullRefresh = FullRefresh.Models(spec, refresh.Value);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"caudal: {e.Message}");
+                return ExitCodes.InvalidSpec;
+            }
+        }
         using var signals = new StopSignals();
         // One runner at a time: the lease a scheduler holds while it runs (caudal schedule) is honoured here too.
         using var taking = CancellationTokenSource.CreateLinkedTokenSource(ct, signals.Token);
@@ -47,6 +65,7 @@ public sealed class RunCommand : AsyncCommand<RunCommandSettings>
         var options = new RunOptions
         {
             Capture = !settings.ModelsOnly,
+            FullRefresh = fullRefresh,
             CancelReason = () => signals.Token.IsCancellationRequested ? signals.Reason
                 : lease?.Lost.IsCancellationRequested == true ? RunLease.TakenOver
                 : "cancelled",

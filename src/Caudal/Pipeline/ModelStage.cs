@@ -11,7 +11,9 @@ namespace Caudal.Pipeline;
 
 /// <summary>Raw → trusted → refined: runs each model after the models it reads, and commits its output in one
 /// commit. A model whose input failed in this run is skipped, so it never mixes fresh and stale inputs silently.</summary>
-internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engine, RunMounts mounts, RunRecord run, IRunObserver observer)
+/// <param name="fullRefresh">Incremental models to rebuild from everything their inputs hold (<c>--full-refresh</c>).</param>
+internal sealed partial class ModelStage(PipelineSpec spec, DataLake lake, IEngine engine, RunMounts mounts, RunRecord run, IRunObserver observer,
+    IReadOnlySet<TableId>? fullRefresh = null)
 {
     public async Task RunAsync(CancellationToken ct)
     {
@@ -45,6 +47,11 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
 
     private async Task RunModelAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
     {
+        if (model.Incremental != null)
+        {
+            await RunIncrementalAsync(model, stage, ct);
+            return;
+        }
         for (var attempt = 1; ; attempt++)
         {
             if (await mounts.MountAsync(model.Inputs, fresh: attempt > 1, ct, engine.For(model)) is { } empty)
@@ -143,6 +150,12 @@ internal sealed class ModelStage(PipelineSpec spec, DataLake lake, IEngine engin
     private async Task<bool> AuditAsync(ModelSpec model, DataFiles output, StageRecord stage, CancellationToken ct)
     {
         await engine.MountOutputAsync("__model_output", output, ct);
+        return await RunChecksAsync(model, stage, ct);
+    }
+
+    /// <summary>Runs every check on <c>__model_output</c> (mounted by the caller); false when an error-severity check failed.</summary>
+    private async Task<bool> RunChecksAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
+    {
         stage.Checks.Clear();
         foreach (var check in model.Checks)
         {

@@ -52,7 +52,7 @@ public sealed class PipelineRunner(PipelineSpec spec, IRunObserver? observer = n
             using (var engine = await OpenEngineAsync(spec, lake, settings, ct))
             {
                 var mounts = new RunMounts(lake, engine);
-                var models = new ModelStage(spec, lake, engine, mounts, run, _observer);
+                var models = new ModelStage(spec, lake, engine, mounts, run, _observer, _options.FullRefresh);
                 await models.RunAsync(ct);
                 await CheckResultsTable.AppendAsync(lake, settings, run, models.CheckResults, ct);
                 await new ChartStage(spec, lake, engine, mounts, run, _observer).RunAsync(ct);
@@ -127,6 +127,9 @@ public sealed record RunOptions
 {
     /// <summary>False to skip capture and rebuild trusted and refined from the raw zone as it is.</summary>
     public bool Capture { get; init; } = true;
+
+    /// <summary>Incremental models to rebuild from everything their inputs hold rather than merge what changed.</summary>
+    public IReadOnlySet<TableId>? FullRefresh { get; init; }
 
     /// <summary>The sources to capture (null: every source).</summary>
     public IReadOnlyList<string>? Sources { get; init; }

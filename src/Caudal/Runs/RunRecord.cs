@@ -33,6 +33,10 @@ public sealed class StageRecord
     /// <summary>What the stage did that is not an error but must not go unsaid (e.g. rows without a cursor value).</summary>
     public List<string> Warnings { get; init; } = [];
 
+    /// <summary>What an incremental model did: which input versions it merged and how many files it rewrote, or why it
+    /// was rebuilt whole.</summary>
+    public string? Merge { get; set; }
+
     /// <summary>Images a chart stage wrote, as keys in the lake.</summary>
     public List<string> Images { get; init; } = [];
     public double Seconds { get; set; }

@@ -10,7 +10,7 @@ namespace Caudal.Spec;
 /// (<see cref="Processing.Ml.ForecastSection"/>).</summary>
 internal static class ModelSection
 {
-    public static readonly string[] Keys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine"];
+    public static readonly string[] Keys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine", .. IncrementalSection.Keys];
 
     public static List<ModelSpec> Parse(YamlMappingNode root, SpecContext ctx)
     {
@@ -56,6 +56,17 @@ internal static class ModelSection
             else inputs = sql == null ? [] : SpecGraph.InferInputs(sql);
             var checks = Processing.Checks.CheckSection.Parse(body, output, ctx);
             var forecast = Processing.Ml.ForecastSection.Parse(body, output, ctx);
+            var incremental = IncrementalSection.Parse(body, output, sql, ctx);
+            if (incremental != null && ctx.Child(body, "mode") is { } modeSet)
+                ctx.Error(modeSet.Start, $"Incremental model {output} sets 'mode'.", "remove 'mode': an incremental model merges by unique_key.");
+            if (incremental != null && forecast != null)
+                ctx.Error(ctx.Child(body, "ml")!.Start, $"Model {output} has an ML step and is incremental.", "remove 'materialized: incremental': an ML step trains on all its observations.");
+            if (incremental != null && ctx.Scalar(body, "engine") is { Value: "spark" } spark)
+                ctx.Error(spark.Start, $"Incremental model {output} asks for engine: spark.",
+                    "remove 'engine': incremental models run on the embedded engine (a merge reads only what changed); on Spark they would be rebuilt whole.");
+            if (incremental != null)
+                foreach (var input in incremental.NewInputs.Where(i => !inputs.Contains(i)))
+                    ctx.Error(ctx.Child(body, "inputs")?.Start ?? key.Start, $"Model {output} reads {input}{IncrementalModel.NewSuffix} but does not list {input} in 'inputs'.", $"add {input} to 'inputs'.");
             // A relationships check reads the table it points at: it is an input (mounted, and built first).
             inputs.AddRange(checks.Where(c => c.To != null).Select(c => c.To!.Value).Where(t => t != output));
             models.Add(new ModelSpec
@@ -68,6 +79,7 @@ internal static class ModelSection
                 PartitionBy = partitionBy,
                 Checks = checks,
                 Forecast = forecast,
+                Incremental = incremental,
                 Description = ctx.String(body, "description"),
                 Engine = Engine(body, output, ctx),
                 Position = ctx.At(key.Start),

@@ -95,6 +95,9 @@ public sealed class ModelSpec
     /// <see cref="Processing.Ml.ForecastSpec.Metrics"/> the evaluation against the naive baseline.</summary>
     public Processing.Ml.ForecastSpec? Forecast { get; init; }
 
+    /// <summary>Set when the model is <c>materialized: incremental</c>: merged by key with its inputs' new rows.</summary>
+    public IncrementalModel? Incremental { get; init; }
+
     /// <summary>The engine that runs this model; null: the pipeline's (<see cref="RunSettings.Engine"/>).</summary>
     public Processing.Engine.EngineKind? Engine { get; init; }
 

@@ -15,12 +15,18 @@ public static partial class SpecGraph
     /// <summary>The lake tables a model's SQL names (zone.name), when the model does not declare its inputs.</summary>
     public static List<TableId> InferInputs(string sql)
     {
-        var withoutComments = Regex.Replace(sql, @"--[^\n]*|/\*.*?\*/", " ", RegexOptions.Singleline);
-        var withoutStrings = Regex.Replace(withoutComments, @"'([^']|'')*'", "''");
-        return TableReference().Matches(withoutStrings)
-            .Select(m => new TableId((Zone)TableId.ZoneNames.ToList().IndexOf(m.Groups[1].Value.ToLowerInvariant()), m.Groups[2].Value.ToLowerInvariant()))
+        // zone.name__new (an incremental model's new rows of an input) reads zone.name.
+        return TableReference().Matches(WithoutCommentsAndStrings(sql))
+            .Select(m => new TableId((Zone)TableId.ZoneNames.ToList().IndexOf(m.Groups[1].Value.ToLowerInvariant()),
+                Regex.Replace(m.Groups[2].Value.ToLowerInvariant(), "__new$", "")))
             .Distinct()
             .ToList();
+    }
+
+    internal static string WithoutCommentsAndStrings(string sql)
+    {
+        var withoutComments = Regex.Replace(sql, @"--[^\n]*|/\*.*?\*/", " ", RegexOptions.Singleline);
+        return Regex.Replace(withoutComments, @"'([^']|'')*'", "''");
     }
 
     internal static void Check(List<SourceSpec> sources, List<ModelSpec> models, SpecContext ctx, bool sourcesIncomplete)

@@ -16,6 +16,13 @@ public sealed record TableWrite
     public string? RunId { get; init; }
     public IReadOnlyList<TxnAction> Txns { get; init; } = [];
 
+    /// <summary>Live files this write replaces (an incremental model's merge): removed in the commit that adds
+    /// <see cref="Files"/>. Only with <see cref="WriteMode.Append"/>; an overwrite removes every file anyway.</summary>
+    public IReadOnlyList<AddFile> Replaces { get; init; } = [];
+
+    /// <summary>Table properties this write sets (kept with the others; a changed value is a metadata change).</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Table properties used when the table is created (e.g. delta.appendOnly for raw tables).</summary>
     public IReadOnlyDictionary<string, string> CreateConfiguration { get; init; } = new Dictionary<string, string>();
 }
@@ -104,6 +111,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
             {
                 ["delta.checkpointInterval"] = DeltaLog.CheckpointInterval.ToString(),
             };
+            foreach (var (k, v) in write.Properties) config[k] = v;
             metadata = new MetadataAction(Guid.NewGuid().ToString(), write.Schema.ToSchemaString(), write.PartitionColumns, config, now);
         }
         else
@@ -126,15 +134,27 @@ public sealed class DeltaTable(IObjectStore store, string root)
             }
             else
             {
+                if (write.Replaces.Count > 0 && read.Metadata.Configuration.TryGetValue("delta.appendOnly", out var ao) && ao == "true")
+                    throw new DeltaException($"Table {Root} is append-only (delta.appendOnly=true); its files cannot be replaced.");
+                removes = write.Replaces
+                    .Select(a => new RemoveFile(a.Path, now, DataChange: true, a.PartitionValues, a.Size))
+                    .ToList();
                 var evolved = read.Schema.Evolve(write.Schema, Root);
                 if (!evolved.SameAs(read.Schema))
                     metadata = read.Metadata with { SchemaString = evolved.ToSchemaString() };
+            }
+            if (write.Properties.Any(p => read.Metadata.Configuration.GetValueOrDefault(p.Key) != p.Value))
+            {
+                var current = metadata ?? read.Metadata;
+                var config = new Dictionary<string, string>(current.Configuration);
+                foreach (var (k, v) in write.Properties) config[k] = v;
+                metadata = current with { Configuration = config };
             }
         }
 
         var rows = write.Files.Sum(f => f.NumRecords ?? 0);
         var info = new CommitInfo(
-            read == null ? "CREATE TABLE" : "WRITE",
+            read == null ? "CREATE TABLE" : write.Replaces.Count > 0 ? "MERGE" : "WRITE",
             new Dictionary<string, string>
             {
                 ["mode"] = write.Mode.ToString(),
@@ -147,7 +167,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
                 ["numOutputBytes"] = write.Files.Sum(f => f.Size).ToString(),
                 ["numRemovedFiles"] = removes.Count.ToString(),
             },
-            IsBlindAppend: write.Mode == WriteMode.Append && metadata == null,
+            IsBlindAppend: write.Mode == WriteMode.Append && metadata == null && removes.Count == 0,
             write.RunId);
 
         return await Log.CommitAsync(read, new PendingCommit

@@ -128,7 +128,9 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     public IEngine Embedded => local;
 
-    public IEngine For(ModelSpec model) => model.Forecast != null || (model.Engine ?? defaultEngine) == EngineKind.DuckDb ? local : this;
+    /// <summary>ML steps and incremental models (a merge reads only the files the changes touch) run on the embedded engine.</summary>
+    public IEngine For(ModelSpec model) =>
+        model.Forecast != null || model.Incremental != null || (model.Engine ?? defaultEngine) == EngineKind.DuckDb ? local : this;
 
     /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
     /// (only when the model has checks: write–audit–publish reads what it publishes).</summary>

@@ -1,0 +1,298 @@
+using System.Text.Json;
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
+using Caudal.Processing;
+using Caudal.Processing.Engine;
+using Caudal.Runs;
+using Caudal.Spec;
+using DuckDB.NET.Data;
+
+namespace Caudal.Pipeline;
+
+/// <summary>
+/// Incremental models: the SQL reads each input's new rows (<c>zone.name__new</c>: the files it committed after the
+/// version this model last consumed), and the result is merged into the table by <c>unique_key</c> — the files that may
+/// hold an affected key (by their key statistics) are rewritten without those keys, the new rows are added, keys whose
+/// new row is a delete are gone — in one commit that also records the input versions consumed. A run killed before that
+/// commit leaves the table and its recorded versions as they were, so the rerun reads the same changes again; one killed
+/// after it reads none of them twice.
+/// </summary>
+internal sealed partial class ModelStage
+{
+    /// <summary>The table property holding <see cref="IncrementalSection.Fingerprint"/> of the model that built it.</summary>
+    internal const string FingerprintProperty = "caudal.model.fingerprint";
+
+    private const string Batch = "__caudal_batch";
+
+    private async Task RunIncrementalAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await MergeOnceAsync(model, stage, fresh: attempt > 1, ct);
+                return;
+            }
+            catch (DeltaConflictException) when (attempt < 3)
+            {
+                // another writer changed the table or an input: read the changes again
+            }
+            catch (DuckDBException e)
+            {
+                throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
+            }
+            finally
+            {
+                var duck = (DuckDbEngine)engine.For(model);
+                duck.Execute($"DROP TABLE IF EXISTS {Batch}");
+            }
+        }
+    }
+
+    private sealed record NewInput(TableId Id, DeltaTable Table, Snapshot Snapshot, InputChanges? Changes);
+
+    private async Task MergeOnceAsync(ModelSpec model, StageRecord stage, bool fresh, CancellationToken ct)
+    {
+        var spec = model.Incremental!;
+        var duck = (DuckDbEngine)engine.For(model);
+        var target = lake.Table(model.Output);
+        var read = await target.SnapshotAsync(ct: ct);
+        var fingerprint = IncrementalSection.Fingerprint(model);
+        string? full = read == null ? "first build"
+            : fullRefresh?.Contains(model.Output) == true ? "full refresh asked for (--full-refresh)"
+            : read.Metadata.Configuration.GetValueOrDefault(FingerprintProperty) != fingerprint ? Changed(model, "its SQL, unique_key, partition_by or on_delete changed since the table was built")
+            : null;
+
+        var whole = model.Inputs.Where(i => !spec.NewInputs.Contains(i) || ReadsWhole(model, i)).ToList();
+        if (await mounts.MountAsync(whole, fresh, ct, duck) is { } empty)
+            throw new ModelException($"Model {model.Output} reads {empty}, which has no data yet (did its source fail or never run?).");
+        var inputs = new List<NewInput>();
+        foreach (var id in spec.NewInputs)
+        {
+            var table = lake.Table(id);
+            var snapshot = await table.SnapshotAsync(ct: ct)
+                ?? throw new ModelException($"Model {model.Output} reads {id}, which has no data yet (did its source fail or never run?).");
+            InputChanges? changes = null;
+            if (full == null)
+            {
+                if (!read!.Txns.TryGetValue(InputChanges.AppId(id), out var consumed)) full = $"{id} was never read by this table";
+                else
+                {
+                    (changes, var whyNot) = await InputChanges.ReadAsync(table, consumed, snapshot, ct);
+                    full ??= whyNot;
+                }
+            }
+            inputs.Add(new NewInput(id, table, snapshot, changes));
+        }
+
+        var columns = await ComputeBatchAsync(model, duck, inputs, full != null, ct);
+        if (full == null && SchemaDrift(read!.Schema, columns) is { } drift)
+        {
+            full = Changed(model, drift);
+            columns = await ComputeBatchAsync(model, duck, inputs, full: true, ct);
+        }
+        ValidateBatch(model, duck, columns);
+        var deletes = spec.OnDelete == OnDelete.Delete && columns.Any(c => c.Name == IncrementalModel.OpColumn)
+            ? $"{Sql.Ident(IncrementalModel.OpColumn)} IS DISTINCT FROM 'delete'" : "true";
+        var keys = spec.UniqueKey.Select(Sql.Ident).ToList();
+        var write = new TableWrite
+        {
+            Mode = full != null ? WriteMode.Overwrite : WriteMode.Append,
+            Schema = read?.Schema ?? new DeltaSchema([]),
+            RunId = run.RunId,
+            Txns = inputs.Select(i => new TxnAction(InputChanges.AppId(i.Id), i.Snapshot.Version, null)).ToList(),
+            Properties = new Dictionary<string, string> { [FingerprintProperty] = fingerprint },
+            PartitionColumns = model.PartitionBy,
+        };
+        var batchRows = await duck.CountAsync($"SELECT count(*) FROM {Batch}", ct);
+        var deletedKeys = deletes == "true" ? 0 : await duck.CountAsync($"SELECT count(*) FROM {Batch} WHERE NOT ({deletes})", ct);
+        stage.Deleted = full != null ? 0 : deletedKeys;
+
+        if (full == null && batchRows == 0)
+        {
+            // Nothing new: only the versions consumed move on (so the next run does not read these commits again).
+            if (inputs.Any(i => i.Changes!.To > i.Changes.From))
+                stage.Version = await target.CommitAsync(write with { Schema = read!.Schema, PartitionColumns = read.Metadata.PartitionColumns }, read, readGiven: true, ct);
+            stage.Merge = $"no new rows in {string.Join(", ", inputs.Select(Describe))}";
+            return;
+        }
+
+        IReadOnlyList<AddFile> affected = [];
+        string select;
+        if (full != null)
+            select = $"SELECT * FROM {Batch} WHERE {deletes} ORDER BY {string.Join(", ", keys)}";
+        else
+        {
+            affected = AffectedFiles(model, duck, read!);
+            var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
+            var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
+            var match = string.Join(" AND ", keys.Select(k => $"b.{k} = t.{k}"));
+            select = $"""
+                SELECT * FROM (
+                    SELECT * FROM {rewrite.ZoneName}.{Sql.Ident(rewrite.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
+                    UNION ALL BY NAME
+                    SELECT * FROM {Batch} WHERE {deletes}
+                ) ORDER BY {string.Join(", ", keys)}
+                """;
+        }
+        DataFiles output;
+        try
+        {
+            output = await duck.MaterializeAsync(select, model.PartitionBy, full == null ? read!.Schema : null, target.Root, ct);
+        }
+        catch (DeltaException e)
+        {
+            throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
+        }
+        write = write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns, Replaces = affected };
+
+        if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, affected, full != null, output, stage, ct))
+        {
+            await DiscardAsync(target, output);
+            var failures = stage.Checks.Where(c => !c.Passed && c.Severity == Processing.Checks.CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
+            throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version and the input versions it consumed stay.");
+        }
+        var (version, adds) = await target.PublishAsync(output.Files, write, read, () =>
+        {
+            CrashPoint.Reach($"model:{model.Output}:before-commit");
+            ct.ThrowIfCancellationRequested();
+        }, ct);
+        mounts.Forget(model.Output);
+        stage.Version = version;
+        CrashPoint.Reach($"model:{model.Output}:after-commit");
+        stage.Rows = batchRows - deletedKeys;
+        stage.Files = adds.Count;
+        stage.Bytes = adds.Sum(a => a.Size);
+        stage.Merge = full != null
+            ? $"full refresh ({full}): {output.Rows:N0} rows"
+            : $"merged {batchRows - deletedKeys:N0} new or changed rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
+              $"rewrote {affected.Count} of {read!.Files.Count} files";
+    }
+
+    private static string Describe(NewInput i) =>
+        i.Changes is not { } c ? i.Id.ToString()
+        : c.To == c.From ? $"{i.Id} (unchanged at version {c.To})"
+        : $"{i.Id} (versions {c.From + 1}..{c.To}, {c.AddedFiles.Count} files)";
+
+    private string Changed(ModelSpec model, string what) =>
+        model.Incremental!.OnChange == OnModelChange.FullRefresh ? $"rebuilt because {what}"
+        : throw new ModelException($"Incremental model {model.Output}: {what}. Its table was built by another definition: rebuild it with " +
+                                   $"'caudal run --full-refresh {model.Output}', or set 'on_change: full_refresh' to rebuild it whenever this happens.");
+
+    /// <summary>Whether the model's SQL also reads <paramref name="input"/> whole (not only as <c>__new</c>), or a
+    /// check points at it.</summary>
+    private static bool ReadsWhole(ModelSpec model, TableId input) =>
+        SpecGraph.InferInputs(System.Text.RegularExpressions.Regex.Replace(model.Sql, $@"\b{input.ZoneName}\s*\.\s*""?{input.Name}__new""?", " ",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase)).Contains(input) || model.Checks.Any(c => c.To == input);
+
+    /// <summary>Mounts each input's <c>__new</c> relation (its new files, or all of it on a full build) and runs the
+    /// model's SQL into <see cref="Batch"/>; returns the batch's columns.</summary>
+    private static async Task<List<(string Name, string Type)>> ComputeBatchAsync(ModelSpec model, DuckDbEngine duck, List<NewInput> inputs, bool full, CancellationToken ct)
+    {
+        foreach (var i in inputs)
+        {
+            var added = i.Changes?.AddedFiles;
+            await duck.MountAsync(new TableId(i.Id.Zone, IncrementalModel.NewRelation(i.Id)), i.Table, i.Snapshot,
+                full || added == null ? null : f => added.Contains(f.Path), rowIdentity: false, ct);
+        }
+        duck.Execute($"CREATE OR REPLACE TEMP TABLE {Batch} AS {model.Sql}");
+        return ParquetOutput.Describe(duck.Connection, Batch);
+    }
+
+    /// <summary>How the batch's columns differ from the table's, or null when it can be merged into it.</summary>
+    private static string? SchemaDrift(DeltaSchema table, List<(string Name, string Type)> batch)
+    {
+        var names = batch.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        if (batch.FirstOrDefault(c => table.Find(c.Name) == null) is { Name: not null } added)
+            return $"its output gained column '{added.Name}'";
+        if (table.Fields.FirstOrDefault(f => !names.Contains(f.Name)) is { } dropped)
+            return $"its output no longer has column '{dropped.Name}'";
+        foreach (var (name, type) in batch)
+        {
+            var now = DeltaTypes.ToDelta(type, name);
+            var was = table.Find(name)!.Type;
+            if (now != was && !DeltaTypes.Widens(now, was)) return $"column '{name}' is now {now}, was {was}";
+        }
+        return null;
+    }
+
+    /// <summary>The batch must hold each key once, and no NULL key: the merge matches rows by key.</summary>
+    private static void ValidateBatch(ModelSpec model, DuckDbEngine duck, List<(string Name, string Type)> columns)
+    {
+        var spec = model.Incremental!;
+        foreach (var k in spec.UniqueKey)
+            if (!columns.Any(c => c.Name == k))
+                throw new ModelException($"Incremental model {model.Output}: unique_key column '{k}' is not in its output ({string.Join(", ", columns.Select(c => c.Name).Take(12))}).");
+        var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
+        var keyText = string.Join(" || ', ' || ", spec.UniqueKey.Select(k => $"coalesce(CAST({Sql.Ident(k)} AS VARCHAR), 'NULL')"));
+        foreach (var row in duck.Rows($"SELECT {keyText} FROM {Batch} WHERE {string.Join(" OR ", spec.UniqueKey.Select(k => $"{Sql.Ident(k)} IS NULL"))} LIMIT 1"))
+            throw new ModelException($"Incremental model {model.Output}: a row has a NULL unique_key ({keys}) = ({row.GetString(0)}); every row needs a key to be merged by.");
+        foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM {Batch} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))
+            throw new ModelException($"Incremental model {model.Output}: its SQL gave {row.GetInt64(1)} rows for unique_key ({keys}) = ({row.GetString(0)}) in one run. " +
+                                     "Reduce the new rows to one per key (e.g. row_number() OVER (PARTITION BY the key ORDER BY _caudal_ingested_at DESC) = 1).");
+    }
+
+    /// <summary>The live files that may hold a key of the batch: those whose statistics of the first key column
+    /// bracket a batch key (a file without usable statistics always counts).</summary>
+    private static List<AddFile> AffectedFiles(ModelSpec model, DuckDbEngine duck, Snapshot read)
+    {
+        var key = model.Incremental!.UniqueKey[0];
+        var field = read.Schema.Find(key)!;
+        var type = DeltaTypes.ToDuck(field.Type);
+        var partitioned = read.Metadata.PartitionColumns.Contains(key);
+        var ranges = read.Files.Values.Select(f =>
+        {
+            var (lo, hi) = partitioned ? (null, null) : Bounds(f.Stats, key);
+            return new object?[] { f.Path, lo, hi };
+        }).ToList();
+        duck.CreateTable("__caudal_ranges", [("path", "VARCHAR"), ("lo", "VARCHAR"), ("hi", "VARCHAR")], ranges);
+        try
+        {
+            var k = Sql.Ident(key);
+            var paths = duck.Rows($"""
+                SELECT DISTINCT r.path FROM (SELECT path, TRY_CAST(lo AS {type}) AS lo, TRY_CAST(hi AS {type}) AS hi FROM __caudal_ranges) AS r
+                JOIN (SELECT DISTINCT {k} AS k FROM {Batch}) AS b ON (r.lo IS NULL OR b.k >= r.lo) AND (r.hi IS NULL OR b.k <= r.hi)
+                """).Select(r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
+            return read.Files.Values.Where(f => paths.Contains(f.Path)).ToList();
+        }
+        finally
+        {
+            duck.Execute("DROP TABLE IF EXISTS __caudal_ranges");
+        }
+    }
+
+    /// <summary>A file's min and max of <paramref name="column"/> from its Delta stats, as text; null where unknown.</summary>
+    private static (string? Lo, string? Hi) Bounds(string? stats, string column)
+    {
+        if (stats == null) return (null, null);
+        using var doc = JsonDocument.Parse(stats);
+        static string? Value(JsonElement root, string side, string column) =>
+            root.TryGetProperty(side, out var values) && values.TryGetProperty(column, out var v)
+                ? v.ValueKind switch
+                {
+                    JsonValueKind.String => v.GetString(),
+                    JsonValueKind.Number => v.GetRawText(),
+                    _ => null,
+                }
+                : null;
+        var lo = Value(doc.RootElement, "minValues", column);
+        var hi = Value(doc.RootElement, "maxValues", column);
+        // A string's min is a prefix of it (<= the value): still a lower bound. Its max, when present, is whole.
+        return (lo, hi);
+    }
+
+    /// <summary>Checks run on the table as the commit would leave it: the live files not rewritten, and the new ones.</summary>
+    private async Task<bool> AuditMergedAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot? read, IReadOnlyList<AddFile> affected,
+        bool full, DataFiles output, StageRecord stage, CancellationToken ct)
+    {
+        if (full || read == null) return await AuditAsync(model, output, stage, ct);
+        var kept = new TableId(model.Output.Zone, "__caudal_kept");
+        var rewritten = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        await duck.MountAsync(kept, target, read, f => !rewritten.Contains(f.Path), rowIdentity: false, ct);
+        await duck.MountOutputAsync("__caudal_written", output, ct);
+        duck.Execute($"CREATE OR REPLACE TEMP VIEW __model_output AS SELECT * FROM {kept.ZoneName}.{Sql.Ident(kept.Name)} UNION ALL BY NAME SELECT * FROM __caudal_written");
+        return await RunChecksAsync(model, stage, ct);
+    }
+}

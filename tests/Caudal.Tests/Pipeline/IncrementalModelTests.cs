@@ -1,0 +1,236 @@
+using Caudal.Lake;
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Caudal.Spec;
+using Caudal.Tests.Support;
+using Microsoft.Data.Sqlite;
+
+namespace Caudal.Tests.Pipeline;
+
+/// <summary>
+/// <c>materialized: incremental</c>: the model reads only what its input committed since its last run
+/// (<c>raw.db_item__new</c>) and merges it by <c>unique_key</c>. Beside it, the same logic as an ordinary model rebuilt
+/// from all of raw on every run: after inserts, updates, deletes, crashes at the commit and a change of SQL, the two
+/// tables hold exactly the same rows.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class IncrementalModelTests : IDisposable
+{
+    private readonly TempDir _dir = new("incremental");
+    private readonly string _db;
+    private readonly PipelineHarness _harness;
+    private DateTime _clock = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    private const string Newest = """
+        SELECT id, name, grp, _caudal_op FROM (
+            SELECT *, row_number() OVER (PARTITION BY id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest
+            FROM raw.db_item{0}) AS rows_1
+        WHERE newest = 1{1}
+        """;
+
+    public IncrementalModelTests()
+    {
+        _db = _dir.File("source.sqlite");
+        Sql("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, last_update TIMESTAMP)");
+        for (var id = 1; id <= 299; id++) Insert(id, $"item {id}");
+        _harness = new PipelineHarness(
+            $"  db:\n    kind: sqlite\n    path: {_db}\n    datasets: [item]\n    mode: incremental\n    cursor: last_update\n    deletes: detect\n",
+            """
+            models:
+              trusted.items_inc:
+                sql: models/items_inc.sql
+                materialized: incremental
+                unique_key: [id]
+                partition_by: [grp]
+                checks:
+                  - unique: [id]
+              trusted.items_full:
+                sql: models/items_full.sql
+            """);
+        // The spec is on disk too, so `caudal` processes run the same pipeline.
+        Directory.CreateDirectory(Path.Combine(_harness.Folder, "models"));
+        File.WriteAllText(Path.Combine(_harness.Folder, "caudal.yaml"), _harness.Yaml);
+        Write("items_inc.sql", string.Format(Newest, "__new", ""));
+        Write("items_full.sql", string.Format(Newest, "", " AND _caudal_op IS DISTINCT FROM 'delete'"));
+    }
+
+    private void Write(string model, string sql)
+    {
+        File.WriteAllText(Path.Combine(_harness.Folder, "models", model), sql);
+    }
+
+    private object? Sql(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={_db};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private string Now()
+    {
+        _clock = _clock.AddMinutes(1);
+        return _clock.ToString("yyyy-MM-dd HH:mm:ss");
+    }
+
+    private void Insert(int id, string name) => Sql($"INSERT INTO item VALUES ({id}, '{name}', {id / 100}, '{Now()}')");
+    private void Update(int id, string name) => Sql($"UPDATE item SET name = '{name}', last_update = '{Now()}' WHERE id = {id}");
+
+    private async Task<RunRecord> RunOk(IReadOnlySet<TableId>? fullRefresh = null)
+    {
+        var run = await new PipelineRunner(_harness.Spec, options: new RunOptions { FullRefresh = fullRefresh }).RunAsync();
+        Assert.True(run.Status == RunStatus.Succeeded, run.Error + " " + string.Join("; ", run.Stages.Select(s => s.Error)));
+        return run;
+    }
+
+    private static StageRecord Stage(RunRecord run, string table) => run.Stages.Single(s => s.Table == table);
+
+    /// <summary>The incremental table equals the rebuilt one, and the source, row for row.</summary>
+    private async Task AssertSameAsRebuiltAsync()
+    {
+        var inc = await _harness.QueryAsync("SELECT id, name, grp FROM trusted.items_inc ORDER BY id");
+        var full = await _harness.QueryAsync("SELECT id, name, grp FROM trusted.items_full ORDER BY id");
+        Assert.Equal(full.Select(LakeReader.Flat), inc.Select(LakeReader.Flat));
+        Assert.Equal(Convert.ToInt64(Sql("SELECT count(*) FROM item")), inc.Count);
+        Assert.Equal((string)Sql("SELECT group_concat(name, ',') FROM (SELECT name FROM item ORDER BY id)")!, string.Join(",", inc.Select(r => r[1])));
+    }
+
+    [Fact]
+    public async Task Merges_inserts_updates_and_deletes_rewriting_only_the_files_they_touch()
+    {
+        var first = await RunOk();
+        Assert.StartsWith("full refresh (first build)", Stage(first, "trusted.items_inc").Merge);
+        await AssertSameAsRebuiltAsync();
+
+        Update(250, "changed 250");
+        Insert(301, "item 301");
+        Sql("DELETE FROM item WHERE id = 260");
+        var second = await RunOk();
+        var stage = Stage(second, "trusted.items_inc");
+        Assert.Equal(1, stage.Deleted);
+        Assert.InRange(stage.Rows, 2, 3); // 250 and 301, and 299 when the capture reads the row at its cursor again
+        // The keys touched are in grp 2 (250, 260) and grp 3 (301, a new partition): of grp 0..2's files only grp 2's is rewritten.
+        Assert.Contains("rewrote 1 of 3 files", stage.Merge);
+        await AssertSameAsRebuiltAsync();
+
+        var idle = await RunOk(); // nothing changed at the source
+        Assert.InRange(Stage(idle, "trusted.items_inc").Rows, 0, 1); // at most the row at the capture's cursor, read again
+        Assert.Contains("rewrote 1 of 4 files", Stage(idle, "trusted.items_inc").Merge);
+        await AssertSameAsRebuiltAsync();
+
+        var version = Stage(idle, "trusted.items_inc").Version;
+        var modelsOnly = await new PipelineRunner(_harness.Spec, options: new RunOptions { Capture = false }).RunAsync();
+        Assert.Equal(RunStatus.Succeeded, modelsOnly.Status);
+        Assert.StartsWith("no new rows in raw.db_item (unchanged at version", Stage(modelsOnly, "trusted.items_inc").Merge);
+        Assert.Equal(version, (await DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("trusted.items_inc")).SnapshotAsync())!.Version); // no commit
+
+        Sql("DELETE FROM item WHERE id = 250");
+        Insert(250, "re-inserted 250");
+        Update(12, "changed 12");
+        Update(12, "changed 12 twice");
+        await RunOk();
+        await AssertSameAsRebuiltAsync();
+
+        // The table records the input version it consumed in the same commit as the rows.
+        var table = DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("trusted.items_inc"));
+        var raw = await DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("raw.db_item")).SnapshotAsync();
+        Assert.Equal(raw!.Version, (await table.SnapshotAsync())!.Txns[InputChanges.AppId(TableId.Parse("raw.db_item"))]);
+    }
+
+    public static TheoryData<string> Points => new()
+    {
+        "model:trusted.items_inc:before-commit",
+        "model:trusted.items_inc:after-commit",
+    };
+
+    /// <summary>A run SIGKILLed at the merge's commit, then run again: no change is lost or merged twice.</summary>
+    [Theory]
+    [MemberData(nameof(Points))]
+    public async Task Killed_at_the_merge_commit_then_rerun_converges(string point)
+    {
+        await RunOk();
+        Update(5, "changed 5");
+        Sql("DELETE FROM item WHERE id = 6");
+        Insert(302, "item 302");
+        await CliProcess.KillAtAsync(_harness.Folder, point, "run");
+        Update(7, "changed 7 after the kill");
+        var rerun = await CliProcess.RunAsync(_harness.Folder, "run");
+        Assert.True(rerun.ExitCode == 0, rerun.Stdout + rerun.Stderr);
+        await AssertSameAsRebuiltAsync();
+    }
+
+    [Fact]
+    public async Task A_changed_sql_asks_for_a_full_refresh_and_gets_it()
+    {
+        await RunOk();
+        Write("items_inc.sql", string.Format(Newest, "__new", "").Replace("SELECT id, name, grp,", "SELECT id, upper(name) AS name, grp,"));
+        Update(3, "changed 3");
+        var refused = await new PipelineRunner(_harness.Spec).RunAsync();
+        var stage = Stage(refused, "trusted.items_inc");
+        Assert.Equal(RunStatus.Failed, stage.Status);
+        Assert.Contains("its SQL, unique_key, partition_by or on_delete changed", stage.Error);
+        Assert.Contains("caudal run --full-refresh trusted.items_inc", stage.Error);
+
+        var cli = await CliProcess.RunAsync(_harness.Folder, "run", "--models-only", "--full-refresh", "trusted.items_nope");
+        Assert.Equal(2, cli.ExitCode);
+        Assert.Contains("'trusted.items_nope', which is no model", cli.Stderr);
+        cli = await CliProcess.RunAsync(_harness.Folder, "run", "--models-only", "--full-refresh", "trusted.items_full");
+        Assert.Equal(2, cli.ExitCode);
+        Assert.Contains("not incremental", cli.Stderr);
+
+        cli = await CliProcess.RunAsync(_harness.Folder, "run", "--models-only", "--full-refresh", "trusted.items_inc");
+        Assert.True(cli.ExitCode == 0, cli.Stdout + cli.Stderr);
+        Assert.Contains("incremental: full refresh (full refresh asked for (--full-refresh))", cli.Stdout);
+        var names = await _harness.QueryAsync("SELECT name FROM trusted.items_inc WHERE id IN (3, 4) ORDER BY id");
+        Assert.Equal(["CHANGED 3", "ITEM 4"], names.Select(r => r[0]));
+
+        Update(4, "changed 4"); // merged with the new SQL from now on
+        await RunOk();
+        Assert.Equal("CHANGED 4", (await _harness.QueryAsync("SELECT name FROM trusted.items_inc WHERE id = 4"))[0][0]);
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_key_twice_fails_and_leaves_the_table_as_it_was()
+    {
+        await RunOk();
+        var before = (await _harness.QueryAsync("SELECT count(*) FROM trusted.items_inc"))[0][0];
+        Write("items_inc.sql", "SELECT id, name, grp, _caudal_op FROM raw.db_item__new");
+        var spec = _harness.Spec;
+        Update(9, "changed 9");
+        var run = await new PipelineRunner(_harness.Spec, options: new RunOptions { FullRefresh = FullRefresh.Models(spec, null) }).RunAsync();
+        var stage = Stage(run, "trusted.items_inc");
+        Assert.Equal(RunStatus.Failed, stage.Status);
+        Assert.Matches(@"gave 2 rows for unique_key \(""id""\) = \(9\)", stage.Error);
+        Assert.Equal(before, (await _harness.QueryAsync("SELECT count(*) FROM trusted.items_inc"))[0][0]);
+    }
+
+    [Theory]
+    [InlineData("materialized: incremental\n    sql: m.sql", "has no 'unique_key'")]
+    [InlineData("materialized: view\n    sql: m.sql", "materialized 'view'")]
+    [InlineData("unique_key: [id]\n    sql: m.sql", "sets 'unique_key' but is not incremental")]
+    [InlineData("materialized: incremental\n    unique_key: [id]\n    on_delete: drop\n    sql: m.sql", "on_delete 'drop'")]
+    [InlineData("materialized: incremental\n    unique_key: [id]\n    mode: append\n    sql: m.sql", "sets 'mode'")]
+    public void Bad_incremental_settings_are_errors_at_their_line(string settings, string message)
+    {
+        File.WriteAllText(_dir.File("m.sql"), "SELECT * FROM raw.db_item__new");
+        var yaml = $"version: 1\nlake: ./lake\nsources:\n  db:\n    kind: sqlite\n    path: {_db}\n    datasets: [item]\nmodels:\n  trusted.m:\n    {settings}\n";
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path));
+        Assert.Contains(e.Errors, x => x.Message.Contains(message) && x.Position.Line >= 9);
+    }
+
+    [Fact]
+    public void A_new_relation_in_an_ordinary_model_is_an_error()
+    {
+        File.WriteAllText(_dir.File("m.sql"), "SELECT * FROM raw.db_item__new");
+        var yaml = $"version: 1\nlake: ./lake\nsources:\n  db:\n    kind: sqlite\n    path: {_db}\n    datasets: [item]\nmodels:\n  trusted.m:\n    sql: m.sql\n";
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Parse(yaml, "caudal.yaml", _dir.Path));
+        Assert.Contains(e.Errors, x => x.Message.Contains("reads raw.db_item__new, which only an incremental model has"));
+    }
+
+    public void Dispose()
+    {
+        _harness.Dispose();
+        _dir.Dispose();
+    }
+}
