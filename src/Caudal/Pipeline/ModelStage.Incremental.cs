@@ -25,6 +25,10 @@ internal sealed partial class ModelStage
 
     private const string Batch = "__caudal_batch";
 
+    /// <summary>An incremental table's files hold at most 1M rows, sorted by key: a merge rewrites the few whose key range
+    /// holds a changed key, not the whole table.</summary>
+    private const int RowGroupsPerFile = 10;
+
     private async Task RunIncrementalAsync(ModelSpec model, StageRecord stage, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
@@ -140,7 +144,7 @@ internal sealed partial class ModelStage
         DataFiles output;
         try
         {
-            output = await duck.MaterializeAsync(select, model.PartitionBy, full == null ? read!.Schema : null, target.Root, ct);
+            output = await duck.MaterializeAsync(select, model.PartitionBy, full == null ? read!.Schema : null, RowGroupsPerFile);
         }
         catch (DeltaException e)
         {

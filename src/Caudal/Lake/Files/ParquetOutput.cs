@@ -45,7 +45,7 @@ internal static class ParquetOutput
     /// <summary>Copies <paramref name="select"/> into Parquet files under a fresh local folder; returns the files with
     /// what DuckDB's writer counted while writing them. <paramref name="version"/> 2 uses Parquet's newer encodings
     /// (see <see cref="Spec.RunSettings"/>).</summary>
-    public static List<CopyResult> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1)
+    public static List<CopyResult> Copy(DuckDBConnection connection, string select, string stagingDir, int version = 1, int? rowGroupsPerFile = null)
     {
         Directory.CreateDirectory(stagingDir);
         var dir = Path.Combine(stagingDir, Guid.NewGuid().ToString("N"));
@@ -55,7 +55,7 @@ internal static class ParquetOutput
             command.CommandText = $"""
                 COPY ({select}) TO '{Sql.Escape(dir)}'
                 (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V{version}, ROW_GROUP_SIZE {RowGroupSize}, FILE_SIZE_BYTES '{MaxFileSize}',
-                 FILENAME_PATTERN 'part_{"{i}"}', RETURN_STATS true)
+                 FILENAME_PATTERN 'part_{"{i}"}', RETURN_STATS true{(rowGroupsPerFile is { } n ? $", ROW_GROUPS_PER_FILE {n}" : "")})
                 """;
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -220,7 +220,7 @@ internal static class ParquetOutput
     /// that <paramref name="conformTo"/> (the target table's schema) holds with a wider type are cast to it. A
     /// <paramref name="knownPartition"/> is the one partition every row belongs to (not checked).</summary>
     internal static DataFiles WriteFiles(DuckDBConnection connection, string relation, IReadOnlyList<string> partitionBy, string stagingDir,
-        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null, int parquetVersion = 1)
+        DeltaSchema? conformTo = null, IReadOnlyDictionary<string, string?>? knownPartition = null, int parquetVersion = 1, int? rowGroupsPerFile = null)
     {
         if (conformTo != null) relation = Conform(connection, relation, conformTo);
         var columns = Describe(connection, relation);
@@ -252,7 +252,7 @@ internal static class ParquetOutput
             var where = combo.Count == 0 || knownPartition != null ? "" : " WHERE " + string.Join(" AND ", combo.Select(kv =>
                 kv.Value == null ? $"{Sql.Ident(kv.Key)} IS NULL" : $"CAST({Sql.Ident(kv.Key)} AS VARCHAR) = {Sql.Literal(kv.Value)}"));
             var values = new Dictionary<string, string?>(combo);
-            foreach (var file in Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion))
+            foreach (var file in Copy(connection, $"SELECT {projection} FROM {relation}{where}", stagingDir, parquetVersion, rowGroupsPerFile))
             {
                 var (rows, stats) = Stats(connection, file, schema, partitionBy.ToHashSet(), constants);
                 if (rows > 0 || files.Count == 0) files.Add(new DataFile(file.Path, values, rows, stats));

@@ -164,18 +164,23 @@ public sealed class DuckDbEngine : IEngine
     }
 
     public Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo = null, string? tableRoot = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default) => MaterializeAsync(select, partitionBy, conformTo, rowGroupsPerFile: null);
+
+    /// <param name="rowGroupsPerFile">Files of at most this many row groups (<see cref="ParquetOutput.RowGroupSize"/>
+    /// rows each), rather than up to <see cref="ParquetOutput.MaxFileSize"/>: an incremental model's key-sorted files, so
+    /// that a merge rewrites only the few that hold changed keys.</param>
+    internal Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo, int? rowGroupsPerFile)
     {
         var staging = Path.Combine(_settings.TempDirectory, "staging");
         // Unpartitioned: the query streams straight into Parquet. Partitioned: it runs once into a scratch table that
         // is then split, rather than once per partition.
-        if (partitionBy.Count == 0) return Task.FromResult(ParquetOutput.WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo));
+        if (partitionBy.Count == 0) return Task.FromResult(ParquetOutput.WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo, rowGroupsPerFile: rowGroupsPerFile));
         var n = Interlocked.Increment(ref _outputs);
         var result = $"__caudal_output_{n}";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
         try
         {
-            return Task.FromResult(ParquetOutput.WriteFiles(_connection, result, partitionBy, staging, conformTo));
+            return Task.FromResult(ParquetOutput.WriteFiles(_connection, result, partitionBy, staging, conformTo, rowGroupsPerFile: rowGroupsPerFile));
         }
         finally
         {
