@@ -106,7 +106,7 @@ internal sealed partial class ModelStage
             Schema = read?.Schema ?? new DeltaSchema([]),
             RunId = run.RunId,
             Txns = inputs.Select(i => new TxnAction(InputChanges.AppId(i.Id), i.Snapshot.Version, null)).ToList(),
-            Properties = new Dictionary<string, string> { [FingerprintProperty] = fingerprint },
+            Properties = new Dictionary<string, string>(ChangeFeedProperties(model, read)) { [FingerprintProperty] = fingerprint },
             PartitionColumns = model.PartitionBy,
         };
         var batchRows = await duck.CountAsync($"SELECT count(*) FROM {Batch}", ct);
@@ -151,13 +151,18 @@ internal sealed partial class ModelStage
             throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
         }
         write = write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns, Replaces = affected };
+        DataFiles? changeRows = null;
+        if (model.ChangeFeed && full == null)
+            changeRows = await ChangeRowsAsync(model, duck, read!, columns, output.PartitionColumns);
 
         if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, affected, full != null, output, stage, ct))
         {
             await DiscardAsync(target, output);
+            if (changeRows != null) await DiscardAsync(target, changeRows);
             var failures = stage.Checks.Where(c => !c.Passed && c.Severity == Processing.Checks.CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version and the input versions it consumed stay.");
         }
+        if (changeRows != null) write = write with { ChangeData = await target.StageChangeDataAsync(changeRows.Files, changeRows.PartitionColumns, ct) };
         var (version, adds) = await target.PublishAsync(output.Files, write, read, () =>
         {
             CrashPoint.Reach($"model:{model.Output}:before-commit");
@@ -173,6 +178,31 @@ internal sealed partial class ModelStage
             ? $"full refresh ({full}): {output.Rows:N0} rows"
             : $"merged {batchRows - deletedKeys:N0} new or changed rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
               $"rewrote {affected.Count} of {read!.Files.Count} files";
+    }
+
+    /// <summary>The merge's row-level changes, for the change data feed: a key the batch deletes (<c>delete</c>, the
+    /// old row), a key whose row changed (<c>update_preimage</c> and <c>update_postimage</c>; a row merged unchanged is
+    /// no change), a key the table did not hold (<c>insert</c>). Only the rewritten files can hold a batch key.</summary>
+    private static async Task<DataFiles> ChangeRowsAsync(ModelSpec model, DuckDbEngine duck, Snapshot read, List<(string Name, string Type)> columns,
+        IReadOnlyList<string> partitionBy)
+    {
+        var spec = model.Incremental!;
+        var rewrite = $"{model.Output.ZoneName}.{Sql.Ident("__caudal_rewrite")}";
+        var match = string.Join(" AND ", spec.UniqueKey.Select(k => $"b.{Sql.Ident(k)} = t.{Sql.Ident(k)}"));
+        var deleted = spec.OnDelete == OnDelete.Delete && columns.Any(c => c.Name == IncrementalModel.OpColumn)
+            ? $"b.{Sql.Ident(IncrementalModel.OpColumn)} IS NOT DISTINCT FROM 'delete'" : "false";
+        var others = read.Schema.Fields.Select(f => f.Name).Where(n => !spec.UniqueKey.Contains(n)).ToList();
+        var differs = others.Count == 0 ? "false" : string.Join(" OR ", others.Select(n => $"t.{Sql.Ident(n)} IS DISTINCT FROM b.{Sql.Ident(n)}"));
+        var select = $"""
+            SELECT t.*, CASE WHEN {deleted} THEN 'delete' ELSE 'update_preimage' END AS _change_type
+            FROM {rewrite} AS t JOIN {Batch} AS b ON {match} WHERE {deleted} OR {differs}
+            UNION ALL BY NAME
+            SELECT b.*, 'update_postimage' AS _change_type FROM {Batch} AS b JOIN {rewrite} AS t ON {match} WHERE NOT ({deleted}) AND ({differs})
+            UNION ALL BY NAME
+            SELECT b.*, 'insert' AS _change_type FROM {Batch} AS b WHERE NOT ({deleted}) AND NOT EXISTS (SELECT 1 FROM {rewrite} AS t WHERE {match})
+            """;
+        var schema = ChangeFeed.Schema(read.Schema);
+        return await duck.MaterializeAsync(select, partitionBy, new DeltaSchema(schema.Fields.Take(read.Schema.Fields.Count + 1)), rowGroupsPerFile: null);
     }
 
     private static string Describe(NewInput i) =>

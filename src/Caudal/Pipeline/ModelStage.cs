@@ -124,6 +124,7 @@ internal sealed partial class ModelStage(PipelineSpec spec, DataLake lake, IEngi
             Schema = output.Schema,
             PartitionColumns = output.PartitionColumns,
             RunId = run.RunId,
+            Properties = id == model.Output ? ChangeFeedProperties(model, read) : new Dictionary<string, string>(),
         }, read, () =>
         {
             CrashPoint.Reach($"model:{id}:before-commit");
@@ -135,6 +136,13 @@ internal sealed partial class ModelStage(PipelineSpec spec, DataLake lake, IEngi
         stage.Files = adds.Count;
         stage.Bytes = adds.Sum(a => a.Size);
     }
+
+    /// <summary><c>delta.enableChangeDataFeed</c> as the model asks: on with <c>change_feed: true</c>; turned off
+    /// explicitly when the table has it on and the model no longer asks (a writer must honour the flag while it is on).</summary>
+    private static Dictionary<string, string> ChangeFeedProperties(ModelSpec model, Snapshot? read) =>
+        model.ChangeFeed ? new() { [DeltaTable.ChangeFeedProperty] = "true" }
+        : read?.Metadata.Configuration.GetValueOrDefault(DeltaTable.ChangeFeedProperty) == "true" ? new() { [DeltaTable.ChangeFeedProperty] = "false" }
+        : [];
 
     /// <summary>Deletes an output that will not be published: its local files, and what an engine wrote in the lake.</summary>
     private static async Task DiscardAsync(DeltaTable target, DataFiles output)

@@ -42,6 +42,7 @@ public static class LakeApi
             return found;
         });
 
+        ChangesApi.Map(app, catalog, engines);
         app.MapGet("/v1/tables", async (CancellationToken ct) =>
         {
             var checks = await latestChecks.GetAsync(ct);
@@ -198,6 +199,7 @@ public static class LakeApi
         Bytes = s.Files.Values.Sum(f => f.Size),
         Columns = s.Schema.Fields.Select(f => new { f.Name, f.Type, f.Nullable }),
         PartitionColumns = s.Metadata.PartitionColumns,
+        ChangeFeed = s.Metadata.Configuration.GetValueOrDefault(DeltaTable.ChangeFeedProperty) == "true",
         LastCommit = s.LastCommit?.Timestamp is { } ts ? DateTimeOffset.FromUnixTimeMilliseconds(ts) : (DateTimeOffset?)null,
         LastRun = s.LastCommit?.RunId,
         Checks = checks is { } c ? new

@@ -10,7 +10,7 @@ namespace Caudal.Spec;
 /// (<see cref="Processing.Ml.ForecastSection"/>).</summary>
 internal static class ModelSection
 {
-    public static readonly string[] Keys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine", .. IncrementalSection.Keys];
+    public static readonly string[] Keys = ["sql", "inputs", "mode", "partition_by", "description", "checks", "ml", "engine", "change_feed", .. IncrementalSection.Keys];
 
     public static List<ModelSpec> Parse(YamlMappingNode root, SpecContext ctx)
     {
@@ -80,6 +80,7 @@ internal static class ModelSection
                 Checks = checks,
                 Forecast = forecast,
                 Incremental = incremental,
+                ChangeFeed = ctx.Bool(body, "change_feed") ?? false,
                 Description = ctx.String(body, "description"),
                 Engine = Engine(body, output, ctx),
                 Position = ctx.At(key.Start),

@@ -98,6 +98,9 @@ public sealed class ModelSpec
     /// <summary>Set when the model is <c>materialized: incremental</c>: merged by key with its inputs' new rows.</summary>
     public IncrementalModel? Incremental { get; init; }
 
+    /// <summary>The table keeps Delta's change data feed (<c>change_feed: true</c>): its row-level changes per version.</summary>
+    public bool ChangeFeed { get; init; }
+
     /// <summary>The engine that runs this model; null: the pipeline's (<see cref="RunSettings.Engine"/>).</summary>
     public Processing.Engine.EngineKind? Engine { get; init; }
 

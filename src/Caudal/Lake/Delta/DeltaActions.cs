@@ -23,9 +23,16 @@ public sealed record RemoveFile(
     IReadOnlyDictionary<string, string?>? PartitionValues,
     long? Size);
 
+/// <summary>A change data file: the Delta <c>cdc</c> action. Its rows are the version's row-level changes (data
+/// columns and <c>_change_type</c>); a version with such files is read for changes from them alone.</summary>
+public sealed record CdcFile(string Path, IReadOnlyDictionary<string, string?> PartitionValues, long Size);
+
 public sealed record ProtocolAction(int MinReaderVersion, int MinWriterVersion)
 {
     public static readonly ProtocolAction Default = new(1, 2);
+
+    /// <summary>Writer version 4: the lowest that has the change data feed (<c>delta.enableChangeDataFeed</c>).</summary>
+    public static readonly ProtocolAction ChangeFeed = new(1, 4);
 }
 
 public sealed record MetadataAction(
@@ -64,6 +71,7 @@ public sealed class CommitActions
     public List<AddFile> Adds { get; } = [];
     public List<RemoveFile> Removes { get; } = [];
     public List<TxnAction> Txns { get; } = [];
+    public List<CdcFile> Cdc { get; } = [];
 }
 
 /// <summary>The parts of a commitInfo that Caudal reads back (any writer may have written it).</summary>

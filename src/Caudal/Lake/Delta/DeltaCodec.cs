@@ -7,7 +7,7 @@ namespace Caudal.Lake.Delta;
 internal static class DeltaCodec
 {
     public static byte[] WriteCommit(CommitInfo info, ProtocolAction? protocol, MetadataAction? metadata,
-        IEnumerable<TxnAction> txns, IEnumerable<RemoveFile> removes, IEnumerable<AddFile> adds)
+        IEnumerable<TxnAction> txns, IEnumerable<RemoveFile> removes, IEnumerable<AddFile> adds, IEnumerable<CdcFile>? cdc = null)
     {
         using var buffer = new MemoryStream();
         WriteLine(buffer, w => WriteCommitInfo(w, info));
@@ -16,6 +16,7 @@ internal static class DeltaCodec
         foreach (var t in txns) WriteLine(buffer, w => WriteTxn(w, t));
         foreach (var r in removes) WriteLine(buffer, w => WriteRemove(w, r));
         foreach (var a in adds) WriteLine(buffer, w => WriteAdd(w, a));
+        foreach (var c in cdc ?? []) WriteLine(buffer, w => WriteCdc(w, c));
         return buffer.ToArray();
     }
 
@@ -94,6 +95,18 @@ internal static class DeltaCodec
         w.WriteNumber("modificationTime", a.ModificationTime);
         w.WriteBoolean("dataChange", a.DataChange);
         if (a.Stats != null) w.WriteString("stats", a.Stats);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteCdc(Utf8JsonWriter w, CdcFile c)
+    {
+        w.WriteStartObject();
+        w.WriteStartObject("cdc");
+        w.WriteString("path", c.Path);
+        WritePartitionValues(w, c.PartitionValues);
+        w.WriteNumber("size", c.Size);
+        w.WriteBoolean("dataChange", false);
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -178,6 +191,9 @@ internal static class DeltaCodec
                         !v.TryGetProperty("dataChange", out var rdc) || rdc.ValueKind != JsonValueKind.False,
                         v.TryGetProperty("partitionValues", out var rpv) && rpv.ValueKind == JsonValueKind.Object ? ReadPartitionValues(v) : null,
                         v.TryGetProperty("size", out var rs) && rs.ValueKind == JsonValueKind.Number ? rs.GetInt64() : null));
+                    break;
+                case "cdc":
+                    commit.Cdc.Add(new CdcFile(v.GetProperty("path").GetString()!, ReadPartitionValues(v), v.GetProperty("size").GetInt64()));
                     break;
                 case "metaData":
                     commit.Metadata = new MetadataAction(

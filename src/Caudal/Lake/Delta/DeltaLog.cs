@@ -13,6 +13,7 @@ public sealed class PendingCommit
     public IReadOnlyList<TxnAction> Txns { get; init; } = [];
     public IReadOnlyList<RemoveFile> Removes { get; init; } = [];
     public IReadOnlyList<AddFile> Adds { get; init; } = [];
+    public IReadOnlyList<CdcFile> Cdc { get; init; } = [];
 }
 
 /// <summary>
@@ -145,7 +146,7 @@ public sealed partial class DeltaLog(IObjectStore store, string tableRoot)
                 ReadVersion = read?.Version,
                 TxnId = txnId,
             };
-            var bytes = DeltaCodec.WriteCommit(info, protocol, metadata, pending.Txns, pending.Removes, pending.Adds);
+            var bytes = DeltaCodec.WriteCommit(info, protocol, metadata, pending.Txns, pending.Removes, pending.Adds, pending.Cdc);
             if (await Store.PutIfAbsentAsync(CommitKey(version), bytes, ct))
             {
                 if (version > 0 && version % CheckpointInterval == 0) await TryCheckpointAsync(version, ct);

@@ -20,6 +20,10 @@ public sealed record TableWrite
     /// <see cref="Files"/>. Only with <see cref="WriteMode.Append"/>; an overwrite removes every file anyway.</summary>
     public IReadOnlyList<AddFile> Replaces { get; init; } = [];
 
+    /// <summary>Change data files (staged with <see cref="DeltaTable.StageChangeDataAsync"/>) holding this write's
+    /// row-level changes, for a table with <c>delta.enableChangeDataFeed</c>: a merge's updates, inserts and deletes.</summary>
+    public IReadOnlyList<CdcFile> ChangeData { get; init; } = [];
+
     /// <summary>Table properties this write sets (kept with the others; a changed value is a metadata change).</summary>
     public IReadOnlyDictionary<string, string> Properties { get; init; } = new Dictionary<string, string>();
 
@@ -76,6 +80,27 @@ public sealed class DeltaTable(IObjectStore store, string root)
         return new StagedFiles(this, adds);
     }
 
+    /// <summary>Puts change data files (data columns and <c>_change_type</c>) under <c>_change_data/</c>, invisible to
+    /// readers of the table's rows, waiting for the commit whose <c>cdc</c> actions name them.</summary>
+    public async Task<IReadOnlyList<CdcFile>> StageChangeDataAsync(IReadOnlyList<DataFile> files, IReadOnlyList<string> partitionColumns, CancellationToken ct = default)
+    {
+        var staged = new List<CdcFile>(files.Count);
+        for (var i = 0; i < files.Count; i++)
+        {
+            var relative = ChangeDataFolder + PartitionPath.Directory(partitionColumns, files[i].PartitionValues) + $"cdc-{i:D5}-{Guid.NewGuid()}.c000.zstd.parquet";
+            var size = new FileInfo(files[i].LocalPath).Length;
+            await store.PutFileAsync($"{Root}/{relative}", files[i].LocalPath, ct);
+            staged.Add(new CdcFile(PartitionPath.ToLogPath(relative), files[i].PartitionValues, size));
+        }
+        return staged;
+    }
+
+    /// <summary>Where a table's change data files live (Delta's Change Data Files).</summary>
+    public const string ChangeDataFolder = "_change_data/";
+
+    /// <summary>The table property that turns the change data feed on.</summary>
+    public const string ChangeFeedProperty = "delta.enableChangeDataFeed";
+
     private async Task<AddFile> StageAsync(DataFile file, IReadOnlyList<string> partitionColumns, int index, CancellationToken ct)
     {
         if (file.LakeKey is { } key)
@@ -94,6 +119,18 @@ public sealed class DeltaTable(IObjectStore store, string root)
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DataChange: true, file.Stats);
     }
 
+    /// <summary>Caudal writes protocol 1/2 tables, and 1/4 for the change data feed. A version 3 or 4 table written by
+    /// someone else may hold CHECK constraints or generated columns, which Caudal does not enforce: it refuses those.</summary>
+    private void CheckWritable(Snapshot read)
+    {
+        if (read.Protocol.MinWriterVersion > ProtocolAction.ChangeFeed.MinWriterVersion)
+            throw new DeltaException($"Table {Root} needs Delta writer version {read.Protocol.MinWriterVersion}; Caudal writes versions 2 and 4 (change data feed).");
+        if (read.Protocol.MinWriterVersion > 2 &&
+            (read.Metadata.Configuration.Keys.Any(k => k.StartsWith("delta.constraints.", StringComparison.Ordinal)) ||
+             read.Metadata.SchemaString.Contains("delta.generationExpression", StringComparison.Ordinal)))
+            throw new DeltaException($"Table {Root} has CHECK constraints or generated columns (writer version {read.Protocol.MinWriterVersion}), which Caudal does not enforce: it does not write such tables.");
+    }
+
     /// <summary>Commits a write. Overwrite removes every live file in the same commit that adds the new ones, so
     /// readers see either the old table or the new one.</summary>
     public async Task<long> CommitAsync(TableWrite write, Snapshot? read = null, bool readGiven = false, CancellationToken ct = default)
@@ -106,7 +143,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
 
         if (read == null)
         {
-            protocol = ProtocolAction.Default;
+            protocol = write.Properties.GetValueOrDefault(ChangeFeedProperty) == "true" ? ProtocolAction.ChangeFeed : ProtocolAction.Default;
             var config = new Dictionary<string, string>(write.CreateConfiguration)
             {
                 ["delta.checkpointInterval"] = DeltaLog.CheckpointInterval.ToString(),
@@ -116,8 +153,9 @@ public sealed class DeltaTable(IObjectStore store, string root)
         }
         else
         {
-            if (read.Protocol.MinWriterVersion > 2)
-                throw new DeltaException($"Table {Root} needs Delta writer version {read.Protocol.MinWriterVersion}; Caudal writes version 2 tables.");
+            CheckWritable(read);
+            if (write.Properties.GetValueOrDefault(ChangeFeedProperty) == "true" && read.Protocol.MinWriterVersion < ProtocolAction.ChangeFeed.MinWriterVersion)
+                protocol = read.Protocol with { MinWriterVersion = ProtocolAction.ChangeFeed.MinWriterVersion };
             if (!read.Metadata.PartitionColumns.SequenceEqual(write.PartitionColumns))
                 throw new DeltaException(
                     $"Table {Root} is partitioned by [{string.Join(", ", read.Metadata.PartitionColumns)}] but this write uses " +
@@ -170,8 +208,11 @@ public sealed class DeltaTable(IObjectStore store, string root)
             IsBlindAppend: write.Mode == WriteMode.Append && metadata == null && removes.Count == 0,
             write.RunId);
 
+        if (write.ChangeData.Count > 0 && (metadata ?? read?.Metadata)?.Configuration.GetValueOrDefault(ChangeFeedProperty) != "true")
+            throw new DeltaException($"Table {Root}: change data files are written only while {ChangeFeedProperty} is true.");
         return await Log.CommitAsync(read, new PendingCommit
         {
+            Cdc = write.ChangeData,
             Info = info,
             Protocol = protocol,
             Metadata = metadata,

@@ -50,4 +50,9 @@ public sealed class Snapshot
     }
 
     public long SizeInBytes => Files.Values.Sum(f => f.Size);
+
+    /// <summary>The same version described with another schema (e.g. its change feed's, for writers of rows).</summary>
+    internal Snapshot WithSchema(DeltaSchema schema) =>
+        new(Version, Protocol, Metadata with { SchemaString = schema.ToSchemaString() }, (Dictionary<string, AddFile>)Files,
+            (Dictionary<string, RemoveFile>)Tombstones, (Dictionary<string, long>)Txns, LastCommit, LastCommitTime);
 }

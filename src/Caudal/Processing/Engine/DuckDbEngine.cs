@@ -87,6 +87,45 @@ public sealed class DuckDbEngine : IEngine
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
     }
 
+    /// <summary>Makes the changes <paramref name="sets"/> hold queryable as <paramref name="id"/>: the table's columns
+    /// as <paramref name="schema"/> has them (a column a file lacks is NULL), then <c>_change_type</c>,
+    /// <c>_commit_version</c> and <c>_commit_timestamp</c>.</summary>
+    internal async Task MountChangesAsync(TableId id, DeltaTable table, IReadOnlyList<ChangeSet> sets, DeltaSchema schema, IReadOnlyList<string> partitions,
+        CancellationToken ct = default)
+    {
+        var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
+        var parts = new List<string>();
+        foreach (var set in sets)
+            foreach (var group in set.Files.GroupBy(f => (f.ChangeType, Key: PartitionKey(f.PartitionValues, partitions))))
+            {
+                var paths = new List<string>();
+                foreach (var file in group)
+                {
+                    var local = await LocalFileAsync(table, file.Path, file.Size, ct);
+                    paths.Add(local);
+                    _mountedFiles.Add(local);
+                }
+                var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false)";
+                var inFiles = ParquetOutput.Describe(_connection, $"(SELECT * FROM {files})").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+                var values = group.First().PartitionValues;
+                var select = dataColumns.Select(f => inFiles.Contains(f.Name)
+                        ? $"CAST({Sql.Ident(f.Name)} AS {DeltaTypes.ToDuck(f.Type)}) AS {Sql.Ident(f.Name)}"
+                        : $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")
+                    .Concat(partitions.Select(p => values.GetValueOrDefault(p) is { } v
+                        ? $"CAST({Sql.Literal(v)} AS {DeltaTypes.ToDuck(schema.Find(p)!.Type)}) AS {Sql.Ident(p)}"
+                        : $"NULL::{DeltaTypes.ToDuck(schema.Find(p)!.Type)} AS {Sql.Ident(p)}"))
+                    .Append(group.Key.ChangeType is { } type ? $"{Sql.Literal(type)} AS _change_type" : "CAST(_change_type AS VARCHAR) AS _change_type")
+                    .Append($"CAST({set.Version} AS BIGINT) AS _commit_version")
+                    .Append($"CAST({Sql.Literal(set.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "+00")} AS TIMESTAMPTZ) AS _commit_timestamp");
+                parts.Add($"SELECT {string.Join(", ", select)} FROM {files}");
+            }
+        var changes = ChangeFeed.Schema(schema);
+        var body = parts.Count > 0
+            ? string.Join("\nUNION ALL\n", parts)
+            : "SELECT " + string.Join(", ", changes.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) + " WHERE false";
+        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
+    }
+
     private static string Canonical(string duckType) => duckType.Replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", StringComparison.Ordinal);
 
     public Task MountOutputAsync(string name, DataFiles output, CancellationToken ct = default)
@@ -144,12 +183,16 @@ public sealed class DuckDbEngine : IEngine
         }
     }
 
-    private static string PartitionKey(AddFile f, IReadOnlyList<string> partitions) =>
-        string.Join("\u0001", partitions.Select(p => f.PartitionValues.GetValueOrDefault(p) ?? "\u0000"));
+    private static string PartitionKey(AddFile f, IReadOnlyList<string> partitions) => PartitionKey(f.PartitionValues, partitions);
 
-    private async Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct)
+    private static string PartitionKey(IReadOnlyDictionary<string, string?> values, IReadOnlyList<string> partitions) =>
+        string.Join("\u0001", partitions.Select(p => values.GetValueOrDefault(p) ?? "\u0000"));
+
+    private Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct) => LocalFileAsync(table, file.Path, file.Size, ct);
+
+    private async Task<string> LocalFileAsync(DeltaTable table, string path, long? size, CancellationToken ct)
     {
-        var key = $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}";
+        var key = $"{table.Root}/{PartitionPath.FromLogPath(path)}";
         if (table.Store.LocalPathOf(key) is { } local)
         {
             if (!File.Exists(local))
@@ -158,7 +201,7 @@ public sealed class DuckDbEngine : IEngine
         }
         // Data files are immutable and never reuse a name, so a cached copy is always valid.
         var cached = Path.Combine(_settings.TempDirectory, "cache", key.Replace('/', Path.DirectorySeparatorChar));
-        if (!File.Exists(cached) || new FileInfo(cached).Length != file.Size)
+        if (!File.Exists(cached) || (size is { } expected && new FileInfo(cached).Length != expected))
             await table.Store.DownloadAsync(key, cached, ct);
         return cached;
     }
