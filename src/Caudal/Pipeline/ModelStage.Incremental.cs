@@ -132,7 +132,7 @@ internal sealed partial class ModelStage
             var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
             var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
             await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
-            var match = string.Join(" AND ", keys.Select(k => $"b.{k} = t.{k}"));
+            var match = string.Join(" AND ", keys.Select(k => $"b.{k} IS NOT DISTINCT FROM t.{k}"));
             select = $"""
                 SELECT * FROM (
                     SELECT * FROM {rewrite.ZoneName}.{Sql.Ident(rewrite.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
@@ -176,7 +176,7 @@ internal sealed partial class ModelStage
         stage.Bytes = adds.Sum(a => a.Size);
         stage.Merge = full != null
             ? $"full refresh ({full}): {output.Rows:N0} rows"
-            : $"merged {batchRows - deletedKeys:N0} new or changed rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
+            : $"merged {batchRows - deletedKeys:N0} rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
               $"rewrote {affected.Count} of {read!.Files.Count} files";
     }
 
@@ -188,7 +188,7 @@ internal sealed partial class ModelStage
     {
         var spec = model.Incremental!;
         var rewrite = $"{model.Output.ZoneName}.{Sql.Ident("__caudal_rewrite")}";
-        var match = string.Join(" AND ", spec.UniqueKey.Select(k => $"b.{Sql.Ident(k)} = t.{Sql.Ident(k)}"));
+        var match = string.Join(" AND ", spec.UniqueKey.Select(k => $"b.{Sql.Ident(k)} IS NOT DISTINCT FROM t.{Sql.Ident(k)}"));
         var deleted = spec.OnDelete == OnDelete.Delete && columns.Any(c => c.Name == IncrementalModel.OpColumn)
             ? $"b.{Sql.Ident(IncrementalModel.OpColumn)} IS NOT DISTINCT FROM 'delete'" : "false";
         var others = read.Schema.Fields.Select(f => f.Name).Where(n => !spec.UniqueKey.Contains(n)).ToList();
@@ -252,7 +252,8 @@ internal sealed partial class ModelStage
         return null;
     }
 
-    /// <summary>The batch must hold each key once, and no NULL key: the merge matches rows by key.</summary>
+    /// <summary>The batch must hold each key once: the merge matches rows by key (NULL matching NULL, as a dimension
+    /// value may be NULL).</summary>
     private static void ValidateBatch(ModelSpec model, DuckDbEngine duck, List<(string Name, string Type)> columns)
     {
         var spec = model.Incremental!;
@@ -261,15 +262,13 @@ internal sealed partial class ModelStage
                 throw new ModelException($"Incremental model {model.Output}: unique_key column '{k}' is not in its output ({string.Join(", ", columns.Select(c => c.Name).Take(12))}).");
         var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
         var keyText = string.Join(" || ', ' || ", spec.UniqueKey.Select(k => $"coalesce(CAST({Sql.Ident(k)} AS VARCHAR), 'NULL')"));
-        foreach (var row in duck.Rows($"SELECT {keyText} FROM {Batch} WHERE {string.Join(" OR ", spec.UniqueKey.Select(k => $"{Sql.Ident(k)} IS NULL"))} LIMIT 1"))
-            throw new ModelException($"Incremental model {model.Output}: a row has a NULL unique_key ({keys}) = ({row.GetString(0)}); every row needs a key to be merged by.");
         foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM {Batch} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))
             throw new ModelException($"Incremental model {model.Output}: its SQL gave {row.GetInt64(1)} rows for unique_key ({keys}) = ({row.GetString(0)}) in one run. " +
                                      "Reduce the new rows to one per key (e.g. row_number() OVER (PARTITION BY the key ORDER BY _caudal_ingested_at DESC) = 1).");
     }
 
     /// <summary>The live files that may hold a key of the batch: those whose statistics of the first key column
-    /// bracket a batch key (a file without usable statistics always counts).</summary>
+    /// bracket a batch key (a file without usable statistics always counts, and every file when a batch key is NULL).</summary>
     private static List<AddFile> AffectedFiles(ModelSpec model, DuckDbEngine duck, Snapshot read)
     {
         var key = model.Incremental!.UniqueKey[0];
@@ -287,7 +286,7 @@ internal sealed partial class ModelStage
             var k = Sql.Ident(key);
             var paths = duck.Rows($"""
                 SELECT DISTINCT r.path FROM (SELECT path, TRY_CAST(lo AS {type}) AS lo, TRY_CAST(hi AS {type}) AS hi FROM __caudal_ranges) AS r
-                JOIN (SELECT DISTINCT {k} AS k FROM {Batch}) AS b ON (r.lo IS NULL OR b.k >= r.lo) AND (r.hi IS NULL OR b.k <= r.hi)
+                JOIN (SELECT DISTINCT {k} AS k FROM {Batch}) AS b ON b.k IS NULL OR ((r.lo IS NULL OR b.k >= r.lo) AND (r.hi IS NULL OR b.k <= r.hi))
                 """).Select(r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
             return read.Files.Values.Where(f => paths.Contains(f.Path)).ToList();
         }

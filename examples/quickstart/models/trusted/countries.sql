@@ -12,10 +12,7 @@ WITH reference AS (
     FROM reference
     CROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) AS n(i)
     WHERE NOT is_aggregate AND aliases IS NOT NULL AND split_part(aliases, ';', n.i) <> ''
-), country AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY country_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_country) AS rows_1
-    WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
 )
 SELECT c.country_id, c.country, s.iso3, coalesce(s.is_former, false) AS is_former
-FROM country c
+FROM trusted.sakila_country c
 LEFT JOIN spellings s ON s.spelling = c.country

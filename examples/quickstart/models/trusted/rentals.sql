@@ -1,33 +1,16 @@
--- One row per rental: who rented which film from which store, what they paid, and their country.
--- Raw tables keep every capture, so each source table is reduced to the newest row of each primary key, and a key
--- whose newest row is a delete (deletes: detect) is gone.
-WITH rental AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY rental_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_rental) AS rows_1
-    WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
-), payment AS (
+-- One row per rental: who rented which film from which store, what they paid, and their country. Each Sakila table is
+-- read as it is now (trusted.sakila_*: each key's newest captured row, merged incrementally from raw; deleted keys gone).
+WITH payment AS (
     SELECT rental_id, sum(amount) AS amount, max(payment_date) AS payment_date
-    FROM (
-        SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_payment) AS rows_2
-        WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
-    )
+    FROM trusted.sakila_payment
     GROUP BY rental_id
-), inventory AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY inventory_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_inventory) AS rows_3
-    WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
-), film AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY film_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_film) AS rows_4
-    WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
 ), film_category AS (
     -- The key is (film_id, category_id); a film with several categories keeps its lowest.
     SELECT * FROM (
         SELECT *, row_number() OVER (PARTITION BY film_id ORDER BY category_id ASC NULLS LAST) AS first_category
-        FROM (SELECT *, row_number() OVER (PARTITION BY film_id, category_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_film_category) AS rows_5
-        WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
+        FROM trusted.sakila_film_category
     ) AS categories
     WHERE first_category = 1
-), category AS (
-    SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY category_id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest FROM raw.sakila_category) AS rows_6
-    WHERE newest = 1 AND _caudal_op IS DISTINCT FROM 'delete'
 )
 SELECT
     r.rental_id,
@@ -43,10 +26,10 @@ SELECT
     p.payment_date,
     cu.city,
     cu.country
-FROM rental r
-JOIN inventory i USING (inventory_id)
-JOIN film f USING (film_id)
+FROM trusted.sakila_rental r
+JOIN trusted.sakila_inventory i USING (inventory_id)
+JOIN trusted.sakila_film f USING (film_id)
 LEFT JOIN film_category fc USING (film_id)
-LEFT JOIN category cat USING (category_id)
+LEFT JOIN trusted.sakila_category cat USING (category_id)
 LEFT JOIN payment p USING (rental_id)
 JOIN trusted.customers cu USING (customer_id)

@@ -1,6 +1,9 @@
 -- World Bank observations, typed: OBS_VALUE parsed to DOUBLE ("null", "NaN" and "" become NULL, never 0), TIME_PERIOD to an
 -- integer year, every dimension kept, one row per natural key (the latest capture wins). The area's name and whether it
 -- is a country or an aggregate (WLD, EUU, LAC …) come from the country reference; a code it lacks is 'unknown'.
+-- Incremental: only the observations raw committed since the last run are read (raw.worldbank_observations__new) and
+-- merged by the natural key; every capture of the source holds every observation, so each is joined with the latest
+-- reference again.
 WITH reference AS (
     SELECT * FROM raw.reference_countries
     WHERE _caudal_ingested_at = (SELECT max(_caudal_ingested_at) FROM raw.reference_countries) -- the latest capture
@@ -8,7 +11,7 @@ WITH reference AS (
     SELECT * FROM (SELECT *, row_number() OVER (
         PARTITION BY DATABASE_ID, INDICATOR, REF_AREA, SEX, AGE, URBANISATION, COMP_BREAKDOWN_1, COMP_BREAKDOWN_2,
                      COMP_BREAKDOWN_3, UNIT_MEASURE, FREQ, TIME_PERIOD
-        ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.worldbank_observations) AS rows_1
+        ORDER BY _caudal_ingested_at DESC) AS newest FROM raw.worldbank_observations__new) AS rows_1
     WHERE newest = 1
 )
 SELECT
