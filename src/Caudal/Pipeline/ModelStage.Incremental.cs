@@ -90,15 +90,14 @@ internal sealed partial class ModelStage
             inputs.Add(new NewInput(id, table, snapshot, changes));
         }
 
-        var columns = await ComputeBatchAsync(model, duck, inputs, full != null, ct);
-        if (full == null && SchemaDrift(read!.Schema, columns) is { } drift)
+        List<(string Name, string Type)> columns = [];
+        if (full == null)
         {
-            full = Changed(model, drift);
-            columns = await ComputeBatchAsync(model, duck, inputs, full: true, ct);
+            await MountNewAsync(duck, inputs, full: false, ct);
+            duck.Execute($"CREATE OR REPLACE TEMP TABLE {Batch} AS {model.Sql}");
+            columns = ParquetOutput.Describe(duck.Connection, Batch);
+            if (SchemaDrift(read!.Schema, columns) is { } drift) full = Changed(model, drift);
         }
-        ValidateBatch(model, duck, columns);
-        var deletes = spec.OnDelete == OnDelete.Delete && columns.Any(c => c.Name == IncrementalModel.OpColumn)
-            ? $"{Sql.Ident(IncrementalModel.OpColumn)} IS DISTINCT FROM 'delete'" : "true";
         var keys = spec.UniqueKey.Select(Sql.Ident).ToList();
         var write = new TableWrite
         {
@@ -109,11 +108,18 @@ internal sealed partial class ModelStage
             Properties = new Dictionary<string, string>(ChangeFeedProperties(model, read)) { [FingerprintProperty] = fingerprint },
             PartitionColumns = model.PartitionBy,
         };
+        if (full != null)
+        {
+            await RebuildAsync(model, duck, target, read, inputs, write, full, stage, ct);
+            return;
+        }
+        ValidateBatch(model, duck, columns);
+        var deletes = Deletes(spec, columns);
         var batchRows = await duck.CountAsync($"SELECT count(*) FROM {Batch}", ct);
         var deletedKeys = deletes == "true" ? 0 : await duck.CountAsync($"SELECT count(*) FROM {Batch} WHERE NOT ({deletes})", ct);
-        stage.Deleted = full != null ? 0 : deletedKeys;
+        stage.Deleted = deletedKeys;
 
-        if (full == null && batchRows == 0)
+        if (batchRows == 0)
         {
             // Nothing new: only the versions consumed move on (so the next run does not read these commits again).
             if (inputs.Any(i => i.Changes!.To > i.Changes.From))
@@ -122,40 +128,31 @@ internal sealed partial class ModelStage
             return;
         }
 
-        IReadOnlyList<AddFile> affected = [];
-        string select;
-        if (full != null)
-            select = $"SELECT * FROM {Batch} WHERE {deletes} ORDER BY {string.Join(", ", keys)}";
-        else
-        {
-            affected = AffectedFiles(model, duck, read!);
-            var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
-            var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-            await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
-            var match = string.Join(" AND ", keys.Select(k => $"b.{k} IS NOT DISTINCT FROM t.{k}"));
-            select = $"""
-                SELECT * FROM (
-                    SELECT * FROM {rewrite.ZoneName}.{Sql.Ident(rewrite.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
-                    UNION ALL BY NAME
-                    SELECT * FROM {Batch} WHERE {deletes}
-                ) ORDER BY {string.Join(", ", keys)}
-                """;
-        }
+        var affected = AffectedFiles(model, duck, read!);
+        var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
+        var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
+        var match = string.Join(" AND ", keys.Select(k => $"b.{k} IS NOT DISTINCT FROM t.{k}"));
+        var select = $"""
+            SELECT * FROM (
+                SELECT * FROM {rewrite.ZoneName}.{Sql.Ident(rewrite.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
+                UNION ALL BY NAME
+                SELECT * FROM {Batch} WHERE {deletes}
+            ) ORDER BY {string.Join(", ", keys)}
+            """;
         DataFiles output;
         try
         {
-            output = await duck.MaterializeAsync(select, model.PartitionBy, full == null ? read!.Schema : null, RowGroupsPerFile);
+            output = await duck.MaterializeAsync(select, model.PartitionBy, read!.Schema, RowGroupsPerFile);
         }
         catch (DeltaException e)
         {
             throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
         }
         write = write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns, Replaces = affected };
-        DataFiles? changeRows = null;
-        if (model.ChangeFeed && full == null)
-            changeRows = await ChangeRowsAsync(model, duck, read!, columns, output.PartitionColumns);
+        var changeRows = model.ChangeFeed ? await ChangeRowsAsync(model, duck, read, columns, output.PartitionColumns) : null;
 
-        if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, affected, full != null, output, stage, ct))
+        if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, affected, output, stage, ct))
         {
             await DiscardAsync(target, output);
             if (changeRows != null) await DiscardAsync(target, changeRows);
@@ -174,10 +171,8 @@ internal sealed partial class ModelStage
         stage.Rows = batchRows - deletedKeys;
         stage.Files = adds.Count;
         stage.Bytes = adds.Sum(a => a.Size);
-        stage.Merge = full != null
-            ? $"full refresh ({full}): {output.Rows:N0} rows"
-            : $"merged {batchRows - deletedKeys:N0} rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
-              $"rewrote {affected.Count} of {read!.Files.Count} files";
+        stage.Merge = $"merged {batchRows - deletedKeys:N0} rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
+                      $"rewrote {affected.Count} of {read.Files.Count} files";
     }
 
     /// <summary>The merge's row-level changes, for the change data feed: a key the batch deletes (<c>delete</c>, the
@@ -221,9 +216,8 @@ internal sealed partial class ModelStage
         SpecGraph.InferInputs(System.Text.RegularExpressions.Regex.Replace(model.Sql, $@"\b{input.ZoneName}\s*\.\s*""?{input.Name}__new""?", " ",
             System.Text.RegularExpressions.RegexOptions.IgnoreCase)).Contains(input) || model.Checks.Any(c => c.To == input);
 
-    /// <summary>Mounts each input's <c>__new</c> relation (its new files, or all of it on a full build) and runs the
-    /// model's SQL into <see cref="Batch"/>; returns the batch's columns.</summary>
-    private static async Task<List<(string Name, string Type)>> ComputeBatchAsync(ModelSpec model, DuckDbEngine duck, List<NewInput> inputs, bool full, CancellationToken ct)
+    /// <summary>Mounts each input's <c>__new</c> relation: its new files, or all of it on a full build.</summary>
+    private static async Task MountNewAsync(DuckDbEngine duck, List<NewInput> inputs, bool full, CancellationToken ct)
     {
         foreach (var i in inputs)
         {
@@ -231,22 +225,72 @@ internal sealed partial class ModelStage
             await duck.MountAsync(new TableId(i.Id.Zone, IncrementalModel.NewRelation(i.Id)), i.Table, i.Snapshot,
                 full || added == null ? null : f => added.Contains(f.Path), rowIdentity: false, ct);
         }
-        duck.Execute($"CREATE OR REPLACE TEMP TABLE {Batch} AS {model.Sql}");
-        return ParquetOutput.Describe(duck.Connection, Batch);
     }
 
-    /// <summary>How the batch's columns differ from the table's, or null when it can be merged into it.</summary>
+    /// <summary>The filter that keeps rows which are not deletes (<c>true</c> when deletes are merged as rows).</summary>
+    private static string Deletes(IncrementalModel spec, List<(string Name, string Type)> columns) =>
+        spec.OnDelete == OnDelete.Delete && columns.Any(c => c.Name == IncrementalModel.OpColumn)
+            ? $"{Sql.Ident(IncrementalModel.OpColumn)} IS DISTINCT FROM 'delete'" : "true";
+
+    /// <summary>A full build: the SQL over every input whole, written sorted by key straight from the query (no batch
+    /// kept), its keys checked for duplicates in the written files, then published as an overwrite that records the
+    /// input versions read.</summary>
+    private async Task RebuildAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot? read, List<NewInput> inputs, TableWrite write,
+        string why, StageRecord stage, CancellationToken ct)
+    {
+        var spec = model.Incremental!;
+        await MountNewAsync(duck, inputs, full: true, ct);
+        var columns = ParquetOutput.Describe(duck.Connection, $"({model.Sql}\n)");
+        RequireKeys(model, columns);
+        var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
+        DataFiles output;
+        try
+        {
+            output = await duck.MaterializeAsync($"SELECT * FROM ({model.Sql}\n) WHERE {Deletes(spec, columns)} ORDER BY {keys}", model.PartitionBy, null, RowGroupsPerFile);
+        }
+        catch (DeltaException e)
+        {
+            throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
+        }
+        await duck.MountOutputAsync("__caudal_written", output, ct);
+        if (FirstDuplicate(model, duck, "__caudal_written") is { } duplicate)
+        {
+            await DiscardAsync(target, output);
+            throw new ModelException(duplicate);
+        }
+        if (model.Checks.Count > 0 && !await AuditAsync(model, output, stage, ct))
+        {
+            await DiscardAsync(target, output);
+            var failures = stage.Checks.Where(c => !c.Passed && c.Severity == Processing.Checks.CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
+            throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
+        }
+        var (version, adds) = await target.PublishAsync(output.Files, write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns }, read, () =>
+        {
+            CrashPoint.Reach($"model:{model.Output}:before-commit");
+            ct.ThrowIfCancellationRequested();
+        }, ct);
+        mounts.Forget(model.Output);
+        stage.Version = version;
+        CrashPoint.Reach($"model:{model.Output}:after-commit");
+        stage.Rows = output.Rows;
+        stage.Files = adds.Count;
+        stage.Bytes = adds.Sum(a => a.Size);
+        stage.Merge = $"full refresh ({why}): {output.Rows:N0} rows";
+    }
+
+    /// <summary>How the batch's columns differ from the table's, or null when it can be merged into it. A column the
+    /// batch adds is merged (the table's schema evolves; rows merged before read NULL, as a rebuild over raw's older
+    /// captures would give): raw tables gain columns as their sources do (a new source column, change-capture lineage).</summary>
     private static string? SchemaDrift(DeltaSchema table, List<(string Name, string Type)> batch)
     {
         var names = batch.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        if (batch.FirstOrDefault(c => table.Find(c.Name) == null) is { Name: not null } added)
-            return $"its output gained column '{added.Name}'";
         if (table.Fields.FirstOrDefault(f => !names.Contains(f.Name)) is { } dropped)
             return $"its output no longer has column '{dropped.Name}'";
         foreach (var (name, type) in batch)
         {
             var now = DeltaTypes.ToDelta(type, name);
-            var was = table.Find(name)!.Type;
+            if (table.Find(name) is not { } field) continue;
+            var was = field.Type;
             if (now != was && !DeltaTypes.Widens(now, was)) return $"column '{name}' is now {now}, was {was}";
         }
         return null;
@@ -256,15 +300,27 @@ internal sealed partial class ModelStage
     /// value may be NULL).</summary>
     private static void ValidateBatch(ModelSpec model, DuckDbEngine duck, List<(string Name, string Type)> columns)
     {
-        var spec = model.Incremental!;
-        foreach (var k in spec.UniqueKey)
+        RequireKeys(model, columns);
+        if (FirstDuplicate(model, duck, Batch) is { } duplicate) throw new ModelException(duplicate);
+    }
+
+    private static void RequireKeys(ModelSpec model, List<(string Name, string Type)> columns)
+    {
+        foreach (var k in model.Incremental!.UniqueKey)
             if (!columns.Any(c => c.Name == k))
                 throw new ModelException($"Incremental model {model.Output}: unique_key column '{k}' is not in its output ({string.Join(", ", columns.Select(c => c.Name).Take(12))}).");
+    }
+
+    /// <summary>The error naming the first key <paramref name="relation"/> holds twice, or null.</summary>
+    private static string? FirstDuplicate(ModelSpec model, DuckDbEngine duck, string relation)
+    {
+        var spec = model.Incremental!;
         var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
         var keyText = string.Join(" || ', ' || ", spec.UniqueKey.Select(k => $"coalesce(CAST({Sql.Ident(k)} AS VARCHAR), 'NULL')"));
-        foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM {Batch} GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))
-            throw new ModelException($"Incremental model {model.Output}: its SQL gave {row.GetInt64(1)} rows for unique_key ({keys}) = ({row.GetString(0)}) in one run. " +
-                                     "Reduce the new rows to one per key (e.g. row_number() OVER (PARTITION BY the key ORDER BY _caudal_ingested_at DESC) = 1).");
+        foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM (SELECT {keys} FROM {relation}) GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))
+            return $"Incremental model {model.Output}: its SQL gave {row.GetInt64(1)} rows for unique_key ({keys}) = ({row.GetString(0)}) in one run. " +
+                   "Reduce the new rows to one per key (e.g. row_number() OVER (PARTITION BY the key ORDER BY _caudal_ingested_at DESC) = 1).";
+        return null;
     }
 
     /// <summary>The live files that may hold a key of the batch: those whose statistics of the first key column
@@ -317,10 +373,9 @@ internal sealed partial class ModelStage
     }
 
     /// <summary>Checks run on the table as the commit would leave it: the live files not rewritten, and the new ones.</summary>
-    private async Task<bool> AuditMergedAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot? read, IReadOnlyList<AddFile> affected,
-        bool full, DataFiles output, StageRecord stage, CancellationToken ct)
+    private async Task<bool> AuditMergedAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot read, IReadOnlyList<AddFile> affected,
+        DataFiles output, StageRecord stage, CancellationToken ct)
     {
-        if (full || read == null) return await AuditAsync(model, output, stage, ct);
         var kept = new TableId(model.Output.Zone, "__caudal_kept");
         var rewritten = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         await duck.MountAsync(kept, target, read, f => !rewritten.Contains(f.Path), rowIdentity: false, ct);

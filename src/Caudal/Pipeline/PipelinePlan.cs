@@ -42,7 +42,11 @@ public sealed class PipelinePlan
         var i = 0;
         foreach (var m in Models)
         {
-            var options = m.Mode.ToString().ToLowerInvariant() + (m.PartitionBy.Count > 0 ? $", partition_by: {string.Join(", ", m.PartitionBy)}" : "")
+            var options = (m.Incremental is { } inc
+                    ? $"incremental, unique_key: {string.Join(", ", inc.UniqueKey)}, new rows of: {string.Join(", ", inc.NewInputs)}"
+                    : m.Mode.ToString().ToLowerInvariant())
+                + (m.ChangeFeed ? ", change_feed" : "")
+                + (m.PartitionBy.Count > 0 ? $", partition_by: {string.Join(", ", m.PartitionBy)}" : "")
                 + (m.Forecast is { } ml ? $", ml: {ml.Target} by {ml.Entity} and {ml.Time}, metrics -> {ml.Metrics}" : "");
             sb.AppendLine($"  {++i}. {m.Output} [{options}] {Path.GetRelativePath(Spec.BaseDirectory, m.SqlFile)}");
             sb.AppendLine($"       <- {string.Join(", ", m.Inputs)}");

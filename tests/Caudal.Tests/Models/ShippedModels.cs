@@ -38,7 +38,17 @@ internal sealed class ShippedModels : IDisposable
         return this;
     }
 
-    public ShippedModels Shipped(string table) => Model(table, Example($"models/{table.Replace('.', '/')}.sql"));
+    /// <summary>A quickstart model with its SQL file and how it is materialized (incremental settings as shipped).</summary>
+    public ShippedModels Shipped(string table) => Model(table, Example($"models/{table.Replace('.', '/')}.sql"), Materialization(table));
+
+    private static string Materialization(string table)
+    {
+        var lines = File.ReadAllLines(Example("caudal.yaml"));
+        var at = Array.IndexOf(lines, $"  {table}:");
+        return at < 0 ? "" : string.Concat(lines.Skip(at + 1).TakeWhile(l => l.StartsWith("    ", StringComparison.Ordinal))
+            .Where(l => l.TrimStart().StartsWith("materialized:", StringComparison.Ordinal) || l.TrimStart().StartsWith("unique_key:", StringComparison.Ordinal))
+            .Select(l => l + "\n"));
+    }
 
     private string WriteSql(string table, string sql)
     {

@@ -14,9 +14,9 @@ public sealed class CliCommandTests : IDisposable
         Assert.Equal(0, plan.ExitCode);
         Assert.Contains("sakila (sqlite, path: data/sakila.db)", plan.Stdout);
         Assert.Contains("-> raw.sakila_rental", plan.Stdout);
-        Assert.Contains("1. trusted.wb_observations [overwrite] models/trusted/wb_observations.sql", plan.Stdout);
-        Assert.Contains("2. trusted.customers [overwrite] models/trusted/customers.sql", plan.Stdout);
-        Assert.Contains("4. refined.revenue_by_country_month [overwrite, partition_by: year]", plan.Stdout);
+        Assert.Contains("1. trusted.sakila_rental [incremental, unique_key: rental_id, new rows of: raw.sakila_rental] models/trusted/sakila/rental.sql", plan.Stdout);
+        Assert.Contains("12. trusted.wb_observations [incremental, unique_key: time_period, ref_area, indicator, database_id, sex, age, urbanisation, comp_breakdown_1, comp_breakdown_2, comp_breakdown_3, unit_measure, freq, new rows of: raw.worldbank_observations] models/trusted/wb_observations.sql", plan.Stdout);
+        Assert.Contains("15. refined.revenue_by_country_month [overwrite, partition_by: year]", plan.Stdout);
         Assert.Contains("worldbank (data360, base_url: file:recordings/data360, databases: WB_MPM, metadata: false)", plan.Stdout);
         Assert.Contains("<- trusted.rentals", plan.Stdout);
         Assert.False(Directory.Exists(_qs.LakePath));

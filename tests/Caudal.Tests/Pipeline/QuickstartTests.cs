@@ -22,8 +22,9 @@ public sealed class QuickstartTests : IDisposable
         var run = await new PipelineRunner(spec).RunAsync();
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
-        // 16 Sakila tables, Data360 observations, the country reference; 12 models (the ML step writes 2 tables); 5 charts.
-        Assert.Equal(16 + 1 + 1 + 13 + 5, run.Stages.Count);
+        // 16 Sakila tables, Data360 observations, the country reference; 11 incremental Sakila tables and 12 models (the
+        // ML step writes 2 tables); 5 charts.
+        Assert.Equal(16 + 1 + 1 + 11 + 13 + 5, run.Stages.Count);
         var lake = DataLake.Open(spec.Lake);
         foreach (var (table, rows) in _qs.Counts)
             Assert.Equal(rows, (await lake.Table(new TableId(Zone.Raw, "sakila_" + table)).SnapshotAsync())!.NumRecords);
@@ -92,7 +93,7 @@ public sealed class QuickstartTests : IDisposable
         var run = await new PipelineRunner(spec, options: new RunOptions { Capture = false }).RunAsync();
         Assert.True(run.Status == RunStatus.Succeeded, run.Error);
         Assert.DoesNotContain(run.Stages, s => s.Stage == "capture");
-        Assert.Equal(13 + 5, run.Stages.Count);
+        Assert.Equal(11 + 13 + 5, run.Stages.Count);
         using var session = await Caudal.Processing.QuerySession.OpenAsync(spec);
         Assert.Equal(_qs.Counts["rental"].ToString(), session.Query("SELECT count(*) FROM trusted.rentals").Rows[0][0]);
         Assert.Equal("1", session.Query("SELECT count(DISTINCT _caudal_run_id) FROM raw.sakila_rental").Rows[0][0]);
@@ -116,7 +117,7 @@ public sealed class QuickstartTests : IDisposable
         Assert.Equal((qs.Counts["rental"] * 2).ToString(), session.Query("SELECT count(*) FROM raw.sakila_rental").Rows[0][0]);
         Assert.False(Directory.Exists(qs.LakePath)); // nothing went to local disk
         var lake = DataLake.Open(spec.Lake);
-        Assert.Equal(33, (await lake.ListTablesAsync()).Count); // 18 raw, 6 trusted, 7 refined model outputs + refined.caudal_checks and caudal_runs
+        Assert.Equal(44, (await lake.ListTablesAsync()).Count); // 18 raw, 17 trusted, 7 refined model outputs + refined.caudal_checks and caudal_runs
         Assert.Equal(9, await lake.Store.ListAsync("refined/_charts/").CountAsync());
         Assert.Equal(2, (await new RunStore(lake.Store).ListAsync()).Count);
     }

@@ -61,7 +61,7 @@ public sealed class ToolInstallTests : IDisposable
         using var qs = new Quickstart(scale: 0.05);
         var validate = await RunAsync(caudal, qs.Folder, "validate");
         Assert.True(validate.Exit == 0, validate.Output);
-        Assert.Contains("caudal.yaml: ok (3 sources, 12 models", validate.Output);
+        Assert.Contains("caudal.yaml: ok (3 sources, 23 models", validate.Output);
         var run = await RunAsync(caudal, qs.Folder, "run");
         Assert.True(run.Exit == 0, run.Output); // native libraries (DuckDB, SQLite, Skia) travel in the package
         Assert.Contains("succeeded", run.Output);

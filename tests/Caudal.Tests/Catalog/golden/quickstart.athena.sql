@@ -143,6 +143,61 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`rentals`
 LOCATION 's3://caudal-example/quickstart/trusted/rentals/'
 TBLPROPERTIES ('table_type' = 'DELTA');
 
+-- columns: address_id bigint, address string, address2 string, district string, city_id bigint, postal_code string, phone string, location binary, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_address`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_address/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: category_id bigint, name string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_category`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_category/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: city_id bigint, city string, country_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_city`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_city/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: country_id bigint, country string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_country`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_country/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: customer_id bigint, store_id bigint, first_name string, last_name string, email string, address_id bigint, active boolean, create_date timestamp, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_customer`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_customer/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: film_id bigint, title string, description string, release_year int, language_id bigint, original_language_id bigint, rental_duration bigint, rental_rate decimal(4,2), length bigint, replacement_cost decimal(5,2), rating string, special_features string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_film`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_film/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: film_id bigint, category_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_film_category`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_film_category/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: inventory_id bigint, film_id bigint, store_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_inventory`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_inventory/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: payment_id bigint, customer_id bigint, staff_id bigint, rental_id bigint, amount decimal(5,2), payment_date timestamp, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_payment`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_payment/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: rental_id bigint, rental_date timestamp, inventory_id bigint, customer_id bigint, return_date timestamp, staff_id bigint, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_rental`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_rental/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
+-- columns: staff_id bigint, first_name string, last_name string, address_id bigint, picture binary, email string, store_id bigint, active boolean, username string, password string, last_update timestamp, _caudal_op string, _caudal_lsn bigint, _caudal_run_id string, _caudal_ingested_at timestamp, ingest_date date
+CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`sakila_staff`
+LOCATION 's3://caudal-example/quickstart/trusted/sakila_staff/'
+TBLPROPERTIES ('table_type' = 'DELTA');
+
 -- Data360 observations typed, one row per natural key (the latest capture), OBS_VALUE as a number or NULL.
 -- columns: database_id string, indicator string, ref_area string, ref_area_name string, area_type string, sex string, age string, urbanisation string, comp_breakdown_1 string, comp_breakdown_2 string, comp_breakdown_3 string, year int, time_period string, obs_value double, unit_measure string, unit_mult bigint, freq string, obs_status string, latest_data boolean, source_payload string, captured_at timestamp
 CREATE EXTERNAL TABLE IF NOT EXISTS `quickstart_trusted`.`wb_observations`
