@@ -10,8 +10,10 @@ namespace Caudal.Pipeline;
 /// </summary>
 internal sealed record InputChanges(long From, long To, IReadOnlySet<string> AddedFiles, long Commits)
 {
-    /// <summary>The transaction id under which a model's commit records the version of <paramref name="input"/> it consumed.</summary>
-    public static string AppId(Lake.TableId input) => $"caudal-input:{input}";
+    /// <summary>The transaction id under which a model's commit records the version of <paramref name="input"/> it
+    /// consumed. It names the input table's id (metaData.id) too: an input dropped and created again is another table,
+    /// whose versions say nothing about the old one's, so the model is then rebuilt rather than merged.</summary>
+    public static string AppId(Lake.TableId input, Snapshot snapshot) => $"caudal-input:{input}:{snapshot.Metadata.Id}";
 
     public static async Task<(InputChanges? Changes, string? WhyNot)> ReadAsync(DeltaTable input, long consumed, Snapshot current, CancellationToken ct)
     {

@@ -80,7 +80,7 @@ internal sealed partial class ModelStage
             InputChanges? changes = null;
             if (full == null)
             {
-                if (!read!.Txns.TryGetValue(InputChanges.AppId(id), out var consumed)) full = $"{id} was never read by this table";
+                if (!read!.Txns.TryGetValue(InputChanges.AppId(id, snapshot), out var consumed)) full = $"{id} was never read by this table (or was created again)";
                 else
                 {
                     (changes, var whyNot) = await InputChanges.ReadAsync(table, consumed, snapshot, ct);
@@ -104,7 +104,7 @@ internal sealed partial class ModelStage
             Mode = full != null ? WriteMode.Overwrite : WriteMode.Append,
             Schema = read?.Schema ?? new DeltaSchema([]),
             RunId = run.RunId,
-            Txns = inputs.Select(i => new TxnAction(InputChanges.AppId(i.Id), i.Snapshot.Version, null)).ToList(),
+            Txns = inputs.Select(i => new TxnAction(InputChanges.AppId(i.Id, i.Snapshot), i.Snapshot.Version, null)).ToList(),
             Properties = new Dictionary<string, string>(ChangeFeedProperties(model, read)) { [FingerprintProperty] = fingerprint },
             PartitionColumns = model.PartitionBy,
         };
@@ -160,17 +160,8 @@ internal sealed partial class ModelStage
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version and the input versions it consumed stay.");
         }
         if (changeRows != null) write = write with { ChangeData = await target.StageChangeDataAsync(changeRows.Files, changeRows.PartitionColumns, ct) };
-        var (version, adds) = await target.PublishAsync(output.Files, write, read, () =>
-        {
-            CrashPoint.Reach($"model:{model.Output}:before-commit");
-            ct.ThrowIfCancellationRequested();
-        }, ct);
-        mounts.Forget(model.Output);
-        stage.Version = version;
-        CrashPoint.Reach($"model:{model.Output}:after-commit");
+        await PublishMergedAsync(model, target, output, write, read, stage, ct);
         stage.Rows = batchRows - deletedKeys;
-        stage.Files = adds.Count;
-        stage.Bytes = adds.Sum(a => a.Size);
         stage.Merge = $"merged {batchRows - deletedKeys:N0} rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
                       $"rewrote {affected.Count} of {read.Files.Count} files";
     }
@@ -264,7 +255,16 @@ internal sealed partial class ModelStage
             var failures = stage.Checks.Where(c => !c.Passed && c.Severity == Processing.Checks.CheckSeverity.Error).Select(c => $"check {c.Name} failed: {c.Message}");
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version stays.");
         }
-        var (version, adds) = await target.PublishAsync(output.Files, write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns }, read, () =>
+        await PublishMergedAsync(model, target, output, write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns }, read, stage, ct);
+        stage.Rows = output.Rows;
+        stage.Merge = $"full refresh ({why}): {output.Rows:N0} rows";
+    }
+
+    /// <summary>Commits the files and the write (its removes, change data and input versions) in one commit, between
+    /// the model's crash points.</summary>
+    private async Task PublishMergedAsync(ModelSpec model, DeltaTable target, DataFiles output, TableWrite write, Snapshot? read, StageRecord stage, CancellationToken ct)
+    {
+        var (version, adds) = await target.PublishAsync(output.Files, write, read, () =>
         {
             CrashPoint.Reach($"model:{model.Output}:before-commit");
             ct.ThrowIfCancellationRequested();
@@ -272,10 +272,8 @@ internal sealed partial class ModelStage
         mounts.Forget(model.Output);
         stage.Version = version;
         CrashPoint.Reach($"model:{model.Output}:after-commit");
-        stage.Rows = output.Rows;
         stage.Files = adds.Count;
         stage.Bytes = adds.Sum(a => a.Size);
-        stage.Merge = $"full refresh ({why}): {output.Rows:N0} rows";
     }
 
     /// <summary>How the batch's columns differ from the table's, or null when it can be merged into it. A column the

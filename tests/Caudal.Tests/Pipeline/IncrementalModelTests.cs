@@ -3,7 +3,6 @@ using Caudal.Pipeline;
 using Caudal.Runs;
 using Caudal.Spec;
 using Caudal.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Caudal.Tests.Pipeline;
 
@@ -17,25 +16,13 @@ namespace Caudal.Tests.Pipeline;
 public sealed class IncrementalModelTests : IDisposable
 {
     private readonly TempDir _dir = new("incremental");
-    private readonly string _db;
+    private readonly SqliteItems _items;
     private readonly PipelineHarness _harness;
-    private DateTime _clock = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
-
-    private const string Newest = """
-        SELECT id, name, grp, _caudal_op FROM (
-            SELECT *, row_number() OVER (PARTITION BY id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest
-            FROM raw.db_item{0}) AS rows_1
-        WHERE newest = 1{1}
-        """;
+    private readonly string _db;
 
     public IncrementalModelTests()
     {
-        _db = _dir.File("source.sqlite");
-        Sql("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, last_update TIMESTAMP)");
-        for (var id = 1; id <= 299; id++) Insert(id, $"item {id}");
-        _harness = new PipelineHarness(
-            $"  db:\n    kind: sqlite\n    path: {_db}\n    datasets: [item]\n    mode: incremental\n    cursor: last_update\n    deletes: detect\n",
-            """
+        _items = new SqliteItems(299, """
             models:
               trusted.items_inc:
                 sql: models/items_inc.sql
@@ -47,35 +34,16 @@ public sealed class IncrementalModelTests : IDisposable
               trusted.items_full:
                 sql: models/items_full.sql
             """);
-        // The spec is on disk too, so `caudal` processes run the same pipeline.
-        Directory.CreateDirectory(Path.Combine(_harness.Folder, "models"));
-        File.WriteAllText(Path.Combine(_harness.Folder, "caudal.yaml"), _harness.Yaml);
-        Write("items_inc.sql", string.Format(Newest, "__new", ""));
-        Write("items_full.sql", string.Format(Newest, "", " AND _caudal_op IS DISTINCT FROM 'delete'"));
+        _harness = _items.Harness;
+        _db = _items.Database;
+        Write("items_inc.sql", SqliteItems.NewRows);
+        Write("items_full.sql", SqliteItems.Live);
     }
 
-    private void Write(string model, string sql)
-    {
-        File.WriteAllText(Path.Combine(_harness.Folder, "models", model), sql);
-    }
-
-    private object? Sql(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={_db};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
-
-    private string Now()
-    {
-        _clock = _clock.AddMinutes(1);
-        return _clock.ToString("yyyy-MM-dd HH:mm:ss");
-    }
-
-    private void Insert(int id, string name) => Sql($"INSERT INTO item VALUES ({id}, '{name}', {id / 100}, '{Now()}')");
-    private void Update(int id, string name) => Sql($"UPDATE item SET name = '{name}', last_update = '{Now()}' WHERE id = {id}");
+    private void Write(string model, string sql) => _items.Model(model, sql);
+    private object? Sql(string sql) => _items.Sql(sql);
+    private void Insert(int id, string name) => _items.Insert(id, name);
+    private void Update(int id, string name) => _items.Update(id, name);
 
     private async Task<RunRecord> RunOk(IReadOnlySet<TableId>? fullRefresh = null)
     {
@@ -135,7 +103,7 @@ public sealed class IncrementalModelTests : IDisposable
         // The table records the input version it consumed in the same commit as the rows.
         var table = DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("trusted.items_inc"));
         var raw = await DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("raw.db_item")).SnapshotAsync();
-        Assert.Equal(raw!.Version, (await table.SnapshotAsync())!.Txns[InputChanges.AppId(TableId.Parse("raw.db_item"))]);
+        Assert.Equal(raw!.Version, (await table.SnapshotAsync())!.Txns[InputChanges.AppId(TableId.Parse("raw.db_item"), raw)]);
     }
 
     public static TheoryData<string> Points => new()
@@ -164,7 +132,7 @@ public sealed class IncrementalModelTests : IDisposable
     public async Task A_changed_sql_asks_for_a_full_refresh_and_gets_it()
     {
         await RunOk();
-        Write("items_inc.sql", string.Format(Newest, "__new", "").Replace("SELECT id, name, grp,", "SELECT id, upper(name) AS name, grp,"));
+        Write("items_inc.sql", SqliteItems.NewRows.Replace("SELECT id, name, grp,", "SELECT id, upper(name) AS name, grp,"));
         Update(3, "changed 3");
         var refused = await new PipelineRunner(_harness.Spec).RunAsync();
         var stage = Stage(refused, "trusted.items_inc");
@@ -230,7 +198,7 @@ public sealed class IncrementalModelTests : IDisposable
 
     public void Dispose()
     {
-        _harness.Dispose();
+        _items.Dispose();
         _dir.Dispose();
     }
 }

@@ -5,7 +5,6 @@ using Caudal.Pipeline;
 using Caudal.Runs;
 using Caudal.Tests.Support;
 using DuckDB.NET.Data;
-using Microsoft.Data.Sqlite;
 
 namespace Caudal.Tests.Serve;
 
@@ -18,21 +17,14 @@ namespace Caudal.Tests.Serve;
 [Collection(SerialCollection.Name)]
 public sealed class ChangeFeedTests : IDisposable
 {
-    private readonly TempDir _dir = new("changefeed");
-    private readonly string _db;
+    private readonly SqliteItems _items;
     private readonly PipelineHarness _harness;
-    private DateTime _clock = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     private static readonly string[] Tables = ["trusted.items_inc", "trusted.items_full", "refined.items_log"];
 
     public ChangeFeedTests()
     {
-        _db = _dir.File("source.sqlite");
-        Sql("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, last_update TIMESTAMP)");
-        for (var id = 1; id <= 250; id++) Insert(id, $"item {id}");
-        _harness = new PipelineHarness(
-            $"  db:\n    kind: sqlite\n    path: {_db}\n    datasets: [item]\n    mode: incremental\n    cursor: last_update\n    deletes: detect\n",
-            """
+        _items = new SqliteItems(250, """
             models:
               trusted.items_inc:
                 sql: models/items_inc.sql
@@ -48,31 +40,15 @@ public sealed class ChangeFeedTests : IDisposable
                 mode: append
                 change_feed: true
             """);
-        Directory.CreateDirectory(Path.Combine(_harness.Folder, "models"));
-        File.WriteAllText(Path.Combine(_harness.Folder, "caudal.yaml"), _harness.Yaml);
-        const string newest = """
-            SELECT id, name, grp, _caudal_op FROM (
-                SELECT *, row_number() OVER (PARTITION BY id ORDER BY _caudal_ingested_at DESC, _caudal_lsn DESC NULLS LAST, _caudal_op = 'delete' DESC) AS newest
-                FROM raw.db_item{0}) AS rows_1
-            WHERE newest = 1{1}
-            """;
-        File.WriteAllText(Path.Combine(_harness.Folder, "models", "items_inc.sql"), string.Format(newest, "__new", ""));
-        File.WriteAllText(Path.Combine(_harness.Folder, "models", "items_full.sql"), string.Format(newest, "", " AND _caudal_op IS DISTINCT FROM 'delete'"));
-        File.WriteAllText(Path.Combine(_harness.Folder, "models", "items_log.sql"), "SELECT count(*) AS captured, max(_caudal_run_id) AS run FROM raw.db_item");
+        _harness = _items.Harness;
+        _items.Model("items_inc.sql", SqliteItems.NewRows);
+        _items.Model("items_full.sql", SqliteItems.Live);
+        _items.Model("items_log.sql", "SELECT count(*) AS captured, max(_caudal_run_id) AS run FROM raw.db_item");
     }
 
-    private object? Sql(string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={_db};Pooling=false");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
-
-    private string Now() => (_clock = _clock.AddMinutes(1)).ToString("yyyy-MM-dd HH:mm:ss");
-    private void Insert(int id, string name) => Sql($"INSERT INTO item VALUES ({id}, '{name}', {id / 100}, '{Now()}')");
-    private void Update(int id, string name) => Sql($"UPDATE item SET name = '{name}', last_update = '{Now()}' WHERE id = {id}");
+    private object? Sql(string sql) => _items.Sql(sql);
+    private void Insert(int id, string name) => _items.Insert(id, name);
+    private void Update(int id, string name) => _items.Update(id, name);
 
     private async Task RunOk(bool fullRefresh = false)
     {
@@ -214,9 +190,5 @@ public sealed class ChangeFeedTests : IDisposable
         return output;
     }
 
-    public void Dispose()
-    {
-        _harness.Dispose();
-        _dir.Dispose();
-    }
+    public void Dispose() => _items.Dispose();
 }

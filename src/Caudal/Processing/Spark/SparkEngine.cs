@@ -28,7 +28,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     /// <summary>Whether any model of <paramref name="spec"/> runs on Spark.</summary>
     public static bool Wanted(PipelineSpec spec) =>
-        spec.Models.Any(m => m.Forecast == null && (m.Engine ?? spec.Run.Engine) == EngineKind.Spark);
+        spec.Models.Any(m => m.Forecast == null && m.Incremental == null && (m.Engine ?? spec.Run.Engine) == EngineKind.Spark);
 
     /// <summary>Opens a session with Caudal's pinned settings on the spec's <c>spark.remote</c>, or on the cluster
     /// <c>caudal cluster up</c> recorded in the lake; with <c>transport: steps</c>, models go to that cluster as EMR steps.</summary>
