@@ -17,7 +17,7 @@ public static class FullRefresh
         {
             if (!TableId.TryParse(name, out var id) || spec.Models.All(m => m.Output != id))
                 throw new ArgumentException($"--full-refresh names '{name}', which is no model of {spec.Name}" +
-                    (incremental.Count > 0 ? $"; its incremental models are {string.Join(", ", incremental.Order())}." : "; it has no incremental model."));
+                    (incremental.Count > 0 ? $"; its incremental models are {string.Join(", ", incremental.Select(t => t.ToString()).Order(StringComparer.Ordinal))}." : "; it has no incremental model."));
             if (!incremental.Contains(id))
                 throw new ArgumentException($"--full-refresh names {id}, which is not incremental: it is rebuilt whole on every run already.");
             chosen.Add(id);

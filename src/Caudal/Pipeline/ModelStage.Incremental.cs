@@ -332,16 +332,25 @@ internal sealed partial class ModelStage
         var ranges = read.Files.Values.Select(f =>
         {
             var (lo, hi) = partitioned ? (null, null) : Bounds(f.Stats, key);
-            return new object?[] { f.Path, lo, hi };
+            return new object?[] { f.Path, lo, hi, f.NumRecords ?? long.MaxValue };
         }).ToList();
-        duck.CreateTable("__caudal_ranges", [("path", "VARCHAR"), ("lo", "VARCHAR"), ("hi", "VARCHAR")], ranges);
+        duck.CreateTable("__caudal_ranges", [("path", "VARCHAR"), ("lo", "VARCHAR"), ("hi", "VARCHAR"), ("n", "BIGINT")], ranges);
         try
         {
             var k = Sql.Ident(key);
+            var typed = $"(SELECT path, n, TRY_CAST(lo AS {type}) AS lo, TRY_CAST(hi AS {type}) AS hi FROM __caudal_ranges)";
             var paths = duck.Rows($"""
-                SELECT DISTINCT r.path FROM (SELECT path, TRY_CAST(lo AS {type}) AS lo, TRY_CAST(hi AS {type}) AS hi FROM __caudal_ranges) AS r
+                SELECT DISTINCT r.path FROM {typed} AS r
                 JOIN (SELECT DISTINCT {k} AS k FROM {Batch}) AS b ON b.k IS NULL OR ((r.lo IS NULL OR b.k >= r.lo) AND (r.hi IS NULL OR b.k <= r.hi))
                 """).Select(r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
+            // Keys past the end of an unpartitioned table (new rentals, new years) would each run add a small file; the
+            // last file, while it has room, is rewritten with them instead, so the table keeps files of up to 1M rows.
+            if (read.Metadata.PartitionColumns.Count == 0)
+                foreach (var tail in duck.Rows($"""
+                    SELECT t.path FROM (SELECT arg_max(path, hi) AS path, max(hi) AS hi, arg_max(n, hi) AS n FROM {typed} AS r WHERE hi IS NOT NULL) AS t
+                    WHERE t.n < {RowGroupsPerFile * (long)ParquetOutput.RowGroupSize} AND EXISTS (SELECT 1 FROM {Batch} AS b WHERE b.{k} > t.hi)
+                    """))
+                    paths.Add(tail.GetString(0));
             return read.Files.Values.Where(f => paths.Contains(f.Path)).ToList();
         }
         finally

@@ -31,12 +31,17 @@ public sealed class IncrementalModelTests : IDisposable
                 partition_by: [grp]
                 checks:
                   - unique: [id]
+              trusted.items_flat:
+                sql: models/items_flat.sql
+                materialized: incremental
+                unique_key: [id]
               trusted.items_full:
                 sql: models/items_full.sql
             """);
         _harness = _items.Harness;
         _db = _items.Database;
         Write("items_inc.sql", SqliteItems.NewRows);
+        Write("items_flat.sql", SqliteItems.NewRows);
         Write("items_full.sql", SqliteItems.Live);
     }
 
@@ -59,7 +64,11 @@ public sealed class IncrementalModelTests : IDisposable
     {
         var inc = await _harness.QueryAsync("SELECT id, name, grp FROM trusted.items_inc ORDER BY id");
         var full = await _harness.QueryAsync("SELECT id, name, grp FROM trusted.items_full ORDER BY id");
+        var flat = await _harness.QueryAsync("SELECT id, name, grp FROM trusted.items_flat ORDER BY id");
         Assert.Equal(full.Select(LakeReader.Flat), inc.Select(LakeReader.Flat));
+        Assert.Equal(full.Select(LakeReader.Flat), flat.Select(LakeReader.Flat));
+        // Unpartitioned, keys past the end go into the last file while it has room: no small file per run.
+        Assert.Single((await DataLake.Open(_harness.Spec.Lake).Table(TableId.Parse("trusted.items_flat")).SnapshotAsync())!.Files);
         Assert.Equal(Convert.ToInt64(Sql("SELECT count(*) FROM item")), inc.Count);
         Assert.Equal((string)Sql("SELECT group_concat(name, ',') FROM (SELECT name FROM item ORDER BY id)")!, string.Join(",", inc.Select(r => r[1])));
     }
@@ -106,6 +115,42 @@ public sealed class IncrementalModelTests : IDisposable
         Assert.Equal(raw!.Version, (await table.SnapshotAsync())!.Txns[InputChanges.AppId(TableId.Parse("raw.db_item"), raw)]);
     }
 
+    /// <summary>Batches of keys past the end only (new rows, nothing updated) go into the last file while it has room,
+    /// rather than a new small file per run.</summary>
+    [Fact]
+    public async Task New_keys_past_the_end_fill_the_last_file_instead_of_adding_small_ones()
+    {
+        using var h = new PipelineHarness("  src:\n    kind: files\n    path: src.csv\n    dataset: item\n",
+            "models:\n  trusted.items:\n    sql: items.sql\n    materialized: incremental\n    unique_key: [id]\n");
+        File.WriteAllText(Path.Combine(h.Folder, "src.csv"), "id\n1\n");
+        File.WriteAllText(Path.Combine(h.Folder, "items.sql"), "SELECT id, name FROM raw.src_item__new");
+        var raw = DataLake.Open(h.Spec.Lake).Table(TableId.Parse("raw.src_item"));
+        var table = DataLake.Open(h.Spec.Lake).Table(TableId.Parse("trusted.items"));
+        async Task AppendAsync(int from, int to, string name)
+        {
+            using var scratch = new TempDir("append");
+            using var engine = new Caudal.Processing.Engine.DuckDbEngine(new Caudal.Lake.Files.EngineSettings(scratch.Path));
+            var output = await engine.MaterializeAsync($"SELECT i AS id, '{name}' AS name FROM range({from}, {to}) t(i)", []);
+            await raw.PublishAsync(output.Files, new Caudal.Lake.Delta.TableWrite { Mode = Caudal.Lake.Delta.WriteMode.Append, Schema = output.Schema }, await raw.SnapshotAsync());
+        }
+        async Task<RunRecord> ModelsAsync()
+        {
+            var run = await new PipelineRunner(h.Spec, options: new RunOptions { Capture = false }).RunAsync();
+            Assert.True(run.Status == RunStatus.Succeeded, run.Error);
+            return run;
+        }
+
+        await AppendAsync(0, 100, "first");
+        await ModelsAsync();
+        for (var batch = 1; batch <= 3; batch++)
+        {
+            await AppendAsync(batch * 100, batch * 100 + 100, "later");
+            Assert.Contains("rewrote 1 of 1 files", Stage(await ModelsAsync(), "trusted.items").Merge);
+            Assert.Single((await table.SnapshotAsync())!.Files);
+        }
+        Assert.Equal("400", (await h.QueryAsync("SELECT count(*) FROM trusted.items"))[0][0]);
+    }
+
     public static TheoryData<string> Points => new()
     {
         "model:trusted.items_inc:before-commit",
@@ -141,8 +186,9 @@ public sealed class IncrementalModelTests : IDisposable
         Assert.Contains("caudal run --full-refresh trusted.items_inc", stage.Error);
 
         var cli = await CliProcess.RunAsync(_harness.Folder, "run", "--models-only", "--full-refresh", "trusted.items_nope");
-        Assert.Equal(2, cli.ExitCode);
-        Assert.Contains("'trusted.items_nope', which is no model", cli.Stderr);
+        Assert.True(cli.ExitCode == 2, cli.Stdout + cli.Stderr);
+        Assert.Contains("'trusted.items_nope', which is no model of", cli.Stderr);
+        Assert.Contains("its incremental models are trusted.items_flat, trusted.items_inc.", cli.Stderr);
         cli = await CliProcess.RunAsync(_harness.Folder, "run", "--models-only", "--full-refresh", "trusted.items_full");
         Assert.Equal(2, cli.ExitCode);
         Assert.Contains("not incremental", cli.Stderr);
