@@ -46,7 +46,7 @@ internal static class SparkModelsBench
             var observer = new ClusterTime(backend);
             var run = await new PipelineRunner(loaded, observer, new RunOptions { Capture = false }).RunAsync();
             if (run.Status != RunStatus.Succeeded) throw new InvalidOperationException(run.Error);
-            foreach (var model in loaded.Models.Where(m => m.Forecast == null && m.Incremental == null))
+            foreach (var model in loaded.Models.Where(m => !m.EmbeddedOnly))
             {
                 var stage = run.Stages.Single(s => s.Table == model.Output.ToString());
                 if (!perModel.TryGetValue(stage.Table, out var lists)) perModel[stage.Table] = lists = ([], []);

@@ -30,7 +30,8 @@ internal static class Report
     {
         if (s.Status != RunStatus.Succeeded)
             return $"[red]{Markup.Escape(Fit($"{s.Stage} {s.Table}: {s.Status.ToString().ToLowerInvariant()}: {Reason(s)}", width))}[/]";
-        var line = string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Deleted > 0 ? $", {s.Deleted:N0} deleted" : "")}{(s.Version == null ? $", {s.Files} images" : $", {Version(s)}")}");
+        var line = string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Table}: {s.Rows:N0} rows{(s.Deleted > 0 ? $", {s.Deleted:N0} deleted" : "")}{(s.Stage == StageKind.Chart ? $", {s.Files} images" : s.Version == null ? ", nothing committed" : $", {Version(s)}")}") +
+                   (s.Merge != null ? $" ({s.Merge})" : "");
         var warnings = string.Concat(s.Warnings.Select(w => $" ({w})"));
         return Markup.Escape(Fit(line, width)) + (warnings.Length == 0 ? "" : $"[yellow]{Markup.Escape(Fit(warnings, width - line.Length))}[/]");
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Lake.Files;
@@ -115,8 +114,9 @@ internal sealed partial class ModelStage
         }
         ValidateBatch(model, duck, columns);
         var deletes = Deletes(spec, columns);
-        var batchRows = await duck.CountAsync($"SELECT count(*) FROM {Batch}", ct);
-        var deletedKeys = deletes == "true" ? 0 : await duck.CountAsync($"SELECT count(*) FROM {Batch} WHERE NOT ({deletes})", ct);
+        long batchRows = 0, deletedKeys = 0;
+        foreach (var row in duck.Rows($"SELECT count(*), count(*) FILTER (WHERE NOT ({deletes})) FROM {Batch}"))
+            (batchRows, deletedKeys) = (row.GetInt64(0), row.GetInt64(1));
         stage.Deleted = deletedKeys;
 
         if (batchRows == 0)
@@ -331,7 +331,7 @@ internal sealed partial class ModelStage
         var partitioned = read.Metadata.PartitionColumns.Contains(key);
         var ranges = read.Files.Values.Select(f =>
         {
-            var (lo, hi) = partitioned ? (null, null) : Bounds(f.Stats, key);
+            var (lo, hi) = partitioned ? (null, null) : DeltaStats.Bounds(f.Stats, key);
             return new object?[] { f.Path, lo, hi, f.NumRecords ?? long.MaxValue };
         }).ToList();
         duck.CreateTable("__caudal_ranges", [("path", "VARCHAR"), ("lo", "VARCHAR"), ("hi", "VARCHAR"), ("n", "BIGINT")], ranges);
@@ -357,26 +357,6 @@ internal sealed partial class ModelStage
         {
             duck.Execute("DROP TABLE IF EXISTS __caudal_ranges");
         }
-    }
-
-    /// <summary>A file's min and max of <paramref name="column"/> from its Delta stats, as text; null where unknown.</summary>
-    private static (string? Lo, string? Hi) Bounds(string? stats, string column)
-    {
-        if (stats == null) return (null, null);
-        using var doc = JsonDocument.Parse(stats);
-        static string? Value(JsonElement root, string side, string column) =>
-            root.TryGetProperty(side, out var values) && values.TryGetProperty(column, out var v)
-                ? v.ValueKind switch
-                {
-                    JsonValueKind.String => v.GetString(),
-                    JsonValueKind.Number => v.GetRawText(),
-                    _ => null,
-                }
-                : null;
-        var lo = Value(doc.RootElement, "minValues", column);
-        var hi = Value(doc.RootElement, "maxValues", column);
-        // A string's min is a prefix of it (<= the value): still a lower bound. Its max, when present, is whole.
-        return (lo, hi);
     }
 
     /// <summary>Checks run on the table as the commit would leave it: the live files not rewritten, and the new ones.</summary>

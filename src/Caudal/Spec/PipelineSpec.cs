@@ -108,6 +108,10 @@ public sealed class ModelSpec
     public string? Description { get; init; }
     public required SpecPosition Position { get; init; }
 
+    /// <summary>Runs on the embedded engine whatever the pipeline's engine: an ML step (ML.NET reads its rows here) and
+    /// an incremental model (its merge reads only the files the changes touch).</summary>
+    public bool EmbeddedOnly => Forecast != null || Incremental != null;
+
     /// <summary>Every table the model commits (an ML step writes its metrics table too).</summary>
     public IReadOnlyList<TableId> Outputs => Forecast == null ? [Output] : [Output, Forecast.Metrics];
 }

@@ -93,14 +93,14 @@ public sealed class SparkEngineTests : IAsyncLifetime
         // Every SQL model went to Spark as a write of its SELECT over views of the inputs' exact files; the ML step did not.
         var plans = _spark.Requests.Where(r => r.Rpc == "ExecutePlan").Select(r => ((ExecutePlanRequest)r.Message).Plan.Command).OfType<Command>().ToList();
         var writes = plans.Where(c => c.CommandTypeCase == Command.CommandTypeOneofCase.WriteOperation).Select(c => c.WriteOperation).ToList();
-        Assert.Equal(spec.Models.Count(m => m.Forecast == null && m.Incremental == null), writes.Count);
+        Assert.Equal(spec.Models.Count(m => !m.EmbeddedOnly), writes.Count);
         Assert.All(writes, w => Assert.StartsWith($"s3a://{S3Server.Bucket}/", w.Path));
         Assert.Contains(writes, w => w.PartitioningColumns.SequenceEqual(["year"]));
         var views = plans.Where(c => c.CommandTypeCase == Command.CommandTypeOneofCase.CreateDataframeView).Select(c => c.CreateDataframeView).ToList();
         Assert.Contains(views, v => v.Name == "trusted__sakila_rental" && v.Input.Read.DataSource.Paths.Count > 0 && v.Input.Read.DataSource.Schema.Contains("`rental_id` bigint"));
         // Only what Spark models read is bound on Spark: charts, the ML step and incremental models (the Sakila tables
         // as they are now, merged from raw) read on the embedded engine.
-        var sparkInputs = spec.Models.Where(m => m.Forecast == null && m.Incremental == null).SelectMany(m => m.Inputs).Select(Caudal.Processing.Spark.SparkSql.ViewName).ToHashSet();
+        var sparkInputs = spec.Models.Where(m => !m.EmbeddedOnly).SelectMany(m => m.Inputs).Select(Caudal.Processing.Spark.SparkSql.ViewName).ToHashSet();
         Assert.Equal(sparkInputs.Order(), views.Select(v => v.Name).Distinct().Order());
         Assert.True(_spark.Requests.Count(r => r.Rpc == "ReattachExecute") > writes.Count, "no stream was reattached after the server ended it");
         var config = _spark.Requests.Where(r => r.Rpc == "Config").Select(r => ((ConfigRequest)r.Message).Operation.Set.Pairs.ToDictionary(p => p.Key, p => p.Value)).Single();
@@ -114,7 +114,7 @@ public sealed class SparkEngineTests : IAsyncLifetime
         // The quickstart's portable models give Caudal's own types, so every result was committed where Spark wrote it
         // (only the footers read), the partitioned one with its folders as partition values; nothing else Spark wrote
         // (_SUCCESS, empty files) stays.
-        foreach (var model in spec.Models.Where(m => m.Forecast == null && m.Incremental == null))
+        foreach (var model in spec.Models.Where(m => !m.EmbeddedOnly))
         {
             var (live, objects) = await SparkFilesAsync(lake, model.Output);
             Assert.True(live.Count > 0 && live.All(p => p.StartsWith("spark-", StringComparison.Ordinal)), $"{model.Output}: {string.Join(", ", live)}");
@@ -279,7 +279,7 @@ public sealed class SparkEngineTests : IAsyncLifetime
 
         // One step per SQL model, on the recorded cluster: spark-sql with Caudal's session settings and a script in the
         // run's staging prefix, deleted once the step ended.
-        Assert.Equal(spec.Models.Count(m => m.Forecast == null && m.Incremental == null), steps.Count);
+        Assert.Equal(spec.Models.Count(m => !m.EmbeddedOnly), steps.Count);
         Assert.All(steps, s => Assert.Equal("j-STEPS1", (string)s["JobFlowId"]!));
         var first = steps[0]["Steps"]![0]!["HadoopJarStep"]!;
         Assert.Equal("command-runner.jar", (string)first["Jar"]!);

@@ -12,4 +12,22 @@ internal static class DeltaStats
             ? n.GetInt64()
             : null;
     }
+
+    /// <summary>A file's min and max of <paramref name="column"/> as text (numbers as written), null where the stats
+    /// have none. A long string's min is a prefix of it (still a lower bound); its max is only ever whole.</summary>
+    public static (string? Min, string? Max) Bounds(string? stats, string column)
+    {
+        if (string.IsNullOrEmpty(stats)) return (null, null);
+        using var doc = JsonDocument.Parse(stats);
+        string? Value(string side) =>
+            doc.RootElement.TryGetProperty(side, out var values) && values.ValueKind == JsonValueKind.Object && values.TryGetProperty(column, out var v)
+                ? v.ValueKind switch
+                {
+                    JsonValueKind.String => v.GetString(),
+                    JsonValueKind.Number => v.GetRawText(),
+                    _ => null,
+                }
+                : null;
+        return (Value("minValues"), Value("maxValues"));
+    }
 }

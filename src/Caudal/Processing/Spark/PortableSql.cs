@@ -173,7 +173,7 @@ public static class PortableSql
 
     /// <summary>Every problem of every model that runs on Spark (all SQL models with <paramref name="all"/>).</summary>
     public static IReadOnlyList<PortabilityProblem> Check(PipelineSpec spec, bool all) =>
-        spec.Models.Where(m => m.Forecast == null && m.Incremental == null && (all || (m.Engine ?? spec.Run.Engine) == EngineKind.Spark))
+        spec.Models.Where(m => !m.EmbeddedOnly && (all || (m.Engine ?? spec.Run.Engine) == EngineKind.Spark))
             .SelectMany(m => Check(m.Sql, Path.GetRelativePath(spec.BaseDirectory, m.SqlFile)))
             .ToList();
 }

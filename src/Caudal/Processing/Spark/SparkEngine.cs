@@ -28,7 +28,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     /// <summary>Whether any model of <paramref name="spec"/> runs on Spark.</summary>
     public static bool Wanted(PipelineSpec spec) =>
-        spec.Models.Any(m => m.Forecast == null && m.Incremental == null && (m.Engine ?? spec.Run.Engine) == EngineKind.Spark);
+        spec.Models.Any(m => !m.EmbeddedOnly && (m.Engine ?? spec.Run.Engine) == EngineKind.Spark);
 
     /// <summary>Opens a session with Caudal's pinned settings on the spec's <c>spark.remote</c>, or on the cluster
     /// <c>caudal cluster up</c> recorded in the lake; with <c>transport: steps</c>, models go to that cluster as EMR steps.</summary>
@@ -128,9 +128,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
 
     public IEngine Embedded => local;
 
-    /// <summary>ML steps and incremental models (a merge reads only the files the changes touch) run on the embedded engine.</summary>
-    public IEngine For(ModelSpec model) =>
-        model.Forecast != null || model.Incremental != null || (model.Engine ?? defaultEngine) == EngineKind.DuckDb ? local : this;
+    public IEngine For(ModelSpec model) => model.EmbeddedOnly || (model.Engine ?? defaultEngine) == EngineKind.DuckDb ? local : this;
 
     /// <summary>Checks run on the embedded engine over the staged files; files Spark left on S3 are downloaded for them
     /// (only when the model has checks: write–audit–publish reads what it publishes).</summary>
