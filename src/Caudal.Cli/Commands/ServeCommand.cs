@@ -108,6 +108,7 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
             return ExitCodes.InvalidSpec;
         }
         access.BeyondLoopback = beyondLoopback; // never open beyond loopback, even when the last key is removed
+        app.Services.GetRequiredService<Caudal.Serve.Pg.PgServer>().Bind = IPAddress.Parse(settings.Bind);
         app.MapLakeServing(spec);
         var outcome = Schedules ? app.Services.GetRequiredService<ScheduleCommand.SchedulerOutcome>() : null;
         try

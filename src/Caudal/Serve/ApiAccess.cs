@@ -90,6 +90,18 @@ public sealed class ApiAccess(ApiKeyStore store, ServeSpec spec)
         return key;
     }
 
+    /// <summary>The key named <paramref name="name"/> (a PostgreSQL client's user name), re-reading the keys first when
+    /// none is known by that name.</summary>
+    internal async Task<ApiKey?> FindByNameAsync(string name, CancellationToken ct)
+    {
+        if (_keys.FirstOrDefault(k => k.Name == name) is { } key) return key;
+        if (DateTimeOffset.UtcNow - _loadedAt > UnknownRefresh) await ReloadAsync(ct);
+        return _keys.FirstOrDefault(k => k.Name == name);
+    }
+
+    /// <summary>The key a PostgreSQL client sent as its password (over TLS), re-reading the keys when its id is unknown.</summary>
+    internal Task<ApiKey?> FindPresentedAsync(string presented, CancellationToken ct) => FindAsync(presented, ct);
+
     /// <summary>Re-reads the keys now and then; a failed read keeps the keys already known.</summary>
     public async Task RefreshLoopAsync(CancellationToken ct)
     {

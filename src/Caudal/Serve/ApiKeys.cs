@@ -29,7 +29,10 @@ public static class ApiScopes
 
 /// <summary>An API key as stored in the lake: never the key itself, only a salted SHA-256 of it (keys are 256 random
 /// bits, so a slow hash would add nothing).</summary>
-public sealed record ApiKey(string Name, string Id, IReadOnlyList<string> Scopes, string Salt, string Hash, DateTimeOffset CreatedAt, string? RateLimit)
+/// <remarks><see cref="Scram"/> lets PostgreSQL clients present the key as a password without sending it (keys made
+/// before it was added have none: they sign in over TLS only).</remarks>
+public sealed record ApiKey(string Name, string Id, IReadOnlyList<string> Scopes, string Salt, string Hash, DateTimeOffset CreatedAt, string? RateLimit,
+    Pg.PgScram.Verifier? Scram = null)
 {
     public bool Allows(string scope) => Scopes.Contains(scope);
 }
@@ -55,10 +58,12 @@ public sealed partial class ApiKeyStore(IObjectStore store)
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var salt = RandomNumberGenerator.GetBytes(16);
-        var key = new ApiKey(name, id, scopes.Distinct().ToList(), Convert.ToBase64String(salt), Convert.ToBase64String(HashOf(salt, secret)), DateTimeOffset.UtcNow, rateLimit);
+        var presented = $"cdl_{id}_{secret}";
+        var key = new ApiKey(name, id, scopes.Distinct().ToList(), Convert.ToBase64String(salt), Convert.ToBase64String(HashOf(salt, secret)), DateTimeOffset.UtcNow, rateLimit,
+            Pg.PgScram.Derive(presented));
         if (!await store.PutIfAbsentAsync(Prefix + name + ".json", JsonSerializer.SerializeToUtf8Bytes(key, Json), ct))
             throw new ArgumentException($"a key named '{name}' already exists: remove it first (caudal keys remove {name}).");
-        return (key, $"cdl_{id}_{secret}");
+        return (key, presented);
     }
 
     public async Task<IReadOnlyList<ApiKey>> ListAsync(CancellationToken ct = default)

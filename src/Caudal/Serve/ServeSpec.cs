@@ -38,13 +38,18 @@ public sealed record QueryParameter(string Name, QueryParameterType Type, string
 /// are written <c>$name</c> in the SQL and passed as query-string values.</summary>
 public sealed record SavedQuery(string Name, string Sql, string? Description, IReadOnlyList<QueryParameter> Parameters, SpecPosition Position);
 
-/// <summary>The spec's <c>serve:</c> section: auth, CORS, rate limits, saved queries and the SQL time limit.</summary>
+/// <summary>The PostgreSQL wire-protocol endpoint (<c>serve.pg</c>): the port it listens on (0 picks a free one).</summary>
+public sealed record PgEndpoint(int Port);
+
+/// <summary>The spec's <c>serve:</c> section: auth, CORS, rate limits, saved queries, the SQL time limit and the
+/// PostgreSQL endpoint.</summary>
 public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cors, RateLimit? RateLimit, TimeSpan SqlTimeout,
-    IReadOnlyList<SavedQuery> Queries)
+    IReadOnlyList<SavedQuery> Queries, PgEndpoint? Pg = null)
 {
     public static readonly ServeSpec Default = new(ServeAuth.Auto, [], null, TimeSpan.FromSeconds(30), []);
 
-    public static readonly string[] Keys = ["auth", "cors", "rate_limit", "sql_timeout", "queries"];
+    public static readonly string[] Keys = ["auth", "cors", "rate_limit", "sql_timeout", "queries", "pg"];
+    private static readonly string[] PgKeys = ["port"];
     private static readonly string[] QueryKeys = ["sql", "description", "params"];
     private static readonly string[] ParamKeys = ["type", "default"];
 
@@ -72,7 +77,16 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
             if (Values.Duration.Parse(t.Value ?? "")?.Span is { } d && d > TimeSpan.Zero && d <= TimeSpan.FromMinutes(10)) timeout = d;
             else ctx.Error(t.Start, $"'sql_timeout' must be a duration up to 10m, not '{t.Value}'.", "write 'sql_timeout: 30s'.");
         }
-        return new ServeSpec(auth, cors, rate, timeout, ParseQueries(map, ctx));
+        PgEndpoint? pg = null;
+        if (ctx.Mapping(map, "pg", "'pg' must be a mapping.", "write 'pg: {port: 5433}'.") is { } pgMap)
+        {
+            ctx.CheckKeys(pgMap, PgKeys, "serve.pg");
+            var port = 5433;
+            if (ctx.Scalar(pgMap, "port") is { } p && !(int.TryParse(p.Value, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535))
+                ctx.Error(p.Start, $"'port' must be a port number (0-65535), not '{p.Value}'.", "write 'port: 5433' (0 picks a free one).");
+            pg = new PgEndpoint(port);
+        }
+        return new ServeSpec(auth, cors, rate, timeout, ParseQueries(map, ctx), pg);
     }
 
     private static List<SavedQuery> ParseQueries(YamlMappingNode map, SpecContext ctx)

@@ -141,19 +141,23 @@ public static class SqlEndpoint
         }
     }
 
-    /// <summary>Why the statement may not run (not a SELECT, or not parsable), or null.</summary>
-    internal static string? Refusal(DuckDBConnection connection, string sql)
+    /// <summary>Why the statement may not run (not a SELECT, or not parsable), or null. <paramref name="catalog"/>
+    /// names relations and functions of a PostgreSQL catalog built in <paramref name="catalogSchemas"/>: those are the
+    /// session's own, not the engine's, and may be read.</summary>
+    internal static string? Refusal(DuckDBConnection connection, string sql, IReadOnlySet<string>? catalog = null, IReadOnlyList<string>? catalogSchemas = null)
     {
+        bool Ours(string schema, string name) =>
+            catalog != null && catalog.Contains(name.ToLowerInvariant()) && (schema.Length == 0 || catalogSchemas!.Contains(schema.ToLowerInvariant()));
         using var check = connection.CreateCommand();
         check.CommandText = "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)";
         check.Parameters.Add(new DuckDBParameter(sql));
         using var result = JsonDocument.Parse((string)check.ExecuteScalar()!);
         var root = result.RootElement;
         if (!root.TryGetProperty("error", out var error) || !error.GetBoolean())
-            return FunctionNames(root).FirstOrDefault(Hidden) is { } hidden
-                ? $"{hidden}() is not available here: SQL sees the lake's tables (zone.name), not the server's files or settings."
-                : TableNames(root).FirstOrDefault(HiddenTable) is { } catalog
-                    ? $"{catalog} is not available here: SQL sees the lake's tables (zone.name), not the engine's catalog or settings."
+            return FunctionNames(root).FirstOrDefault(f => Hidden(f.Name) && !Ours(f.Schema, f.Name)) is { Name: not null } hidden
+                ? $"{hidden.Name}() is not available here: SQL sees the lake's tables (zone.name), not the server's files or settings."
+                : TableNames(root).FirstOrDefault(t => HiddenTable(t) && !Ours(t.Contains('.') ? t[..t.LastIndexOf('.')] : "", t[(t.LastIndexOf('.') + 1)..])) is { } table
+                    ? $"{table} is not available here: SQL sees the lake's tables (zone.name), not the engine's catalog or settings."
                     : null;
         var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a query";
         return root.TryGetProperty("error_type", out var type) && type.GetString() == "not implemented"
@@ -161,15 +165,17 @@ public static class SqlEndpoint
             : $"{message}{(root.TryGetProperty("position", out var p) ? $" (at character {p.GetString()})" : "")}";
     }
 
-    /// <summary>Every function a parsed statement calls (scalar and table functions).</summary>
-    private static IEnumerable<string> FunctionNames(JsonElement element)
+    /// <summary>Every function a parsed statement calls (scalar and table functions), with the schema it names.</summary>
+    private static IEnumerable<(string Schema, string Name)> FunctionNames(JsonElement element)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (property.Name == "function_name" && property.Value.ValueKind == JsonValueKind.String) yield return property.Value.GetString()!;
+                    if (property.Name == "function_name" && property.Value.ValueKind == JsonValueKind.String)
+                        yield return (string.Join('.', new[] { element.TryGetProperty("catalog", out var c) ? c.GetString() : null,
+                            element.TryGetProperty("schema", out var s) ? s.GetString() : null }.Where(n => !string.IsNullOrEmpty(n))), property.Value.GetString()!);
                     foreach (var name in FunctionNames(property.Value)) yield return name;
                 }
                 break;
@@ -226,7 +232,7 @@ public static class SqlEndpoint
 
     /// <summary>No file but the data files of the mounted tables (and the server's scratch folder, where DuckDB spills):
     /// nothing under <c>_caudal/</c> (keys), <c>_delta_log/</c> or <c>_payloads/</c>; no network, no extensions, no settings.</summary>
-    private static void LockDown(DuckDBConnection connection, IEnumerable<string> files, string spill)
+    internal static void LockDown(DuckDBConnection connection, IEnumerable<string> files, string spill)
     {
         foreach (var statement in new[]
                  {

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Caudal.Lake;
+using Caudal.Pipeline;
+using Caudal.Runs;
+using Caudal.Serve;
+using Caudal.Tests.Support;
+using Npgsql;
+
+namespace Caudal.Tests.Serve;
+
+/// <summary>
+/// <c>serve.pg</c>: the lake over PostgreSQL's wire protocol, to a real <c>caudal serve</c> process, with the clients
+/// people use: Npgsql with its default type loading (what Power BI ships) and psql. Values read through it equal the
+/// same rows through <c>/v1/sql</c>; writes are refused with 25006; bad SQL, a cancel, garbage and a 2 GB message
+/// get PostgreSQL's errors and the server keeps serving.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed partial class PgWireTests : IDisposable
+{
+    private readonly SqliteItems _items = new(300, """
+        models:
+          trusted.items:
+            sql: models/items.sql
+            description: One row per item, as it is now.
+            materialized: incremental
+            unique_key: [id]
+        serve:
+          pg: {port: 0}
+        """);
+
+    public PgWireTests() => _items.Model("items.sql", SqliteItems.NewRows);
+
+    public void Dispose() => _items.Dispose();
+
+    [GeneratedRegex(@"PostgreSQL clients connect at 127\.0\.0\.1:(\d+)")]
+    private static partial Regex PgPort();
+
+    private async Task<(ServeProcess Server, int Port)> StartAsync()
+    {
+        var run = await new PipelineRunner(_items.Harness.Spec).RunAsync();
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var server = await ServeProcess.StartAsync(_items.Harness.Folder, "serve", "--port", "0");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(PgPort().IsMatch(server.Output)), TimeSpan.FromSeconds(20), "the PostgreSQL endpoint to listen");
+        return (server, int.Parse(PgPort().Match(server.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static NpgsqlConnection Connect(int port, string user = "caudal", string? password = null) =>
+        new($"Host=127.0.0.1;Port={port};Username={user};Database=lake;SSL Mode=Disable;Timeout=10;Command Timeout=30{(password != null ? $";Password={password}" : "")}");
+
+    [SkippableFact]
+    public async Task Npgsql_reads_the_catalog_and_exact_values_with_parameters()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        await using var connection = Connect(port);
+        await connection.OpenAsync();
+        Assert.StartsWith("16.", connection.PostgreSqlVersion.ToString(), StringComparison.Ordinal);
+
+        var schemas = new List<string>();
+        await using (var command = new NpgsqlCommand("SELECT schema_name FROM information_schema.schemata ORDER BY 1", connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) schemas.Add(reader.GetString(0));
+        Assert.Equal(["information_schema", "pg_catalog", "public", "raw", "refined", "trusted"], schemas);
+
+        await using (var command = new NpgsqlCommand(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), col_description(c.oid, 0) IS NULL, obj_description(c.oid, 'pg_class') " +
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid " +
+            "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 ORDER BY a.attnum", connection))
+        {
+            command.Parameters.AddWithValue("trusted");
+            command.Parameters.AddWithValue("items");
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(("id", "bigint"), (reader.GetString(0), reader.GetString(1)));
+            Assert.Equal("One row per item, as it is now.", reader.GetString(3));
+        }
+
+        // Binary results (Npgsql asks for binary) with a typed parameter, compared with the same rows through /v1/sql.
+        var viaPg = new List<(long, string, long)>();
+        await using (var command = new NpgsqlCommand("SELECT id, name, grp FROM trusted.items WHERE id > $1 ORDER BY id", connection))
+        {
+            command.Parameters.AddWithValue(290L);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) viaPg.Add((reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+        using var http = new HttpClient { BaseAddress = new Uri(server.Url) };
+        var response = await http.PostAsync("/v1/sql", new StringContent(
+            """{"sql": "SELECT id, name, grp FROM trusted.items WHERE id > 290 ORDER BY id"}""", System.Text.Encoding.UTF8, "application/json"));
+        var rows = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("rows");
+        Assert.Equal(10, viaPg.Count);
+        Assert.Equal(rows.EnumerateArray().Select(r => (r[0].GetInt64(), r[1].GetString()!, r[2].GetInt64())), viaPg);
+
+        // Many types, in binary, exactly.
+        await using (var command = new NpgsqlCommand(
+            "SELECT 12.340::DECIMAL(10,3), -0.5::DOUBLE, true, DATE '2024-02-29', [1, 2, NULL]::INTEGER[], 'a b'::VARCHAR, NULL::BIGINT, " +
+            "'2f1c5e0a-1b2c-4d3e-8f90-123456789abc'::UUID, INTERVAL '1 day 02:00:00'", connection))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal(12.340m, reader.GetDecimal(0));
+            Assert.Equal("12.340", reader.GetDecimal(0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(-0.5, reader.GetDouble(1));
+            Assert.True(reader.GetBoolean(2));
+            Assert.Equal(new DateTime(2024, 2, 29), reader.GetDateTime(3));
+            Assert.Equal(new int?[] { 1, 2, null }, reader.GetFieldValue<int?[]>(4));
+            Assert.Equal("a b", reader.GetString(5));
+            Assert.True(reader.IsDBNull(6));
+            Assert.Equal(Guid.Parse("2f1c5e0a-1b2c-4d3e-8f90-123456789abc"), reader.GetGuid(7));
+            Assert.Equal(TimeSpan.FromHours(26), reader.GetTimeSpan(8));
+        }
+
+        // Writes are refused as PostgreSQL refuses them on a read-only transaction; the connection goes on.
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => new NpgsqlCommand("DELETE FROM trusted.items", connection).ExecuteNonQueryAsync());
+        Assert.Equal("25006", refused.SqlState);
+        Assert.Equal("42P01", (await Assert.ThrowsAsync<PostgresException>(() => new NpgsqlCommand("SELECT * FROM trusted.nope", connection).ExecuteScalarAsync())).SqlState);
+        Assert.Equal("42601", (await Assert.ThrowsAsync<PostgresException>(() => new NpgsqlCommand("SELEC 1", connection).ExecuteScalarAsync())).SqlState);
+        Assert.Equal("42501", (await Assert.ThrowsAsync<PostgresException>(() => new NpgsqlCommand("SELECT * FROM read_text('/etc/passwd')", connection).ExecuteScalarAsync())).SqlState);
+        Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", connection).ExecuteScalarAsync());
+
+        // A cancel really interrupts the statement, and the session goes on.
+        await using (var slow = new NpgsqlCommand("SELECT count(*) FROM range(100000000000) a", connection))
+        {
+            var running = slow.ExecuteScalarAsync();
+            await Task.Delay(500);
+            slow.Cancel();
+            var cancelled = await Assert.ThrowsAnyAsync<Exception>(() => running);
+            Assert.True((cancelled as PostgresException ?? cancelled.InnerException as PostgresException)?.SqlState == "57014", cancelled.ToString());
+        }
+        Assert.Equal(1, await new NpgsqlCommand("SELECT 1", connection).ExecuteScalarAsync());
+    }
+
+    [SkippableFact]
+    public async Task Psql_lists_and_describes_tables_and_copies_rows_out()
+    {
+        Skip.If(!File.Exists("/usr/bin/psql"), "psql is not installed");
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        var csv = Path.Combine(_items.Harness.Folder, "out.csv");
+        var output = Psql(port, "\\dn", "\\dt trusted.*", "\\d trusted.items", $"\\copy (SELECT id, name FROM trusted.items WHERE id <= 3 ORDER BY id) TO '{csv}' CSV HEADER", "\\x", "SELECT 1 AS one");
+        Assert.Contains(" trusted | items | table | caudal", output, StringComparison.Ordinal);
+        Assert.Contains("\"items_pkey\" PRIMARY KEY, btree (id)", output, StringComparison.Ordinal);
+        Assert.Contains("one | 1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("ERROR", output, StringComparison.Ordinal);
+        Assert.Equal("id,name\n1,item 1\n2,item 2\n3,item 3\n", File.ReadAllText(csv));
+    }
+
+    [SkippableFact]
+    public async Task Garbage_and_oversized_messages_end_one_connection_not_the_server()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        using (var garbage = new TcpClient("127.0.0.1", port))
+        {
+            var stream = garbage.GetStream();
+            await stream.WriteAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+            var buffer = new byte[512];
+            var n = await stream.ReadAsync(buffer);
+            Assert.Equal((byte)'E', buffer[0]);
+            Assert.Contains("08P01", System.Text.Encoding.UTF8.GetString(buffer, 0, n), StringComparison.Ordinal);
+        }
+        using (var raw = new TcpClient("127.0.0.1", port))
+        {
+            // A started session, then a simple query message claiming 2 GB: refused before any of it is read.
+            var stream = raw.GetStream();
+            var startup = new List<byte>();
+            startup.AddRange([0, 3, 0, 0]);
+            startup.AddRange("user\0caudal\0database\0lake\0\0"u8.ToArray());
+            var length = BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(startup.Count + 4));
+            await stream.WriteAsync(length.Concat(startup).ToArray());
+            var buffer = new byte[4096];
+            var seen = "";
+            while (!seen.Contains('Z')) seen += System.Text.Encoding.Latin1.GetString(buffer, 0, await stream.ReadAsync(buffer));
+            await stream.WriteAsync(new byte[] { (byte)'Q', 0x7f, 0xff, 0xff, 0xff });
+            var n = await stream.ReadAsync(buffer);
+            Assert.Contains("08P01", System.Text.Encoding.UTF8.GetString(buffer, 0, n), StringComparison.Ordinal);
+        }
+        await using var fresh = Connect(port);
+        await fresh.OpenAsync();
+        Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", fresh).ExecuteScalarAsync());
+    }
+
+    [SkippableFact]
+    public async Task An_api_key_signs_in_with_scram_and_a_wrong_one_is_refused()
+    {
+        var store = DataLake.Open(_items.Harness.Spec.Lake).Store;
+        var (_, secret) = await new ApiKeyStore(store).AddAsync("analyst", [ApiScopes.Sql], null);
+        var (_, tablesOnly) = await new ApiKeyStore(store).AddAsync("dashboard", [ApiScopes.Tables], null);
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        await using (var good = Connect(port, "analyst", secret))
+        {
+            await good.OpenAsync();
+            Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", good).ExecuteScalarAsync());
+        }
+        await using (var wrong = Connect(port, "analyst", secret[..^1] + (secret[^1] == '0' ? '1' : '0')))
+            Assert.Equal("28P01", (await Assert.ThrowsAsync<PostgresException>(() => wrong.OpenAsync())).SqlState);
+        await using (var unknown = Connect(port, "nobody", secret))
+            Assert.Equal("28P01", (await Assert.ThrowsAsync<PostgresException>(() => unknown.OpenAsync())).SqlState);
+        await using (var scope = Connect(port, "dashboard", tablesOnly))
+            Assert.Equal("28000", (await Assert.ThrowsAsync<PostgresException>(() => scope.OpenAsync())).SqlState);
+        Assert.DoesNotContain(secret, server.Output, StringComparison.Ordinal);
+    }
+
+    private static string Psql(int port, params string[] commands)
+    {
+        var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { $"host=127.0.0.1 port={port} user=caudal dbname=lake sslmode=disable connect_timeout=10", "-X" }) start.ArgumentList.Add(a);
+        foreach (var c in commands)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(c);
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000), "psql did not finish");
+        return output.Result + error.Result;
+    }
+}
