@@ -18,6 +18,15 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
 fi
 
+# PostgreSQL clients for the wire-protocol tests: psql, pgJDBC with a JDK, psycopg 3, psycopg2 and SQLAlchemy.
+if [ ! -f /usr/share/java/postgresql.jar ] || [ ! -x /usr/bin/javac ] || [ ! -x /usr/bin/psql ] ||
+   ! /usr/bin/python3 -c 'import psycopg, psycopg2, sqlalchemy' >/dev/null 2>&1; then
+  echo "installing PostgreSQL clients (Debian packages: postgresql-client, libpostgresql-jdbc-java, default-jdk-headless, python3-psycopg, python3-psycopg2, python3-sqlalchemy)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null && apt-get install -y -qq postgresql-client libpostgresql-jdbc-java default-jdk-headless \
+    python3-psycopg python3-psycopg2 python3-sqlalchemy >/dev/null
+fi
+
 tools="$PWD/.tools"
 if [ ! -f "$tools/node_modules/s3rver/bin/s3rver.js" ]; then
   echo "installing s3rver@3.7.1 into .tools/ (S3-protocol server for the S3 lake tests)"
@@ -26,6 +35,10 @@ fi
 if [ ! -d "$tools/node_modules/hyparquet-writer" ]; then
   echo "installing hyparquet-writer@0.17.0 into .tools/ (writes Parquet files for the file-source tests)"
   npm install --silent --no-audit --no-fund --prefix "$tools" hyparquet-writer@0.17.0 >/dev/null
+fi
+if [ ! -d "$tools/node_modules/pg" ]; then
+  echo "installing pg@8.23.1 into .tools/ (node-postgres, for the PostgreSQL endpoint's tests)"
+  npm install --silent --no-audit --no-fund --prefix "$tools" pg@8.23.1 >/dev/null
 fi
 export CAUDAL_S3RVER="$tools/node_modules/s3rver/bin/s3rver.js"
 export CAUDAL_NODE_MODULES="$tools/node_modules"

@@ -16,6 +16,7 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000] [--rounds 5]
 //   dotnet run -c Release --project bench/Caudal.Bench -- incremental [--rows 1000000] [--captures 1000] [--big-rows 10000000]   (incremental models against rebuilding whole)
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
+//   dotnet run -c Release --project bench/Caudal.Bench -- pgwire [--rows 10000000] [--rounds 3]   (serve.pg against PostgreSQL 15 serving the same table; source scripts/services.sh first)
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark-models [--scale 1] [--rounds 3]   (needs CAUDAL_S3RVER: s3rver's bin/s3rver.js)
 var mode = args.FirstOrDefault() ?? "all";
@@ -36,6 +37,7 @@ if (mode == "refined") await RefinedBench.RunAsync(work, Option("--scale", 100),
 if (mode == "spark") await SparkBench.RunAsync(Option("--rows", 10_000_000));
 if (mode == "spark-models") await SparkModelsBench.RunAsync(work, Option("--scale", 1), Option("--rounds", 3));
 if (mode == "serve") await ServeBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
+if (mode == "pgwire") await PgWireBench.RunAsync(work, Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024), Option("--rounds", 3));
 if (mode is "deletes-mysql" or "deletes-postgres") await DeleteBench.RunAsync(work, mode["deletes-".Length..], Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "cdc") await CdcBench.RunAsync(work, Option("--rows", 1_000_000), Option("--rounds", 3));

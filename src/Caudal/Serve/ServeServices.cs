@@ -26,7 +26,8 @@ public static class ServeServices
         services.AddHostedService<MetricsRefresher>();
         services.AddSingleton(new ApiAccess(new ApiKeyStore(catalog.Lake.Store), spec.Serve));
         services.AddHostedService<KeyRefresher>();
-        services.AddSingleton<Pg.PgServer>();
+        services.AddSingleton(sp => new Pg.PgServer(spec, catalog, sp.GetRequiredService<ApiAccess>(), workspace,
+            sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Pg.PgServer>>()));
         services.AddHostedService(sp => sp.GetRequiredService<Pg.PgServer>());
         ApiAccess.AddRateLimits(services, spec.Serve);
         // Nothing the API takes needs more than 1 MB (a SQL statement, at most).

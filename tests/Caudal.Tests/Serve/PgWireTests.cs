@@ -204,6 +204,141 @@ public sealed partial class PgWireTests : IDisposable
         Assert.DoesNotContain(secret, server.Output, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task The_extended_protocol_suspends_portals_and_skips_to_sync_after_an_error()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        using var client = await PgRawClient.ConnectAsync(port);
+        await client.SendAsync('P', PgRawClient.CString(""), PgRawClient.CString("SELECT id FROM trusted.items WHERE id > $1 ORDER BY id"), PgRawClient.Int16(1), PgRawClient.Int32(20));
+        await client.SendAsync('B', PgRawClient.CString(""), PgRawClient.CString(""), PgRawClient.Int16(0), PgRawClient.Int16(1), PgRawClient.Int32(3),
+            System.Text.Encoding.UTF8.GetBytes("295"), PgRawClient.Int16(0));
+        await client.SendAsync('E', PgRawClient.CString(""), PgRawClient.Int32(2));
+        await client.SendAsync('E', PgRawClient.CString(""), PgRawClient.Int32(2));
+        await client.SendAsync('E', PgRawClient.CString(""), PgRawClient.Int32(2));
+        await client.SendAsync('S');
+        var messages = await client.ReadUntilReadyAsync();
+        Assert.Equal("12DDsDDsDC", new string(messages.Select(m => m.Type).Where(t => t != 'Z').ToArray()));
+        Assert.Equal(["296", "297", "298", "299", "300"], messages.Where(m => m.Type == 'D').Select(m => PgRawClient.First(m.Body)));
+        Assert.Equal("SELECT 5", System.Text.Encoding.UTF8.GetString(messages.Single(m => m.Type == 'C').Body).TrimEnd('\0'));
+
+        // An error in a batch: everything up to Sync is skipped, then the session is ready again.
+        await client.SendAsync('P', PgRawClient.CString(""), PgRawClient.CString("SELECT * FROM trusted.nope"), PgRawClient.Int16(0));
+        await client.SendAsync('B', PgRawClient.CString(""), PgRawClient.CString(""), PgRawClient.Int16(0), PgRawClient.Int16(0), PgRawClient.Int16(0));
+        await client.SendAsync('E', PgRawClient.CString(""), PgRawClient.Int32(0));
+        await client.SendAsync('S');
+        messages = await client.ReadUntilReadyAsync();
+        // The error comes when the statement is bound to the lake (here at Execute, in PostgreSQL at Parse): no rows, no
+        // CommandComplete, the rest skipped.
+        Assert.Matches("^1?2?EZ$", new string(messages.Select(m => m.Type).ToArray()));
+        Assert.Equal("42P01", PgRawClient.Code(messages.Single(m => m.Type == 'E').Body));
+        await client.SendAsync('Q', PgRawClient.CString("SELECT count(*) FROM trusted.items"));
+        messages = await client.ReadUntilReadyAsync();
+        Assert.Equal("300", PgRawClient.First(messages.Single(m => m.Type == 'D').Body));
+    }
+
+    [SkippableFact]
+    public async Task Cursors_settings_and_the_statement_timeout_behave_as_in_PostgreSQL()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        await using var connection = Connect(port);
+        await connection.OpenAsync();
+        async Task<List<string>> Rows(string sql)
+        {
+            var rows = new List<string>();
+            await using var command = new NpgsqlCommand(sql, connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            do
+            {
+                while (await reader.ReadAsync()) rows.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+            }
+            while (await reader.NextResultAsync());
+            return rows;
+        }
+        Assert.Equal("25P01", (await Assert.ThrowsAsync<PostgresException>(() => Rows("DECLARE c CURSOR FOR SELECT 1"))).SqlState);
+        Assert.Equal(["1", "2", "8", "9"], await Rows(
+            "BEGIN; DECLARE c NO SCROLL CURSOR FOR SELECT id FROM trusted.items ORDER BY id; FETCH 2 FROM c; MOVE 5 IN c; FETCH FORWARD 2 FROM c; CLOSE c; COMMIT"));
+        Assert.Equal("34000", (await Assert.ThrowsAsync<PostgresException>(() => Rows("FETCH 1 FROM c"))).SqlState);
+
+        Assert.Equal(["UTC"], await Rows("SHOW TimeZone"));
+        Assert.Equal("22023", (await Assert.ThrowsAsync<PostgresException>(() => Rows("SET client_encoding = 'LATIN1'"))).SqlState);
+        Assert.Equal("42704", (await Assert.ThrowsAsync<PostgresException>(() => Rows("SET no_such_setting = 1"))).SqlState);
+        Assert.Equal(["trusted"], await Rows("SET search_path TO trusted; SELECT current_schema()"));
+        Assert.Equal(["300"], await Rows("SELECT count(*) FROM items"));
+        Assert.Equal(["public"], await Rows("RESET search_path; SELECT current_schema()"));
+        Assert.Equal(["50"], await Rows("SET statement_timeout = 50; SHOW statement_timeout"));
+        var timedOut = await Assert.ThrowsAsync<PostgresException>(() => Rows("SELECT count(*) FROM range(100000000000) a"));
+        Assert.Equal(("57014", "canceling statement due to statement timeout"), (timedOut.SqlState, timedOut.MessageText));
+        Assert.Equal(["0"], await Rows("RESET ALL; SHOW statement_timeout"));
+        Assert.Equal("25006", (await Assert.ThrowsAsync<PostgresException>(() => Rows("SET TRANSACTION READ WRITE"))).SqlState);
+        Assert.Equal("25006", (await Assert.ThrowsAsync<PostgresException>(() => Rows("CREATE TABLE trusted.x (a int)"))).SqlState);
+        Assert.Equal("25006", (await Assert.ThrowsAsync<PostgresException>(() => Rows("COPY trusted.items FROM STDIN"))).SqlState);
+        Assert.Equal(["1"], await Rows("DISCARD ALL; SELECT 1"));
+    }
+
+    [SkippableFact]
+    public async Task Hundreds_of_idle_connections_do_not_stop_a_new_one()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        var idle = new List<PgRawClient>();
+        try
+        {
+            for (var k = 0; k < 300; k++) idle.Add(await PgRawClient.ConnectAsync(port));
+            await using var connection = Connect(port);
+            await connection.OpenAsync();
+            Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", connection).ExecuteScalarAsync());
+            // Each idle session is still a session.
+            await idle[0].SendAsync('Q', PgRawClient.CString("SELECT 41 + 1"));
+            Assert.Equal("42", PgRawClient.First((await idle[0].ReadUntilReadyAsync()).Single(m => m.Type == 'D').Body));
+        }
+        finally
+        {
+            foreach (var client in idle) client.Dispose();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Tls_uses_the_https_certificate_and_lets_an_older_key_sign_in_only_through_it()
+    {
+        Skip.If(!File.Exists("/usr/bin/openssl"), "openssl is not installed");
+        var folder = _items.Harness.Folder;
+        var (cert, key) = (Path.Combine(folder, "server.crt"), Path.Combine(folder, "server.key"));
+        var openssl = Process.Start(new ProcessStartInfo("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"])
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        openssl.WaitForExit();
+        Assert.Equal(0, openssl.ExitCode);
+
+        // A key as stored before PostgreSQL sign-in existed: no SCRAM verifier.
+        var store = DataLake.Open(_items.Harness.Spec.Lake).Store;
+        var (_, secret) = await new ApiKeyStore(store).AddAsync("old", [ApiScopes.Sql], null);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(await store.GetAsync(ApiKeyStore.Prefix + "old.json") ?? [])!.AsObject();
+        Assert.True(json.Remove("scram"));
+        await store.PutAsync(ApiKeyStore.Prefix + "old.json", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString())));
+
+        var run = await new PipelineRunner(_items.Harness.Spec).RunAsync();
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        using var server = await ServeProcess.StartAsync(folder, new Dictionary<string, string>
+        {
+            ["Kestrel__Certificates__Default__Path"] = cert,
+            ["Kestrel__Certificates__Default__KeyPath"] = key,
+        }, "serve", "--port", "0");
+        await Eventually.WaitUntilAsync(() => Task.FromResult(PgPort().IsMatch(server.Output)), TimeSpan.FromSeconds(20), "the PostgreSQL endpoint to listen");
+        var port = int.Parse(PgPort().Match(server.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("TLS on", server.Output, StringComparison.Ordinal);
+
+        await using (var tls = new NpgsqlConnection($"Host=127.0.0.1;Port={port};Username=old;Password={secret};Database=lake;SSL Mode=Require;Trust Server Certificate=true"))
+        {
+            await tls.OpenAsync();
+            Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", tls).ExecuteScalarAsync());
+        }
+        await using var plain = Connect(port, "old", secret);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => plain.OpenAsync());
+        Assert.Equal("28P01", refused.SqlState);
+        Assert.Contains("sslmode=require", refused.MessageText, StringComparison.Ordinal);
+    }
+
     private static string Psql(int port, params string[] commands)
     {
         var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };

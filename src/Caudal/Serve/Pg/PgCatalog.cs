@@ -47,6 +47,11 @@ internal static class PgCatalog
         foreach (var type in PgType.Scalars) rows.Add("pg_proc", Proc(50000 + type.Oid, type.Name + "recv", type.Oid));
         foreach (var (name, setting) in settings.All) rows.Add("pg_settings", [name, setting, null, "Caudal", null, null, "user", "string", "default", null, null, null, setting, setting, null, null, false]);
 
+        // The catalog's own relations, with PostgreSQL's OIDs where clients write them ('pg_class'::regclass).
+        uint own = 12000;
+        foreach (var name in PgCatalogTables.Catalog.Keys)
+            rows.Add("pg_class", Class(WellKnown.GetValueOrDefault(name, own++), name, PgCatalogNamespace, name is "pg_tables" or "pg_views" or "pg_matviews" or "pg_indexes" or
+                "pg_roles" or "pg_user" or "pg_settings" or "pg_stat_activity" or "pg_available_extensions" or "pg_timezone_names" ? "v" : "r", 0, false, -1, 0));
         var oid = FirstTable;
         foreach (var table in tables)
         {
@@ -94,6 +99,25 @@ internal static class PgCatalog
         Execute(connection, $"UPDATE {PgSql.InformationSchema}.tables SET table_catalog = {Sql.Literal(database)}; " +
                             $"UPDATE {PgSql.InformationSchema}.table_constraints SET constraint_catalog = {Sql.Literal(database)}");
     }
+
+    private static readonly Dictionary<string, uint> WellKnown = new()
+    {
+        ["pg_type"] = 1247,
+        ["pg_attribute"] = 1249,
+        ["pg_proc"] = 1255,
+        ["pg_class"] = 1259,
+        ["pg_database"] = 1262,
+        ["pg_am"] = 2601,
+        ["pg_attrdef"] = 2604,
+        ["pg_constraint"] = 2606,
+        ["pg_inherits"] = 2611,
+        ["pg_index"] = 2610,
+        ["pg_namespace"] = 2615,
+        ["pg_description"] = 2609,
+        ["pg_trigger"] = 2620,
+        ["pg_extension"] = 3079,
+        ["pg_collation"] = 3456,
+    };
 
     private static object?[] Class(uint oid, string name, uint ns, string kind, int attributes, bool hasIndex, float tuples, long bytes, uint am = 2) =>
         [oid, name, ns, 0u, 0u, Owner, am, oid, 0u, (int)Math.Min(int.MaxValue, bytes / 8192), tuples, 0, 0u, hasIndex, false, "p", kind, (short)attributes, (short)0,
@@ -183,10 +207,11 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.version() AS {{Sql.Literal(version)}};
             CREATE OR REPLACE MACRO {{s}}.current_database() AS {{Sql.Literal(database)}};
             CREATE OR REPLACE MACRO {{s}}.current_user() AS {{Sql.Literal(user)}};
-            CREATE OR REPLACE MACRO {{s}}.current_schema() AS (SELECT coalesce(list_filter(string_split(setting, ','), x -> trim(x) NOT IN ('"$user"', '$user'))[1], 'public') FROM {{s}}.pg_settings WHERE name = 'search_path');
-            CREATE OR REPLACE MACRO {{s}}.current_schemas(implicit) AS (SELECT CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || list_transform(list_filter(string_split(setting, ','), x -> trim(x) NOT IN ('"$user"', '$user')), x -> trim(x)) FROM {{s}}.pg_settings WHERE name = 'search_path');
-            CREATE OR REPLACE MACRO {{s}}.current_setting(n) AS (SELECT setting FROM {{s}}.pg_settings WHERE name = lower(n)),
-                                  (n, missing_ok) AS (SELECT setting FROM {{s}}.pg_settings WHERE name = lower(n));
+            CREATE OR REPLACE MACRO {{s}}.search_path_schemas() AS (SELECT list_filter(list_transform(string_split(m_s.setting, ','), x -> trim(trim(x), '"')), x -> x NOT IN ('$user', '')) FROM {{s}}.pg_settings m_s WHERE m_s.name = 'search_path');
+            CREATE OR REPLACE MACRO {{s}}.current_schema() AS coalesce({{s}}.search_path_schemas()[1], 'public');
+            CREATE OR REPLACE MACRO {{s}}.current_schemas(implicit) AS CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || {{s}}.search_path_schemas();
+            CREATE OR REPLACE MACRO {{s}}.current_setting(n) AS (SELECT m_s.setting FROM {{s}}.pg_settings m_s WHERE lower(m_s.name) = lower(n)),
+                                  (n, missing_ok) AS (SELECT m_s.setting FROM {{s}}.pg_settings m_s WHERE lower(m_s.name) = lower(n));
             CREATE OR REPLACE MACRO {{s}}.pg_backend_pid() AS {{pid}};
             CREATE OR REPLACE MACRO {{s}}.pg_is_in_recovery() AS false;
             CREATE OR REPLACE MACRO {{s}}.pg_get_userbyid(o) AS {{Sql.Literal(user)}};
@@ -205,15 +230,15 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.pg_get_triggerdef(o) AS NULL::VARCHAR, (o, p) AS NULL::VARCHAR;
             CREATE OR REPLACE MACRO {{s}}.pg_get_partkeydef(o) AS NULL::VARCHAR;
             CREATE OR REPLACE MACRO {{s}}.pg_get_statisticsobjdef_columns(o) AS NULL::VARCHAR;
-            CREATE OR REPLACE MACRO {{s}}.pg_get_indexdef(o) AS (SELECT x.indexdef FROM {{s}}.pg_indexes x JOIN {{s}}.pg_class c ON c.relname = x.indexname WHERE c.oid = o),
-                                  (o, col, pretty) AS (SELECT x.indexdef FROM {{s}}.pg_indexes x JOIN {{s}}.pg_class c ON c.relname = x.indexname WHERE c.oid = o);
-            CREATE OR REPLACE MACRO {{s}}.pg_get_constraintdef(o) AS (SELECT 'PRIMARY KEY (' || string_agg(a.attname, ', ' ORDER BY k.i) || ')' FROM {{s}}.pg_constraint c, unnest(c.conkey) WITH ORDINALITY AS k(n, i), {{s}}.pg_attribute a WHERE c.oid = o AND a.attrelid = c.conrelid AND a.attnum = k.n),
-                                  (o, pretty) AS (SELECT 'PRIMARY KEY (' || string_agg(a.attname, ', ' ORDER BY k.i) || ')' FROM {{s}}.pg_constraint c, unnest(c.conkey) WITH ORDINALITY AS k(n, i), {{s}}.pg_attribute a WHERE c.oid = o AND a.attrelid = c.conrelid AND a.attnum = k.n);
-            CREATE OR REPLACE MACRO {{s}}.obj_description(o) AS (SELECT description FROM {{s}}.pg_description WHERE objoid = o AND objsubid = 0),
-                                  (o, cat) AS (SELECT description FROM {{s}}.pg_description WHERE objoid = o AND objsubid = 0);
-            CREATE OR REPLACE MACRO {{s}}.col_description(o, n) AS (SELECT description FROM {{s}}.pg_description WHERE objoid = o AND objsubid = n);
+            CREATE OR REPLACE MACRO {{s}}.pg_get_indexdef(o) AS (SELECT m_x.indexdef FROM {{s}}.pg_indexes m_x JOIN {{s}}.pg_class m_c ON m_c.relname = m_x.indexname WHERE m_c.oid = o),
+                                  (o, col, pretty) AS (SELECT m_x.indexdef FROM {{s}}.pg_indexes m_x JOIN {{s}}.pg_class m_c ON m_c.relname = m_x.indexname WHERE m_c.oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_get_constraintdef(o) AS (SELECT 'PRIMARY KEY (' || string_agg(m_a.attname, ', ' ORDER BY m_k.i) || ')' FROM {{s}}.pg_constraint m_c, unnest(m_c.conkey) WITH ORDINALITY AS m_k(n, i), {{s}}.pg_attribute m_a WHERE m_c.oid = o AND m_a.attrelid = m_c.conrelid AND m_a.attnum = m_k.n),
+                                  (o, pretty) AS (SELECT 'PRIMARY KEY (' || string_agg(m_a.attname, ', ' ORDER BY m_k.i) || ')' FROM {{s}}.pg_constraint m_c, unnest(m_c.conkey) WITH ORDINALITY AS m_k(n, i), {{s}}.pg_attribute m_a WHERE m_c.oid = o AND m_a.attrelid = m_c.conrelid AND m_a.attnum = m_k.n);
+            CREATE OR REPLACE MACRO {{s}}.obj_description(o) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = 0),
+                                  (o, cat) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = 0);
+            CREATE OR REPLACE MACRO {{s}}.col_description(o, n) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = n);
             CREATE OR REPLACE MACRO {{s}}.shobj_description(o, cat) AS NULL::VARCHAR;
-            CREATE OR REPLACE MACRO {{s}}.pg_table_is_visible(o) AS (SELECT n.nspname = 'pg_catalog' OR list_contains({{s}}.current_schemas(false), n.nspname) FROM {{s}}.pg_class c JOIN {{s}}.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_table_is_visible(o) AS (SELECT v_n.nspname = 'pg_catalog' OR list_contains({{s}}.current_schemas(false), v_n.nspname) FROM {{s}}.pg_class v_c JOIN {{s}}.pg_namespace v_n ON v_n.oid = v_c.relnamespace WHERE v_c.oid = o);
             CREATE OR REPLACE MACRO {{s}}.pg_type_is_visible(o) AS true;
             CREATE OR REPLACE MACRO {{s}}.pg_relation_is_publishable(o) AS false;
             CREATE OR REPLACE MACRO {{s}}.pg_get_serial_sequence(t, c) AS NULL::VARCHAR;
@@ -221,9 +246,9 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.pg_get_function_arguments(o) AS NULL::VARCHAR;
             CREATE OR REPLACE MACRO {{s}}.pg_function_is_visible(o) AS true;
             CREATE OR REPLACE MACRO {{s}}.pg_collation_is_visible(o) AS true;
-            CREATE OR REPLACE MACRO {{s}}.pg_relation_size(o) AS (SELECT relpages::BIGINT * 8192 FROM {{s}}.pg_class WHERE oid = o), (o, f) AS (SELECT relpages::BIGINT * 8192 FROM {{s}}.pg_class WHERE oid = o);
-            CREATE OR REPLACE MACRO {{s}}.pg_total_relation_size(o) AS (SELECT relpages::BIGINT * 8192 FROM {{s}}.pg_class WHERE oid = o);
-            CREATE OR REPLACE MACRO {{s}}.pg_table_size(o) AS (SELECT relpages::BIGINT * 8192 FROM {{s}}.pg_class WHERE oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_relation_size(o) AS (SELECT m_c.relpages::BIGINT * 8192 FROM {{s}}.pg_class m_c WHERE m_c.oid = o), (o, f) AS (SELECT m_c.relpages::BIGINT * 8192 FROM {{s}}.pg_class m_c WHERE m_c.oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_total_relation_size(o) AS (SELECT m_c.relpages::BIGINT * 8192 FROM {{s}}.pg_class m_c WHERE m_c.oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_table_size(o) AS (SELECT m_c.relpages::BIGINT * 8192 FROM {{s}}.pg_class m_c WHERE m_c.oid = o);
             CREATE OR REPLACE MACRO {{s}}.pg_size_pretty(b) AS CASE WHEN b < 10240 THEN b || ' bytes' WHEN b < 10485760 THEN round(b / 1024)::BIGINT || ' kB' WHEN b < 10737418240 THEN round(b / 1048576)::BIGINT || ' MB' ELSE round(b / 1073741824)::BIGINT || ' GB' END;
             CREATE OR REPLACE MACRO {{s}}.pg_tablespace_location(o) AS '';
             CREATE OR REPLACE MACRO {{s}}.pg_postmaster_start_time() AS TIMESTAMPTZ {{Sql.Literal(PgServer.Started.ToString("yyyy-MM-dd HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture))}};
@@ -234,23 +259,23 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.array_upper(a, d) AS CASE WHEN len(a) > 0 THEN len(a) END;
             CREATE OR REPLACE MACRO {{s}}.quote_ident(t) AS CASE WHEN regexp_full_match(t, '[a-z_][a-z0-9_$]*') THEN t ELSE '"' || replace(t, '"', '""') || '"' END;
             CREATE OR REPLACE MACRO {{s}}.format_type(t, m) AS (SELECT CASE
-                WHEN typname = 'numeric' AND m > 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
-                WHEN typname = 'varchar' AND m > 4 THEN 'character varying(' || (m - 4) || ')'
+                WHEN m_t.typname = 'numeric' AND m > 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
+                WHEN m_t.typname = 'varchar' AND m > 4 THEN 'character varying(' || (m - 4) || ')'
                 ELSE coalesce(map_extract(MAP {'int2': 'smallint', 'int4': 'integer', 'int8': 'bigint', 'float4': 'real', 'float8': 'double precision',
                     'bool': 'boolean', 'varchar': 'character varying', 'bpchar': 'character', 'timestamp': 'timestamp without time zone',
                     'timestamptz': 'timestamp with time zone', 'time': 'time without time zone', '_int2': 'smallint[]', '_int4': 'integer[]', '_int8': 'bigint[]',
                     '_float4': 'real[]', '_float8': 'double precision[]', '_bool': 'boolean[]', '_varchar': 'character varying[]',
-                    '_timestamp': 'timestamp without time zone[]', '_timestamptz': 'timestamp with time zone[]', 'char': '"char"'}, typname)[1],
-                    CASE WHEN typname LIKE '\_%' ESCAPE '\' THEN substr(typname, 2) || '[]' ELSE typname END) END
-                FROM {{s}}.pg_type WHERE oid = t);
-            CREATE OR REPLACE MACRO {{s}}.regclass_in(t) AS (SELECT c.oid FROM {{s}}.pg_class c JOIN {{s}}.pg_namespace n ON n.oid = c.relnamespace
-                WHERE (n.nspname || '.' || c.relname) = replace(t, '"', '') OR (c.relname = replace(t, '"', '') AND {{s}}.pg_table_is_visible(c.oid)) LIMIT 1);
+                    '_timestamp': 'timestamp without time zone[]', '_timestamptz': 'timestamp with time zone[]', 'char': '"char"'}, m_t.typname)[1],
+                    CASE WHEN m_t.typname LIKE '\_%' ESCAPE '\' THEN substr(m_t.typname, 2) || '[]' ELSE m_t.typname END) END
+                FROM {{s}}.pg_type m_t WHERE m_t.oid = t);
+            CREATE OR REPLACE MACRO {{s}}.regclass_in(t) AS (SELECT m_c.oid FROM {{s}}.pg_class m_c JOIN {{s}}.pg_namespace m_n ON m_n.oid = m_c.relnamespace
+                WHERE (m_n.nspname || '.' || m_c.relname) = replace(t, '"', '') OR (m_c.relname = replace(t, '"', '') AND {{s}}.pg_table_is_visible(m_c.oid)) LIMIT 1);
             CREATE OR REPLACE MACRO {{s}}.to_regclass(t) AS {{s}}.regclass_in(t);
-            CREATE OR REPLACE MACRO {{s}}.regtype_in(t) AS (SELECT oid FROM {{s}}.pg_type WHERE typname = coalesce(map_extract(MAP {'integer': 'int4', 'int': 'int4', 'bigint': 'int8', 'smallint': 'int2',
+            CREATE OR REPLACE MACRO {{s}}.regtype_in(t) AS (SELECT m_t.oid FROM {{s}}.pg_type m_t WHERE m_t.typname = coalesce(map_extract(MAP {'integer': 'int4', 'int': 'int4', 'bigint': 'int8', 'smallint': 'int2',
                 'boolean': 'bool', 'real': 'float4', 'double precision': 'float8', 'character varying': 'varchar', 'timestamp with time zone': 'timestamptz',
                 'timestamp without time zone': 'timestamp'}, lower(t))[1], lower(t)));
-            CREATE OR REPLACE MACRO {{s}}.regproc_in(t) AS (SELECT oid FROM {{s}}.pg_proc WHERE proname = t LIMIT 1);
-            CREATE OR REPLACE MACRO {{s}}.regnamespace_in(t) AS (SELECT oid FROM {{s}}.pg_namespace WHERE nspname = t);
+            CREATE OR REPLACE MACRO {{s}}.regproc_in(t) AS (SELECT m_p.oid FROM {{s}}.pg_proc m_p WHERE m_p.proname = t LIMIT 1);
+            CREATE OR REPLACE MACRO {{s}}.regnamespace_in(t) AS (SELECT m_n.oid FROM {{s}}.pg_namespace m_n WHERE m_n.nspname = t);
             CREATE OR REPLACE MACRO {{s}}.regrole_in(t) AS {{Owner}}::UINTEGER;
             CREATE OR REPLACE MACRO {{i}}._pg_expandarray(a) AS unnest(list_transform(a, (x, n) -> {'x': x, 'n': n}));
             """;

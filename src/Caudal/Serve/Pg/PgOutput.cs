@@ -118,13 +118,29 @@ internal sealed class PgOutput(Stream stream)
         _messageStart = -1;
     }
 
-    /// <summary>The one field written since the buffer was last empty, as text; the buffer is emptied.</summary>
-    public string TakeField()
+    /// <summary>Turns the DataRow field written at <paramref name="at"/> into a COPY field in place: NULL as <c>\N</c>
+    /// (text) or nothing (CSV), the value escaped (text) or quoted (CSV) when it must be.</summary>
+    public void FieldToCopy(int at, bool csv, char delimiter)
     {
-        var n = BinaryPrimitives.ReadInt32BigEndian(_buffer);
-        var text = Encoding.UTF8.GetString(_buffer, 4, n);
-        _length = 0;
-        return text;
+        var n = BinaryPrimitives.ReadInt32BigEndian(_buffer.AsSpan(at));
+        _length = at;
+        if (n < 0)
+        {
+            if (!csv) Bytes("\\N"u8);
+            return;
+        }
+        var value = _buffer.AsSpan(at + 4, n);
+        var plain = csv
+            ? n > 0 && value.IndexOfAny((byte)delimiter, (byte)'"', (byte)'\n') < 0 && value.IndexOf((byte)'\r') < 0 && value[0] != ' ' && value[^1] != ' '
+            : value.IndexOfAny((byte)'\\', (byte)'\t', (byte)'\n') < 0 && value.IndexOf((byte)'\r') < 0 && value.IndexOf((byte)delimiter) < 0;
+        if (plain)
+        {
+            value.CopyTo(_buffer.AsSpan(at));
+            _length = at + n;
+            return;
+        }
+        var text = Encoding.UTF8.GetString(value);
+        Utf8(csv ? PgSession.CsvField(text, delimiter) : PgSession.CopyText(text).Replace(delimiter.ToString(), "\\" + delimiter, StringComparison.Ordinal));
     }
 
     private void Ensure(int count)

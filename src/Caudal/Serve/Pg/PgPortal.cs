@@ -25,6 +25,11 @@ internal sealed class PgPortal(PgPrepared statement, object?[] parameters, short
     public bool Done { get; set; }
     public PgLakeEngine? Engine { get; set; }
 
+    /// <summary>A cursor declared WITH HOLD: it outlives its transaction.</summary>
+    public bool Hold { get; init; }
+
+    public bool HasFormats => resultFormats.Length > 0;
+
     /// <summary>Column <paramref name="i"/>'s format: one code for all, or one per column (0 text, 1 binary).</summary>
     public bool Binary(int i) => resultFormats.Length switch
     {

@@ -111,7 +111,15 @@ internal sealed partial class PgSession
             RowDescription(probe);
             return;
         }
-        if (!_portals.TryGetValue(name, out var portal)) throw new PgError("34000", $"portal \"{name}\" does not exist");
+        // A cursor (DECLARE) is a portal too, under its own name.
+        if (!_portals.TryGetValue(name, out var portal) && !_cursors.TryGetValue(name, out portal))
+            throw new PgError("34000", $"portal \"{name}\" does not exist");
+        if (portal.Statement.Command == "FETCH")
+        {
+            var cursor = Cursor(portal.Statement);
+            RowDescription(cursor.Columns!, portal.HasFormats ? portal.Binary : cursor.Binary);
+            return;
+        }
         if (!portal.Statement.IsQuery)
         {
             NoData();
@@ -140,7 +148,7 @@ internal sealed partial class PgSession
         var kind = (char)message.Byte();
         var name = message.CString();
         if (kind == 'S') _prepared.Remove(name);
-        else if (_portals.Remove(name, out var portal)) portal.Dispose();
+        else if (_portals.Remove(name, out var portal) || _cursors.Remove(name, out portal)) portal.Dispose();
         _output.Begin('3');
         _output.End();
     }
@@ -165,7 +173,7 @@ internal sealed partial class PgSession
             await SendRowsAsync(portal, maxRows, ct);
             return;
         }
-        await UtilityAsync(statement, ct);
+        await UtilityAsync(portal, describe, ct);
     }
 
     /// <summary>Starts a query: rewritten, checked by the sandbox's rules, then run on the session's engine.</summary>
@@ -184,40 +192,65 @@ internal sealed partial class PgSession
         foreach (var value in portal.Parameters) command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
         portal.Command = command;
         portal.Engine = engine;
-        portal.Reader = await RunEngineAsync(command, () => command.ExecuteReader(), sql == statement.Sql, statement.Sql, ct);
+        portal.Reader = RunEngine(command, () => command.ExecuteReader(), sql == statement.Sql, statement.Sql, ct);
         portal.Columns = PgColumn.Of(portal.Reader);
     }
 
     /// <summary>Runs engine work under the statement timeout and the session's cancel key.</summary>
-    private async Task<T> RunEngineAsync<T>(DuckDBCommand command, Func<T> work, bool positionsHold, string statement, CancellationToken ct)
+    private T RunEngine<T>(DuckDBCommand command, Func<T> work, bool positionsHold, string statement, CancellationToken ct)
     {
-        _cancelReason = null;
-        _running = command;
-        var timeout = server.StatementTimeout(_settings);
-        using var deadline = new CancellationTokenSource(timeout);
-        await using var onTimeout = deadline.Token.Register(() => Cancel("canceling statement due to statement timeout"));
-        await using var onStop = ct.Register(() => Cancel("terminating connection due to administrator command"));
+        using var _ = Running(command, ct);
         try
         {
             return work();
         }
-        catch (Exception e) when (_cancelReason is { } reason && !ct.IsCancellationRequested && e is DuckDBException or OperationCanceledException)
+        catch (Exception e) when (e is DuckDBException or OperationCanceledException)
         {
-            throw new PgError("57014", reason);
-        }
-        catch (DuckDBException e)
-        {
-            throw PgError.FromEngine(e, statement, positionsHold);
-        }
-        finally
-        {
-            _running = null;
+            throw Translate(e, statement, positionsHold, ct);
         }
     }
 
-    private void RowDescription(PgPortal portal)
+    /// <summary>While a statement runs, a CancelRequest, the statement timeout or the server stopping interrupts it.</summary>
+    private StatementRun Running(DuckDBCommand command, CancellationToken ct)
     {
-        var columns = portal.Columns!;
+        _cancelReason = null;
+        _running = command;
+        return new StatementRun(this, server.StatementTimeout(_settings), ct);
+    }
+
+    private sealed class StatementRun : IDisposable
+    {
+        private readonly PgSession _session;
+        private readonly CancellationTokenSource _deadline;
+        private readonly CancellationTokenRegistration _onTimeout, _onStop;
+
+        public StatementRun(PgSession session, TimeSpan timeout, CancellationToken ct)
+        {
+            _session = session;
+            _deadline = new CancellationTokenSource(timeout);
+            _onTimeout = _deadline.Token.Register(() => session.Cancel("canceling statement due to statement timeout"));
+            _onStop = ct.Register(() => session.Cancel("terminating connection due to administrator command"));
+        }
+
+        public void Dispose()
+        {
+            _onTimeout.Dispose();
+            _onStop.Dispose();
+            _deadline.Dispose();
+            _session._running = null;
+        }
+    }
+
+    /// <summary>An engine failure as the client sees it: 57014 when the statement was cancelled or timed out.</summary>
+    private Exception Translate(Exception e, string statement, bool positionsHold, CancellationToken ct) =>
+        _cancelReason is { } reason && !ct.IsCancellationRequested ? new PgError("57014", reason)
+        : e is DuckDBException engine ? PgError.FromEngine(engine, statement, positionsHold)
+        : e;
+
+    private void RowDescription(PgPortal portal) => RowDescription(portal.Columns!, portal.Binary);
+
+    private void RowDescription(PgColumn[] columns, Func<int, bool> binary)
+    {
         _output.Begin('T');
         _output.Int16((short)columns.Length);
         for (var i = 0; i < columns.Length; i++)
@@ -228,7 +261,7 @@ internal sealed partial class PgSession
             _output.Int32((int)columns[i].Type.Oid);
             _output.Int16(columns[i].Type.Length);
             _output.Int32(columns[i].TypeMod);
-            _output.Int16(portal.Binary(i) ? (short)1 : (short)0);
+            _output.Int16(binary(i) ? (short)1 : (short)0);
         }
         _output.End();
     }
@@ -239,19 +272,29 @@ internal sealed partial class PgSession
         var columns = portal.Columns!;
         var writers = columns.Select((c, i) => portal.Binary(i) ? c.Binary : c.Text).ToArray();
         long sent = 0;
-        while (maxRows <= 0 || sent < maxRows)
+        using (Running(portal.Command!, ct))
         {
-            if (portal.Done || !await RunEngineAsync(portal.Command!, reader.Read, false, portal.Statement.Sql, ct))
+            try
             {
-                portal.Done = true;
-                break;
+                while (maxRows <= 0 || sent < maxRows)
+                {
+                    if (portal.Done || !reader.Read())
+                    {
+                        portal.Done = true;
+                        break;
+                    }
+                    _output.Begin('D');
+                    _output.Int16((short)columns.Length);
+                    for (var i = 0; i < writers.Length; i++) writers[i](reader, i, _output);
+                    _output.End();
+                    sent++;
+                    await _output.MaybeFlushAsync(ct);
+                }
             }
-            _output.Begin('D');
-            _output.Int16((short)columns.Length);
-            for (var i = 0; i < writers.Length; i++) writers[i](reader, i, _output);
-            _output.End();
-            sent++;
-            await _output.MaybeFlushAsync(ct);
+            catch (Exception e) when (e is DuckDBException or OperationCanceledException)
+            {
+                throw Translate(e, portal.Statement.Sql, false, ct);
+            }
         }
         portal.Sent += sent;
         if (!portal.Done)
@@ -276,8 +319,9 @@ internal sealed partial class PgSession
     }
 
     /// <summary>The statements the session answers itself.</summary>
-    private async Task UtilityAsync(PgPrepared statement, CancellationToken ct)
+    private async Task UtilityAsync(PgPortal portal, bool describe, CancellationToken ct)
     {
+        var statement = portal.Statement;
         var words = statement.Words;
         switch (statement.Command)
         {
@@ -290,9 +334,12 @@ internal sealed partial class PgSession
                 if (_transaction == 'I') Notice("there is no transaction in progress");
                 var rolledBack = statement.Command is "ROLLBACK" or "ABORT" || _transaction == 'E';
                 _transaction = 'I';
-                foreach (var cursor in _cursors.Values) cursor.Dispose();
-                foreach (var name in _cursors.Keys) _portals.Remove("\0cursor:" + name);
-                _cursors.Clear();
+                // Cursors end with their transaction, except those declared WITH HOLD.
+                foreach (var (name, cursor) in _cursors.Where(c => !c.Value.Hold).ToList())
+                {
+                    cursor.Dispose();
+                    _cursors.Remove(name);
+                }
                 CommandComplete(rolledBack ? "ROLLBACK" : "COMMIT");
                 return;
             case "SAVEPOINT" or "RELEASE":
@@ -305,12 +352,16 @@ internal sealed partial class PgSession
             case "RESET":
                 var target = words.Count > 1 ? words[1] : "";
                 if (target == "ALL")
-                    foreach (var (name, _) in _settings.All.ToList()) _settings.Set(name, null);
+                    foreach (var (name, _) in _settings.All.ToList())
+                    {
+                        if (_settings.Set(name, null) == null) SettingChanged(name);
+                    }
                 else if (_settings.Set(target, null) is { } refused) throw new PgError(refused.Code, refused.Message);
+                else SettingChanged(_settings.NameOf(target)!);
                 CommandComplete("RESET");
                 return;
             case "DISCARD":
-                foreach (var portal in _portals.Values) portal.Dispose();
+                foreach (var open in _portals.Values.Concat(_cursors.Values).Where(p => p != portal)) open.Dispose();
                 _portals.Clear();
                 _cursors.Clear();
                 _prepared.Clear();
@@ -324,10 +375,10 @@ internal sealed partial class PgSession
                 CommandComplete(which == "ALL" ? "DEALLOCATE ALL" : "DEALLOCATE");
                 return;
             case "DECLARE":
-                await DeclareAsync(statement, ct);
+                await DeclareAsync(portal, ct);
                 return;
             case "FETCH" or "MOVE":
-                await FetchAsync(statement, ct);
+                await FetchAsync(portal, describe, ct);
                 return;
             case "CLOSE":
                 var cursorName = words.Count > 1 ? words[1] : "";
@@ -381,7 +432,15 @@ internal sealed partial class PgSession
         string? setting = value.Equals("DEFAULT", StringComparison.OrdinalIgnoreCase) || value.Length == 0 ? null : value;
         if (name.Equals("search_path", StringComparison.OrdinalIgnoreCase) && setting != null) setting = setting.Replace(",", ", ", StringComparison.Ordinal);
         if (_settings.Set(name, setting) is { } refused) throw new PgError(refused.Code, refused.Message);
-        var known = _settings.NameOf(name)!;
+        SettingChanged(_settings.NameOf(name)!);
+
+        static string Unquote(string token) =>
+            token.StartsWith('\'') ? token[1..^1].Replace("''", "'", StringComparison.Ordinal) : token;
+    }
+
+    /// <summary>A parameter set or reset: the catalog's pg_settings follows, and the client is told of the ones it tracks.</summary>
+    private void SettingChanged(string known)
+    {
         if (_engine != null)
         {
             using var update = _engine.Connection.CreateCommand();
@@ -397,10 +456,13 @@ internal sealed partial class PgSession
             _output.CString(_settings.Get(known)!);
             _output.End();
         }
+    }
 
-        static string Unquote(string token) =>
-            token.StartsWith('\'') ? token[1..^1].Replace("''", "'", StringComparison.Ordinal)
-            : token.StartsWith('"') ? token : token;
+    /// <summary>The cursor a FETCH or MOVE names (its last word).</summary>
+    private PgPortal Cursor(PgPrepared statement)
+    {
+        var name = CursorName(statement, PgSql.Tokens(statement.Sql).Count(t => t.Significant) - 1);
+        return _cursors.TryGetValue(name, out var cursor) ? cursor : throw new PgError("34000", $"cursor \"{name}\" does not exist");
     }
 
     private static string CursorName(PgPrepared statement, int index)
@@ -411,26 +473,32 @@ internal sealed partial class PgSession
     }
 
     /// <summary><c>DECLARE name [BINARY] [NO SCROLL] CURSOR [WITH|WITHOUT HOLD] FOR query</c>: a portal read by FETCH.</summary>
-    private async Task DeclareAsync(PgPrepared statement, CancellationToken ct)
+    private async Task DeclareAsync(PgPortal declare, CancellationToken ct)
     {
+        var statement = declare.Statement;
         var tokens = PgSql.Tokens(statement.Sql).Where(t => t.Significant).ToList();
         var forAt = tokens.FindIndex(t => t.Kind == PgSql.Kind.Word && t.Text(statement.Sql).Equals("FOR", StringComparison.OrdinalIgnoreCase));
         if (forAt < 0) throw new PgError("42601", "syntax error: DECLARE name CURSOR FOR query");
         var options = tokens.Take(forAt).Select(t => t.Text(statement.Sql).ToUpperInvariant()).ToList();
-        if (!options.Contains("HOLD") && _transaction == 'I') throw new PgError("25P01", "DECLARE CURSOR can only be used in transaction blocks");
+        if (!(options.Contains("HOLD") && !options.Contains("WITHOUT")) && _transaction == 'I') throw new PgError("25P01", "DECLARE CURSOR can only be used in transaction blocks");
         var name = CursorName(statement, 1);
         if (_cursors.ContainsKey(name)) throw new PgError("42P03", $"cursor \"{name}\" already exists");
         var query = Prepare(statement.Sql[tokens[forAt + 1].Start..], []);
         if (!query.IsQuery) throw new PgError("42601", "DECLARE CURSOR must be followed by a query");
-        var portal = new PgPortal(query, [], options.Contains("BINARY") ? [1] : []);
+        // The query keeps the DECLARE's parameters ($1… bound with it, as psycopg's server-side cursors send them).
+        var portal = new PgPortal(query with { ParameterTypes = statement.ParameterTypes }, declare.Parameters, options.Contains("BINARY") ? [1] : [])
+        {
+            Hold = options.Contains("HOLD") && !options.Contains("WITHOUT"),
+        };
         await OpenAsync(portal, ct);
         _cursors[name] = portal;
         CommandComplete("DECLARE CURSOR");
     }
 
     /// <summary><c>FETCH [NEXT | FORWARD [n|ALL] | n | ALL] [FROM|IN] name</c>, and MOVE (the same without the rows).</summary>
-    private async Task FetchAsync(PgPrepared statement, CancellationToken ct)
+    private async Task FetchAsync(PgPortal fetch, bool describe, CancellationToken ct)
     {
+        var statement = fetch.Statement;
         var tokens = PgSql.Tokens(statement.Sql).Where(t => t.Significant).Select(t => t.Text(statement.Sql)).ToList();
         long count = 1;
         var at = 1;
@@ -457,28 +525,39 @@ internal sealed partial class PgSession
                 throw new PgError("55000", "cursor can only scan forward");
             else break;
         }
-        var name = CursorName(statement, tokens.Count - 1);
-        if (!_cursors.TryGetValue(name, out var cursor)) throw new PgError("34000", $"cursor \"{name}\" does not exist");
+        var cursor = Cursor(statement);
         var move = statement.Command == "MOVE";
-        if (!move) RowDescription(cursor);
+        // Through the extended protocol the FETCH's own Bind says text or binary; otherwise the DECLARE did (BINARY).
+        Func<int, bool> binary = fetch.HasFormats ? fetch.Binary : cursor.Binary;
+        if (!move && describe) RowDescription(cursor.Columns!, binary);
         long done = 0;
-        var writers = cursor.Columns!.Select((c, i) => cursor.Binary(i) ? c.Binary : c.Text).ToArray();
-        while (done < count && !cursor.Done)
+        var writers = cursor.Columns!.Select((c, i) => binary(i) ? c.Binary : c.Text).ToArray();
+        using (Running(cursor.Command!, ct))
         {
-            if (!await RunEngineAsync(cursor.Command!, cursor.Reader!.Read, false, cursor.Statement.Sql, ct))
+            try
             {
-                cursor.Done = true;
-                break;
+                while (done < count && !cursor.Done)
+                {
+                    if (!cursor.Reader!.Read())
+                    {
+                        cursor.Done = true;
+                        break;
+                    }
+                    if (!move)
+                    {
+                        _output.Begin('D');
+                        _output.Int16((short)writers.Length);
+                        for (var i = 0; i < writers.Length; i++) writers[i](cursor.Reader, i, _output);
+                        _output.End();
+                        await _output.MaybeFlushAsync(ct);
+                    }
+                    done++;
+                }
             }
-            if (!move)
+            catch (Exception e) when (e is DuckDBException or OperationCanceledException)
             {
-                _output.Begin('D');
-                _output.Int16((short)writers.Length);
-                for (var i = 0; i < writers.Length; i++) writers[i](cursor.Reader, i, _output);
-                _output.End();
-                await _output.MaybeFlushAsync(ct);
+                throw Translate(e, cursor.Statement.Sql, false, ct);
             }
-            done++;
         }
         CommandComplete($"{statement.Command} {done}");
     }
@@ -537,28 +616,39 @@ internal sealed partial class PgSession
             _output.Int16((short)columns.Length);
             foreach (var _ in columns) _output.Int16(0);
             _output.End();
-            var line = new StringBuilder();
             if (header)
             {
-                line.AppendJoin(delimiter, columns.Select(c => csv ? CsvField(c.Name, delimiter) : CopyText(c.Name)));
-                CopyData(line.Append('\n').ToString());
+                _output.Begin('d');
+                _output.Utf8(string.Join(delimiter, columns.Select(c => csv ? CsvField(c.Name, delimiter) : CopyText(c.Name))) + "\n");
+                _output.End();
             }
             var reader = portal.Reader!;
-            var served = new PgRowText(reader, columns);
+            var writers = columns.Select(c => c.Text).ToArray();
             long rows = 0;
-            while (await RunEngineAsync(portal.Command!, reader.Read, false, query, ct))
+            using (Running(portal.Command!, ct))
             {
-                line.Clear();
-                for (var i = 0; i < columns.Length; i++)
+                try
                 {
-                    if (i > 0) line.Append(delimiter);
-                    var value = served[i];
-                    if (value == null) line.Append(csv ? "" : "\\N");
-                    else line.Append(csv ? CsvField(value, delimiter) : CopyText(value));
+                    while (reader.Read())
+                    {
+                        _output.Begin('d');
+                        for (var i = 0; i < writers.Length; i++)
+                        {
+                            if (i > 0) _output.Byte((byte)delimiter);
+                            var at = _output.Position;
+                            writers[i](reader, i, _output);
+                            _output.FieldToCopy(at, csv, delimiter);
+                        }
+                        _output.Byte((byte)'\n');
+                        _output.End();
+                        rows++;
+                        await _output.MaybeFlushAsync(ct);
+                    }
                 }
-                CopyData(line.Append('\n').ToString());
-                rows++;
-                await _output.MaybeFlushAsync(ct);
+                catch (Exception e) when (e is DuckDBException or OperationCanceledException)
+                {
+                    throw Translate(e, query, false, ct);
+                }
             }
             _output.Begin('c');
             _output.End();
@@ -570,21 +660,14 @@ internal sealed partial class PgSession
         }
     }
 
-    private void CopyData(string text)
-    {
-        _output.Begin('d');
-        _output.Utf8(text);
-        _output.End();
-    }
-
-    private static string CopyText(string value)
+    internal static string CopyText(string value)
     {
         if (value.AsSpan().IndexOfAny("\\\t\n\r") < 0) return value;
         return value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal)
             .Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
     }
 
-    private static string CsvField(string value, char delimiter) =>
+    internal static string CsvField(string value, char delimiter) =>
         value.Length == 0 || value.Contains(delimiter) || value.AsSpan().IndexOfAny("\"\r\n") >= 0 || value.StartsWith(' ') || value.EndsWith(' ')
             ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
             : value;
@@ -650,21 +733,5 @@ internal sealed partial class PgSession
         var message = await _input.ReadAsync(ct) ?? throw new EndOfStreamException();
         if (message.Type != 'p') throw new PgProtocolException($"expected a password message, got '{message.Type}'");
         return message;
-    }
-}
-
-/// <summary>The current row's values as PostgreSQL's text format (for COPY).</summary>
-internal sealed class PgRowText(DuckDBDataReader reader, PgColumn[] columns)
-{
-    private readonly PgOutput _scratch = new(Stream.Null);
-
-    public string? this[int i]
-    {
-        get
-        {
-            if (reader.IsDBNull(i)) return null;
-            columns[i].Text(reader, i, _scratch);
-            return _scratch.TakeField();
-        }
     }
 }

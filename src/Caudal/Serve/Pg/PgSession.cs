@@ -183,10 +183,11 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
                         Close(message);
                         break;
                     case 'S':
-                        foreach (var unnamed in _portals.Where(p => !_cursors.ContainsValue(p.Value)).Select(p => p.Key).ToList())
+                        // Outside a transaction block Sync ends the implicit transaction, and its portals with it.
+                        if (_transaction == 'I')
                         {
-                            _portals[unnamed].Dispose();
-                            _portals.Remove(unnamed);
+                            foreach (var portal in _portals.Values) portal.Dispose();
+                            _portals.Clear();
                         }
                         ReadyForQuery();
                         break;

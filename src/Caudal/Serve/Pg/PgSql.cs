@@ -26,6 +26,17 @@ internal static class PgSql
     private static readonly HashSet<string> Keywords = ["WHERE", "JOIN", "LEFT", "RIGHT", "INNER", "FULL", "CROSS", "ON", "AS", "GROUP", "ORDER",
         "LIMIT", "UNION", "EXCEPT", "INTERSECT", "HAVING", "WINDOW", "OFFSET", "FETCH", "FOR", "NATURAL", "USING", "WITH"];
 
+    /// <summary>PostgreSQL functions the engine has under another name, with the same arguments.</summary>
+    private static readonly Dictionary<string, string> Renamed = new()
+    {
+        ["json_build_object"] = "json_object",
+        ["jsonb_build_object"] = "json_object",
+        ["json_agg"] = "json_group_array",
+        ["jsonb_agg"] = "json_group_array",
+        ["json_object_agg"] = "json_group_object",
+        ["jsonb_object_agg"] = "json_group_object",
+    };
+
     /// <summary>The statements of a query string, each without its semicolon; empty ones are left out.</summary>
     public static List<string> Split(string sql)
     {
@@ -124,6 +135,8 @@ internal static class PgSql
                 replacement = $"{CatalogSchema}.{function}({t.Text(statement)})";
                 end = significant[last].Start + significant[last].Length;
             }
+            else if (t.Kind == Kind.Word && Is(k + 1, "(") && Renamed.TryGetValue(word!, out var renamed))
+                replacement = renamed;
             else if (word is "current_user" or "session_user" or "current_role" && t.Kind == Kind.Word && !Is(k + 1, "(") && !Is(k - 1, "."))
                 replacement = $"{CatalogSchema}.current_user()";
             else if (word is "current_schema" or "current_catalog" && t.Kind == Kind.Word && !Is(k + 1, "(") && !Is(k - 1, "."))

@@ -72,28 +72,55 @@ internal sealed class PgColumn
 
     private static PgColumn For(string name, string duckType, Type clr, int precision, int scale) => duckType switch
     {
-        "Boolean" => Scalar(name, PgType.Bool, (r, i) => r.GetBoolean(i)),
-        "TinyInt" => Scalar(name, PgType.Int2, (r, i) => (short)r.GetFieldValue<sbyte>(i)),
-        "UTinyInt" => Scalar(name, PgType.Int2, (r, i) => (short)r.GetByte(i)),
-        "SmallInt" => Scalar(name, PgType.Int2, (r, i) => r.GetInt16(i)),
-        "USmallInt" => Scalar(name, PgType.Int4, (r, i) => (int)r.GetFieldValue<ushort>(i)),
-        "Integer" => Scalar(name, PgType.Int4, (r, i) => r.GetInt32(i)),
-        "UInteger" => Scalar(name, PgType.Int8, (r, i) => (long)r.GetFieldValue<uint>(i)),
-        "BigInt" => Scalar(name, PgType.Int8, (r, i) => r.GetInt64(i)),
+        "Boolean" => Typed(name, PgType.Bool, (r, i) => r.GetBoolean(i), (o, v) => o.Field(v ? "t" : "f"), (o, v) => { o.Int32(1); o.Byte(v ? (byte)1 : (byte)0); }),
+        "TinyInt" => Int2(name, (r, i) => r.GetFieldValue<sbyte>(i)),
+        "UTinyInt" => Int2(name, (r, i) => r.GetByte(i)),
+        "SmallInt" => Int2(name, (r, i) => r.GetInt16(i)),
+        "USmallInt" => Int4(name, (r, i) => r.GetFieldValue<ushort>(i)),
+        "Integer" => Int4(name, (r, i) => r.GetInt32(i)),
+        "UInteger" => Typed(name, PgType.Oid_, (r, i) => r.GetFieldValue<uint>(i), (o, v) => PgValues.Utf8Field(v, o), (o, v) => { o.Int32(4); o.Int32(unchecked((int)v)); }),
+        "BigInt" => Typed(name, PgType.Int8, (r, i) => r.GetInt64(i), (o, v) => PgValues.Utf8Field(v, o), (o, v) => { o.Int32(8); o.Int64(v); }),
         "UBigInt" or "HugeInt" or "UHugeInt" => Scalar<object>(name, PgType.Numeric, (r, i) => r.GetValue(i) is var v && v is BigInteger b ? b : Convert.ToDecimal(v, CultureInfo.InvariantCulture)),
-        "Float" => Scalar(name, PgType.Float4, (r, i) => r.GetFloat(i)),
-        "Double" => Scalar(name, PgType.Float8, (r, i) => r.GetDouble(i)),
-        "Decimal" => Scalar(name, PgType.Numeric, (r, i) => r.GetDecimal(i), precision >= 0 ? ((precision << 16) | scale) + 4 : -1),
-        "Varchar" or "Enum" => Scalar(name, PgType.Text, (r, i) => r.GetString(i)),
-        "Date" => Scalar(name, PgType.Date, (r, i) => r.GetFieldValue<DateOnly>(i)),
+        "Float" => Typed(name, PgType.Float4, (r, i) => r.GetFloat(i), (o, v) => PgValues.FloatField(v, o), (o, v) => { o.Int32(4); o.Int32(BitConverter.SingleToInt32Bits(v)); }),
+        "Double" => Typed(name, PgType.Float8, (r, i) => r.GetDouble(i), (o, v) => PgValues.FloatField(v, o), (o, v) => { o.Int32(8); o.Int64(BitConverter.DoubleToInt64Bits(v)); }),
+        "Decimal" => Typed(name, PgType.Numeric, (r, i) => r.GetDecimal(i), (o, v) => PgValues.Utf8Field(v, o), (o, v) => PgValues.WriteBinary(v, PgType.Numeric, o),
+            precision >= 0 ? ((precision << 16) | scale) + 4 : -1),
+        "Varchar" or "Enum" => Typed(name, PgType.Text, (r, i) => r.GetString(i), (o, v) => o.Field(v), (o, v) => o.Field(v)),
+        "Date" => Typed(name, PgType.Date, (r, i) => r.GetFieldValue<DateOnly>(i), PgValues.DateField, (o, v) => PgValues.WriteBinary(v, PgType.Date, o)),
         "Time" => Scalar(name, PgType.Time, (r, i) => r.GetFieldValue<TimeOnly>(i)),
-        "Timestamp" or "TimestampS" or "TimestampMs" or "TimestampNs" => Scalar(name, PgType.Timestamp, (r, i) => r.GetDateTime(i)),
-        "TimestampTz" => Scalar(name, PgType.TimestampTz, (r, i) => new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(i), DateTimeKind.Utc))),
+        "Timestamp" or "TimestampS" or "TimestampMs" or "TimestampNs" => Typed(name, PgType.Timestamp, (r, i) => r.GetDateTime(i),
+            (o, v) => PgValues.TimestampField(v, false, o), (o, v) => PgValues.WriteBinary(v, PgType.Timestamp, o)),
+        "TimestampTz" => Typed(name, PgType.TimestampTz, (r, i) => r.GetDateTime(i), (o, v) => PgValues.TimestampField(v, true, o),
+            (o, v) => PgValues.WriteBinary(v, PgType.Timestamp, o)),
         "Interval" => Scalar(name, PgType.Interval, (r, i) => r.GetFieldValue<DuckDBInterval>(i)),
         "Blob" => Scalar(name, PgType.Bytea, (r, i) => Bytes(r, i)),
         "Uuid" => Scalar(name, PgType.Uuid, (r, i) => r.GetGuid(i)),
         "List" or "Array" when ElementType(clr) is { } element => Array(name, element, clr),
         _ => Scalar(name, PgType.Json, (r, i) => new PgJson(JsonSerializer.Serialize(r.GetValue(i)))),
+    };
+
+    private static PgColumn Int2<T>(string name, Func<DuckDBDataReader, int, T> get) where T : IConvertible =>
+        Typed(name, PgType.Int2, (r, i) => Convert.ToInt16(get(r, i), CultureInfo.InvariantCulture), (o, v) => PgValues.Utf8Field(v, o), (o, v) => { o.Int32(2); o.Int16(v); });
+
+    private static PgColumn Int4<T>(string name, Func<DuckDBDataReader, int, T> get) where T : IConvertible =>
+        Typed(name, PgType.Int4, (r, i) => Convert.ToInt32(get(r, i), CultureInfo.InvariantCulture), (o, v) => PgValues.Utf8Field(v, o), (o, v) => { o.Int32(4); o.Int32(v); });
+
+    /// <summary>A column whose values are read and written without boxing (the common types: every row pays for it).</summary>
+    private static PgColumn Typed<T>(string name, PgType type, Func<DuckDBDataReader, int, T> get, Action<PgOutput, T> text, Action<PgOutput, T> binary, int typeMod = -1) => new()
+    {
+        Name = name,
+        Type = type,
+        TypeMod = typeMod,
+        Text = (r, i, o) =>
+        {
+            if (r.IsDBNull(i)) o.Int32(-1);
+            else text(o, get(r, i));
+        },
+        Binary = (r, i, o) =>
+        {
+            if (r.IsDBNull(i)) o.Int32(-1);
+            else binary(o, get(r, i));
+        },
     };
 
     private static PgType? ElementType(Type clr)
@@ -186,10 +213,65 @@ internal static class PgValues
         }
     }
 
-    private static void Utf8Field<T>(T value, PgOutput o) where T : IUtf8SpanFormattable
+    public static void Utf8Field<T>(T value, PgOutput o) where T : IUtf8SpanFormattable
     {
-        var span = o.Reserve(4 + 24);
+        var span = o.Reserve(4 + 40);
+        if (!value.TryFormat(span[4..], out var n, default, CultureInfo.InvariantCulture))
+        {
+            o.Field(value.ToString() ?? "");
+            return;
+        }
+        BinaryPrimitives.WriteInt32BigEndian(span, n);
+        o.Advance(4 + n);
+    }
+
+    /// <summary>A float as PostgreSQL 12+ prints it: the shortest digits that read back the same ("1e+20", "Infinity").</summary>
+    public static void FloatField<T>(T value, PgOutput o) where T : IUtf8SpanFormattable
+    {
+        var span = o.Reserve(4 + 40);
         value.TryFormat(span[4..], out var n, default, CultureInfo.InvariantCulture);
+        var digits = span.Slice(4, n);
+        var e = digits.IndexOf((byte)'E');
+        if (e >= 0) digits[e] = (byte)'e';
+        BinaryPrimitives.WriteInt32BigEndian(span, n);
+        o.Advance(4 + n);
+    }
+
+    public static void DateField(PgOutput o, DateOnly value)
+    {
+        var span = o.Reserve(4 + 16);
+        value.TryFormat(span[4..], out var n, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+        BinaryPrimitives.WriteInt32BigEndian(span, n);
+        o.Advance(4 + n);
+    }
+
+    /// <summary>"2020-01-02 03:04:05.123456" (fraction without its trailing zeros), then "+00" for timestamptz.</summary>
+    public static void TimestampField(DateTime value, bool zone, PgOutput o)
+    {
+        var span = o.Reserve(4 + 40);
+        value.TryFormat(span[4..], out var n, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var micros = value.Ticks % TimeSpan.TicksPerSecond / 10;
+        if (micros != 0)
+        {
+            span[4 + n++] = (byte)'.';
+            var digits = 6;
+            while (micros % 10 == 0)
+            {
+                micros /= 10;
+                digits--;
+            }
+            for (var d = digits - 1; d >= 0; d--)
+            {
+                span[4 + n + d] = (byte)('0' + micros % 10);
+                micros /= 10;
+            }
+            n += digits;
+        }
+        if (zone)
+        {
+            "+00"u8.CopyTo(span[(4 + n)..]);
+            n += 3;
+        }
         BinaryPrimitives.WriteInt32BigEndian(span, n);
         o.Advance(4 + n);
     }
