@@ -37,8 +37,26 @@ public sealed class DuckDbEngine : IEngine
 
     /// <param name="keep">Only the data files it accepts are read (partition pruning); null: every file.</param>
     /// <param name="rowIdentity">Add <see cref="FileColumn"/> and <see cref="RowColumn"/> to the view.</param>
-    internal async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, Func<AddFile, bool>? keep, bool rowIdentity, CancellationToken ct = default)
+    internal async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, Func<AddFile, bool>? keep, bool rowIdentity, CancellationToken ct = default) =>
+        Mount(await MountedViewAsync(id, table, snapshot, keep, rowIdentity, ct));
+
+    /// <summary>A table version as a view: its definition and the data files it reads. Working it out reads the files'
+    /// footers; a server that mounts the same version again and again (a PostgreSQL session each) keeps it.</summary>
+    internal sealed record MountedView(TableId Id, string Definition, IReadOnlyList<string> Files);
+
+    /// <summary>Creates a view worked out before (by this engine or another on the same machine).</summary>
+    internal void Mount(MountedView view)
     {
+        foreach (var file in view.Files) _mountedFiles.Add(file);
+        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {view.Id.ZoneName}.{Sql.Ident(view.Id.Name)} AS {view.Definition}");
+    }
+
+    internal Task<MountedView> MountedViewAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default) =>
+        MountedViewAsync(id, table, snapshot, keep: null, rowIdentity: false, ct);
+
+    private async Task<MountedView> MountedViewAsync(TableId id, DeltaTable table, Snapshot snapshot, Func<AddFile, bool>? keep, bool rowIdentity, CancellationToken ct)
+    {
+        var mounted = new List<string>();
         var schema = snapshot.Schema;
         var partitions = snapshot.Metadata.PartitionColumns;
         var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
@@ -51,7 +69,7 @@ public sealed class DuckDbEngine : IEngine
             {
                 var local = await LocalFileAsync(table, file, ct);
                 paths.Add(local);
-                _mountedFiles.Add(local);
+                mounted.Add(local);
                 // Local and cached paths both end with the file's key: what is before it is the same for every file.
                 prefix = local.Length - $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}".Length;
             }
@@ -84,7 +102,7 @@ public sealed class DuckDbEngine : IEngine
             ? string.Join("\nUNION ALL\n", groups)
             : "SELECT " + string.Join(", ", schema.Fields.Select(f => $"NULL::{DeltaTypes.ToDuck(f.Type)} AS {Sql.Ident(f.Name)}")) +
               (rowIdentity ? $", NULL::VARCHAR AS {FileColumn}, NULL::BIGINT AS {RowColumn}" : "") + " WHERE false";
-        ParquetOutput.Execute(_connection, $"CREATE OR REPLACE VIEW {id.ZoneName}.{Sql.Ident(id.Name)} AS {body}");
+        return new MountedView(id, body, mounted);
     }
 
     /// <summary>Makes the changes <paramref name="sets"/> hold queryable as <paramref name="id"/>: the table's columns

@@ -31,6 +31,8 @@ internal static class PgCatalog
         foreach (var (name, columns) in PgCatalogTables.Information) sql.Append($"CREATE OR REPLACE TABLE {PgSql.InformationSchema}.{name} ({columns});\n");
         Execute(connection, sql.ToString());
         var rows = new Rows(connection);
+        var descriptions = new Dictionary<uint, string>();
+        var namespaces = new Dictionary<uint, string>();
 
         rows.Add("pg_namespace", [PgCatalogNamespace, "pg_catalog", Owner, null], [PublicNamespace, "public", Owner, null], [InformationNamespace, "information_schema", Owner, null]);
         foreach (var zone in Enum.GetValues<Zone>()) rows.Add("pg_namespace", [ZoneNamespace(zone), TableId.ZoneNames[(int)zone], Owner, null]);
@@ -50,8 +52,12 @@ internal static class PgCatalog
         // The catalog's own relations, with PostgreSQL's OIDs where clients write them ('pg_class'::regclass).
         uint own = 12000;
         foreach (var name in PgCatalogTables.Catalog.Keys)
-            rows.Add("pg_class", Class(WellKnown.GetValueOrDefault(name, own++), name, PgCatalogNamespace, name is "pg_tables" or "pg_views" or "pg_matviews" or "pg_indexes" or
+        {
+            var relation = WellKnown.GetValueOrDefault(name, own++);
+            namespaces[relation] = "pg_catalog";
+            rows.Add("pg_class", Class(relation, name, PgCatalogNamespace, name is "pg_tables" or "pg_views" or "pg_matviews" or "pg_indexes" or
                 "pg_roles" or "pg_user" or "pg_settings" or "pg_stat_activity" or "pg_available_extensions" or "pg_timezone_names" ? "v" : "r", 0, false, -1, 0));
+        }
         var oid = FirstTable;
         foreach (var table in tables)
         {
@@ -59,12 +65,14 @@ internal static class PgCatalog
             var ns = ZoneNamespace(table.Id.Zone);
             var zone = table.Id.ZoneName;
             var indexOid = table.Key.Count > 0 ? oid++ : 0u;
+            namespaces[relation] = zone;
             rows.Add("pg_class", Class(relation, table.Id.Name, ns, "r", table.Columns.Length, table.Key.Count > 0, (float)(table.Rows ?? -1), table.Bytes));
             rows.Add("pg_tables", [zone, table.Id.Name, user, null, table.Key.Count > 0, false, false, false]);
             rows.Add(PgSql.InformationSchema, "tables", ["lake", zone, table.Id.Name, "BASE TABLE", null, null, null, null, null, "NO", "NO", null]);
             if (table.Description != null)
             {
                 rows.Add("pg_description", [relation, ClassOid, 0, table.Description]);
+                descriptions[relation] = table.Description;
             }
             for (var n = 0; n < table.Columns.Length; n++)
             {
@@ -79,6 +87,7 @@ internal static class PgCatalog
             {
                 var keys = table.Key.Select(k => (short)(Array.FindIndex(table.Columns, c => c.Name == k) + 1)).ToArray();
                 var name = $"{table.Id.Name}_pkey";
+                namespaces[indexOid] = zone;
                 rows.Add("pg_class", Class(indexOid, name, ns, "i", keys.Length, false, -1, 0, am: 403));
                 rows.Add("pg_index", [indexOid, relation, (short)keys.Length, (short)keys.Length, true, false, true, false, true, false, true, false, true, true, false,
                     keys, keys.Select(_ => 0u).ToArray(), keys.Select(_ => 0u).ToArray(), keys.Select(_ => (short)0).ToArray(), null, null]);
@@ -94,7 +103,9 @@ internal static class PgCatalog
             [database, "information_schema", user, null, null, null, null]);
         foreach (var zone in TableId.ZoneNames) rows.Add(PgSql.InformationSchema, "schemata", [database, zone, user, null, null, null, null]);
         rows.Flush();
-        Execute(connection, Functions(user, database, pid));
+        var searchPath = (settings.Get("search_path") ?? "").Split(',').Select(x => x.Trim().Trim('"')).Where(x => x is not ("$user" or "")).ToList();
+        var visible = namespaces.Where(n => n.Value == "pg_catalog" || searchPath.Contains(n.Value)).Select(n => n.Key).Order().ToList();
+        Execute(connection, Functions(user, database, pid, searchPath, visible, descriptions));
         // Every "lake" written above is the database's name.
         Execute(connection, $"UPDATE {PgSql.InformationSchema}.tables SET table_catalog = {Sql.Literal(database)}; " +
                             $"UPDATE {PgSql.InformationSchema}.table_constraints SET constraint_catalog = {Sql.Literal(database)}");
@@ -193,8 +204,20 @@ internal static class PgCatalog
     }
 
     /// <summary>The functions PostgreSQL clients call in their catalog queries.</summary>
-    private static string Functions(string user, string database, int pid)
+    /// <summary>A SQL list literal of strings.</summary>
+    private static string List(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(Sql.Literal)) + "]::VARCHAR[]";
+
+    /// <remarks>Functions called once per catalog row (format_type, obj_description, pg_table_is_visible) are
+    /// expressions over constants written here, not lookups: a subquery in a macro is planned again for every query
+    /// and made each catalog query cost milliseconds. The session's search path is written in too: a new one mounts
+    /// a new engine.</remarks>
+    private static string Functions(string user, string database, int pid, IReadOnlyList<string> searchPath, IReadOnlyList<uint> visible,
+        IReadOnlyDictionary<uint, string> descriptions)
     {
+        // One string to search rather than a CASE of fifty branches: binding those cost a millisecond per query.
+        var typeNames = "|" + string.Join("|", CatalogTypes().Select(t => $"{(uint)t[0]!}={DisplayName((string)t[1]!)}")) + "|";
+        var describedOids = descriptions.Count == 0 ? "NULL::VARCHAR"
+            : $"MAP {{{string.Join(", ", descriptions.Select(d => $"{d.Key}::UINTEGER: {Sql.Literal(d.Value)}"))}}}[o::UINTEGER]";
         var s = PgSql.CatalogSchema;
         var i = PgSql.InformationSchema;
         var version = $"PostgreSQL {PgServer.ServerVersion} on x86_64-pc-linux-gnu, compiled by Caudal, 64-bit";
@@ -207,9 +230,8 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.version() AS {{Sql.Literal(version)}};
             CREATE OR REPLACE MACRO {{s}}.current_database() AS {{Sql.Literal(database)}};
             CREATE OR REPLACE MACRO {{s}}.current_user() AS {{Sql.Literal(user)}};
-            CREATE OR REPLACE MACRO {{s}}.search_path_schemas() AS (SELECT list_filter(list_transform(string_split(m_s.setting, ','), x -> trim(trim(x), '"')), x -> x NOT IN ('$user', '')) FROM {{s}}.pg_settings m_s WHERE m_s.name = 'search_path');
-            CREATE OR REPLACE MACRO {{s}}.current_schema() AS coalesce({{s}}.search_path_schemas()[1], 'public');
-            CREATE OR REPLACE MACRO {{s}}.current_schemas(implicit) AS CASE WHEN implicit THEN ['pg_catalog'] ELSE [] END || {{s}}.search_path_schemas();
+            CREATE OR REPLACE MACRO {{s}}.current_schema() AS {{Sql.Literal(searchPath.FirstOrDefault() ?? "public")}};
+            CREATE OR REPLACE MACRO {{s}}.current_schemas(implicit) AS CASE WHEN implicit THEN {{List(searchPath.Prepend("pg_catalog"))}} ELSE {{List(searchPath)}} END;
             CREATE OR REPLACE MACRO {{s}}.current_setting(n) AS (SELECT m_s.setting FROM {{s}}.pg_settings m_s WHERE lower(m_s.name) = lower(n)),
                                   (n, missing_ok) AS (SELECT m_s.setting FROM {{s}}.pg_settings m_s WHERE lower(m_s.name) = lower(n));
             CREATE OR REPLACE MACRO {{s}}.pg_backend_pid() AS {{pid}};
@@ -234,11 +256,10 @@ internal static class PgCatalog
                                   (o, col, pretty) AS (SELECT m_x.indexdef FROM {{s}}.pg_indexes m_x JOIN {{s}}.pg_class m_c ON m_c.relname = m_x.indexname WHERE m_c.oid = o);
             CREATE OR REPLACE MACRO {{s}}.pg_get_constraintdef(o) AS (SELECT 'PRIMARY KEY (' || string_agg(m_a.attname, ', ' ORDER BY m_k.i) || ')' FROM {{s}}.pg_constraint m_c, unnest(m_c.conkey) WITH ORDINALITY AS m_k(n, i), {{s}}.pg_attribute m_a WHERE m_c.oid = o AND m_a.attrelid = m_c.conrelid AND m_a.attnum = m_k.n),
                                   (o, pretty) AS (SELECT 'PRIMARY KEY (' || string_agg(m_a.attname, ', ' ORDER BY m_k.i) || ')' FROM {{s}}.pg_constraint m_c, unnest(m_c.conkey) WITH ORDINALITY AS m_k(n, i), {{s}}.pg_attribute m_a WHERE m_c.oid = o AND m_a.attrelid = m_c.conrelid AND m_a.attnum = m_k.n);
-            CREATE OR REPLACE MACRO {{s}}.obj_description(o) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = 0),
-                                  (o, cat) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = 0);
-            CREATE OR REPLACE MACRO {{s}}.col_description(o, n) AS (SELECT m_d.description FROM {{s}}.pg_description m_d WHERE m_d.objoid = o AND m_d.objsubid = n);
+            CREATE OR REPLACE MACRO {{s}}.obj_description(o) AS {{describedOids}}, (o, cat) AS {{describedOids}};
+            CREATE OR REPLACE MACRO {{s}}.col_description(o, n) AS NULL::VARCHAR;
             CREATE OR REPLACE MACRO {{s}}.shobj_description(o, cat) AS NULL::VARCHAR;
-            CREATE OR REPLACE MACRO {{s}}.pg_table_is_visible(o) AS (SELECT v_n.nspname = 'pg_catalog' OR list_contains({{s}}.current_schemas(false), v_n.nspname) FROM {{s}}.pg_class v_c JOIN {{s}}.pg_namespace v_n ON v_n.oid = v_c.relnamespace WHERE v_c.oid = o);
+            CREATE OR REPLACE MACRO {{s}}.pg_table_is_visible(o) AS list_contains([{{string.Join(", ", visible)}}]::UINTEGER[], o::UINTEGER);
             CREATE OR REPLACE MACRO {{s}}.pg_type_is_visible(o) AS true;
             CREATE OR REPLACE MACRO {{s}}.pg_relation_is_publishable(o) AS false;
             CREATE OR REPLACE MACRO {{s}}.pg_get_serial_sequence(t, c) AS NULL::VARCHAR;
@@ -258,16 +279,10 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{s}}.array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
             CREATE OR REPLACE MACRO {{s}}.array_upper(a, d) AS CASE WHEN len(a) > 0 THEN len(a) END;
             CREATE OR REPLACE MACRO {{s}}.quote_ident(t) AS CASE WHEN regexp_full_match(t, '[a-z_][a-z0-9_$]*') THEN t ELSE '"' || replace(t, '"', '""') || '"' END;
-            CREATE OR REPLACE MACRO {{s}}.format_type(t, m) AS (SELECT CASE
-                WHEN m_t.typname = 'numeric' AND m > 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
-                WHEN m_t.typname = 'varchar' AND m > 4 THEN 'character varying(' || (m - 4) || ')'
-                ELSE coalesce(map_extract(MAP {'int2': 'smallint', 'int4': 'integer', 'int8': 'bigint', 'float4': 'real', 'float8': 'double precision',
-                    'bool': 'boolean', 'varchar': 'character varying', 'bpchar': 'character', 'timestamp': 'timestamp without time zone',
-                    'timestamptz': 'timestamp with time zone', 'time': 'time without time zone', '_int2': 'smallint[]', '_int4': 'integer[]', '_int8': 'bigint[]',
-                    '_float4': 'real[]', '_float8': 'double precision[]', '_bool': 'boolean[]', '_varchar': 'character varying[]',
-                    '_timestamp': 'timestamp without time zone[]', '_timestamptz': 'timestamp with time zone[]', 'char': '"char"'}, m_t.typname)[1],
-                    CASE WHEN m_t.typname LIKE '\_%' ESCAPE '\' THEN substr(m_t.typname, 2) || '[]' ELSE m_t.typname END) END
-                FROM {{s}}.pg_type m_t WHERE m_t.oid = t);
+            CREATE OR REPLACE MACRO {{s}}.format_type(t, m) AS CASE
+                WHEN t = 1700 AND m > 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
+                WHEN t = 1043 AND m > 4 THEN 'character varying(' || (m - 4) || ')'
+                ELSE nullif(regexp_extract({{Sql.Literal(typeNames)}}, '\|' || t || '=([^|]*)', 1), '') END;
             CREATE OR REPLACE MACRO {{s}}.regclass_in(t) AS (SELECT m_c.oid FROM {{s}}.pg_class m_c JOIN {{s}}.pg_namespace m_n ON m_n.oid = m_c.relnamespace
                 WHERE (m_n.nspname || '.' || m_c.relname) = replace(t, '"', '') OR (m_c.relname = replace(t, '"', '') AND {{s}}.pg_table_is_visible(m_c.oid)) LIMIT 1);
             CREATE OR REPLACE MACRO {{s}}.to_regclass(t) AS {{s}}.regclass_in(t);
@@ -280,6 +295,25 @@ internal static class PgCatalog
             CREATE OR REPLACE MACRO {{i}}._pg_expandarray(a) AS unnest(list_transform(a, (x, n) -> {'x': x, 'n': n}));
             """;
     }
+
+    /// <summary>A type as format_type names it ("integer", "timestamp with time zone", "text[]").</summary>
+    private static string DisplayName(string typname) => typname switch
+    {
+        "int2" => "smallint",
+        "int4" => "integer",
+        "int8" => "bigint",
+        "float4" => "real",
+        "float8" => "double precision",
+        "bool" => "boolean",
+        "varchar" => "character varying",
+        "bpchar" => "character",
+        "timestamp" => "timestamp without time zone",
+        "timestamptz" => "timestamp with time zone",
+        "time" => "time without time zone",
+        "char" => "\"char\"",
+        _ when typname.StartsWith('_') => DisplayName(typname[1..]) + "[]",
+        _ => typname,
+    };
 
     private static void Execute(DuckDBConnection connection, string sql)
     {
@@ -302,23 +336,35 @@ internal static class PgCatalog
             list.AddRange(rows);
         }
 
+        /// <summary>Through the engine's appender: a VALUES list of a few thousand rows costs a quarter of a second to bind.</summary>
         public void Flush()
         {
             foreach (var (table, rows) in _rows)
-                if (rows.Count > 0)
-                    Execute(connection, $"INSERT INTO {table} VALUES " + string.Join(",\n", rows.Select(r => "(" + string.Join(", ", r.Select(Literal)) + ")")));
+            {
+                if (rows.Count == 0) continue;
+                var dot = table.IndexOf('.');
+                using var appender = connection.CreateAppender(table[..dot], table[(dot + 1)..]);
+                foreach (var values in rows)
+                {
+                    var row = appender.CreateRow();
+                    foreach (var value in values)
+                        _ = value switch
+                        {
+                            null => row.AppendNullValue(),
+                            string v => row.AppendValue(v),
+                            bool v => row.AppendValue(v),
+                            short v => row.AppendValue(v),
+                            int v => row.AppendValue(v),
+                            uint v => row.AppendValue(v),
+                            long v => row.AppendValue(v),
+                            float v => row.AppendValue(v),
+                            short[] v => row.AppendValue<short>(v),
+                            uint[] v => row.AppendValue<uint>(v),
+                            _ => throw new ArgumentException($"catalog value of type {value.GetType().Name}"),
+                        };
+                    row.EndRow();
+                }
+            }
         }
-
-        private static string Literal(object? value) => value switch
-        {
-            null => "NULL",
-            string s => Sql.Literal(s),
-            bool b => b ? "true" : "false",
-            float f => f.ToString("R", CultureInfo.InvariantCulture),
-            short[] a => "[" + string.Join(", ", a) + "]",
-            uint[] a => "[" + string.Join(", ", a) + "]",
-            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => throw new ArgumentException($"catalog value of type {value.GetType().Name}"),
-        };
     }
 }

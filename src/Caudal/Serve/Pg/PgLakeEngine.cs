@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Caudal.Lake;
 using Caudal.Lake.Delta;
 using Caudal.Processing;
@@ -32,8 +33,13 @@ internal sealed class PgLakeEngine : IDisposable
     /// <summary>The relations and functions of the catalog, which a statement may name though they start with pg_.</summary>
     public static readonly IReadOnlySet<string> CatalogNames = PgCatalogTables.Catalog.Keys.Concat(PgCatalogTables.Information.Keys).ToHashSet();
 
-    public static async Task<PgLakeEngine> OpenAsync(TableCatalog catalog, Func<TableId, (string? Description, IReadOnlyList<string> Key)> describe,
-        string scratch, PgSettings settings, string user, string database, int pid, CancellationToken ct)
+    /// <summary>What a table version looks like to a session, worked out once per version for every session: the
+    /// view that mounts it and its columns as the catalog shows them.</summary>
+    internal sealed record TableVersion(long Version, string MetadataId, DuckDbEngine.MountedView View, PgTable Table);
+
+    public static async Task<PgLakeEngine> OpenAsync(TableCatalog catalog, ConcurrentDictionary<TableId, TableVersion> known,
+        Func<TableId, (string? Description, IReadOnlyList<string> Key)> describe, string scratch, PgSettings settings, string user, string database, int pid,
+        CancellationToken ct)
     {
         var spill = Path.Combine(scratch, "pg", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(spill);
@@ -45,24 +51,22 @@ internal sealed class PgLakeEngine : IDisposable
             foreach (var id in await catalog.TablesAsync(ct))
             {
                 if (await catalog.SnapshotAsync(id, null, ct) is not { } snapshot) continue;
-                await engine.MountAsync(id, catalog.Lake.Table(id), snapshot, ct);
+                if (known.TryGetValue(id, out var seen) && seen.Version == snapshot.Version && seen.MetadataId == snapshot.Metadata.Id)
+                    engine.Mount(seen.View);
+                else
+                {
+                    var view = await engine.MountedViewAsync(id, catalog.Lake.Table(id), snapshot, ct);
+                    engine.Mount(view);
+                    known[id] = seen = new TableVersion(snapshot.Version, snapshot.Metadata.Id, view, Describe(engine, id, snapshot, describe));
+                }
                 versions[id] = snapshot.Version;
-                using var command = engine.Connection.CreateCommand();
-                command.CommandText = $"SELECT * FROM {id.ZoneName}.{Sql.Ident(id.Name)} LIMIT 0";
-                using var reader = command.ExecuteReader();
-                var (description, key) = describe(id);
-                var rows = snapshot.Files.Values.Select(f => DeltaStats.NumRecords(f.Stats)).ToList();
-                tables.Add(new PgTable(id, PgColumn.Of(reader), snapshot.Schema.Fields.Where(f => !f.Nullable).Select(f => f.Name).ToHashSet(),
-                    description, key.Where(k => snapshot.Schema.Find(k) != null).ToList(), snapshot.Files.Values.Sum(f => f.Size),
-                    rows.All(r => r != null) ? rows.Sum() : null));
+                tables.Add(seen.Table);
             }
+            engine.Execute("BEGIN TRANSACTION");
             PgCatalog.Build(engine.Connection, tables, settings, user, database, pid);
+            engine.Execute("COMMIT");
             var path = SearchPath(settings.Get("search_path") ?? "public");
-            using (var set = engine.Connection.CreateCommand())
-            {
-                set.CommandText = $"SET search_path = {Sql.Literal(path)}";
-                set.ExecuteNonQuery();
-            }
+            engine.Execute($"SET search_path = {Sql.Literal(path)}");
             SqlEndpoint.LockDown(engine.Connection, engine.MountedFiles, spill);
             return new PgLakeEngine(engine, catalog, versions, spill, settings.Get("search_path") ?? "");
         }
@@ -71,6 +75,20 @@ internal sealed class PgLakeEngine : IDisposable
             engine.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A mounted table as the catalog shows it: its columns with their PostgreSQL types (as the wire will send
+    /// them), NOT NULL from the Delta schema, the model's description and key, its size and row count.</summary>
+    private static PgTable Describe(DuckDbEngine engine, TableId id, Snapshot snapshot, Func<TableId, (string? Description, IReadOnlyList<string> Key)> describe)
+    {
+        using var command = engine.Connection.CreateCommand();
+        command.CommandText = $"SELECT * FROM {id.ZoneName}.{Sql.Ident(id.Name)} LIMIT 0";
+        using var reader = command.ExecuteReader();
+        var (description, key) = describe(id);
+        var rows = snapshot.Files.Values.Select(f => DeltaStats.NumRecords(f.Stats)).ToList();
+        return new PgTable(id, PgColumn.Of(reader), snapshot.Schema.Fields.Where(f => !f.Nullable).Select(f => f.Name).ToHashSet(),
+            description, key.Where(k => snapshot.Schema.Find(k) != null).ToList(), snapshot.Files.Values.Sum(f => f.Size),
+            rows.All(r => r != null) ? rows.Sum() : null);
     }
 
     /// <summary>The engine's search path for PostgreSQL's: the catalog first, then the schemas named that exist.</summary>

@@ -50,11 +50,29 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
             ? TimeSpan.FromMilliseconds(ms) : max;
     }
 
+    /// <summary>Each table's latest version as sessions mount it, shared by all of them.</summary>
+    private readonly ConcurrentDictionary<TableId, PgLakeEngine.TableVersion> _tableVersions = new();
+
     internal Task<PgLakeEngine> OpenEngineAsync(PgSettings settings, string user, string database, int pid, CancellationToken ct) =>
-        PgLakeEngine.OpenAsync(catalog, Describe, workspace.Path, settings, user, database, pid, ct);
+        PgLakeEngine.OpenAsync(catalog, _tableVersions, Describe, workspace.Path, settings, user, database, pid, ct);
 
     private (string? Description, IReadOnlyList<string> Key) Describe(TableId id) =>
         spec.Models.FirstOrDefault(m => m.Output == id) is { } model ? (model.Description, model.Incremental?.UniqueKey ?? []) : (null, []);
+
+    /// <summary>Why a statement may not run (the rules of <c>/v1/sql</c>), or null. The answer depends on the text
+    /// alone, and BI tools send the same catalog queries again and again: it is kept for the last statements seen.</summary>
+    internal string? Refusal(DuckDB.NET.Data.DuckDBConnection connection, string sql)
+    {
+        if (_refusals.TryGetValue(sql, out var known)) return known.Reason;
+        var reason = SqlEndpoint.Refusal(connection, sql, PgLakeEngine.CatalogNames, [PgSql.CatalogSchema, PgSql.InformationSchema]);
+        if (_refusals.Count >= 4096) _refusals.Clear();
+        _refusals[sql] = new Checked(reason);
+        return reason;
+    }
+
+    private sealed record Checked(string? Reason);
+
+    private readonly ConcurrentDictionary<string, Checked> _refusals = new(StringComparer.Ordinal);
 
     internal void CancelSession(int pid, int secret)
     {

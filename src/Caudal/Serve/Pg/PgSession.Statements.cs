@@ -182,7 +182,7 @@ internal sealed partial class PgSession
         var engine = await EngineAsync(ct);
         var statement = portal.Statement;
         var sql = statement.Command == "SHOW" ? Show(statement) : statement.Rewritten;
-        if (SqlEndpoint.Refusal(engine.Connection, sql, PgLakeEngine.CatalogNames, [PgSql.CatalogSchema, PgSql.InformationSchema]) is { } refused)
+        if (server.Refusal(engine.Connection, sql) is { } refused)
             throw refused.StartsWith("only a read-only query", StringComparison.Ordinal)
                 ? PgError.ReadOnly(statement.Command)
                 : new PgError(refused.Contains("is not available here", StringComparison.Ordinal) ? "42501" : "42601", refused);

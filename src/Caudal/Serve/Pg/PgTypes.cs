@@ -58,13 +58,14 @@ internal sealed class PgColumn
     /// <summary>The columns of a result as the engine describes them.</summary>
     public static PgColumn[] Of(DuckDBDataReader reader)
     {
-        var schema = reader.GetSchemaTable();
         var columns = new PgColumn[reader.FieldCount];
+        // The schema table (a DataTable) costs more than a small catalog query itself: only decimals need it, for their scale.
+        var schema = Enumerable.Range(0, columns.Length).Any(i => reader.GetDataTypeName(i) == "Decimal") ? reader.GetSchemaTable() : null;
         for (var i = 0; i < columns.Length; i++)
         {
-            var row = schema.Rows[i];
-            var precision = row["NumericPrecision"] is int p ? p : -1;
-            var scale = row["NumericScale"] is int s ? s : -1;
+            var row = schema?.Rows[i];
+            var precision = row?["NumericPrecision"] is int p ? p : -1;
+            var scale = row?["NumericScale"] is int s ? s : -1;
             columns[i] = For(reader.GetName(i), reader.GetDataTypeName(i), reader.GetFieldType(i), precision, scale);
         }
         return columns;
@@ -83,15 +84,14 @@ internal sealed class PgColumn
         "UBigInt" or "HugeInt" or "UHugeInt" => Scalar<object>(name, PgType.Numeric, (r, i) => r.GetValue(i) is var v && v is BigInteger b ? b : Convert.ToDecimal(v, CultureInfo.InvariantCulture)),
         "Float" => Typed(name, PgType.Float4, (r, i) => r.GetFloat(i), (o, v) => PgValues.FloatField(v, o), (o, v) => { o.Int32(4); o.Int32(BitConverter.SingleToInt32Bits(v)); }),
         "Double" => Typed(name, PgType.Float8, (r, i) => r.GetDouble(i), (o, v) => PgValues.FloatField(v, o), (o, v) => { o.Int32(8); o.Int64(BitConverter.DoubleToInt64Bits(v)); }),
-        "Decimal" => Typed(name, PgType.Numeric, (r, i) => r.GetDecimal(i), (o, v) => PgValues.Utf8Field(v, o), (o, v) => PgValues.WriteBinary(v, PgType.Numeric, o),
+        "Decimal" => Typed(name, PgType.Numeric, (r, i) => r.GetDecimal(i), (o, v) => PgValues.Utf8Field(v, o), PgValues.NumericBinary,
             precision >= 0 ? ((precision << 16) | scale) + 4 : -1),
         "Varchar" or "Enum" => Typed(name, PgType.Text, (r, i) => r.GetString(i), (o, v) => o.Field(v), (o, v) => o.Field(v)),
-        "Date" => Typed(name, PgType.Date, (r, i) => r.GetFieldValue<DateOnly>(i), PgValues.DateField, (o, v) => PgValues.WriteBinary(v, PgType.Date, o)),
+        "Date" => Typed(name, PgType.Date, (r, i) => r.GetFieldValue<DateOnly>(i), PgValues.DateField, (o, v) => { o.Int32(4); o.Int32(v.DayNumber - PgValues.DateEpoch.DayNumber); }),
         "Time" => Scalar(name, PgType.Time, (r, i) => r.GetFieldValue<TimeOnly>(i)),
         "Timestamp" or "TimestampS" or "TimestampMs" or "TimestampNs" => Typed(name, PgType.Timestamp, (r, i) => r.GetDateTime(i),
-            (o, v) => PgValues.TimestampField(v, false, o), (o, v) => PgValues.WriteBinary(v, PgType.Timestamp, o)),
-        "TimestampTz" => Typed(name, PgType.TimestampTz, (r, i) => r.GetDateTime(i), (o, v) => PgValues.TimestampField(v, true, o),
-            (o, v) => PgValues.WriteBinary(v, PgType.Timestamp, o)),
+            (o, v) => PgValues.TimestampField(v, false, o), PgValues.TimestampBinary),
+        "TimestampTz" => Typed(name, PgType.TimestampTz, (r, i) => r.GetDateTime(i), (o, v) => PgValues.TimestampField(v, true, o), PgValues.TimestampBinary),
         "Interval" => Scalar(name, PgType.Interval, (r, i) => r.GetFieldValue<DuckDBInterval>(i)),
         "Blob" => Scalar(name, PgType.Bytea, (r, i) => Bytes(r, i)),
         "Uuid" => Scalar(name, PgType.Uuid, (r, i) => r.GetGuid(i)),
@@ -197,7 +197,7 @@ internal sealed record PgJson(string Text);
 /// <summary>Values in PostgreSQL's text and binary formats (as its own output and send functions write them).</summary>
 internal static class PgValues
 {
-    private static readonly DateOnly DateEpoch = new(2000, 1, 1);
+    public static readonly DateOnly DateEpoch = new(2000, 1, 1);
     private static readonly long TimestampEpochTicks = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified).Ticks;
 
     /// <summary>Writes a non-null value as a text-format field.</summary>
@@ -249,7 +249,25 @@ internal static class PgValues
     public static void TimestampField(DateTime value, bool zone, PgOutput o)
     {
         var span = o.Reserve(4 + 40);
-        value.TryFormat(span[4..], out var n, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        var n = 19;
+        if (value.Year > 9999 || value.Year < 1000) value.TryFormat(span[4..], out n, "yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        else
+        {
+            // By hand: a custom format string is parsed again for every value, and this runs for every row.
+            var (date, time) = value;
+            var digits = span[4..];
+            Digits(digits, 0, date.Year, 4);
+            digits[4] = (byte)'-';
+            Digits(digits, 5, date.Month, 2);
+            digits[7] = (byte)'-';
+            Digits(digits, 8, date.Day, 2);
+            digits[10] = (byte)' ';
+            Digits(digits, 11, time.Hour, 2);
+            digits[13] = (byte)':';
+            Digits(digits, 14, time.Minute, 2);
+            digits[16] = (byte)':';
+            Digits(digits, 17, time.Second, 2);
+        }
         var micros = value.Ticks % TimeSpan.TicksPerSecond / 10;
         if (micros != 0)
         {
@@ -358,7 +376,8 @@ internal static class PgValues
             case long v: o.Int32(8); o.Int64(v); break;
             case float v: o.Int32(4); o.Int32(BitConverter.SingleToInt32Bits(v)); break;
             case double v: o.Int32(8); o.Int64(BitConverter.DoubleToInt64Bits(v)); break;
-            case decimal or BigInteger: WriteNumeric(Text(value), o); break;
+            case decimal m: NumericBinary(o, m); break;
+            case BigInteger: WriteNumeric(Text(value), o); break;
             case DateOnly d: o.Int32(4); o.Int32(d.DayNumber - DateEpoch.DayNumber); break;
             case TimeOnly t: o.Int32(8); o.Int64(t.Ticks / 10); break;
             case DateTime t: o.Int32(8); o.Int64((t.Ticks - TimestampEpochTicks) / 10); break;
@@ -408,6 +427,52 @@ internal static class PgValues
         uint when element == PgType.Int8 => Convert.ToInt64(item, CultureInfo.InvariantCulture),
         _ => item,
     };
+
+    private static void Digits(Span<byte> into, int at, int value, int count)
+    {
+        for (var k = count - 1; k >= 0; k--)
+        {
+            into[at + k] = (byte)('0' + value % 10);
+            value /= 10;
+        }
+    }
+
+    public static void TimestampBinary(PgOutput o, DateTime value)
+    {
+        o.Int32(8);
+        o.Int64((value.Ticks - TimestampEpochTicks) / 10);
+    }
+
+    /// <summary>numeric's binary form straight from a decimal's 96-bit integer and scale (no text in between).</summary>
+    public static void NumericBinary(PgOutput o, decimal value)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        var scale = (bits[3] >> 16) & 0xff;
+        var negative = bits[3] < 0;
+        var mantissa = ((UInt128)(uint)bits[2] << 64) | ((UInt128)(uint)bits[1] << 32) | (uint)bits[0];
+        // Whole groups of four fraction digits: pad the fraction on the right.
+        var fractionGroups = (scale + 3) / 4;
+        for (var pad = fractionGroups * 4 - scale; pad > 0; pad--) mantissa *= 10;
+        Span<short> groups = stackalloc short[12];
+        var count = 0;
+        while (mantissa != 0)
+        {
+            groups[count++] = (short)(ushort)(mantissa % 10000);
+            mantissa /= 10000;
+        }
+        // groups[0] is the least significant; the weight is that of the most significant group.
+        var weight = count - fractionGroups - 1;
+        var low = 0;
+        while (low < count && groups[low] == 0) low++;
+        var digits = count - low;
+        o.Int32(8 + 2 * digits);
+        o.Int16((short)digits);
+        o.Int16((short)(digits == 0 ? 0 : weight));
+        o.Int16(digits == 0 || !negative ? (short)0 : (short)0x4000);
+        o.Int16((short)scale);
+        for (var k = count - 1; k >= low; k--) o.Int16(groups[k]);
+    }
 
     /// <summary>numeric's binary form: digit count, weight, sign, display scale, then base-10000 digits.</summary>
     private static void WriteNumeric(string text, PgOutput o)
