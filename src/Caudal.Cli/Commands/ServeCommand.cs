@@ -115,6 +115,11 @@ public class ServeCommand : AsyncCommand<ServeCommand.Settings>
         {
             await app.StartAsync(ct);
         }
+        catch (Caudal.Serve.Pg.PgServer.ListenException e)
+        {
+            Console.Error.WriteLine($"caudal: {e.Message}");
+            return ExitCodes.Failed;
+        }
         catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
             Console.Error.WriteLine($"caudal: cannot listen at {(configured ? "the configured Kestrel endpoint" : $"{settings.Bind}:{settings.Port}")}: " +

@@ -116,11 +116,13 @@ public sealed class PostgresSourceTests : IDisposable
             INSERT INTO big SELECT g, repeat('x', 30) || g FROM generate_series(1, 1000000) g;
             """);
         using var h = Harness("[big]", "    parallelism: 1");
-        var run = h.RunAsync();
         var killed = false;
+        Task<RunRecord> run;
+        // The watcher is connected before the run starts: opening it after let a fast run finish unseen.
         await using (var admin = new NpgsqlConnection(_db.ConnectionString))
         {
             await admin.OpenAsync();
+            run = h.RunAsync();
             for (var i = 0; i < 3000 && !killed && !run.IsCompleted; i++)
             {
                 await using var kill = new NpgsqlCommand(

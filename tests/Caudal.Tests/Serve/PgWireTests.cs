@@ -339,6 +339,108 @@ public sealed partial class PgWireTests : IDisposable
         Assert.Contains("sslmode=require", refused.MessageText, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task Every_hostile_statement_of_the_sql_endpoint_is_refused_here_too_and_nothing_is_written()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        var lake = Path.Combine(_items.Harness.Folder, "lake");
+        var outside = Path.Combine(Path.GetTempPath(), "caudal-evil-" + Guid.NewGuid().ToString("N")[..6]);
+        await using var connection = Connect(port);
+        await connection.OpenAsync();
+        foreach (var (sql, code) in new[]
+                 {
+                     ($"COPY (SELECT 1) TO '{outside}.csv'", "42501"),
+                     ($"COPY (SELECT 1) TO '{lake}/trusted/x.csv'", "42501"),
+                     ($"ATTACH '{outside}.db'", "25006"),
+                     ("INSTALL httpfs", "25006"),
+                     ("LOAD httpfs", "25006"),
+                     ("SET enable_external_access = true", "42704"),
+                     ("PRAGMA threads = 8", "25006"),
+                     ("CREATE TABLE t AS SELECT 1", "25006"),
+                     ("SELECT 1 INTO t", "25006"),
+                     ("EXPORT DATABASE '/tmp/x'", "25006"),
+                     ("SELECT * FROM read_csv('/etc/passwd')", "42501|XX000"),
+                     ($"SELECT * FROM read_parquet('{outside}.parquet')", "42501|XX000"),
+                     ("SELECT * FROM glob('/etc/*')", "42501"),
+                     ($"SELECT * FROM read_text('{lake}/_caudal/keys/*.json')", "42501"),
+                     ($"SELECT * FROM read_json_auto('{lake}/_caudal/keys/*.json')", "42501|XX000"),
+                     ($"SELECT * FROM read_json_auto('{lake}/trusted/items/_delta_log/00000000000000000000.json')", "42501|XX000"),
+                     ("SELECT * FROM duckdb_settings()", "42501"),
+                     ("SELECT * FROM system.main.duckdb_settings()", "42501"),
+                     ("SELECT sql FROM duckdb_views", "42501"),
+                     ("SELECT sql FROM sqlite_master", "42501"),
+                     ("SELECT getenv('HOME')", "42501"),
+                     ("SELECT * FROM query('SELECT current_setting(''temp_directory'')')", "42501"),
+                     ("SELECT * FROM query_table('trusted.items')", "42501"),
+                     ("SELECT system.main.current_setting('allowed_paths')", "42501"),
+                     ("SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')", "42501|XX000"),
+                 })
+        {
+            var refused = await Assert.ThrowsAsync<PostgresException>(() => new NpgsqlCommand(sql, connection).ExecuteNonQueryAsync());
+            Assert.True(code.Split('|').Contains(refused.SqlState), $"{sql}: {refused.SqlState} {refused.MessageText}");
+        }
+        // The session's own catalog answers in the engine's place, and shows no file, path or engine setting.
+        Assert.Null(await new NpgsqlCommand("SELECT current_setting('allowed_paths')", connection).ExecuteScalarAsync() as string);
+        Assert.Equal(0L, await new NpgsqlCommand("SELECT count(*) FROM pg_catalog.pg_settings WHERE setting LIKE '%/%' OR name LIKE '%allowed%'", connection).ExecuteScalarAsync());
+        Assert.Equal(0L, await new NpgsqlCommand("SELECT count(*) FROM information_schema.views", connection).ExecuteScalarAsync());
+        Assert.False(File.Exists(outside + ".csv") || File.Exists(outside + ".db") || File.Exists(Path.Combine(lake, "trusted", "x.csv")));
+        Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", connection).ExecuteScalarAsync());
+    }
+
+    [SkippableFact]
+    public async Task Ctrl_c_in_psql_cancels_the_running_query_and_psql_goes_on()
+    {
+        Skip.If(!File.Exists("/usr/bin/psql") || !File.Exists("/usr/bin/script"), "psql or script (util-linux) is not installed");
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        // psql in a pseudo-terminal (script), as a person runs it: a slow query, Ctrl-C, then another query.
+        var start = new ProcessStartInfo("/usr/bin/script", ["-qefc", $"psql -X -P pager=off 'host=127.0.0.1 port={port} user=caudal dbname=lake sslmode=disable'", "/dev/null"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var psql = Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        // Read as it comes: the prompt ends without a newline.
+        var reading = Task.Run(async () =>
+        {
+            var buffer = new char[4096];
+            int n;
+            while ((n = await psql.StandardOutput.ReadAsync(buffer)) > 0)
+                lock (output) output.Append(buffer, 0, n);
+        });
+        string Seen() { lock (output) return output.ToString(); }
+        await Eventually.WaitUntilAsync(() => Task.FromResult(Seen().Contains("lake=#", StringComparison.Ordinal) || Seen().Contains("lake=>", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "psql's prompt");
+        await psql.StandardInput.WriteAsync("SELECT count(*) FROM range(100000000000) a;\n");
+        await psql.StandardInput.FlushAsync();
+        await Task.Delay(1500);
+        await psql.StandardInput.WriteAsync("\u0003");
+        await psql.StandardInput.FlushAsync();
+        await Eventually.WaitUntilAsync(() => Task.FromResult(Seen().Contains("canceling statement due to user request", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(20), "the cancel to be reported");
+        await psql.StandardInput.WriteAsync("SELECT 6 * 7 AS answer;\n\\q\n");
+        await psql.StandardInput.FlushAsync();
+        Assert.True(psql.WaitForExit(20_000), Seen());
+        await reading;
+        Assert.Contains("42", Seen(), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_pg_port_in_use_stops_the_server_with_a_clear_error()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        var spec = Path.Combine(_items.Harness.Folder, "caudal.yaml");
+        await File.WriteAllTextAsync(spec, (await File.ReadAllTextAsync(spec)).Replace("pg: {port: 0}", $"pg: {{port: {port}}}", StringComparison.Ordinal));
+        var result = await CliProcess.RunAsync(_items.Harness.Folder, "serve", "--port", "0");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"cannot listen for PostgreSQL clients at 127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
+    }
+
     private static string Psql(int port, params string[] commands)
     {
         var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };

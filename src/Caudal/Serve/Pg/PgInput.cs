@@ -8,11 +8,11 @@ internal sealed class PgProtocolException(string message) : Exception(message);
 
 /// <summary>Frontend messages read off the connection, whole: a type byte and a length, then the body. A message longer
 /// than <see cref="MaxMessage"/> is refused before any of it is read; a client that stops half-way through a message
-/// is cut off after <see cref="MidMessage"/> (idling between messages is allowed, as PostgreSQL allows it).</summary>
-internal sealed class PgInput(Stream stream)
+/// is cut off after 30 s (idling between messages is allowed, as PostgreSQL allows it).</summary>
+internal sealed class PgInput(Stream stream, TimeSpan? midMessage = null)
 {
     public const int MaxMessage = 16 << 20;
-    public static readonly TimeSpan MidMessage = TimeSpan.FromSeconds(30);
+    private readonly TimeSpan _midMessage = midMessage ?? TimeSpan.FromSeconds(30);
 
     private readonly byte[] _header = new byte[5];
 
@@ -48,7 +48,7 @@ internal sealed class PgInput(Stream stream)
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
         while (read < into.Length)
         {
-            if (read > 0 || !first) stall.CancelAfter(MidMessage);
+            if (read > 0 || !first) stall.CancelAfter(_midMessage);
             int n;
             try
             {
@@ -56,7 +56,7 @@ internal sealed class PgInput(Stream stream)
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                throw new PgProtocolException($"the client stopped sending half-way through a message for {MidMessage.TotalSeconds:0} s");
+                throw new PgProtocolException($"the client stopped sending half-way through a message for {_midMessage.TotalSeconds:0.#} s");
             }
             if (n == 0)
             {

@@ -31,7 +31,7 @@ internal sealed class PgLakeEngine : IDisposable
     public DuckDBConnection Connection => _engine.Connection;
 
     /// <summary>The relations and functions of the catalog, which a statement may name though they start with pg_.</summary>
-    public static readonly IReadOnlySet<string> CatalogNames = PgCatalogTables.Catalog.Keys.Concat(PgCatalogTables.Information.Keys).ToHashSet();
+    public static readonly IReadOnlySet<string> CatalogNames = PgCatalogTables.Catalog.Keys.Concat(PgCatalogTables.Information.Keys).Append("current_setting").ToHashSet();
 
     /// <summary>What a table version looks like to a session, worked out once per version for every session: the
     /// view that mounts it and its columns as the catalog shows them.</summary>

@@ -36,11 +36,6 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
     /// <summary>The port listened on once started (the spec's, or the one picked for port 0).</summary>
     public int Port { get; private set; }
 
-    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>Completes when the listener is up (or failed to start).</summary>
-    public Task Listening => _listening.Task;
-
     internal ApiAccess Access => access;
 
     internal TimeSpan StatementTimeout(PgSettings settings)
@@ -80,26 +75,30 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
             session.Cancel();
     }
 
+    /// <summary>The port cannot be listened on: the server does not start (asked for, the endpoint is never left out).</summary>
+    public sealed class ListenException(string message) : Exception(message);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (spec.Serve.Pg is { } endpoint)
+        {
+            try
+            {
+                _listener = new TcpListener(Bind, endpoint.Port);
+                _listener.Start(512);
+                Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+            }
+            catch (SocketException e)
+            {
+                throw new ListenException($"cannot listen for PostgreSQL clients at {Bind}:{endpoint.Port}: {e.Message}; choose another serve.pg.port.");
+            }
+        }
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (spec.Serve.Pg is not { } endpoint)
-        {
-            _listening.TrySetResult();
-            return;
-        }
-        try
-        {
-            _listener = new TcpListener(Bind, endpoint.Port);
-            _listener.Start(512);
-            Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-            _listening.TrySetResult();
-        }
-        catch (SocketException e)
-        {
-            _listening.TrySetException(e);
-            logger.LogError("Cannot listen for PostgreSQL clients at {Address}:{Port}: {Reason}", Bind, endpoint.Port, e.Message);
-            return;
-        }
+        if (_listener == null) return;
         logger.LogInformation("PostgreSQL clients connect at {Address}:{Port} (TLS {Tls}; auth {Auth})", Bind, Port, _certificate != null ? "on" : "off",
             access.Enabled ? "API keys: user = key name, password = key" : "off, loopback only");
         var connections = new List<Task>();

@@ -181,6 +181,7 @@ internal sealed partial class PgSession
     {
         var engine = await EngineAsync(ct);
         var statement = portal.Statement;
+        if (statement.Command is "SELECT" or "WITH" && PgSql.SelectsInto(statement.Sql)) throw PgError.ReadOnly("SELECT INTO");
         var sql = statement.Command == "SHOW" ? Show(statement) : statement.Rewritten;
         if (server.Refusal(engine.Connection, sql) is { } refused)
             throw refused.StartsWith("only a read-only query", StringComparison.Ordinal)
@@ -672,11 +673,11 @@ internal sealed partial class PgSession
             ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
             : value;
 
-    /// <summary>The password (an API key) or the SCRAM exchange; false after a refusal has been sent.</summary>
-    private async Task<bool> AuthenticateAsync(bool encrypted, CancellationToken ct)
+    /// <summary>The password (an API key) or the SCRAM exchange; a refusal is thrown (FATAL).</summary>
+    private async Task AuthenticateAsync(bool encrypted, CancellationToken ct)
     {
         var access = server.Access;
-        if (!access.Enabled) return true;
+        if (!access.Enabled) return;
         var key = await access.FindByNameAsync(_user, ct);
         if (key?.Scram is { } verifier || !encrypted)
         {
@@ -723,7 +724,6 @@ internal sealed partial class PgSession
         }
         if (!key!.Allows(ApiScopes.Sql))
             throw new PgError("28000", $"the key \"{key.Name}\" does not have the 'sql' scope that PostgreSQL clients need (it has: {string.Join(", ", key.Scopes)})", severity: "FATAL");
-        return true;
 
         PgError Refused(string? why) => new("28P01", why ?? $"password authentication failed for user \"{_user}\" (the user is the key's name, the password the key)", severity: "FATAL");
     }

@@ -125,7 +125,7 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         }
         _user = parameters.GetValueOrDefault("user") ?? throw new PgError("28000", "no PostgreSQL user name specified in startup packet", severity: "FATAL");
         _database = parameters.GetValueOrDefault("database") is { Length: > 0 } db ? db : _user;
-        if (!await AuthenticateAsync(encrypted, startupDeadline.Token)) return false;
+        await AuthenticateAsync(encrypted, startupDeadline.Token);
         _settings = new PgSettings(_user);
         foreach (var (name, value) in parameters)
             if (name is not ("user" or "database" or "replication") && _settings.NameOf(name) != null && _settings.Set(name, value) is { } refused)

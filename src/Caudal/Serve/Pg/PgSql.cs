@@ -61,6 +61,18 @@ internal static class PgSql
     public static List<string> Words(string statement, int count = 3) =>
         Tokens(statement).Where(t => t.Significant).Take(count).Select(t => t.Kind == Kind.Word ? t.Text(statement).ToUpperInvariant() : t.Text(statement)).ToList();
 
+    /// <summary>Whether a SELECT writes its rows into a table (<c>SELECT … INTO t</c>): INTO outside parentheses.</summary>
+    public static bool SelectsInto(string statement)
+    {
+        var depth = 0;
+        foreach (var t in Tokens(statement))
+        {
+            if (t.Kind == Kind.Symbol && t.Length == 1) depth += statement[t.Start] switch { '(' => 1, ')' => -1, _ => 0 };
+            else if (depth == 0 && t.Kind == Kind.Word && t.Text(statement).Equals("INTO", StringComparison.OrdinalIgnoreCase)) return true;
+        }
+        return false;
+    }
+
     /// <summary>The highest <c>$n</c> the statement uses.</summary>
     public static int ParameterCount(string statement) =>
         Tokens(statement).Where(t => t.Kind == Kind.Parameter).Select(t => int.Parse(statement.AsSpan(t.Start + 1, t.Length - 1), System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
