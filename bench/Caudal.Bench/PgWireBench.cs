@@ -28,8 +28,8 @@ internal static partial class PgWireBench
         Directory.CreateDirectory(folder);
         var spec = await BuildLakeAsync(folder, rows);
         var reference = await LoadPostgresAsync(server, folder, rows);
-        using var caudal = await CaudalPg.StartAsync(spec);
-        var caudalDsn = $"Host=127.0.0.1;Port={caudal.Port};Username=caudal;Database=lake;SSL Mode=Disable;Command Timeout=600;Pooling=false";
+        using var caudal = await CaudalServeProcess.StartAsync(spec, Listening());
+        var caudalDsn = $"Host=127.0.0.1;Port={caudal.Ready};Username=caudal;Database=lake;SSL Mode=Disable;Command Timeout=600;Pooling=false";
         await using (var version = new NpgsqlConnection(reference))
         {
             await version.OpenAsync();
@@ -203,46 +203,6 @@ internal static partial class PgWireBench
         return specPath;
     }
 
-    /// <summary><c>caudal serve</c> as a user starts it (the repository's <c>./caudal</c>), with the port its PostgreSQL endpoint took.</summary>
-    private sealed partial class CaudalPg(Process process, int port) : IDisposable
-    {
-        public int Port => port;
-
-        public static async Task<CaudalPg> StartAsync(string spec)
-        {
-            var start = new ProcessStartInfo(Path.Combine(RefinedBench.RepoRoot, "caudal"), ["serve", "--spec", spec, "--port", "0"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            var process = Process.Start(start)!;
-            var port = new TaskCompletionSource<int>();
-            void Line(string? line)
-            {
-                if (line != null && Listening().Match(line) is { Success: true } m) port.TrySetResult(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
-            }
-            process.OutputDataReceived += (_, e) => Line(e.Data);
-            process.ErrorDataReceived += (_, e) => Line(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (await Task.WhenAny(port.Task, Task.Delay(TimeSpan.FromMinutes(5))) != port.Task) throw new InvalidOperationException("caudal serve did not start");
-            return new CaudalPg(process, await port.Task);
-        }
-
-        public long PeakRssMb()
-        {
-            var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line == null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        }
-
-        public void Dispose()
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            process.Dispose();
-        }
-
-        [GeneratedRegex(@"PostgreSQL clients connect at 127\.0\.0\.1:(\d+)")]
-        private static partial Regex Listening();
-    }
+    [GeneratedRegex(@"PostgreSQL clients connect at 127\.0\.0\.1:(\d+)")]
+    private static partial Regex Listening();
 }

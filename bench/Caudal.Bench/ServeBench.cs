@@ -30,10 +30,10 @@ internal static partial class ServeBench
         Directory.CreateDirectory(folder);
         var spec = await BuildLakeAsync(folder, rows);
 
-        using var server = await CaudalServer.StartAsync(spec);
+        using var server = await CaudalServeProcess.StartAsync(spec, Listening());
         const string page = "/v1/tables/refined/revenue_by_country_month?limit=1000";
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-        var body = await http.GetByteArrayAsync(server.Url + page);
+        var body = await http.GetByteArrayAsync(server.Ready + page);
         var www = Directory.CreateDirectory(Path.Combine(folder, "www")).FullName;
         await File.WriteAllBytesAsync(Path.Combine(www, "page.json"), body);
         using var nginx = Nginx.Start(folder, www);
@@ -45,7 +45,7 @@ internal static partial class ServeBench
         for (var round = 0; round < rounds; round++)
         {
             if (round % 2 == 1) reference.Add(Wrk.Run(nginx.Url + "/page.json"));
-            caudal.Add(Wrk.Run(server.Url + page));
+            caudal.Add(Wrk.Run(server.Ready + page));
             if (round % 2 == 0) reference.Add(Wrk.Run(nginx.Url + "/page.json"));
             Console.WriteLine($"  round {round + 1}: caudal {caudal[^1]}; nginx {reference[^1]}");
         }
@@ -65,7 +65,7 @@ internal static partial class ServeBench
             {
                 if (round % 2 == 1) direct.Add(DuckDbExport(files, format, Path.Combine(folder, "direct." + format)));
                 var clock = Stopwatch.StartNew();
-                using (var response = await http.GetAsync($"{server.Url}/v1/tables/refined/events?format={format}&limit=all", HttpCompletionOption.ResponseHeadersRead))
+                using (var response = await http.GetAsync($"{server.Ready}/v1/tables/refined/events?format={format}&limit=all", HttpCompletionOption.ResponseHeadersRead))
                 {
                     response.EnsureSuccessStatusCode();
                     await using var stream = await response.Content.ReadAsStreamAsync();
@@ -157,48 +157,8 @@ internal static partial class ServeBench
         return specPath;
     }
 
-    /// <summary><c>caudal serve</c> as a user starts it: the repository's <c>./caudal</c> (a Release build).</summary>
-    private sealed partial class CaudalServer(Process process, string url) : IDisposable
-    {
-        public string Url => url;
-
-        public static async Task<CaudalServer> StartAsync(string spec)
-        {
-            var start = new ProcessStartInfo(Path.Combine(RefinedBench.RepoRoot, "caudal"), ["serve", "--spec", spec, "--port", "0"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            var process = Process.Start(start)!;
-            var url = new TaskCompletionSource<string>();
-            void Line(string? line)
-            {
-                if (line != null && Listening().Match(line) is { Success: true } m) url.TrySetResult(m.Groups[1].Value);
-            }
-            process.OutputDataReceived += (_, e) => Line(e.Data);
-            process.ErrorDataReceived += (_, e) => Line(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            if (await Task.WhenAny(url.Task, Task.Delay(TimeSpan.FromMinutes(5))) != url.Task) throw new InvalidOperationException("caudal serve did not start");
-            return new CaudalServer(process, await url.Task);
-        }
-
-        public long PeakRssMb()
-        {
-            var line = File.ReadLines($"/proc/{process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line == null ? -1 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        }
-
-        public void Dispose()
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            process.Dispose();
-        }
-
-        [GeneratedRegex(@"at (http://127\.0\.0\.1:\d+)/v1/tables")]
-        private static partial Regex Listening();
-    }
+    [GeneratedRegex(@"at (http://127\.0\.0\.1:\d+)/v1/tables")]
+    private static partial Regex Listening();
 
     private sealed class Nginx(Process process, string url) : IDisposable
     {

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
-using Caudal.Pipeline;
-using Caudal.Runs;
 using Caudal.Tests.Support;
 
 namespace Caudal.Tests.Serve;
@@ -13,34 +10,13 @@ namespace Caudal.Tests.Serve;
 /// protocol, named statements). Clients and their drivers come from Debian's and npm's packages (scripts/test.sh).
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed partial class PgClientTests : IDisposable
+public sealed class PgClientTests : IDisposable
 {
-    private readonly SqliteItems _items = new(300, """
-        models:
-          trusted.items:
-            sql: models/items.sql
-            description: One row per item, as it is now.
-            materialized: incremental
-            unique_key: [id]
-        serve:
-          pg: {port: 0}
-        """);
+    private readonly PgLake _lake = new();
 
-    public PgClientTests() => _items.Model("items.sql", SqliteItems.NewRows);
+    public void Dispose() => _lake.Dispose();
 
-    public void Dispose() => _items.Dispose();
-
-    [GeneratedRegex(@"PostgreSQL clients connect at 127\.0\.0\.1:(\d+)")]
-    private static partial Regex PgPort();
-
-    private async Task<(ServeProcess Server, int Port)> StartAsync()
-    {
-        var run = await new PipelineRunner(_items.Harness.Spec).RunAsync();
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        var server = await ServeProcess.StartAsync(_items.Harness.Folder, "serve", "--port", "0");
-        await Eventually.WaitUntilAsync(() => Task.FromResult(PgPort().IsMatch(server.Output)), TimeSpan.FromSeconds(20), "the PostgreSQL endpoint to listen");
-        return (server, int.Parse(PgPort().Match(server.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-    }
+    private Task<(ServeProcess Server, int Port)> StartAsync() => _lake.StartAsync();
 
     private static string Client(string file) => Path.Combine(Quickstart.RepoRoot, "tests", "clients", file);
 

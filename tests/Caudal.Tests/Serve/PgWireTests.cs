@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Caudal.Lake;
-using Caudal.Pipeline;
-using Caudal.Runs;
 using Caudal.Serve;
 using Caudal.Tests.Support;
 using Npgsql;
@@ -18,34 +15,13 @@ namespace Caudal.Tests.Serve;
 /// get PostgreSQL's errors and the server keeps serving.
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed partial class PgWireTests : IDisposable
+public sealed class PgWireTests : IDisposable
 {
-    private readonly SqliteItems _items = new(300, """
-        models:
-          trusted.items:
-            sql: models/items.sql
-            description: One row per item, as it is now.
-            materialized: incremental
-            unique_key: [id]
-        serve:
-          pg: {port: 0}
-        """);
+    private readonly PgLake _lake = new();
 
-    public PgWireTests() => _items.Model("items.sql", SqliteItems.NewRows);
+    public void Dispose() => _lake.Dispose();
 
-    public void Dispose() => _items.Dispose();
-
-    [GeneratedRegex(@"PostgreSQL clients connect at 127\.0\.0\.1:(\d+)")]
-    private static partial Regex PgPort();
-
-    private async Task<(ServeProcess Server, int Port)> StartAsync()
-    {
-        var run = await new PipelineRunner(_items.Harness.Spec).RunAsync();
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        var server = await ServeProcess.StartAsync(_items.Harness.Folder, "serve", "--port", "0");
-        await Eventually.WaitUntilAsync(() => Task.FromResult(PgPort().IsMatch(server.Output)), TimeSpan.FromSeconds(20), "the PostgreSQL endpoint to listen");
-        return (server, int.Parse(PgPort().Match(server.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-    }
+    private Task<(ServeProcess Server, int Port)> StartAsync() => _lake.StartAsync();
 
     private static NpgsqlConnection Connect(int port, string user = "caudal", string? password = null) =>
         new($"Host=127.0.0.1;Port={port};Username={user};Database=lake;SSL Mode=Disable;Timeout=10;Command Timeout=30{(password != null ? $";Password={password}" : "")}");
@@ -138,7 +114,7 @@ public sealed partial class PgWireTests : IDisposable
         Skip.If(!File.Exists("/usr/bin/psql"), "psql is not installed");
         var (server, port) = await StartAsync();
         using var _ = server;
-        var csv = Path.Combine(_items.Harness.Folder, "out.csv");
+        var csv = Path.Combine(_lake.Folder, "out.csv");
         var output = Psql(port, "\\dn", "\\dt trusted.*", "\\d trusted.items", $"\\copy (SELECT id, name FROM trusted.items WHERE id <= 3 ORDER BY id) TO '{csv}' CSV HEADER", "\\x", "SELECT 1 AS one");
         Assert.Contains(" trusted | items | table | caudal", output, StringComparison.Ordinal);
         Assert.Contains("\"items_pkey\" PRIMARY KEY, btree (id)", output, StringComparison.Ordinal);
@@ -185,7 +161,7 @@ public sealed partial class PgWireTests : IDisposable
     [SkippableFact]
     public async Task An_api_key_signs_in_with_scram_and_a_wrong_one_is_refused()
     {
-        var store = DataLake.Open(_items.Harness.Spec.Lake).Store;
+        var store = DataLake.Open(_lake.Items.Harness.Spec.Lake).Store;
         var (_, secret) = await new ApiKeyStore(store).AddAsync("analyst", [ApiScopes.Sql], null);
         var (_, tablesOnly) = await new ApiKeyStore(store).AddAsync("dashboard", [ApiScopes.Tables], null);
         var (server, port) = await StartAsync();
@@ -303,7 +279,7 @@ public sealed partial class PgWireTests : IDisposable
     public async Task Tls_uses_the_https_certificate_and_lets_an_older_key_sign_in_only_through_it()
     {
         Skip.If(!File.Exists("/usr/bin/openssl"), "openssl is not installed");
-        var folder = _items.Harness.Folder;
+        var folder = _lake.Folder;
         var (cert, key) = (Path.Combine(folder, "server.crt"), Path.Combine(folder, "server.key"));
         var openssl = Process.Start(new ProcessStartInfo("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"])
         { RedirectStandardError = true, RedirectStandardOutput = true })!;
@@ -311,21 +287,18 @@ public sealed partial class PgWireTests : IDisposable
         Assert.Equal(0, openssl.ExitCode);
 
         // A key as stored before PostgreSQL sign-in existed: no SCRAM verifier.
-        var store = DataLake.Open(_items.Harness.Spec.Lake).Store;
+        var store = DataLake.Open(_lake.Items.Harness.Spec.Lake).Store;
         var (_, secret) = await new ApiKeyStore(store).AddAsync("old", [ApiScopes.Sql], null);
         var json = System.Text.Json.Nodes.JsonNode.Parse(await store.GetAsync(ApiKeyStore.Prefix + "old.json") ?? [])!.AsObject();
         Assert.True(json.Remove("scram"));
         await store.PutAsync(ApiKeyStore.Prefix + "old.json", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString())));
 
-        var run = await new PipelineRunner(_items.Harness.Spec).RunAsync();
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        using var server = await ServeProcess.StartAsync(folder, new Dictionary<string, string>
+        var (server, port) = await _lake.StartAsync(new Dictionary<string, string>
         {
             ["Kestrel__Certificates__Default__Path"] = cert,
             ["Kestrel__Certificates__Default__KeyPath"] = key,
-        }, "serve", "--port", "0");
-        await Eventually.WaitUntilAsync(() => Task.FromResult(PgPort().IsMatch(server.Output)), TimeSpan.FromSeconds(20), "the PostgreSQL endpoint to listen");
-        var port = int.Parse(PgPort().Match(server.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        });
+        using var _ = server;
         Assert.Contains("TLS on", server.Output, StringComparison.Ordinal);
 
         await using (var tls = new NpgsqlConnection($"Host=127.0.0.1;Port={port};Username=old;Password={secret};Database=lake;SSL Mode=Require;Trust Server Certificate=true"))
@@ -344,7 +317,7 @@ public sealed partial class PgWireTests : IDisposable
     {
         var (server, port) = await StartAsync();
         using var _ = server;
-        var lake = Path.Combine(_items.Harness.Folder, "lake");
+        var lake = Path.Combine(_lake.Folder, "lake");
         var outside = Path.Combine(Path.GetTempPath(), "caudal-evil-" + Guid.NewGuid().ToString("N")[..6]);
         await using var connection = Connect(port);
         await connection.OpenAsync();
@@ -434,9 +407,9 @@ public sealed partial class PgWireTests : IDisposable
         using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         busy.Start();
         var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
-        var spec = Path.Combine(_items.Harness.Folder, "caudal.yaml");
+        var spec = Path.Combine(_lake.Folder, "caudal.yaml");
         await File.WriteAllTextAsync(spec, (await File.ReadAllTextAsync(spec)).Replace("pg: {port: 0}", $"pg: {{port: {port}}}", StringComparison.Ordinal));
-        var result = await CliProcess.RunAsync(_items.Harness.Folder, "serve", "--port", "0");
+        var result = await CliProcess.RunAsync(_lake.Folder, "serve", "--port", "0");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains($"cannot listen for PostgreSQL clients at 127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
     }

@@ -1,7 +1,3 @@
-using System.Net.Security;
-using System.Text;
-using Caudal.Lake;
-using Caudal.Processing.Engine;
 using DuckDB.NET.Data;
 
 namespace Caudal.Serve.Pg;
@@ -27,7 +23,6 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
     private volatile DuckDBCommand? _running;
     private volatile string? _cancelReason;
 
-    public int Pid => pid;
     public int Secret => secret;
 
     /// <summary>Interrupts the statement running now, if any (a CancelRequest with this session's key).</summary>
@@ -287,6 +282,4 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         }
         return fresh;
     }
-
-    private static readonly Encoding Utf8 = new UTF8Encoding(false, true);
 }
