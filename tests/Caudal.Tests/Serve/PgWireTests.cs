@@ -414,6 +414,23 @@ public sealed class PgWireTests : IDisposable
         Assert.Contains($"cannot listen for PostgreSQL clients at 127.0.0.1:{port}", result.Stderr, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task An_open_session_sees_the_next_commit_and_a_statement_reads_one_version()
+    {
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        await using var connection = Connect(port);
+        await connection.OpenAsync();
+        Assert.Equal(300L, await new NpgsqlCommand("SELECT count(*) FROM trusted.items", connection).ExecuteScalarAsync());
+        _lake.Items.Insert(301, "item 301");
+        var run = await new Caudal.Pipeline.PipelineRunner(_lake.Items.Harness.Spec).RunAsync();
+        Assert.Equal(Caudal.Runs.RunStatus.Succeeded, run.Status);
+        // The same connection, no reconnect: the new version is mounted before the next statement.
+        await Eventually.WaitUntilAsync(async () => (long)(await new NpgsqlCommand("SELECT count(*) FROM trusted.items", connection).ExecuteScalarAsync())! == 301,
+            TimeSpan.FromSeconds(10), "the open session to see the new commit");
+        Assert.Equal("item 301", await new NpgsqlCommand("SELECT name FROM trusted.items WHERE id = 301", connection).ExecuteScalarAsync());
+    }
+
     private static string Psql(int port, params string[] commands)
     {
         var start = new ProcessStartInfo("psql") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -14,15 +14,18 @@ internal sealed class PgLakeEngine : IDisposable
 {
     private readonly DuckDbEngine _engine;
     private readonly TableCatalog _catalog;
+    private readonly Func<CancellationToken, Task<IReadOnlyList<TableId>>> _tables;
     private readonly Dictionary<TableId, long> _versions;
     private readonly string _spill;
     private readonly string _searchPath;
     private long _checkedAt = Environment.TickCount64;
 
-    private PgLakeEngine(DuckDbEngine engine, TableCatalog catalog, Dictionary<TableId, long> versions, string spill, string searchPath)
+    private PgLakeEngine(DuckDbEngine engine, TableCatalog catalog, Func<CancellationToken, Task<IReadOnlyList<TableId>>> tables,
+        Dictionary<TableId, long> versions, string spill, string searchPath)
     {
         _engine = engine;
         _catalog = catalog;
+        _tables = tables;
         _versions = versions;
         _spill = spill;
         _searchPath = searchPath;
@@ -37,7 +40,9 @@ internal sealed class PgLakeEngine : IDisposable
     /// view that mounts it and its columns as the catalog shows them.</summary>
     internal sealed record TableVersion(long Version, string MetadataId, DuckDbEngine.MountedView View, PgTable Table);
 
-    public static async Task<PgLakeEngine> OpenAsync(TableCatalog catalog, ConcurrentDictionary<TableId, TableVersion> known,
+    /// <param name="listTables">The lake's tables, as the server last listed them (one listing for all sessions).</param>
+    public static async Task<PgLakeEngine> OpenAsync(TableCatalog catalog, Func<CancellationToken, Task<IReadOnlyList<TableId>>> listTables,
+        ConcurrentDictionary<TableId, TableVersion> known,
         Func<TableId, (string? Description, IReadOnlyList<string> Key)> describe, string scratch, PgSettings settings, string user, string database, int pid,
         CancellationToken ct)
     {
@@ -48,7 +53,7 @@ internal sealed class PgLakeEngine : IDisposable
         {
             var versions = new Dictionary<TableId, long>();
             var tables = new List<PgTable>();
-            foreach (var id in await catalog.TablesAsync(ct))
+            foreach (var id in await listTables(ct))
             {
                 if (await catalog.SnapshotAsync(id, null, ct) is not { } snapshot) continue;
                 if (known.TryGetValue(id, out var seen) && seen.Version == snapshot.Version && seen.MetadataId == snapshot.Metadata.Id)
@@ -68,7 +73,7 @@ internal sealed class PgLakeEngine : IDisposable
             var path = SearchPath(settings.Get("search_path") ?? "public");
             engine.Execute($"SET search_path = {Sql.Literal(path)}");
             SqlEndpoint.LockDown(engine.Connection, engine.MountedFiles, spill);
-            return new PgLakeEngine(engine, catalog, versions, spill, settings.Get("search_path") ?? "");
+            return new PgLakeEngine(engine, catalog, listTables, versions, spill, settings.Get("search_path") ?? "");
         }
         catch
         {
@@ -106,7 +111,7 @@ internal sealed class PgLakeEngine : IDisposable
         var now = Environment.TickCount64;
         if (now - _checkedAt < TableCatalog.Revalidate.TotalMilliseconds) return false;
         _checkedAt = now;
-        var ids = await _catalog.TablesAsync(ct);
+        var ids = await _tables(ct);
         if (ids.Count != _versions.Count) return true;
         foreach (var id in ids)
             if (!_versions.TryGetValue(id, out var version) || (await _catalog.SnapshotAsync(id, null, ct))?.Version != version) return true;

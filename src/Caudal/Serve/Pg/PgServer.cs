@@ -49,7 +49,31 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
     private readonly ConcurrentDictionary<TableId, PgLakeEngine.TableVersion> _tableVersions = new();
 
     internal Task<PgLakeEngine> OpenEngineAsync(PgSettings settings, string user, string database, int pid, CancellationToken ct) =>
-        PgLakeEngine.OpenAsync(catalog, _tableVersions, Describe, workspace.Path, settings, user, database, pid, ct);
+        PgLakeEngine.OpenAsync(catalog, TablesAsync, _tableVersions, Describe, workspace.Path, settings, user, database, pid, ct);
+
+    private readonly SemaphoreSlim _listing = new(1, 1);
+    private IReadOnlyList<TableId>? _tables;
+    private long _listedAt;
+
+    /// <summary>The lake's tables, listed at most every <see cref="TableCatalog.Revalidate"/> for all sessions together
+    /// (each session looks before each statement: on S3, a listing each would be a LIST request per session).</summary>
+    private async Task<IReadOnlyList<TableId>> TablesAsync(CancellationToken ct)
+    {
+        bool Fresh() => _tables != null && Environment.TickCount64 - Interlocked.Read(ref _listedAt) < TableCatalog.Revalidate.TotalMilliseconds;
+        if (Fresh()) return _tables!;
+        await _listing.WaitAsync(ct);
+        try
+        {
+            if (Fresh()) return _tables!;
+            _tables = await catalog.TablesAsync(ct);
+            Interlocked.Exchange(ref _listedAt, Environment.TickCount64);
+            return _tables;
+        }
+        finally
+        {
+            _listing.Release();
+        }
+    }
 
     private (string? Description, IReadOnlyList<string> Key) Describe(TableId id) =>
         spec.Models.FirstOrDefault(m => m.Output == id) is { } model ? (model.Description, model.Incremental?.UniqueKey ?? []) : (null, []);

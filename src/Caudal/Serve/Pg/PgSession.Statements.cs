@@ -11,7 +11,7 @@ internal sealed partial class PgSession
     [
         "INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER", "TRUNCATE", "GRANT", "REVOKE", "VACUUM", "ANALYZE", "CLUSTER",
         "REINDEX", "COMMENT", "SECURITY", "REFRESH", "CALL", "DO", "LOCK", "IMPORT", "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA",
-        "EXPORT", "CHECKPOINT", "SELECT INTO", "NOTIFY", "LISTEN", "UNLISTEN", "PREPARE", "EXECUTE", "REASSIGN",
+        "EXPORT", "CHECKPOINT", "NOTIFY", "LISTEN", "UNLISTEN", "PREPARE", "EXECUTE", "REASSIGN",
     ];
 
     private async Task SimpleQueryAsync(string sql, CancellationToken ct)
@@ -397,8 +397,7 @@ internal sealed partial class PgSession
             case "EXPLAIN":
                 throw new PgError("0A000", "EXPLAIN is not available here");
         }
-        var command = words.Count > 1 && words[0] == "SELECT" && words.Contains("INTO") ? "SELECT INTO" : statement.Command;
-        if (Writes.Contains(command) || Writes.Contains(statement.Command)) throw PgError.ReadOnly(command);
+        if (Writes.Contains(statement.Command)) throw PgError.ReadOnly(statement.Command);
         throw new PgError("42601", $"syntax error at or near \"{statement.Words[0]}\"", 1);
     }
 
