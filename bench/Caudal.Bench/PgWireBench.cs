@@ -193,7 +193,7 @@ internal static partial class PgWireBench
               threads: 2
               memory_limit: 2GB
             serve:
-              pg: {port: 0}
+              pg: {port: 0, max_rows: none}   # 10M rows to one client: no row cap
             """);
         Directory.CreateDirectory(Path.Combine(folder, "models"));
         await File.WriteAllTextAsync(Path.Combine(folder, "models", "events.sql"), $"SELECT events.* FROM ({EventsSelect(rows)}) events, (SELECT count(*) FROM raw.seed_seed) inputs");

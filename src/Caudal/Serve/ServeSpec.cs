@@ -38,8 +38,14 @@ public sealed record QueryParameter(string Name, QueryParameterType Type, string
 /// are written <c>$name</c> in the SQL and passed as query-string values.</summary>
 public sealed record SavedQuery(string Name, string Sql, string? Description, IReadOnlyList<QueryParameter> Parameters, SpecPosition Position);
 
-/// <summary>The PostgreSQL wire-protocol endpoint (<c>serve.pg</c>): the port it listens on (0 picks a free one).</summary>
-public sealed record PgEndpoint(int Port);
+/// <summary>The PostgreSQL wire-protocol endpoint (<c>serve.pg</c>): the port it listens on (0 picks a free one), the
+/// most rows one statement may return (null: no limit; a statement past it fails, it is never cut short silently), and
+/// how long a client may stop half-way through a message before it is cut off.</summary>
+public sealed record PgEndpoint(int Port, long? MaxRows, TimeSpan MessageTimeout)
+{
+    public const int DefaultPort = 5433;
+    public static readonly TimeSpan DefaultMessageTimeout = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>The spec's <c>serve:</c> section: auth, CORS, rate limits, saved queries, the SQL time limit and the
 /// PostgreSQL endpoint.</summary>
@@ -49,7 +55,7 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
     public static readonly ServeSpec Default = new(ServeAuth.Auto, [], null, TimeSpan.FromSeconds(30), []);
 
     public static readonly string[] Keys = ["auth", "cors", "rate_limit", "sql_timeout", "queries", "pg"];
-    private static readonly string[] PgKeys = ["port"];
+    private static readonly string[] PgKeys = ["port", "max_rows", "message_timeout"];
     private static readonly string[] QueryKeys = ["sql", "description", "params"];
     private static readonly string[] ParamKeys = ["type", "default"];
 
@@ -81,10 +87,24 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
         if (ctx.Mapping(map, "pg", "'pg' must be a mapping.", "write 'pg: {port: 5433}'.") is { } pgMap)
         {
             ctx.CheckKeys(pgMap, PgKeys, "serve.pg");
-            var port = 5433;
+            var port = PgEndpoint.DefaultPort;
             if (ctx.Scalar(pgMap, "port") is { } p && !(int.TryParse(p.Value, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535))
                 ctx.Error(p.Start, $"'port' must be a port number (0-65535), not '{p.Value}'.", "write 'port: 5433' (0 picks a free one).");
-            pg = new PgEndpoint(port);
+            long? maxRows = SqlEndpoint.MaxRows;
+            if (ctx.Scalar(pgMap, "max_rows") is { } m)
+            {
+                if (m.Value == "none") maxRows = null;
+                else if (long.TryParse(m.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0) maxRows = n;
+                else ctx.Error(m.Start, $"'max_rows' must be a positive number of rows or none, not '{m.Value}'.",
+                    $"write 'max_rows: {SqlEndpoint.MaxRows}' (the default, as POST /v1/sql) or 'max_rows: none' for no limit.");
+            }
+            var messageTimeout = PgEndpoint.DefaultMessageTimeout;
+            if (ctx.Scalar(pgMap, "message_timeout") is { } mt)
+            {
+                if (Values.Duration.Parse(mt.Value ?? "")?.Span is { } d && d > TimeSpan.Zero && d <= TimeSpan.FromMinutes(10)) messageTimeout = d;
+                else ctx.Error(mt.Start, $"'message_timeout' must be a duration up to 10m, not '{mt.Value}'.", "write 'message_timeout: 30s'.");
+            }
+            pg = new PgEndpoint(port, maxRows, messageTimeout);
         }
         return new ServeSpec(auth, cors, rate, timeout, ParseQueries(map, ctx), pg);
     }

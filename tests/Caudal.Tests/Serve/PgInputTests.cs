@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using Caudal.Serve;
 using Caudal.Serve.Pg;
 
 namespace Caudal.Tests.Serve;
 
 /// <summary>How the PostgreSQL endpoint reads a connection, over a real loopback socket: a client may idle between
-/// messages as long as it likes, but one that stops half-way through a message is cut off (the server's limit is 30 s;
-/// here 300 ms, so the test does not wait that long).</summary>
+/// messages as long as it likes, but one that stops half-way through a message is cut off (serve.pg.message_timeout, 30 s by
+/// default; here 300 ms; PgWireTests cuts off a stalled client of a running server).</summary>
 public sealed class PgInputTests
 {
     private static async Task<(TcpClient Client, TcpClient Server)> PairAsync()
@@ -49,7 +50,7 @@ public sealed class PgInputTests
         var (client, server) = await PairAsync();
         using var _ = client;
         using var __ = server;
-        var input = new PgInput(server.GetStream());
+        var input = new PgInput(server.GetStream(), PgEndpoint.DefaultMessageTimeout);
         await client.GetStream().WriteAsync(new byte[] { (byte)'Q', 0x7f, 0xff, 0xff, 0xff });
         var refused = await Assert.ThrowsAsync<PgProtocolException>(() => input.ReadAsync(CancellationToken.None));
         Assert.Contains("longer than the 16 MB", refused.Message, StringComparison.Ordinal);

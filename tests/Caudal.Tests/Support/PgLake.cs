@@ -9,18 +9,23 @@ namespace Caudal.Tests.Support;
 /// incremental on <c>id</c>, described) and <c>serve.pg</c> on a free port, served by a real <c>caudal serve</c>.</summary>
 public sealed partial class PgLake : IDisposable
 {
-    public SqliteItems Items { get; } = new(300, """
-        models:
-          trusted.items:
-            sql: models/items.sql
-            description: One row per item, as it is now.
-            materialized: incremental
-            unique_key: [id]
-        serve:
-          pg: {port: 0}
-        """);
+    public SqliteItems Items { get; }
 
-    public PgLake() => Items.Model("items.sql", SqliteItems.NewRows);
+    /// <param name="pg">The spec's <c>serve.pg</c> (its port must stay 0).</param>
+    public PgLake(string pg = "{port: 0}")
+    {
+        Items = new(300, $$"""
+            models:
+              trusted.items:
+                sql: models/items.sql
+                description: One row per item, as it is now.
+                materialized: incremental
+                unique_key: [id]
+            serve:
+              pg: {{pg}}
+            """);
+        Items.Model("items.sql", SqliteItems.NewRows);
+    }
 
     public string Folder => Items.Harness.Folder;
 

@@ -21,14 +21,29 @@ public sealed class PgRawClient : IDisposable
 
     public static async Task<PgRawClient> ConnectAsync(int port, string user = "caudal")
     {
+        var (client, messages) = await StartAsync(port, new Dictionary<string, string> { ["user"] = user, ["database"] = "lake" });
+        if (messages.Count == 0 || messages[^1].Type != 'Z' || messages[0].Type != 'R')
+            throw new InvalidOperationException($"start-up answered '{new string(messages.Select(m => m.Type).ToArray())}'");
+        return client;
+    }
+
+    /// <summary>Sends a startup packet with these parameters; the answer, up to ReadyForQuery or the server closing
+    /// the connection (a FATAL error).</summary>
+    public static async Task<(PgRawClient Client, List<(char Type, byte[] Body)> Messages)> StartAsync(int port, IReadOnlyDictionary<string, string> parameters)
+    {
         var client = new PgRawClient(new TcpClient("127.0.0.1", port));
         var body = new List<byte>();
         body.AddRange(Int32(196608));
-        body.AddRange(Encoding.UTF8.GetBytes($"user\0{user}\0database\0lake\0\0"));
+        foreach (var (name, value) in parameters) body.AddRange(Encoding.UTF8.GetBytes($"{name}\0{value}\0"));
+        body.Add(0);
         await client._stream.WriteAsync(Int32(body.Count + 4).Concat(body).ToArray());
-        var messages = await client.ReadUntilReadyAsync();
-        if (messages[0].Type != 'R') throw new InvalidOperationException($"start-up answered '{messages[0].Type}'");
-        return client;
+        var messages = new List<(char, byte[])>();
+        while (await client.ReadAsync() is { } message)
+        {
+            messages.Add(message);
+            if (message.Type == 'Z') break;
+        }
+        return (client, messages);
     }
 
     public Task SendAsync(char type, params byte[][] fields)
@@ -88,16 +103,24 @@ public sealed class PgRawClient : IDisposable
     public static byte[] CString(string s) => Encoding.UTF8.GetBytes(s + "\0");
 
     /// <summary>An ErrorResponse's SQLSTATE.</summary>
-    public static string Code(byte[] body)
+    public static string Code(byte[] body) => Field(body, 'C');
+
+    /// <summary>One field of an ErrorResponse or NoticeResponse ('C' SQLSTATE, 'M' message, 'S' severity…).</summary>
+    public static string Field(byte[] body, char type)
     {
         for (var at = 0; at < body.Length && body[at] != 0;)
         {
             var end = Array.IndexOf(body, (byte)0, at + 1);
-            if (body[at] == 'C') return Encoding.UTF8.GetString(body, at + 1, end - at - 1);
+            if (body[at] == type) return Encoding.UTF8.GetString(body, at + 1, end - at - 1);
             at = end + 1;
         }
         return "";
     }
+
+    /// <summary>The ParameterStatus messages among <paramref name="messages"/>, by name.</summary>
+    public static Dictionary<string, string> Parameters(IEnumerable<(char Type, byte[] Body)> messages) =>
+        messages.Where(m => m.Type == 'S').Select(m => Encoding.UTF8.GetString(m.Body).Split('\0'))
+            .ToDictionary(parts => parts[0], parts => parts[1]);
 
     /// <summary>A DataRow's first field as text.</summary>
     public static string First(byte[] body) => Encoding.UTF8.GetString(body, 6, BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(2)));

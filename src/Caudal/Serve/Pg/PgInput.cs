@@ -8,11 +8,12 @@ internal sealed class PgProtocolException(string message) : Exception(message);
 
 /// <summary>Frontend messages read off the connection, whole: a type byte and a length, then the body. A message longer
 /// than <see cref="MaxMessage"/> is refused before any of it is read; a client that stops half-way through a message
-/// is cut off after 30 s (idling between messages is allowed, as PostgreSQL allows it).</summary>
-internal sealed class PgInput(Stream stream, TimeSpan? midMessage = null)
+/// is cut off after <paramref name="midMessage"/> (<c>serve.pg.message_timeout</c>; idling between messages is allowed,
+/// as PostgreSQL allows it).</summary>
+internal sealed class PgInput(Stream stream, TimeSpan midMessage)
 {
     public const int MaxMessage = 16 << 20;
-    private readonly TimeSpan _midMessage = midMessage ?? TimeSpan.FromSeconds(30);
+    private readonly TimeSpan _midMessage = midMessage;
 
     private readonly byte[] _header = new byte[5];
 

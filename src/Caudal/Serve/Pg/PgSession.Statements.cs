@@ -283,6 +283,7 @@ internal sealed partial class PgSession
                         portal.Done = true;
                         break;
                     }
+                    CheckRowCap(portal.Sent + sent);
                     _output.Begin('D');
                     _output.Int16((short)columns.Length);
                     for (var i = 0; i < writers.Length; i++) writers[i](reader, i, _output);
@@ -304,6 +305,15 @@ internal sealed partial class PgSession
             return;
         }
         CommandComplete(portal.Statement.Command == "SHOW" ? "SHOW" : $"SELECT {portal.Sent}");
+    }
+
+    /// <summary>A statement with more rows than <c>serve.pg.max_rows</c> fails once it has sent that many, as
+    /// <c>/v1/sql</c> caps its rows: an error rather than a result cut short without the client knowing.</summary>
+    private void CheckRowCap(long alreadySent)
+    {
+        if (server.Endpoint.MaxRows is { } max && alreadySent >= max)
+            throw new PgError("54000", $"the result has more than {max.ToString("N0", CultureInfo.InvariantCulture)} rows, the most serve.pg.max_rows allows; " +
+                "add a LIMIT or a WHERE, or raise serve.pg.max_rows in the spec (none: no limit)");
     }
 
     /// <summary>SHOW as a query on the engine, so it describes and executes like any other.</summary>
@@ -544,6 +554,7 @@ internal sealed partial class PgSession
                     }
                     if (!move)
                     {
+                        CheckRowCap(cursor.Sent++);
                         _output.Begin('D');
                         _output.Int16((short)writers.Length);
                         for (var i = 0; i < writers.Length; i++) writers[i](cursor.Reader, i, _output);
@@ -630,6 +641,7 @@ internal sealed partial class PgSession
                 {
                     while (reader.Read())
                     {
+                        CheckRowCap(rows);
                         _output.Begin('d');
                         for (var i = 0; i < writers.Length; i++)
                         {

@@ -10,7 +10,7 @@ namespace Caudal.Serve.Pg;
 /// </summary>
 internal sealed partial class PgSession(PgServer server, Stream stream, int pid, int secret) : IAsyncDisposable
 {
-    private readonly PgInput _input = new(stream);
+    private readonly PgInput _input = new(stream, server.Endpoint.MessageTimeout);
     private readonly PgOutput _output = new(stream);
     private readonly Dictionary<string, PgPrepared> _prepared = new();
     private readonly Dictionary<string, PgPortal> _portals = new();
@@ -120,12 +120,36 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         }
         _user = parameters.GetValueOrDefault("user") ?? throw new PgError("28000", "no PostgreSQL user name specified in startup packet", severity: "FATAL");
         _database = parameters.GetValueOrDefault("database") is { Length: > 0 } db ? db : _user;
+        // Protocol options (_pq_.*) are declined before anything else, where libpq looks for the answer.
+        var declined = parameters.Keys.Where(k => k.StartsWith("_pq_.", StringComparison.Ordinal)).ToList();
+        if (declined.Count > 0)
+        {
+            _output.Begin('v');
+            _output.Int32(0);
+            _output.Int32(declined.Count);
+            foreach (var option in declined) _output.CString(option);
+            _output.End();
+        }
         await AuthenticateAsync(encrypted, startupDeadline.Token);
         _settings = new PgSettings(_user);
-        foreach (var (name, value) in parameters)
-            if (name is not ("user" or "database" or "replication") && _settings.NameOf(name) != null && _settings.Set(name, value) is { } refused)
-                throw new PgError(refused.Code, refused.Message, severity: "FATAL");
         if (parameters.ContainsKey("replication")) throw new PgError("28000", "this server does not do replication", severity: "FATAL");
+        // As PostgreSQL: the -c name=value in "options" (PGOPTIONS) first, then every other name of the packet is a
+        // run-time parameter too (an unknown one ends the connection).
+        var settings = PgSettings.CommandLine(parameters.GetValueOrDefault("options") ?? "").Concat(parameters
+            .Where(p => p.Key is not ("user" or "database" or "options") && !p.Key.StartsWith("_pq_.", StringComparison.Ordinal))
+            .Select(p => (p.Key, p.Value)));
+        foreach (var (name, value) in settings)
+        {
+            // Drivers send the client's own time zone (pgJDBC: the JVM's): the connection goes on in UTC, which the
+            // ParameterStatus below reports; timestamptz values carry their offset, so no instant is misread.
+            if (_settings.NameOf(name) == "TimeZone" && _settings.Set(name, value) != null)
+            {
+                Notice($"this server answers in UTC, not time zone \"{value}\"; timestamptz values carry their offset (+00)", "01000");
+                continue;
+            }
+            if (_settings.Set(name, value) is { } refused)
+                throw new PgError(refused.Code, refused.Message, severity: "FATAL");
+        }
         _output.Begin('R');
         _output.Int32(0); // AuthenticationOk
         _output.End();
@@ -235,7 +259,7 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         _output.End();
     }
 
-    private void Notice(string message)
+    private void Notice(string message, string code = "25P01")
     {
         _output.Begin('N');
         _output.Byte((byte)'S');
@@ -243,7 +267,7 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         _output.Byte((byte)'V');
         _output.CString("WARNING");
         _output.Byte((byte)'C');
-        _output.CString("25P01");
+        _output.CString(code);
         _output.Byte((byte)'M');
         _output.CString(message);
         _output.Byte(0);

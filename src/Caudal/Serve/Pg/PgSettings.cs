@@ -78,6 +78,41 @@ internal sealed class PgSettings
         return null;
     }
 
+    /// <summary>The run-time parameters in a startup packet's <c>options</c> (libpq's PGOPTIONS), read as PostgreSQL
+    /// reads them: words split at spaces (a backslash keeps the next character), each <c>-c name=value</c>,
+    /// <c>-cname=value</c> or <c>--name=value</c>.</summary>
+    public static List<(string Name, string Value)> CommandLine(string options)
+    {
+        var words = new List<string>();
+        var word = new System.Text.StringBuilder();
+        for (var i = 0; i < options.Length; i++)
+        {
+            if (options[i] == '\\' && i + 1 < options.Length) word.Append(options[++i]);
+            else if (char.IsWhiteSpace(options[i]))
+            {
+                if (word.Length > 0) words.Add(word.ToString());
+                word.Clear();
+            }
+            else word.Append(options[i]);
+        }
+        if (word.Length > 0) words.Add(word.ToString());
+        var settings = new List<(string, string)>();
+        for (var i = 0; i < words.Count; i++)
+        {
+            var setting = words[i] switch
+            {
+                "-c" when i + 1 < words.Count => words[++i],
+                ['-', 'c', .. var rest] => rest,
+                ['-', '-', .. var rest] => rest,
+                var other => throw new PgError("42601", $"invalid command-line argument for server process: {other}", severity: "FATAL"),
+            };
+            var equals = setting.IndexOf('=');
+            if (equals <= 0) throw new PgError("42601", $"-c {setting} requires a value", severity: "FATAL");
+            settings.Add((setting[..equals].Replace('-', '_'), setting[(equals + 1)..]));
+        }
+        return settings;
+    }
+
     /// <summary>statement_timeout in milliseconds (0: none), from "5000", "5s", "1min".</summary>
     public static bool TryMilliseconds(string value, out long ms)
     {
