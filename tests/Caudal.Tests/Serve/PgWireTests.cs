@@ -115,9 +115,15 @@ public sealed class PgWireTests : IDisposable
         var (server, port) = await StartAsync();
         using var _ = server;
         var csv = Path.Combine(_lake.Folder, "out.csv");
-        var output = Psql(port, "\\dn", "\\dt trusted.*", "\\d trusted.items", $"\\copy (SELECT id, name FROM trusted.items WHERE id <= 3 ORDER BY id) TO '{csv}' CSV HEADER", "\\x", "SELECT 1 AS one");
+        var output = Psql(port, "\\l", "\\dn", "\\dt raw.*", "\\dt trusted.*", "\\d trusted.items", "\\d+ trusted.items", "\\dt+ trusted.*", $"\\copy (SELECT id, name FROM trusted.items WHERE id <= 3 ORDER BY id) TO '{csv}' CSV HEADER", "\\x", "SELECT 1 AS one");
+        Assert.Matches(@"(?m)^ lake \| caudal \| UTF8 ", output);
+        Assert.Contains(" raw    | db_item | table | caudal", output, StringComparison.Ordinal);
         Assert.Contains(" trusted | items | table | caudal", output, StringComparison.Ordinal);
         Assert.Contains("\"items_pkey\" PRIMARY KEY, btree (id)", output, StringComparison.Ordinal);
+        // \d+: storage as PostgreSQL has it for these types; \dt+: the data's size and the model's description.
+        Assert.Matches(@"(?m)^ id +\| bigint \|.*\| plain +\|", output);
+        Assert.Matches(@"(?m)^ name +\| text +\|.*\| extended \|", output);
+        Assert.Matches(@"(?m)^ trusted \| items \| table \| caudal \| permanent +\| heap +\| [1-9][0-9]* (bytes|kB) +\| One row per item, as it is now\.", output);
         Assert.Contains("one | 1", output, StringComparison.Ordinal);
         Assert.DoesNotContain("ERROR", output, StringComparison.Ordinal);
         Assert.Equal("id,name\n1,item 1\n2,item 2\n3,item 3\n", File.ReadAllText(csv));

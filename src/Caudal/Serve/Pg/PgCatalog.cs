@@ -79,7 +79,7 @@ internal static class PgCatalog
                 var column = table.Columns[n];
                 var notNull = table.NotNull.Contains(column.Name);
                 rows.Add("pg_attribute", [relation, column.Name, column.Type.Oid, -1, column.Type.Length, (short)(n + 1), column.Type.ElementOid != 0 ? 1 : 0, -1,
-                    column.TypeMod, column.Type.Length is > 0 and <= 8, "i", "x", "", notNull, false, false, "", "", false, true, 0,
+                    column.TypeMod, column.Type.Length is > 0 and <= 8, Align(column.Type.Length), Storage(column.Type.Name, column.Type.Length), "", notNull, false, false, "", "", false, true, 0,
                     column.Type == PgType.Text ? 100u : 0u, null, null, null, null]);
                 rows.Add(PgSql.InformationSchema, "columns", ColumnRow(database, zone, table.Id.Name, column, n + 1, notNull));
             }
@@ -131,7 +131,7 @@ internal static class PgCatalog
     };
 
     private static object?[] Class(uint oid, string name, uint ns, string kind, int attributes, bool hasIndex, float tuples, long bytes, uint am = 2) =>
-        [oid, name, ns, 0u, 0u, Owner, am, oid, 0u, (int)Math.Min(int.MaxValue, bytes / 8192), tuples, 0, 0u, hasIndex, false, "p", kind, (short)attributes, (short)0,
+        [oid, name, ns, 0u, 0u, Owner, am, oid, 0u, (int)Math.Min(int.MaxValue, (bytes + 8191) / 8192), tuples, 0, 0u, hasIndex, false, "p", kind, (short)attributes, (short)0,
             false, false, false, false, false, true, "d", false, 0u, 0u, 0u, null, null, null];
 
     private static object?[] Proc(uint oid, string name, uint returns) =>
@@ -165,14 +165,21 @@ internal static class PgCatalog
             null, null, null, null, position.ToString(CultureInfo.InvariantCulture), "NO", "NO", null, null, null, null, null, "NO", "NEVER", null, "NO"];
     }
 
+    /// <summary>typalign/attalign as PostgreSQL has them: by the type's length.</summary>
+    private static string Align(short length) => length == 8 ? "d" : length == 2 ? "s" : length == 1 ? "c" : "i";
+
+    /// <summary>typstorage/attstorage as PostgreSQL has them (psql's \d+ shows it): fixed-length types plain,
+    /// numeric main, the other variable-length types extended.</summary>
+    private static string Storage(string type, short length) => length > 0 ? "p" : type == "numeric" ? "m" : "x";
+
     /// <summary>pg_type's rows: the scalar types served, their arrays, and the pseudo and internal types catalog
     /// queries name.</summary>
     private static IEnumerable<object?[]> CatalogTypes()
     {
         object?[] Type(uint oid, string name, short length, string category, uint element = 0, uint array = 0, string type = "b", bool preferred = false) =>
             [oid, name, PgCatalogNamespace, Owner, length, length is > 0 and <= 8, type, category, preferred, true, ",", 0u, 0u, element, array,
-                0u, 0u, element != 0 && category == "A" ? ArrayRecv : 50000 + oid, 0u, 0u, 0u, 0u, length == 8 ? "d" : length == 2 ? "s" : length == 1 ? "c" : "i",
-                length > 0 ? "p" : "x", false, 0u, -1, 0, name is "text" or "varchar" or "name" ? 100u : 0u, null, null, null];
+                0u, 0u, element != 0 && category == "A" ? ArrayRecv : 50000 + oid, 0u, 0u, 0u, 0u, Align(length),
+                Storage(name, length), false, 0u, -1, 0, name is "text" or "varchar" or "name" ? 100u : 0u, null, null, null];
         foreach (var t in PgType.Scalars)
         {
             var category = t.Oid switch
