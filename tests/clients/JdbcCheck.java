@@ -3,6 +3,7 @@ import java.sql.DatabaseMetaData;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 
 /**
  * What DBeaver and Metabase do first with a PostgreSQL connection, through pgJDBC: DatabaseMetaData (schemas, tables,
@@ -39,6 +40,11 @@ public class JdbcCheck {
                         while (r.next()) System.out.println("row:" + r.getLong(1) + ":" + r.getString(2) + ":" + r.getLong(3));
                     }
                 }
+            }
+            // One instant, whatever zone the session and the JVM are in.
+            try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT TIMESTAMPTZ '2024-07-01 12:00:00+02'")) {
+                r.next();
+                System.out.println("instant:" + r.getObject(1, java.time.OffsetDateTime.class).toInstant());
             }
         }
     }

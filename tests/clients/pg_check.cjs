@@ -1,4 +1,5 @@
-// npm pg (node-postgres) with the extended protocol: parameters, a named prepared statement, rows as arrays.
+// npm pg (node-postgres) with the extended protocol: the catalog (schemas, tables, columns, the table's comment),
+// parameters, a named prepared statement, rows as arrays.
 // Usage: NODE_PATH=.tools/node_modules node pg_check.cjs CONNECTION_STRING SCHEMA TABLE
 const { Client } = require('pg');
 
@@ -6,6 +7,15 @@ const { Client } = require('pg');
   const [url, schema, table] = process.argv.slice(2);
   const client = new Client({ connectionString: url });
   await client.connect();
+  const schemas = await client.query('SELECT schema_name FROM information_schema.schemata ORDER BY 1');
+  console.log('schemas:' + schemas.rows.map((r) => r.schema_name).join(','));
+  const tables = await client.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema]);
+  console.log('tables:' + tables.rows.map((r) => r.table_name).join(','));
+  const columns = await client.query(
+    'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position', [schema, table]);
+  console.log('columns:' + columns.rows.map((r) => `${r.column_name} ${r.data_type}`).join(','));
+  const comment = await client.query('SELECT obj_description($1::regclass, \'pg_class\') AS c', [`${schema}.${table}`]);
+  console.log('comment:' + comment.rows[0].c);
   const text = `SELECT id, name, grp FROM ${schema}.${table} WHERE id BETWEEN $1 AND $2 ORDER BY id`;
   const plain = await client.query(text, [20, 22]);
   for (const row of plain.rows) console.log(`row:${row.id}:${row.name}:${row.grp}`);

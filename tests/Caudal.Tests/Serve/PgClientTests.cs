@@ -27,7 +27,9 @@ public sealed class PgClientTests : IDisposable
         Skip.If(!File.Exists(jar) || !File.Exists("/usr/bin/java"), "pgJDBC or Java is not installed (libpostgresql-jdbc-java, default-jdk-headless)");
         var (server, port) = await StartAsync();
         using var _ = server;
-        var caudal = Run("/usr/bin/java", "-cp", jar, Client("JdbcCheck.java"), $"jdbc:postgresql://127.0.0.1:{port}/lake?sslmode=disable", "caudal", "", "trusted", "items");
+        // The JVM's zone is not UTC, as on an analyst's laptop: pgJDBC sends it at start-up.
+        const string zone = "-Duser.timezone=Europe/Paris";
+        var caudal = Run("/usr/bin/java", zone, "-cp", jar, Client("JdbcCheck.java"), $"jdbc:postgresql://127.0.0.1:{port}/lake?sslmode=disable", "caudal", "", "trusted", "items");
 
         using var postgres = TestDatabase.Postgres();
         postgres.Execute("""
@@ -37,12 +39,13 @@ public sealed class PgClientTests : IDisposable
             INSERT INTO trusted.items SELECT n, 'item ' || n, n / 100, 'snapshot' FROM generate_series(1, 300) n;
             """);
         var real = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString);
-        var reference = Run("/usr/bin/java", "-cp", jar, Client("JdbcCheck.java"), $"jdbc:postgresql://{real.Host}:{real.Port}/{real.Database}?sslmode=disable",
+        var reference = Run("/usr/bin/java", zone, "-cp", jar, Client("JdbcCheck.java"), $"jdbc:postgresql://{real.Host}:{real.Port}/{real.Database}?sslmode=disable",
             real.Username!, real.Password!, "trusted", "items");
 
         Assert.Contains("column:id:int8:-5:1", caudal, StringComparison.Ordinal);
         Assert.Contains("pk:id:1:items_pkey", caudal, StringComparison.Ordinal);
         Assert.Contains("row:70:item 70:0", caudal, StringComparison.Ordinal);
+        Assert.Contains("instant:2024-07-01T10:00:00Z", caudal, StringComparison.Ordinal);
         Assert.Equal(reference, caudal);
     }
 
@@ -78,6 +81,10 @@ public sealed class PgClientTests : IDisposable
         using var _ = server;
         var output = Run("node", new Dictionary<string, string> { ["NODE_PATH"] = modules! }, Client("pg_check.cjs"), $"postgresql://caudal@127.0.0.1:{port}/lake?sslmode=disable", "trusted", "items");
         Assert.Equal("""
+            schemas:information_schema,pg_catalog,public,raw,refined,trusted
+            tables:items
+            columns:id bigint,name text,grp bigint,_caudal_op text
+            comment:One row per item, as it is now.
             row:20:item 20:0
             row:21:item 21:0
             row:22:item 22:0

@@ -133,8 +133,12 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
         await AuthenticateAsync(encrypted, startupDeadline.Token);
         _settings = new PgSettings(_user);
         if (parameters.ContainsKey("replication")) throw new PgError("28000", "this server does not do replication", severity: "FATAL");
-        // As PostgreSQL: the -c name=value in "options" (PGOPTIONS) first, then every other name of the packet is a
-        // run-time parameter too (an unknown one ends the connection).
+        _output.Begin('R');
+        _output.Int32(0); // AuthenticationOk
+        _output.End();
+        // After AuthenticationOk, as in PostgreSQL (drivers take nothing else while they authenticate): the
+        // -c name=value of "options" (PGOPTIONS) first, then every other name of the packet is a run-time parameter
+        // too (an unknown one ends the connection).
         var settings = PgSettings.CommandLine(parameters.GetValueOrDefault("options") ?? "").Concat(parameters
             .Where(p => p.Key is not ("user" or "database" or "options") && !p.Key.StartsWith("_pq_.", StringComparison.Ordinal))
             .Select(p => (p.Key, p.Value)));
@@ -150,9 +154,6 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
             if (_settings.Set(name, value) is { } refused)
                 throw new PgError(refused.Code, refused.Message, severity: "FATAL");
         }
-        _output.Begin('R');
-        _output.Int32(0); // AuthenticationOk
-        _output.End();
         foreach (var name in PgSettings.Reported)
         {
             _output.Begin('S');

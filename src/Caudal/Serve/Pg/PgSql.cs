@@ -142,7 +142,7 @@ internal static class PgSql
                 replacement = CatalogSchema;
             else if (word is "information_schema" && Is(k + 1, "."))
                 replacement = InformationSchema;
-            else if (t.Kind == Kind.String && Is(k + 1, "::") && RegType(k + 2) is var (function, last) && function != null)
+            else if (t.Kind is Kind.String or Kind.Parameter && Is(k + 1, "::") && RegType(k + 2) is var (function, last) && function != null)
             {
                 replacement = $"{CatalogSchema}.{function}({t.Text(statement)})";
                 end = significant[last].Start + significant[last].Length;
@@ -179,7 +179,7 @@ internal static class PgSql
 
         bool Is(int index, string symbol) => index >= 0 && index < significant.Count && significant[index].Kind is Kind.Symbol && significant[index].Text(statement) == symbol;
 
-        // 'raw.rentals'::regclass, '…'::pg_catalog.regtype: the function that looks the name up, and the last token.
+        // 'raw.rentals'::regclass, $1::regclass, '…'::pg_catalog.regtype: the function that looks the name up, and the last token.
         (string? Function, int Last) RegType(int at)
         {
             if (at < significant.Count && significant[at].Kind == Kind.Word && significant[at].Text(statement).Equals("pg_catalog", StringComparison.OrdinalIgnoreCase) && Is(at + 1, "."))
