@@ -143,8 +143,10 @@ public static class SqlEndpoint
 
     /// <summary>Why the statement may not run (not a SELECT, or not parsable), or null. <paramref name="catalog"/>
     /// names relations and functions of a PostgreSQL catalog built in <paramref name="catalogSchemas"/>: those are the
-    /// session's own, not the engine's, and may be read.</summary>
-    internal static string? Refusal(DuckDBConnection connection, string sql, IReadOnlySet<string>? catalog = null, IReadOnlyList<string>? catalogSchemas = null)
+    /// session's own, not the engine's, and may be read. <paramref name="parsed"/> is given the statement as the engine
+    /// parsed it, when it parses.</summary>
+    internal static string? Refusal(DuckDBConnection connection, string sql, IReadOnlySet<string>? catalog = null, IReadOnlyList<string>? catalogSchemas = null,
+        Action<JsonElement>? parsed = null)
     {
         bool Ours(string schema, string name) =>
             catalog != null && catalog.Contains(name.ToLowerInvariant()) && (schema.Length == 0 || catalogSchemas!.Contains(schema.ToLowerInvariant()));
@@ -154,11 +156,14 @@ public static class SqlEndpoint
         using var result = JsonDocument.Parse((string)check.ExecuteScalar()!);
         var root = result.RootElement;
         if (!root.TryGetProperty("error", out var error) || !error.GetBoolean())
+        {
+            parsed?.Invoke(root);
             return FunctionNames(root).FirstOrDefault(f => Hidden(f.Name) && !Ours(f.Schema, f.Name)) is { Name: not null } hidden
                 ? $"{hidden.Name}() is not available here: SQL sees the lake's tables (zone.name), not the server's files or settings."
                 : TableNames(root).FirstOrDefault(t => HiddenTable(t) && !Ours(t.Contains('.') ? t[..t.LastIndexOf('.')] : "", t[(t.LastIndexOf('.') + 1)..])) is { } table
                     ? $"{table} is not available here: SQL sees the lake's tables (zone.name), not the engine's catalog or settings."
                     : null;
+        }
         var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : "not a query";
         return root.TryGetProperty("error_type", out var type) && type.GetString() == "not implemented"
             ? "only a read-only query (SELECT, WITH … SELECT) can run here."

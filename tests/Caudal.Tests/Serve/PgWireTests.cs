@@ -109,6 +109,41 @@ public sealed class PgWireTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task Result_columns_are_named_as_PostgreSQL_names_them()
+    {
+        using var postgres = TestDatabase.Postgres();
+        postgres.Execute("""
+            CREATE SCHEMA trusted;
+            CREATE TABLE trusted.items (id bigint, name text, grp bigint, _caudal_op text);
+            INSERT INTO trusted.items SELECT n, 'item ' || n, n / 100, 'snapshot' FROM generate_series(1, 300) n;
+            """);
+        var (server, port) = await StartAsync();
+        using var _ = server;
+        string[] statements =
+        [
+            "SELECT count(*), sum(id), max(name) FROM trusted.items",
+            "SELECT 1, 'a', 1::int, 1.5::numeric(5,2), id::text, CASE WHEN id > 1 THEN 1 END, coalesce(name, 'x'), nullif(id, 2), greatest(id, 2), " +
+            "id + 1, 2.0 * 3, (SELECT max(id) FROM trusted.items), EXISTS (SELECT 1), name AS label, lower(name), id, items.grp FROM trusted.items WHERE id = 1",
+            "SELECT ARRAY[1, 2], current_date, now() IS NOT NULL, upper('x')",
+            "VALUES (1, 'a')",
+            "SELECT id FROM trusted.items WHERE id = 1 UNION SELECT 2",
+            "SELECT * FROM trusted.items WHERE id = 1",
+        ];
+        static async Task<List<string>> Names(NpgsqlConnection connection, string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            return Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+        }
+        await using var caudal = Connect(port);
+        await caudal.OpenAsync();
+        await using var real = new NpgsqlConnection(postgres.ConnectionString);
+        await real.OpenAsync();
+        foreach (var sql in statements) Assert.Equal(await Names(real, sql), await Names(caudal, sql));
+        Assert.Equal(["count", "?column?", "int4"], await Names(caudal, "SELECT count(*), 1, 1::int"));
+    }
+
+    [SkippableFact]
     public async Task Psql_lists_and_describes_tables_and_copies_rows_out()
     {
         Skip.If(!File.Exists("/usr/bin/psql"), "psql is not installed");

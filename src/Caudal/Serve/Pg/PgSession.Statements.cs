@@ -106,7 +106,7 @@ internal sealed partial class PgSession
             // The columns of a statement not yet bound: the query run with NULL parameters and no rows.
             using var probe = new PgPortal(statement with { Rewritten = $"SELECT * FROM ({statement.Rewritten}) AS describe LIMIT 0" },
                 new object?[statement.ParameterTypes.Length], []);
-            await OpenAsync(probe, ct);
+            await OpenAsync(probe, ct, names: statement);
             RowDescription(probe);
             return;
         }
@@ -175,14 +175,17 @@ internal sealed partial class PgSession
         await UtilityAsync(portal, describe, ct);
     }
 
-    /// <summary>Starts a query: rewritten, checked by the sandbox's rules, then run on the session's engine.</summary>
-    private async Task OpenAsync(PgPortal portal, CancellationToken ct)
+    /// <summary>Starts a query: rewritten, checked by the sandbox's rules, then run on the session's engine. The
+    /// columns are named as PostgreSQL names them, from <paramref name="names"/>'s text when given (a Describe runs its
+    /// statement wrapped).</summary>
+    private async Task OpenAsync(PgPortal portal, CancellationToken ct, PgPrepared? names = null)
     {
         var engine = await EngineAsync(ct);
         var statement = portal.Statement;
         if (statement.Command is "SELECT" or "WITH" && PgSql.SelectsInto(statement.Sql)) throw PgError.ReadOnly("SELECT INTO");
         var sql = statement.Command == "SHOW" ? Show(statement) : statement.Rewritten;
-        if (server.Refusal(engine.Connection, sql) is { } refused)
+        var check = server.Check(engine.Connection, sql);
+        if (check.Reason is { } refused)
             throw refused.StartsWith("only a read-only query", StringComparison.Ordinal)
                 ? PgError.ReadOnly(statement.Command)
                 : new PgError(refused.Contains("is not available here", StringComparison.Ordinal) ? "42501" : "42601", refused);
@@ -193,7 +196,8 @@ internal sealed partial class PgSession
         portal.Command = command;
         portal.Engine = engine;
         portal.Reader = RunEngine(command, () => command.ExecuteReader(), sql == statement.Sql, statement.Sql, ct);
-        portal.Columns = PgColumn.Of(portal.Reader);
+        var named = names == null ? check : server.Check(engine.Connection, names.Command == "SHOW" ? Show(names) : names.Rewritten);
+        portal.Columns = PgColumn.Of(portal.Reader, named.ColumnNames);
     }
 
     /// <summary>Runs engine work under the statement timeout and the session's cancel key.</summary>

@@ -55,9 +55,11 @@ internal sealed class PgColumn
     public required ValueWriter Text { get; init; }
     public required ValueWriter Binary { get; init; }
 
-    /// <summary>The columns of a result as the engine describes them.</summary>
-    public static PgColumn[] Of(DuckDBDataReader reader)
+    /// <summary>The columns of a result as the engine describes them; named by <paramref name="names"/> where it
+    /// has a name (one per column, or null for the engine's names).</summary>
+    public static PgColumn[] Of(DuckDBDataReader reader, string?[]? names = null)
     {
+        if (names != null && names.Length != reader.FieldCount) names = null;
         var columns = new PgColumn[reader.FieldCount];
         // The schema table (a DataTable) costs more than a small catalog query itself: only decimals need it, for their scale.
         var schema = Enumerable.Range(0, columns.Length).Any(i => reader.GetDataTypeName(i) == "Decimal") ? reader.GetSchemaTable() : null;
@@ -66,7 +68,7 @@ internal sealed class PgColumn
             var row = schema?.Rows[i];
             var precision = row?["NumericPrecision"] is int p ? p : -1;
             var scale = row?["NumericScale"] is int s ? s : -1;
-            columns[i] = For(reader.GetName(i), reader.GetDataTypeName(i), reader.GetFieldType(i), precision, scale);
+            columns[i] = For(names?[i] ?? reader.GetName(i), reader.GetDataTypeName(i), reader.GetFieldType(i), precision, scale);
         }
         return columns;
     }

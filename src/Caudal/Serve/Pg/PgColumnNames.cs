@@ -1,0 +1,106 @@
+using System.Text.Json;
+
+namespace Caudal.Serve.Pg;
+
+/// <summary>
+/// Result column names as PostgreSQL gives them when the query names none (its FigureColname): <c>count(*)</c> is
+/// <c>count</c>, <c>1</c> is <c>?column?</c>, <c>x::int</c> is <c>x</c>, <c>1::int</c> is <c>int4</c>, <c>VALUES</c>
+/// has <c>column1</c>…; the engine's own names (<c>count_star()</c>, <c>CAST(1 AS INTEGER)</c>, <c>col0</c>) would be
+/// what psql prints and what a DataFrame's columns are called. Read from the statement as the engine parsed it
+/// (<c>json_serialize_sql</c>).
+/// </summary>
+internal static class PgColumnNames
+{
+    private const string Unnamed = "?column?";
+
+    /// <summary>The engine's names of functions the session renames (<see cref="PgSql"/>), and of the catalog's
+    /// look-ups that stand for <c>'…'::regclass</c> casts, as PostgreSQL would name the column.</summary>
+    private static readonly Dictionary<string, string> Functions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["count_star"] = "count",
+        ["list_value"] = "array",
+        ["json_object"] = "json_build_object",
+        ["json_group_array"] = "json_agg",
+        ["json_group_object"] = "json_object_agg",
+        ["regclass_in"] = "regclass",
+        ["regtype_in"] = "regtype",
+        ["regproc_in"] = "regproc",
+        ["regnamespace_in"] = "regnamespace",
+        ["regrole_in"] = "regrole",
+    };
+
+    /// <summary>One name per result column (null: keep the engine's, an alias), or null when the select list has a
+    /// <c>*</c> whose columns cannot be counted from the text (the engine's names are PostgreSQL's there).</summary>
+    public static string?[]? Of(JsonElement parsed)
+    {
+        if (!parsed.TryGetProperty("statements", out var statements) || statements.GetArrayLength() != 1) return null;
+        return Select(statements[0].GetProperty("node"));
+    }
+
+    private static string?[]? Select(JsonElement node)
+    {
+        // UNION, INTERSECT, EXCEPT: the first branch names the columns.
+        while (node.TryGetProperty("type", out var type) && type.GetString() == "SET_OPERATION_NODE") node = node.GetProperty("left");
+        if (!node.TryGetProperty("select_list", out var list)) return null;
+        var items = list.EnumerateArray().ToList();
+        if (items is [{ } only] && Class(only) == "STAR" && node.TryGetProperty("from_table", out var from) && from.TryGetProperty("type", out var fromType) &&
+            fromType.GetString() == "EXPRESSION_LIST" && from.TryGetProperty("values", out var values) && values.GetArrayLength() > 0)
+            return Enumerable.Range(1, values[0].GetArrayLength()).Select(n => (string?)$"column{n}").ToArray();
+        if (items.Any(i => Class(i) is "STAR" or "COLUMNS")) return null;
+        // An alias, and a column read as it is, keep the engine's name: it is the name as written, or as stored.
+        return items.Select(i => i.TryGetProperty("alias", out var alias) && alias.GetString() is { Length: > 0 } || Class(i) == "COLUMN_REF" ? null : Name(i).Name)
+            .ToArray();
+    }
+
+    private static string Class(JsonElement e) => e.TryGetProperty("class", out var c) ? c.GetString() ?? "" : "";
+
+    /// <summary>The name and how strongly the expression names it (PostgreSQL's strength: 2 a real name, 1 a
+    /// fallback such as "case", 0 none), which decides whether a cast names the column by its type.</summary>
+    private static (string Name, int Strength) Name(JsonElement e)
+    {
+        switch (Class(e))
+        {
+            case "COLUMN_REF" when e.TryGetProperty("column_names", out var names) && names.GetArrayLength() > 0:
+                return (names[names.GetArrayLength() - 1].GetString() ?? Unnamed, 2);
+            case "FUNCTION":
+                var function = e.GetProperty("function_name").GetString() ?? "";
+                if (e.TryGetProperty("is_operator", out var op) && op.ValueKind == JsonValueKind.True || !function.Any(char.IsLetter)) return (Unnamed, 0);
+                return Functions.TryGetValue(function, out var pg) ? (pg, 2) : (function, function is "row" ? 1 : 2);
+            case "CAST":
+                var inner = Name(e.GetProperty("child"));
+                return inner.Strength > 1 ? inner : (TypeName(e.GetProperty("cast_type")), 1);
+            case "CASE":
+                return ("case", 1);
+            case "OPERATOR" when e.TryGetProperty("type", out var type) && type.GetString() is "OPERATOR_COALESCE" or "ARRAY_CONSTRUCTOR":
+                return type.GetString() == "OPERATOR_COALESCE" ? ("coalesce", 2) : ("array", 2);
+            case "SUBQUERY":
+                var kind = e.TryGetProperty("subquery_type", out var k) ? k.GetString() : null;
+                if (kind == "EXISTS") return ("exists", 2);
+                if (kind == "SCALAR" && e.GetProperty("subquery").TryGetProperty("node", out var node) && Select(node) is [{ } first, ..]) return (first, 2);
+                return (Unnamed, 0);
+            default:
+                return (Unnamed, 0);
+        }
+    }
+
+    /// <summary>PostgreSQL's name of a cast's type (<c>1::int</c> is <c>int4</c>).</summary>
+    private static string TypeName(JsonElement type)
+    {
+        var id = type.TryGetProperty("id", out var i) ? i.GetString() ?? "" : "";
+        return id switch
+        {
+            "BOOLEAN" => "bool",
+            "SMALLINT" => "int2",
+            "INTEGER" => "int4",
+            "BIGINT" => "int8",
+            "FLOAT" => "float4",
+            "DOUBLE" => "float8",
+            "DECIMAL" => "numeric",
+            "VARCHAR" => "text",
+            "BLOB" => "bytea",
+            "TIMESTAMP WITH TIME ZONE" => "timestamptz",
+            "TIME WITH TIME ZONE" => "timetz",
+            _ => id.ToLowerInvariant(),
+        };
+    }
+}
