@@ -252,6 +252,23 @@ public sealed class PgWireTests : IDisposable
         await client.SendAsync('Q', PgRawClient.CString("SELECT count(*) FROM trusted.items"));
         messages = await client.ReadUntilReadyAsync();
         Assert.Equal("300", PgRawClient.First(messages.Single(m => m.Type == 'D').Body));
+
+        // What does not parse, and what the sandbox refuses, fail at Parse itself, as in PostgreSQL.
+        foreach (var (sql, code) in new[] { ("SELEC 1", "42601"), ("SELECT * FROM duckdb_settings()", "42501"), ("SELECT 1 INTO x", "25006") })
+        {
+            await client.SendAsync('P', PgRawClient.CString("s"), PgRawClient.CString(sql), PgRawClient.Int16(0));
+            await client.SendAsync('B', PgRawClient.CString(""), PgRawClient.CString("s"), PgRawClient.Int16(0), PgRawClient.Int16(0), PgRawClient.Int16(0));
+            await client.SendAsync('E', PgRawClient.CString(""), PgRawClient.Int32(0));
+            await client.SendAsync('S');
+            messages = await client.ReadUntilReadyAsync();
+            Assert.Equal("EZ", new string(messages.Select(m => m.Type).ToArray()));
+            Assert.Equal(code, PgRawClient.Code(messages[0].Body));
+        }
+        // The failed Parse left no statement behind.
+        await client.SendAsync('B', PgRawClient.CString(""), PgRawClient.CString("s"), PgRawClient.Int16(0), PgRawClient.Int16(0), PgRawClient.Int16(0));
+        await client.SendAsync('S');
+        messages = await client.ReadUntilReadyAsync();
+        Assert.Equal("26000", PgRawClient.Code(messages.Single(m => m.Type == 'E').Body));
     }
 
     [SkippableFact]

@@ -14,6 +14,13 @@ internal sealed partial class PgSession
         "EXPORT", "CHECKPOINT", "NOTIFY", "LISTEN", "UNLISTEN", "PREPARE", "EXECUTE", "REASSIGN",
     ];
 
+    /// <summary>The statements the session answers itself (<see cref="UtilityAsync"/>).</summary>
+    private static readonly HashSet<string> Utilities =
+    [
+        "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE", "SET", "RESET", "DISCARD", "DEALLOCATE", "DECLARE", "FETCH",
+        "MOVE", "CLOSE", "COPY", "EXPLAIN",
+    ];
+
     private async Task SimpleQueryAsync(string sql, CancellationToken ct)
     {
         var statements = PgSql.Split(sql);
@@ -48,7 +55,9 @@ internal sealed partial class PgSession
         return new PgPrepared(sql, rewritten, all, words);
     }
 
-    private void Parse(PgMessage message)
+    /// <summary>Parse: a statement that does not parse, or that the sandbox refuses, fails here, as in PostgreSQL.
+    /// One naming a missing table or column fails when it is bound to the lake (Bind/Execute; PostgreSQL: here).</summary>
+    private async Task ParseAsync(PgMessage message, CancellationToken ct)
     {
         var name = message.CString();
         var sql = message.CString();
@@ -57,7 +66,11 @@ internal sealed partial class PgSession
         var statements = PgSql.Split(sql);
         if (statements.Count > 1) throw new PgError("42601", "cannot insert multiple commands into a prepared statement");
         if (name.Length > 0 && _prepared.ContainsKey(name)) throw new PgError("42P05", $"prepared statement \"{name}\" already exists");
-        _prepared[name] = Prepare(statements.Count == 0 ? "" : statements[0], types);
+        var prepared = Prepare(statements.Count == 0 ? "" : statements[0], types);
+        if (prepared.IsQuery && prepared.Command != "SHOW") Check(prepared, prepared.Rewritten, _engine ?? await EngineAsync(ct));
+        else if (prepared.Words.Count > 0 && !prepared.IsQuery && !Utilities.Contains(prepared.Command) && !Writes.Contains(prepared.Command))
+            throw NotAStatement(prepared);
+        _prepared[name] = prepared;
         _output.Begin('1');
         _output.End();
     }
@@ -175,6 +188,20 @@ internal sealed partial class PgSession
         await UtilityAsync(portal, describe, ct);
     }
 
+    /// <summary>The sandbox's verdict on a query (as the engine will run it, <paramref name="sql"/>), thrown as
+    /// PostgreSQL's error when it may not run: 25006 for what writes, 42501 for what the sandbox hides, 42601 for
+    /// what does not parse.</summary>
+    private PgServer.Checked Check(PgPrepared statement, string sql, PgLakeEngine engine)
+    {
+        if (statement.Command is "SELECT" or "WITH" && PgSql.SelectsInto(statement.Sql)) throw PgError.ReadOnly("SELECT INTO");
+        var check = server.Check(engine.Connection, sql);
+        if (check.Reason is { } refused)
+            throw refused.StartsWith("only a read-only query", StringComparison.Ordinal)
+                ? PgError.ReadOnly(statement.Command)
+                : new PgError(refused.Contains("is not available here", StringComparison.Ordinal) ? "42501" : "42601", refused);
+        return check;
+    }
+
     /// <summary>Starts a query: rewritten, checked by the sandbox's rules, then run on the session's engine. The
     /// columns are named as PostgreSQL names them, from <paramref name="names"/>'s text when given (a Describe runs its
     /// statement wrapped).</summary>
@@ -182,13 +209,8 @@ internal sealed partial class PgSession
     {
         var engine = await EngineAsync(ct);
         var statement = portal.Statement;
-        if (statement.Command is "SELECT" or "WITH" && PgSql.SelectsInto(statement.Sql)) throw PgError.ReadOnly("SELECT INTO");
         var sql = statement.Command == "SHOW" ? Show(statement) : statement.Rewritten;
-        var check = server.Check(engine.Connection, sql);
-        if (check.Reason is { } refused)
-            throw refused.StartsWith("only a read-only query", StringComparison.Ordinal)
-                ? PgError.ReadOnly(statement.Command)
-                : new PgError(refused.Contains("is not available here", StringComparison.Ordinal) ? "42501" : "42601", refused);
+        var check = Check(statement, sql, engine);
         var command = engine.Connection.CreateCommand();
         command.CommandText = sql;
         command.UseStreamingMode = true;
@@ -412,8 +434,10 @@ internal sealed partial class PgSession
                 throw new PgError("0A000", "EXPLAIN is not available here");
         }
         if (Writes.Contains(statement.Command)) throw PgError.ReadOnly(statement.Command);
-        throw new PgError("42601", $"syntax error at or near \"{statement.Words[0]}\"", 1);
+        throw NotAStatement(statement);
     }
+
+    private static PgError NotAStatement(PgPrepared statement) => new("42601", $"syntax error at or near \"{statement.Words[0]}\"", 1);
 
     private void Set(PgPrepared statement)
     {

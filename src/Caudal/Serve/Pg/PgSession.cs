@@ -188,7 +188,7 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
                         await SimpleQueryAsync(message.CString(), ct);
                         break;
                     case 'P':
-                        Parse(message);
+                        await ParseAsync(message, ct);
                         break;
                     case 'B':
                         Bind(message);
