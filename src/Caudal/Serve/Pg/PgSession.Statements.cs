@@ -297,7 +297,7 @@ internal sealed partial class PgSession
         var reader = portal.Reader!;
         var columns = portal.Columns!;
         var writers = columns.Select((c, i) => portal.Binary(i) ? c.Binary : c.Text).ToArray();
-        long sent = 0;
+        long sent = 0, cap = RowCap;
         using (Running(portal.Command!, ct))
         {
             try
@@ -309,7 +309,7 @@ internal sealed partial class PgSession
                         portal.Done = true;
                         break;
                     }
-                    CheckRowCap(portal.Sent + sent);
+                    if (portal.Sent + sent >= cap) throw RowCapExceeded();
                     _output.Begin('D');
                     _output.Int16((short)columns.Length);
                     for (var i = 0; i < writers.Length; i++) writers[i](reader, i, _output);
@@ -333,14 +333,14 @@ internal sealed partial class PgSession
         CommandComplete(portal.Statement.Command == "SHOW" ? "SHOW" : $"SELECT {portal.Sent}");
     }
 
-    /// <summary>A statement with more rows than <c>serve.pg.max_rows</c> fails once it has sent that many, as
-    /// <c>/v1/sql</c> caps its rows: an error rather than a result cut short without the client knowing.</summary>
-    private void CheckRowCap(long alreadySent)
-    {
-        if (server.Endpoint.MaxRows is { } max && alreadySent >= max)
-            throw new PgError("54000", $"the result has more than {max.ToString("N0", CultureInfo.InvariantCulture)} rows, the most serve.pg.max_rows allows; " +
-                "add a LIMIT or a WHERE, or raise serve.pg.max_rows in the spec (none: no limit)");
-    }
+    /// <summary>The most rows a statement may send (<c>serve.pg.max_rows</c>), as <c>/v1/sql</c> caps its rows; a
+    /// statement with more fails once it has sent that many (<see cref="RowCapExceeded"/>): an error rather than a
+    /// result cut short without the client knowing.</summary>
+    private long RowCap => server.Endpoint.MaxRows ?? long.MaxValue;
+
+    private PgError RowCapExceeded() =>
+        new("54000", $"the result has more than {RowCap.ToString("N0", CultureInfo.InvariantCulture)} rows, the most serve.pg.max_rows allows; " +
+            "add a LIMIT or a WHERE, or raise serve.pg.max_rows in the spec (none: no limit)");
 
     /// <summary>SHOW as a query on the engine, so it describes and executes like any other.</summary>
     private string Show(PgPrepared statement)
@@ -567,7 +567,7 @@ internal sealed partial class PgSession
         // Through the extended protocol the FETCH's own Bind says text or binary; otherwise the DECLARE did (BINARY).
         Func<int, bool> binary = fetch.HasFormats ? fetch.Binary : cursor.Binary;
         if (!move && describe) RowDescription(cursor.Columns!, binary);
-        long done = 0;
+        long done = 0, cap = RowCap;
         var writers = cursor.Columns!.Select((c, i) => binary(i) ? c.Binary : c.Text).ToArray();
         using (Running(cursor.Command!, ct))
         {
@@ -582,7 +582,7 @@ internal sealed partial class PgSession
                     }
                     if (!move)
                     {
-                        CheckRowCap(cursor.Sent++);
+                        if (cursor.Sent++ >= cap) throw RowCapExceeded();
                         _output.Begin('D');
                         _output.Int16((short)writers.Length);
                         for (var i = 0; i < writers.Length; i++) writers[i](cursor.Reader, i, _output);
@@ -662,14 +662,14 @@ internal sealed partial class PgSession
             }
             var reader = portal.Reader!;
             var writers = columns.Select(c => c.Text).ToArray();
-            long rows = 0;
+            long rows = 0, cap = RowCap;
             using (Running(portal.Command!, ct))
             {
                 try
                 {
                     while (reader.Read())
                     {
-                        CheckRowCap(rows);
+                        if (rows >= cap) throw RowCapExceeded();
                         _output.Begin('d');
                         for (var i = 0; i < writers.Length; i++)
                         {
