@@ -244,7 +244,7 @@ internal sealed partial class ModelStage
             throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
         }
         await duck.MountOutputAsync("__caudal_written", output, ct);
-        if (FirstDuplicate(model, duck, "__caudal_written") is { } duplicate)
+        if (FirstDuplicate(model, duck, "__caudal_written", output) is { } duplicate)
         {
             await DiscardAsync(target, output);
             throw new ModelException(duplicate);
@@ -312,10 +312,10 @@ internal sealed partial class ModelStage
     /// <summary>The error naming the first key <paramref name="relation"/> holds twice, or null. A one-column integer
     /// key is first proved unique with a bitmap (<see cref="UniqueKeyBitmap"/>, a tenth of the cost of counting each
     /// key); the keys are counted when that proof does not hold.</summary>
-    private static string? FirstDuplicate(ModelSpec model, DuckDbEngine duck, string relation)
+    private static string? FirstDuplicate(ModelSpec model, DuckDbEngine duck, string relation, DataFiles? written = null)
     {
         var spec = model.Incremental!;
-        if (spec.UniqueKey is [var only] && UniqueKeyBitmap.Unique(duck, relation, only)) return null;
+        if (spec.UniqueKey is [var only] && UniqueKeyBitmap.Unique(duck, relation, only, written)) return null;
         var keys = string.Join(", ", spec.UniqueKey.Select(Sql.Ident));
         var keyText = string.Join(" || ', ' || ", spec.UniqueKey.Select(k => $"coalesce(CAST({Sql.Ident(k)} AS VARCHAR), 'NULL')"));
         foreach (var row in duck.Rows($"SELECT {keyText}, count(*) FROM (SELECT {keys} FROM {relation}) GROUP BY {keys} HAVING count(*) > 1 LIMIT 1"))

@@ -30,4 +30,13 @@ internal static class DeltaStats
                 : null;
         return (Value("minValues"), Value("maxValues"));
     }
+
+    /// <summary>A file's count of NULLs in <paramref name="column"/>, or null where the stats have none.</summary>
+    public static long? NullCount(string? stats, string column)
+    {
+        if (string.IsNullOrEmpty(stats)) return null;
+        using var doc = JsonDocument.Parse(stats);
+        return doc.RootElement.TryGetProperty("nullCount", out var counts) && counts.ValueKind == JsonValueKind.Object &&
+               counts.TryGetProperty(column, out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : null;
+    }
 }
