@@ -78,6 +78,7 @@ public sealed class PgWireTests : IDisposable
             Assert.True(await reader.ReadAsync());
             Assert.Equal(12.340m, reader.GetDecimal(0));
             Assert.Equal("12.340", reader.GetDecimal(0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal("numeric(10, 3)", reader.GetDataTypeName(0));
             Assert.Equal(-0.5, reader.GetDouble(1));
             Assert.True(reader.GetBoolean(2));
             Assert.Equal(new DateTime(2024, 2, 29), reader.GetDateTime(3));
@@ -128,18 +129,24 @@ public sealed class PgWireTests : IDisposable
             "VALUES (1, 'a')",
             "SELECT id FROM trusted.items WHERE id = 1 UNION SELECT 2",
             "SELECT * FROM trusted.items WHERE id = 1",
+            "SELECT NULL, json_build_object('a', 1), to_json(1), json_agg(id) FROM trusted.items WHERE id = 1",
         ];
-        static async Task<List<string>> Names(NpgsqlConnection connection, string sql)
+        static async Task<List<string>> Columns(NpgsqlConnection connection, string sql, bool types)
         {
             await using var command = new NpgsqlCommand(sql, connection);
             await using var reader = await command.ExecuteReaderAsync();
-            return Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+            return Enumerable.Range(0, reader.FieldCount).Select(i => types ? $"{reader.GetName(i)} {reader.GetDataTypeName(i)}" : reader.GetName(i)).ToList();
         }
+        Task<List<string>> Names(NpgsqlConnection connection, string sql) => Columns(connection, sql, types: false);
         await using var caudal = Connect(port);
         await caudal.OpenAsync();
         await using var real = new NpgsqlConnection(postgres.ConnectionString);
         await real.OpenAsync();
         foreach (var sql in statements) Assert.Equal(await Names(real, sql), await Names(caudal, sql));
+        // The types a result does not carry: an untyped NULL is text, JSON built by a function is json; a numeric's
+        // precision and scale.
+        foreach (var sql in new[] { statements[^1], "SELECT 1.5::numeric(5,2), id, name FROM trusted.items WHERE id = 1" })
+            Assert.Equal(await Columns(real, sql, types: true), await Columns(caudal, sql, types: true));
         Assert.Equal(["count", "?column?", "int4"], await Names(caudal, "SELECT count(*), 1, 1::int"));
     }
 

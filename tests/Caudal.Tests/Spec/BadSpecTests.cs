@@ -81,7 +81,7 @@ public sealed class BadSpecTests : IDisposable
         { "bad pg port", Good + "\nserve:\n  pg: {port: 70000}", 15, 14, "'port' must be a port number (0-65535), not '70000'", "port: 5433" },
         { "bad pg row cap", Good + "\nserve:\n  pg:\n    max_rows: 0", 16, 15, "'max_rows' must be a positive number of rows or none, not '0'", "max_rows: none" },
         { "unbounded pg message timeout", Good + "\nserve:\n  pg: {message_timeout: 1h}", 15, 25, "'message_timeout' must be a duration up to 10m, not '1h'", "message_timeout: 30s" },
-        { "unknown pg key", Good + "\nserve:\n  pg: {max_row: 5}", 15, 9, "max_row", "max_rows" },
+        { "unknown pg key", Good + "\nserve:\n  pg: {max_row: 5}", 15, 8, "max_row", "max_rows" },
         { "bad cors origin", Good + "\nserve:\n  cors: [bi.example.com/path]", 15, 9, "CORS origin 'bi.example.com/path' is not an origin", "scheme://host" },
         { "undeclared query parameter", Good + "\nserve:\n  queries:\n    top:\n      sql: SELECT * FROM refined.b WHERE year = $year", 17, 7, "uses $year, which is not declared", "'year: text'" },
         { "bad query parameter type", Good + "\nserve:\n  queries:\n    top:\n      sql: SELECT 1\n      params: {n: number}", 18, 19, "Parameter 'n' has type 'number'", "integer, double" },

@@ -9,6 +9,10 @@ namespace Caudal.Serve.Pg;
 /// what psql prints and what a DataFrame's columns are called. Read from the statement as the engine parsed it
 /// (<c>json_serialize_sql</c>).
 /// </summary>
+/// <summary>What a statement's text says about one result column: PostgreSQL's name for it (null: the engine's), and
+/// its PostgreSQL type where the engine's result cannot tell it (null: the engine's type decides).</summary>
+internal sealed record PgColumnHint(string? Name, PgType? Type);
+
 internal static class PgColumnNames
 {
     private const string Unnamed = "?column?";
@@ -29,28 +33,51 @@ internal static class PgColumnNames
         ["regrole_in"] = "regrole",
     };
 
-    /// <summary>One name per result column (null: keep the engine's, an alias), or null when the select list has a
-    /// <c>*</c> whose columns cannot be counted from the text (the engine's names are PostgreSQL's there).</summary>
-    public static string?[]? Of(JsonElement parsed)
+    /// <summary>Functions whose result is the engine's JSON type, which its results carry as VARCHAR.</summary>
+    private static readonly HashSet<string> JsonFunctions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "to_json", "json_object", "json_array", "json_group_array", "json_group_object", "json_quote", "array_to_json", "row_to_json",
+        "json_merge_patch",
+    };
+
+    /// <summary>One hint per result column, or null when the select list has a <c>*</c> whose columns cannot be
+    /// counted from the text (the engine's names are PostgreSQL's there).</summary>
+    public static PgColumnHint[]? Of(JsonElement parsed)
     {
         if (!parsed.TryGetProperty("statements", out var statements) || statements.GetArrayLength() != 1) return null;
-        return Select(statements[0].GetProperty("node"));
+        return Select(statements[0].GetProperty("node"), types: true);
     }
 
-    private static string?[]? Select(JsonElement node)
+    private static PgColumnHint[]? Select(JsonElement node, bool types)
     {
-        // UNION, INTERSECT, EXCEPT: the first branch names the columns.
-        while (node.TryGetProperty("type", out var type) && type.GetString() == "SET_OPERATION_NODE") node = node.GetProperty("left");
+        // UNION, INTERSECT, EXCEPT: the first branch names the columns (their types are the branches' together).
+        while (node.TryGetProperty("type", out var type) && type.GetString() == "SET_OPERATION_NODE")
+        {
+            node = node.GetProperty("left");
+            types = false;
+        }
         if (!node.TryGetProperty("select_list", out var list)) return null;
         var items = list.EnumerateArray().ToList();
         if (items is [{ } only] && Class(only) == "STAR" && node.TryGetProperty("from_table", out var from) && from.TryGetProperty("type", out var fromType) &&
             fromType.GetString() == "EXPRESSION_LIST" && from.TryGetProperty("values", out var values) && values.GetArrayLength() > 0)
-            return Enumerable.Range(1, values[0].GetArrayLength()).Select(n => (string?)$"column{n}").ToArray();
+            return Enumerable.Range(1, values[0].GetArrayLength()).Select(n => new PgColumnHint($"column{n}", null)).ToArray();
         if (items.Any(i => Class(i) is "STAR" or "COLUMNS")) return null;
         // An alias, and a column read as it is, keep the engine's name: it is the name as written, or as stored.
-        return items.Select(i => i.TryGetProperty("alias", out var alias) && alias.GetString() is { Length: > 0 } || Class(i) == "COLUMN_REF" ? null : Name(i).Name)
+        return items.Select(i => new PgColumnHint(
+                i.TryGetProperty("alias", out var alias) && alias.GetString() is { Length: > 0 } || Class(i) == "COLUMN_REF" ? null : Name(i).Name,
+                types ? TypeOf(i) : null))
             .ToArray();
     }
+
+    /// <summary>Types a result does not carry: an untyped NULL is text (the engine's result says INTEGER), JSON built
+    /// by a function is json (the engine's result says VARCHAR).</summary>
+    private static PgType? TypeOf(JsonElement e) => Class(e) switch
+    {
+        "CONSTANT" when e.TryGetProperty("value", out var v) && v.TryGetProperty("is_null", out var isNull) && isNull.ValueKind == JsonValueKind.True &&
+                        v.TryGetProperty("type", out var t) && t.TryGetProperty("id", out var id) && id.GetString() == "NULL" => PgType.Text,
+        "FUNCTION" when JsonFunctions.Contains(e.GetProperty("function_name").GetString() ?? "") => PgType.Json,
+        _ => null,
+    };
 
     private static string Class(JsonElement e) => e.TryGetProperty("class", out var c) ? c.GetString() ?? "" : "";
 
@@ -76,7 +103,8 @@ internal static class PgColumnNames
             case "SUBQUERY":
                 var kind = e.TryGetProperty("subquery_type", out var k) ? k.GetString() : null;
                 if (kind == "EXISTS") return ("exists", 2);
-                if (kind == "SCALAR" && e.GetProperty("subquery").TryGetProperty("node", out var node) && Select(node) is [{ } first, ..]) return (first, 2);
+                if (kind == "SCALAR" && e.GetProperty("subquery").TryGetProperty("node", out var node) && Select(node, types: false) is [{ Name: { } first }, ..])
+                    return (first, 2);
                 return (Unnamed, 0);
             default:
                 return (Unnamed, 0);

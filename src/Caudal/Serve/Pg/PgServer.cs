@@ -81,20 +81,20 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
     private (string? Description, IReadOnlyList<string> Key) Describe(TableId id) =>
         spec.Models.FirstOrDefault(m => m.Output == id) is { } model ? (model.Description, model.Incremental?.UniqueKey ?? []) : (null, []);
 
-    /// <summary>Why a statement may not run (the rules of <c>/v1/sql</c>), or null; and its columns' names as
-    /// PostgreSQL would give them (<see cref="PgColumnNames"/>). Both depend on the text alone, and BI tools send the
+    /// <summary>Why a statement may not run (the rules of <c>/v1/sql</c>), or null; and its columns' names and types as
+    /// PostgreSQL would give them where the engine's result differs (<see cref="PgColumnNames"/>). Both depend on the text alone, and BI tools send the
     /// same catalog queries again and again: they are kept for the last statements seen.</summary>
     internal Checked Check(DuckDB.NET.Data.DuckDBConnection connection, string sql)
     {
         if (_refusals.TryGetValue(sql, out var known)) return known;
-        string?[]? names = null;
+        PgColumnHint[]? columns = null;
         var reason = SqlEndpoint.Refusal(connection, sql, PgLakeEngine.CatalogNames, [PgSql.CatalogSchema, PgSql.InformationSchema],
-            parsed => names = PgColumnNames.Of(parsed));
+            parsed => columns = PgColumnNames.Of(parsed));
         if (_refusals.Count >= 4096) _refusals.Clear();
-        return _refusals[sql] = new Checked(reason, names);
+        return _refusals[sql] = new Checked(reason, columns);
     }
 
-    internal sealed record Checked(string? Reason, string?[]? ColumnNames);
+    internal sealed record Checked(string? Reason, PgColumnHint[]? Columns);
 
     private readonly ConcurrentDictionary<string, Checked> _refusals = new(StringComparer.Ordinal);
 

@@ -219,7 +219,7 @@ internal sealed partial class PgSession
         portal.Engine = engine;
         portal.Reader = RunEngine(command, () => command.ExecuteReader(), sql == statement.Sql, statement.Sql, ct);
         var named = names == null ? check : server.Check(engine.Connection, names.Command == "SHOW" ? Show(names) : names.Rewritten);
-        portal.Columns = PgColumn.Of(portal.Reader, named.ColumnNames);
+        portal.Columns = PgColumn.Of(portal.Reader, named.Columns);
     }
 
     /// <summary>Runs engine work under the statement timeout and the session's cancel key.</summary>

@@ -55,20 +55,27 @@ internal sealed class PgColumn
     public required ValueWriter Text { get; init; }
     public required ValueWriter Binary { get; init; }
 
-    /// <summary>The columns of a result as the engine describes them; named by <paramref name="names"/> where it
-    /// has a name (one per column, or null for the engine's names).</summary>
-    public static PgColumn[] Of(DuckDBDataReader reader, string?[]? names = null)
+    /// <summary>The columns of a result as the engine describes them, named and typed by <paramref name="hints"/>
+    /// where the statement's text says more (one per column, or null).</summary>
+    public static PgColumn[] Of(DuckDBDataReader reader, PgColumnHint[]? hints = null)
     {
-        if (names != null && names.Length != reader.FieldCount) names = null;
+        if (hints != null && hints.Length != reader.FieldCount) hints = null;
         var columns = new PgColumn[reader.FieldCount];
         // The schema table (a DataTable) costs more than a small catalog query itself: only decimals need it, for their scale.
         var schema = Enumerable.Range(0, columns.Length).Any(i => reader.GetDataTypeName(i) == "Decimal") ? reader.GetSchemaTable() : null;
         for (var i = 0; i < columns.Length; i++)
         {
             var row = schema?.Rows[i];
-            var precision = row?["NumericPrecision"] is int p ? p : -1;
-            var scale = row?["NumericScale"] is int s ? s : -1;
-            columns[i] = For(names?[i] ?? reader.GetName(i), reader.GetDataTypeName(i), reader.GetFieldType(i), precision, scale);
+            // DuckDB.NET gives these as bytes.
+            var precision = row?["NumericPrecision"] is IConvertible p and not DBNull ? p.ToInt32(CultureInfo.InvariantCulture) : -1;
+            var scale = row?["NumericScale"] is IConvertible s and not DBNull ? s.ToInt32(CultureInfo.InvariantCulture) : -1;
+            var column = For(hints?[i].Name ?? reader.GetName(i), reader.GetDataTypeName(i), reader.GetFieldType(i), precision, scale);
+            // The same bytes under PostgreSQL's type: a VARCHAR of JSON is json text (json's binary form is its text
+            // too); an untyped NULL column holds only NULLs, whatever its type.
+            var hinted = hints?[i].Type;
+            columns[i] = hinted == PgType.Json && column.Type == PgType.Text || hinted == PgType.Text && column.Type == PgType.Int4
+                ? new PgColumn { Name = column.Name, Type = hinted, Text = column.Text, Binary = column.Binary }
+                : column;
         }
         return columns;
     }
