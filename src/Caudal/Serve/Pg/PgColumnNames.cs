@@ -2,17 +2,17 @@ using System.Text.Json;
 
 namespace Caudal.Serve.Pg;
 
-/// <summary>
-/// Result column names as PostgreSQL gives them when the query names none (its FigureColname): <c>count(*)</c> is
-/// <c>count</c>, <c>1</c> is <c>?column?</c>, <c>x::int</c> is <c>x</c>, <c>1::int</c> is <c>int4</c>, <c>VALUES</c>
-/// has <c>column1</c>…; the engine's own names (<c>count_star()</c>, <c>CAST(1 AS INTEGER)</c>, <c>col0</c>) would be
-/// what psql prints and what a DataFrame's columns are called. Read from the statement as the engine parsed it
-/// (<c>json_serialize_sql</c>).
-/// </summary>
 /// <summary>What a statement's text says about one result column: PostgreSQL's name for it (null: the engine's), and
 /// its PostgreSQL type where the engine's result cannot tell it (null: the engine's type decides).</summary>
 internal sealed record PgColumnHint(string? Name, PgType? Type);
 
+/// <summary>
+/// Result columns as PostgreSQL names and types them where the engine's result differs. Names where the query gives
+/// none (PostgreSQL's FigureColname): <c>count(*)</c> is <c>count</c>, <c>1</c> is <c>?column?</c>, <c>x::int</c> is
+/// <c>x</c>, <c>1::int</c> is <c>int4</c>, <c>VALUES</c> has <c>column1</c>…; the engine's own names (<c>count_star()</c>, <c>CAST(1 AS INTEGER)</c>, <c>col0</c>) would be
+/// what psql prints and what a DataFrame's columns are called. Types a result does not carry: an untyped NULL, JSON
+/// built by a function. Read from the statement as the engine parsed it (<c>json_serialize_sql</c>).
+/// </summary>
 internal static class PgColumnNames
 {
     private const string Unnamed = "?column?";
