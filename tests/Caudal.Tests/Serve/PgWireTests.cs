@@ -129,6 +129,7 @@ public sealed class PgWireTests : IDisposable
             "VALUES (1, 'a')",
             "SELECT id FROM trusted.items WHERE id = 1 UNION SELECT 2",
             "SELECT * FROM trusted.items WHERE id = 1",
+            "SELECT count(*) AS Total, max(id) AS \"Biggest\", min(id) AS smallest FROM trusted.items",
             "SELECT NULL, json_build_object('a', 1), to_json(1), json_agg(id) FROM trusted.items WHERE id = 1",
         ];
         static async Task<List<string>> Columns(NpgsqlConnection connection, string sql, bool types)

@@ -42,13 +42,17 @@ internal static class PgColumnNames
 
     /// <summary>One hint per result column, or null when the select list has a <c>*</c> whose columns cannot be
     /// counted from the text (the engine's names are PostgreSQL's there).</summary>
-    public static PgColumnHint[]? Of(JsonElement parsed)
+    /// <param name="sql">The statement's text: an alias written without quotes is folded to lower case, as
+    /// PostgreSQL folds every unquoted name (<c>AS Total</c> names the column <c>total</c>).</param>
+    public static PgColumnHint[]? Of(JsonElement parsed, string sql)
     {
         if (!parsed.TryGetProperty("statements", out var statements) || statements.GetArrayLength() != 1) return null;
-        return Select(statements[0].GetProperty("node"), types: true);
+        var quoted = PgSql.Tokens(sql).Where(t => t.Kind == PgSql.Kind.QuotedName).Select(t => t.Text(sql)[1..^1].Replace("\"\"", "\"", StringComparison.Ordinal))
+            .ToHashSet(StringComparer.Ordinal);
+        return Select(statements[0].GetProperty("node"), types: true, quoted);
     }
 
-    private static PgColumnHint[]? Select(JsonElement node, bool types)
+    private static PgColumnHint[]? Select(JsonElement node, bool types, IReadOnlySet<string> quoted)
     {
         // UNION, INTERSECT, EXCEPT: the first branch names the columns (their types are the branches' together).
         while (node.TryGetProperty("type", out var type) && type.GetString() == "SET_OPERATION_NODE")
@@ -62,9 +66,11 @@ internal static class PgColumnNames
             fromType.GetString() == "EXPRESSION_LIST" && from.TryGetProperty("values", out var values) && values.GetArrayLength() > 0)
             return Enumerable.Range(1, values[0].GetArrayLength()).Select(n => new PgColumnHint($"column{n}", null)).ToArray();
         if (items.Any(i => Class(i) is "STAR" or "COLUMNS")) return null;
-        // An alias, and a column read as it is, keep the engine's name: it is the name as written, or as stored.
+        // A column read as it is keeps the engine's name (as stored); an alias, the name as written, folded unless quoted.
         return items.Select(i => new PgColumnHint(
-                i.TryGetProperty("alias", out var alias) && alias.GetString() is { Length: > 0 } || Class(i) == "COLUMN_REF" ? null : Name(i).Name,
+                i.TryGetProperty("alias", out var a) && a.GetString() is { Length: > 0 } alias
+                    ? quoted.Contains(alias) || alias == alias.ToLowerInvariant() ? null : alias.ToLowerInvariant()
+                    : Class(i) == "COLUMN_REF" ? null : Name(i, quoted).Name,
                 types ? TypeOf(i) : null))
             .ToArray();
     }
@@ -83,7 +89,7 @@ internal static class PgColumnNames
 
     /// <summary>The name and how strongly the expression names it (PostgreSQL's strength: 2 a real name, 1 a
     /// fallback such as "case", 0 none), which decides whether a cast names the column by its type.</summary>
-    private static (string Name, int Strength) Name(JsonElement e)
+    private static (string Name, int Strength) Name(JsonElement e, IReadOnlySet<string> quoted)
     {
         switch (Class(e))
         {
@@ -94,7 +100,7 @@ internal static class PgColumnNames
                 if (e.TryGetProperty("is_operator", out var op) && op.ValueKind == JsonValueKind.True || !function.Any(char.IsLetter)) return (Unnamed, 0);
                 return Functions.TryGetValue(function, out var pg) ? (pg, 2) : (function, function is "row" ? 1 : 2);
             case "CAST":
-                var inner = Name(e.GetProperty("child"));
+                var inner = Name(e.GetProperty("child"), quoted);
                 return inner.Strength > 1 ? inner : (TypeName(e.GetProperty("cast_type")), 1);
             case "CASE":
                 return ("case", 1);
@@ -103,7 +109,7 @@ internal static class PgColumnNames
             case "SUBQUERY":
                 var kind = e.TryGetProperty("subquery_type", out var k) ? k.GetString() : null;
                 if (kind == "EXISTS") return ("exists", 2);
-                if (kind == "SCALAR" && e.GetProperty("subquery").TryGetProperty("node", out var node) && Select(node, types: false) is [{ Name: { } first }, ..])
+                if (kind == "SCALAR" && e.GetProperty("subquery").TryGetProperty("node", out var node) && Select(node, types: false, quoted) is [{ Name: { } first }, ..])
                     return (first, 2);
                 return (Unnamed, 0);
             default:

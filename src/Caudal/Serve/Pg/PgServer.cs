@@ -89,7 +89,7 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
         if (_refusals.TryGetValue(sql, out var known)) return known;
         PgColumnHint[]? columns = null;
         var reason = SqlEndpoint.Refusal(connection, sql, PgLakeEngine.CatalogNames, [PgSql.CatalogSchema, PgSql.InformationSchema],
-            parsed => columns = PgColumnNames.Of(parsed));
+            parsed => columns = PgColumnNames.Of(parsed, sql));
         if (_refusals.Count >= 4096) _refusals.Clear();
         return _refusals[sql] = new Checked(reason, columns);
     }
