@@ -43,8 +43,8 @@ public sealed record SavedQuery(string Name, string Sql, string? Description, IR
 /// how long a client may stop half-way through a message before it is cut off.</summary>
 public sealed record PgEndpoint(int Port, long? MaxRows, TimeSpan MessageTimeout)
 {
-    public const int DefaultPort = 5433;
-    public static readonly TimeSpan DefaultMessageTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>Port 5433, the row cap of <c>/v1/sql</c>, 30 s.</summary>
+    public static readonly PgEndpoint Default = new(5433, SqlEndpoint.MaxRows, TimeSpan.FromSeconds(30));
 }
 
 /// <summary>The spec's <c>serve:</c> section: auth, CORS, rate limits, saved queries, the SQL time limit and the
@@ -87,10 +87,10 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
         if (ctx.Mapping(map, "pg", "'pg' must be a mapping.", "write 'pg: {port: 5433}'.") is { } pgMap)
         {
             ctx.CheckKeys(pgMap, PgKeys, "serve.pg");
-            var port = PgEndpoint.DefaultPort;
+            var port = PgEndpoint.Default.Port;
             if (ctx.Scalar(pgMap, "port") is { } p && !(int.TryParse(p.Value, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port <= 65535))
                 ctx.Error(p.Start, $"'port' must be a port number (0-65535), not '{p.Value}'.", "write 'port: 5433' (0 picks a free one).");
-            long? maxRows = SqlEndpoint.MaxRows;
+            var maxRows = PgEndpoint.Default.MaxRows;
             if (ctx.Scalar(pgMap, "max_rows") is { } m)
             {
                 if (m.Value == "none") maxRows = null;
@@ -98,7 +98,7 @@ public sealed partial record ServeSpec(ServeAuth Auth, IReadOnlyList<string> Cor
                 else ctx.Error(m.Start, $"'max_rows' must be a positive number of rows or none, not '{m.Value}'.",
                     $"write 'max_rows: {SqlEndpoint.MaxRows}' (the default, as POST /v1/sql) or 'max_rows: none' for no limit.");
             }
-            var messageTimeout = PgEndpoint.DefaultMessageTimeout;
+            var messageTimeout = PgEndpoint.Default.MessageTimeout;
             if (ctx.Scalar(pgMap, "message_timeout") is { } mt)
             {
                 if (Values.Duration.Parse(mt.Value ?? "")?.Span is { } d && d > TimeSpan.Zero && d <= TimeSpan.FromMinutes(10)) messageTimeout = d;

@@ -50,7 +50,7 @@ public sealed class PgInputTests
         var (client, server) = await PairAsync();
         using var _ = client;
         using var __ = server;
-        var input = new PgInput(server.GetStream(), PgEndpoint.DefaultMessageTimeout);
+        var input = new PgInput(server.GetStream(), PgEndpoint.Default.MessageTimeout);
         await client.GetStream().WriteAsync(new byte[] { (byte)'Q', 0x7f, 0xff, 0xff, 0xff });
         var refused = await Assert.ThrowsAsync<PgProtocolException>(() => input.ReadAsync(CancellationToken.None));
         Assert.Contains("longer than the 16 MB", refused.Message, StringComparison.Ordinal);

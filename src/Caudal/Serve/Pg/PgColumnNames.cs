@@ -17,20 +17,12 @@ internal static class PgColumnNames
 {
     private const string Unnamed = "?column?";
 
-    /// <summary>The engine's names of functions the session renames (<see cref="PgSql"/>), and of the catalog's
-    /// look-ups that stand for <c>'…'::regclass</c> casts, as PostgreSQL would name the column.</summary>
+    /// <summary>The engine's names of functions PostgreSQL names otherwise (besides those the rewrite renamed, which
+    /// <see cref="PgSql.PostgresName"/> knows).</summary>
     private static readonly Dictionary<string, string> Functions = new(StringComparer.OrdinalIgnoreCase)
     {
         ["count_star"] = "count",
         ["list_value"] = "array",
-        ["json_object"] = "json_build_object",
-        ["json_group_array"] = "json_agg",
-        ["json_group_object"] = "json_object_agg",
-        ["regclass_in"] = "regclass",
-        ["regtype_in"] = "regtype",
-        ["regproc_in"] = "regproc",
-        ["regnamespace_in"] = "regnamespace",
-        ["regrole_in"] = "regrole",
     };
 
     /// <summary>Functions whose result is the engine's JSON type, which its results carry as VARCHAR.</summary>
@@ -98,7 +90,7 @@ internal static class PgColumnNames
             case "FUNCTION":
                 var function = e.GetProperty("function_name").GetString() ?? "";
                 if (e.TryGetProperty("is_operator", out var op) && op.ValueKind == JsonValueKind.True || !function.Any(char.IsLetter)) return (Unnamed, 0);
-                return Functions.TryGetValue(function, out var pg) ? (pg, 2) : (function, function is "row" ? 1 : 2);
+                return (Functions.GetValueOrDefault(function) ?? PgSql.PostgresName(function)) is { } pg ? (pg, 2) : (function, function is "row" ? 1 : 2);
             case "CAST":
                 var inner = Name(e.GetProperty("child"), quoted);
                 return inner.Strength > 1 ? inner : (TypeName(e.GetProperty("cast_type")), 1);

@@ -39,7 +39,7 @@ public sealed class PgServer(PipelineSpec spec, TableCatalog catalog, ApiAccess 
     internal ApiAccess Access => access;
 
     /// <summary>The endpoint's settings (<c>serve.pg</c>).</summary>
-    internal PgEndpoint Endpoint => spec.Serve.Pg ?? new PgEndpoint(PgEndpoint.DefaultPort, SqlEndpoint.MaxRows, PgEndpoint.DefaultMessageTimeout);
+    internal PgEndpoint Endpoint => spec.Serve.Pg ?? PgEndpoint.Default;
 
     internal TimeSpan StatementTimeout(PgSettings settings)
     {

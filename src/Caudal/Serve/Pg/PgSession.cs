@@ -144,15 +144,11 @@ internal sealed partial class PgSession(PgServer server, Stream stream, int pid,
             .Select(p => (p.Key, p.Value)));
         foreach (var (name, value) in settings)
         {
+            if (_settings.Set(name, value) is not { } refused) continue;
             // Drivers send the client's own time zone (pgJDBC: the JVM's): the connection goes on in UTC, which the
             // ParameterStatus below reports; timestamptz values carry their offset, so no instant is misread.
-            if (_settings.NameOf(name) == "TimeZone" && _settings.Set(name, value) != null)
-            {
-                Notice($"this server answers in UTC, not time zone \"{value}\"; timestamptz values carry their offset (+00)", "01000");
-                continue;
-            }
-            if (_settings.Set(name, value) is { } refused)
-                throw new PgError(refused.Code, refused.Message, severity: "FATAL");
+            if (_settings.NameOf(name) != "TimeZone") throw new PgError(refused.Code, refused.Message, severity: "FATAL");
+            Notice($"this server answers in UTC, not time zone \"{value}\"; timestamptz values carry their offset (+00)", "01000");
         }
         foreach (var name in PgSettings.Reported)
         {

@@ -37,6 +37,22 @@ internal static class PgSql
         ["jsonb_object_agg"] = "json_group_object",
     };
 
+    /// <summary>PostgreSQL's reg* types, which a literal or a parameter cast to them becomes a look-up of in the catalog.</summary>
+    private static readonly Dictionary<string, string> RegTypes = new()
+    {
+        ["regclass"] = "regclass_in",
+        ["regtype"] = "regtype_in",
+        ["regproc"] = "regproc_in",
+        ["regprocedure"] = "regproc_in",
+        ["regnamespace"] = "regnamespace_in",
+        ["regrole"] = "regrole_in",
+    };
+
+    /// <summary>The PostgreSQL name of a function the rewrite put in a statement (<c>json_object</c> is
+    /// <c>json_build_object</c>, <c>regclass_in</c> is the cast to <c>regclass</c>), or null.</summary>
+    public static string? PostgresName(string engineFunction) =>
+        Renamed.Concat(RegTypes).FirstOrDefault(r => r.Value.Equals(engineFunction, StringComparison.OrdinalIgnoreCase)).Key;
+
     /// <summary>The statements of a query string, each without its semicolon; empty ones are left out.</summary>
     public static List<string> Split(string sql)
     {
@@ -185,15 +201,7 @@ internal static class PgSql
             if (at < significant.Count && significant[at].Kind == Kind.Word && significant[at].Text(statement).Equals("pg_catalog", StringComparison.OrdinalIgnoreCase) && Is(at + 1, "."))
                 at += 2;
             if (at >= significant.Count || significant[at].Kind != Kind.Word) return (null, 0);
-            return significant[at].Text(statement).ToLowerInvariant() switch
-            {
-                "regclass" => ("regclass_in", at),
-                "regtype" => ("regtype_in", at),
-                "regproc" or "regprocedure" => ("regproc_in", at),
-                "regnamespace" => ("regnamespace_in", at),
-                "regrole" => ("regrole_in", at),
-                _ => (null, 0),
-            };
+            return RegTypes.TryGetValue(significant[at].Text(statement).ToLowerInvariant(), out var function) ? (function, at) : (null, 0);
         }
     }
 
