@@ -49,6 +49,7 @@ internal sealed partial class ModelStage
             {
                 var duck = (DuckDbEngine)engine.For(model);
                 duck.Execute($"DROP TABLE IF EXISTS {Batch}");
+                duck.Execute($"DROP TABLE IF EXISTS {HidingPlan.Matched}");
             }
         }
     }
@@ -104,7 +105,7 @@ internal sealed partial class ModelStage
             Schema = read?.Schema ?? new DeltaSchema([]),
             RunId = run.RunId,
             Txns = inputs.Select(i => new TxnAction(InputChanges.AppId(i.Id, i.Snapshot), i.Snapshot.Version, null)).ToList(),
-            Properties = new Dictionary<string, string>(ChangeFeedProperties(model, read)) { [FingerprintProperty] = fingerprint },
+            Properties = new Dictionary<string, string>(FeatureProperties(model, read)) { [FingerprintProperty] = fingerprint },
             PartitionColumns = model.PartitionBy,
         };
         if (full != null)
@@ -128,31 +129,48 @@ internal sealed partial class ModelStage
             return;
         }
 
-        var affected = AffectedFiles(model, duck, read!);
+        var (affected, tail) = AffectedFiles(model, duck, read!);
         var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
-        var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
         var match = string.Join(" AND ", keys.Select(k => $"b.{k} IS NOT DISTINCT FROM t.{k}"));
-        var select = $"""
-            SELECT * FROM (
+        var newRows = $"SELECT * FROM {Batch} WHERE {deletes}";
+        string select;
+        IReadOnlyList<AddFile> replaced = affected;
+        HidingPlan? hiding = null;
+        if (spec.DeletionVectors)
+        {
+            hiding = await PlanHidingAsync(model, duck, target, read!, affected, tail, match, batchRows - deletedKeys, ct);
+            replaced = [.. hiding.Rewritten, .. hiding.Hidden.Select(h => h.File)];
+            select = hiding.Rewritten.Count == 0 ? newRows : $"""
+                SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {HidingPlan.Rows} AS t
+                WHERE {DuckDbEngine.FileColumn} IN ({string.Join(", ", hiding.Rewritten.Select(f => Sql.Literal(hiding.KeyOf(f))))})
+                  AND NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
+                UNION ALL BY NAME
+                {newRows}
+                """;
+        }
+        else
+        {
+            var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
+            select = $"""
                 SELECT * FROM {rewrite.ZoneName}.{Sql.Ident(rewrite.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
                 UNION ALL BY NAME
-                SELECT * FROM {Batch} WHERE {deletes}
-            ) ORDER BY {string.Join(", ", keys)}
-            """;
+                {newRows}
+                """;
+        }
         DataFiles output;
         try
         {
-            output = await duck.MaterializeAsync(select, model.PartitionBy, read!.Schema, RowGroupsPerFile);
+            output = await duck.MaterializeAsync($"SELECT * FROM ({select}) ORDER BY {string.Join(", ", keys)}", model.PartitionBy, read!.Schema, RowGroupsPerFile);
         }
         catch (DeltaException e)
         {
             throw new ModelException($"Model {model.Output} ({Path.GetFileName(model.SqlFile)}): {e.Message}");
         }
-        write = write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns, Replaces = affected };
+        write = write with { Schema = output.Schema, PartitionColumns = output.PartitionColumns, Replaces = replaced };
         var changeRows = model.ChangeFeed ? await ChangeRowsAsync(model, duck, read, columns, output.PartitionColumns) : null;
 
-        if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, affected, output, stage, ct))
+        if (model.Checks.Count > 0 && !await AuditMergedAsync(model, duck, target, read, replaced, output, hiding, stage, ct))
         {
             await DiscardAsync(target, output);
             if (changeRows != null) await DiscardAsync(target, changeRows);
@@ -160,10 +178,13 @@ internal sealed partial class ModelStage
             throw new ModelException($"Model {model.Output} was not published ({string.Join("; ", failures)}); the previous version and the input versions it consumed stay.");
         }
         if (changeRows != null) write = write with { ChangeData = await target.StageChangeDataAsync(changeRows.Files, changeRows.PartitionColumns, ct) };
+        if (hiding is { Hidden.Count: > 0 }) write = write with { Updated = await target.StageDeletionVectorsAsync(hiding.Hidden, ct) };
         await PublishMergedAsync(model, target, output, write, read, stage, ct);
         stage.Rows = batchRows - deletedKeys;
         stage.Merge = $"merged {batchRows - deletedKeys:N0} rows and {deletedKeys:N0} deletes from {string.Join(", ", inputs.Select(Describe))}; " +
-                      $"rewrote {affected.Count} of {read.Files.Count} files";
+                      (hiding == null ? $"rewrote {affected.Count} of {read.Files.Count} files"
+                          : $"hid {hiding.Hidden.Sum(h => h.Deleted.Length - (h.File.DeletionVector?.Cardinality ?? 0)):N0} rows in {hiding.Hidden.Count} files with deletion vectors, " +
+                            $"rewrote {hiding.Rewritten.Count} of {read.Files.Count} files");
     }
 
     /// <summary>The merge's row-level changes, for the change data feed: a key the batch deletes (<c>delete</c>, the
@@ -325,8 +346,9 @@ internal sealed partial class ModelStage
     }
 
     /// <summary>The live files that may hold a key of the batch: those whose statistics of the first key column
-    /// bracket a batch key (a file without usable statistics always counts, and every file when a batch key is NULL).</summary>
-    private static List<AddFile> AffectedFiles(ModelSpec model, DuckDbEngine duck, Snapshot read)
+    /// bracket a batch key (a file without usable statistics always counts, and every file when a batch key is NULL);
+    /// and the last file when it has room for the batch's keys past the table's end (<c>Tail</c>).</summary>
+    private static (List<AddFile> Files, AddFile? Tail) AffectedFiles(ModelSpec model, DuckDbEngine duck, Snapshot read)
     {
         var key = model.Incremental!.UniqueKey[0];
         var field = read.Schema.Find(key)!;
@@ -348,13 +370,14 @@ internal sealed partial class ModelStage
                 """).Select(r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
             // Keys past the end of an unpartitioned table (new rentals, new years) would each run add a small file; the
             // last file, while it has room, is rewritten with them instead, so the table keeps files of up to 1M rows.
+            string? tail = null;
             if (read.Metadata.PartitionColumns.Count == 0)
-                foreach (var tail in duck.Rows($"""
+                foreach (var last in duck.Rows($"""
                     SELECT t.path FROM (SELECT arg_max(path, hi) AS path, max(hi) AS hi, arg_max(n, hi) AS n FROM {typed} AS r WHERE hi IS NOT NULL) AS t
                     WHERE t.n < {RowGroupsPerFile * (long)ParquetOutput.RowGroupSize} AND EXISTS (SELECT 1 FROM {Batch} AS b WHERE b.{k} > t.hi)
                     """))
-                    paths.Add(tail.GetString(0));
-            return read.Files.Values.Where(f => paths.Contains(f.Path)).ToList();
+                    paths.Add(tail = last.GetString(0));
+            return (read.Files.Values.Where(f => paths.Contains(f.Path)).ToList(), tail == null ? null : read.Files[tail]);
         }
         finally
         {
@@ -362,15 +385,17 @@ internal sealed partial class ModelStage
         }
     }
 
-    /// <summary>Checks run on the table as the commit would leave it: the live files not rewritten, and the new ones.</summary>
-    private async Task<bool> AuditMergedAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot read, IReadOnlyList<AddFile> affected,
-        DataFiles output, StageRecord stage, CancellationToken ct)
+    /// <summary>Checks run on the table as the commit would leave it: the live files it does not replace, the rows of
+    /// files it hides rows of that stay visible, and the new files.</summary>
+    private async Task<bool> AuditMergedAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot read, IReadOnlyList<AddFile> replaced,
+        DataFiles output, HidingPlan? hiding, StageRecord stage, CancellationToken ct)
     {
         var kept = new TableId(model.Output.Zone, "__caudal_kept");
-        var rewritten = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        await duck.MountAsync(kept, target, read, f => !rewritten.Contains(f.Path), rowIdentity: false, ct);
+        var gone = replaced.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        await duck.MountAsync(kept, target, read, f => !gone.Contains(f.Path), rowIdentity: false, ct);
         await duck.MountOutputAsync("__caudal_written", output, ct);
-        duck.Execute($"CREATE OR REPLACE TEMP VIEW __model_output AS SELECT * FROM {kept.ZoneName}.{Sql.Ident(kept.Name)} UNION ALL BY NAME SELECT * FROM __caudal_written");
+        var visible = hiding is { Hidden.Count: > 0 } ? $"UNION ALL BY NAME {hiding.VisibleRows()} " : "";
+        duck.Execute($"CREATE OR REPLACE TEMP VIEW __model_output AS SELECT * FROM {kept.ZoneName}.{Sql.Ident(kept.Name)} {visible}UNION ALL BY NAME SELECT * FROM __caudal_written");
         return await RunChecksAsync(model, stage, ct);
     }
 }

@@ -124,7 +124,7 @@ internal sealed partial class ModelStage(PipelineSpec spec, DataLake lake, IEngi
             Schema = output.Schema,
             PartitionColumns = output.PartitionColumns,
             RunId = run.RunId,
-            Properties = id == model.Output ? ChangeFeedProperties(model, read) : new Dictionary<string, string>(),
+            Properties = id == model.Output ? FeatureProperties(model, read) : new Dictionary<string, string>(),
         }, read, () =>
         {
             CrashPoint.Reach($"model:{id}:before-commit");
@@ -137,12 +137,23 @@ internal sealed partial class ModelStage(PipelineSpec spec, DataLake lake, IEngi
         stage.Bytes = adds.Sum(a => a.Size);
     }
 
-    /// <summary><c>delta.enableChangeDataFeed</c> as the model asks: on with <c>change_feed: true</c>; turned off
-    /// explicitly when the table has it on and the model no longer asks (a writer must honour the flag while it is on).</summary>
-    private static Dictionary<string, string> ChangeFeedProperties(ModelSpec model, Snapshot? read) =>
-        model.ChangeFeed ? new() { [DeltaTable.ChangeFeedProperty] = "true" }
-        : read?.Metadata.Configuration.GetValueOrDefault(DeltaTable.ChangeFeedProperty) == "true" ? new() { [DeltaTable.ChangeFeedProperty] = "false" }
-        : [];
+    /// <summary><c>delta.enableChangeDataFeed</c> and <c>delta.enableDeletionVectors</c> as the model asks: on with
+    /// <c>change_feed: true</c> / <c>deletion_vectors: true</c>; turned off explicitly when the table has one on and the
+    /// model no longer asks (a writer must honour the flag while it is on).</summary>
+    private static Dictionary<string, string> FeatureProperties(ModelSpec model, Snapshot? read)
+    {
+        var properties = new Dictionary<string, string>();
+        Switch(DeltaTable.ChangeFeedProperty, model.ChangeFeed);
+        Switch(DeltaTable.DeletionVectorsProperty, model.Incremental?.DeletionVectors == true);
+        return properties;
+
+        // On when the model asks; off (rather than absent) once a table that had it no longer does.
+        void Switch(string property, bool on)
+        {
+            if (on) properties[property] = "true";
+            else if (read?.Metadata.Configuration.GetValueOrDefault(property) == "true") properties[property] = "false";
+        }
+    }
 
     /// <summary>Deletes an output that will not be published: its local files, and what an engine wrote in the lake.</summary>
     private static async Task DiscardAsync(DeltaTable target, DataFiles output)

@@ -33,7 +33,10 @@ public enum OnModelChange
 /// <summary>An incremental model's settings.</summary>
 /// <param name="NewInputs">The inputs its SQL reads as <c>zone.name__new</c>: only what they committed since the
 /// versions this model last consumed (everything, on a full refresh).</param>
-public sealed record IncrementalModel(IReadOnlyList<string> UniqueKey, OnDelete OnDelete, OnModelChange OnChange, IReadOnlyList<TableId> NewInputs)
+/// <param name="DeletionVectors">A merge hides the replaced rows of a file with a Delta deletion vector rather than
+/// rewriting the file (<c>deletion_vectors: true</c>; reader 3 / writer 7, which older readers cannot read).</param>
+public sealed record IncrementalModel(IReadOnlyList<string> UniqueKey, OnDelete OnDelete, OnModelChange OnChange, IReadOnlyList<TableId> NewInputs,
+    bool DeletionVectors = false)
 {
     /// <summary>The relation name that reads an input's new rows.</summary>
     public static string NewRelation(TableId input) => $"{input.Name}{NewSuffix}";
@@ -44,10 +47,10 @@ public sealed record IncrementalModel(IReadOnlyList<string> UniqueKey, OnDelete 
     public const string OpColumn = "_caudal_op";
 }
 
-/// <summary>Parses <c>materialized</c>, <c>unique_key</c>, <c>on_delete</c> and <c>on_change</c> of a model.</summary>
+/// <summary>Parses <c>materialized</c>, <c>unique_key</c>, <c>on_delete</c>, <c>on_change</c> and <c>deletion_vectors</c> of a model.</summary>
 internal static partial class IncrementalSection
 {
-    public static readonly string[] Keys = ["materialized", "unique_key", "on_delete", "on_change"];
+    public static readonly string[] Keys = ["materialized", "unique_key", "on_delete", "on_change", "deletion_vectors"];
 
     [GeneratedRegex(@"\b(raw|trusted|refined)\s*\.\s*""?([a-z][a-z0-9_]*)__new""?", RegexOptions.IgnoreCase)]
     private static partial Regex NewReference();
@@ -91,7 +94,7 @@ internal static partial class IncrementalSection
                 "read an input as zone.name__new (e.g. FROM raw.sakila_rental__new): only what it committed since this model's last run.");
         var onDelete = Choice(body, "on_delete", OnDelete.Delete, output, ctx, ("delete", OnDelete.Delete), ("keep", OnDelete.Keep));
         var onChange = Choice(body, "on_change", OnModelChange.Fail, output, ctx, ("fail", OnModelChange.Fail), ("full_refresh", OnModelChange.FullRefresh));
-        return new IncrementalModel(uniqueKey, onDelete, onChange, newInputs);
+        return new IncrementalModel(uniqueKey, onDelete, onChange, newInputs, ctx.Bool(body, "deletion_vectors") ?? false);
     }
 
     private static T Choice<T>(YamlMappingNode body, string key, T fallback, TableId output, SpecContext ctx, params (string Name, T Value)[] choices)

@@ -1,16 +1,18 @@
 namespace Caudal.Lake.Delta;
 
 /// <summary>One file of a version's row-level changes: a change data file (its rows carry <c>_change_type</c>), or a
-/// data file the version added (every row an <c>insert</c>) or removed (every row a <c>delete</c>).</summary>
-public sealed record ChangeFile(string Path, IReadOnlyDictionary<string, string?> PartitionValues, long? Size, string? ChangeType);
+/// data file the version added (every row an <c>insert</c>) or removed (every row a <c>delete</c>), less the rows its
+/// deletion vector hides.</summary>
+public sealed record ChangeFile(string Path, IReadOnlyDictionary<string, string?> PartitionValues, long? Size, string? ChangeType, DeletionVector? DeletionVector = null);
 
 /// <summary>The changes one version made, and when it was committed.</summary>
 public sealed record ChangeSet(long Version, DateTimeOffset Timestamp, IReadOnlyList<ChangeFile> Files);
 
 /// <summary>
 /// A table's change data feed, as the Delta protocol reads it: a version with <c>cdc</c> actions is read from those
-/// change data files alone; any other version's added files are inserts and its removed files deletes. Applying the
-/// changes of versions N+1..M to version N gives version M.
+/// change data files alone; any other version's added files are inserts and its removed files deletes (a file
+/// committed again with a new deletion vector is both: its rows as they were, deleted, and as they are now, inserted).
+/// Applying the changes of versions N+1..M to version N gives version M.
 /// </summary>
 public static class ChangeFeed
 {
@@ -34,8 +36,8 @@ public static class ChangeFeed
             var at = commit.Info?.Timestamp is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : DateTimeOffset.UnixEpoch;
             var files = commit.Cdc.Count > 0
                 ? commit.Cdc.Select(c => new ChangeFile(c.Path, c.PartitionValues, c.Size, null)).ToList()
-                : [.. commit.Removes.Where(r => r.DataChange).Select(r => new ChangeFile(r.Path, r.PartitionValues ?? new Dictionary<string, string?>(), r.Size, "delete")),
-                   .. commit.Adds.Where(a => a.DataChange).Select(a => new ChangeFile(a.Path, a.PartitionValues, a.Size, "insert"))];
+                : [.. commit.Removes.Where(r => r.DataChange).Select(r => new ChangeFile(r.Path, r.PartitionValues ?? new Dictionary<string, string?>(), r.Size, "delete", r.DeletionVector)),
+                   .. commit.Adds.Where(a => a.DataChange).Select(a => new ChangeFile(a.Path, a.PartitionValues, a.Size, "insert", a.DeletionVector))];
             sets.Add(new ChangeSet(v, at, files));
         }
         return sets;

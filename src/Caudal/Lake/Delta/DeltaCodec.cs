@@ -50,9 +50,44 @@ internal static class DeltaCodec
         w.WriteStartObject("protocol");
         w.WriteNumber("minReaderVersion", p.MinReaderVersion);
         w.WriteNumber("minWriterVersion", p.MinWriterVersion);
+        WriteFeatures(w, "readerFeatures", p.ReaderFeatures);
+        WriteFeatures(w, "writerFeatures", p.WriterFeatures);
         w.WriteEndObject();
         w.WriteEndObject();
     }
+
+    private static void WriteFeatures(Utf8JsonWriter w, string name, IReadOnlyList<string>? features)
+    {
+        if (features == null) return;
+        w.WriteStartArray(name);
+        foreach (var f in features) w.WriteStringValue(f);
+        w.WriteEndArray();
+    }
+
+    private static void WriteDeletionVector(Utf8JsonWriter w, DeletionVector? dv)
+    {
+        if (dv == null) return;
+        w.WriteStartObject("deletionVector");
+        w.WriteString("storageType", dv.StorageType);
+        w.WriteString("pathOrInlineDv", dv.PathOrInlineDv);
+        if (dv.Offset is { } offset) w.WriteNumber("offset", offset);
+        w.WriteNumber("sizeInBytes", dv.SizeInBytes);
+        w.WriteNumber("cardinality", dv.Cardinality);
+        w.WriteEndObject();
+    }
+
+    private static DeletionVector? ReadDeletionVector(JsonElement action) =>
+        action.TryGetProperty("deletionVector", out var dv) && dv.ValueKind == JsonValueKind.Object
+            ? new DeletionVector(
+                dv.GetProperty("storageType").GetString()!,
+                dv.GetProperty("pathOrInlineDv").GetString()!,
+                dv.TryGetProperty("offset", out var o) && o.ValueKind == JsonValueKind.Number ? o.GetInt32() : null,
+                dv.GetProperty("sizeInBytes").GetInt32(),
+                dv.GetProperty("cardinality").GetInt64())
+            : null;
+
+    private static IReadOnlyList<string>? ReadFeatures(JsonElement protocol, string name) =>
+        protocol.TryGetProperty(name, out var f) && f.ValueKind == JsonValueKind.Array ? f.EnumerateArray().Select(e => e.GetString()!).ToList() : null;
 
     public static void WriteMetadata(Utf8JsonWriter w, MetadataAction m)
     {
@@ -95,6 +130,7 @@ internal static class DeltaCodec
         w.WriteNumber("modificationTime", a.ModificationTime);
         w.WriteBoolean("dataChange", a.DataChange);
         if (a.Stats != null) w.WriteString("stats", a.Stats);
+        WriteDeletionVector(w, a.DeletionVector);
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -121,6 +157,7 @@ internal static class DeltaCodec
         w.WriteBoolean("extendedFileMetadata", r.PartitionValues != null && r.Size != null);
         if (r.PartitionValues != null) WritePartitionValues(w, r.PartitionValues);
         if (r.Size is { } size) w.WriteNumber("size", size);
+        WriteDeletionVector(w, r.DeletionVector);
         w.WriteEndObject();
         w.WriteEndObject();
     }
@@ -182,7 +219,8 @@ internal static class DeltaCodec
                         v.GetProperty("size").GetInt64(),
                         v.TryGetProperty("modificationTime", out var mt) && mt.ValueKind == JsonValueKind.Number ? mt.GetInt64() : 0,
                         !v.TryGetProperty("dataChange", out var dc) || dc.ValueKind != JsonValueKind.False,
-                        v.TryGetProperty("stats", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : null));
+                        v.TryGetProperty("stats", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : null)
+                    { DeletionVector = ReadDeletionVector(v) });
                     break;
                 case "remove":
                     commit.Removes.Add(new RemoveFile(
@@ -190,7 +228,8 @@ internal static class DeltaCodec
                         v.TryGetProperty("deletionTimestamp", out var dt) && dt.ValueKind == JsonValueKind.Number ? dt.GetInt64() : 0,
                         !v.TryGetProperty("dataChange", out var rdc) || rdc.ValueKind != JsonValueKind.False,
                         v.TryGetProperty("partitionValues", out var rpv) && rpv.ValueKind == JsonValueKind.Object ? ReadPartitionValues(v) : null,
-                        v.TryGetProperty("size", out var rs) && rs.ValueKind == JsonValueKind.Number ? rs.GetInt64() : null));
+                        v.TryGetProperty("size", out var rs) && rs.ValueKind == JsonValueKind.Number ? rs.GetInt64() : null)
+                    { DeletionVector = ReadDeletionVector(v) });
                     break;
                 case "cdc":
                     commit.Cdc.Add(new CdcFile(v.GetProperty("path").GetString()!, ReadPartitionValues(v), v.GetProperty("size").GetInt64()));
@@ -207,7 +246,8 @@ internal static class DeltaCodec
                     break;
                 case "protocol":
                     commit.Protocol = new ProtocolAction(
-                        v.GetProperty("minReaderVersion").GetInt32(), v.GetProperty("minWriterVersion").GetInt32());
+                        v.GetProperty("minReaderVersion").GetInt32(), v.GetProperty("minWriterVersion").GetInt32(),
+                        ReadFeatures(v, "readerFeatures"), ReadFeatures(v, "writerFeatures"));
                     break;
                 case "txn":
                     commit.Txns.Add(new TxnAction(

@@ -255,25 +255,31 @@ public sealed partial class DeltaLog(IObjectStore store, string tableRoot)
             if (c.Protocol != null) _protocol = c.Protocol;
             if (c.Metadata != null) _metadata = c.Metadata;
             foreach (var t in c.Txns) _txns[t.AppId] = t.Version;
+            // The log keys a file by its path and deletion vector: a remove of a file with another vector (the one
+            // this commit's add replaces) does not remove the add.
             foreach (var r in c.Removes)
             {
-                _files.Remove(r.Path);
-                _tombstones[r.Path] = r;
+                if (_files.TryGetValue(r.Path, out var live) && live.DeletionVector?.UniqueId == r.DeletionVector?.UniqueId) _files.Remove(r.Path);
+                _tombstones[TombstoneKey(r.Path, r.DeletionVector)] = r;
             }
             foreach (var a in c.Adds)
             {
                 _files[a.Path] = a;
-                _tombstones.Remove(a.Path);
+                _tombstones.Remove(TombstoneKey(a.Path, a.DeletionVector));
             }
             if (c.Info != null) _lastCommit = c.Info;
         }
+
+        private static string TombstoneKey(string path, DeletionVector? dv) => dv == null ? path : $"{path}\u0001{dv.UniqueId}";
 
         public Snapshot Build(long version, string table)
         {
             if (_protocol == null || _metadata == null)
                 throw new DeltaException($"Table {table}: the log has no protocol or metaData action.");
-            if (_protocol.MinReaderVersion > 1)
-                throw new DeltaException($"Table {table} needs Delta reader version {_protocol.MinReaderVersion}; Caudal reads version 1 tables.");
+            if (_protocol.MinReaderVersion is 2 or > 3)
+                throw new DeltaException($"Table {table} needs Delta reader version {_protocol.MinReaderVersion}; Caudal reads version 1 tables, and version 3 with deletion vectors.");
+            if (_protocol.MinReaderVersion == 3 && _protocol.ReaderFeatures?.Where(f => f != ProtocolAction.DeletionVectorsFeature).ToList() is { Count: > 0 } unknown)
+                throw new DeltaException($"Table {table} needs the Delta reader features {string.Join(", ", unknown)}; Caudal reads deletion vectors only.");
             var time = _lastCommit?.Timestamp is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
             return new Snapshot(version, _protocol, _metadata, _files, _tombstones, _txns, _lastCommit, time);
         }

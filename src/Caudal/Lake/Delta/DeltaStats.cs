@@ -39,4 +39,14 @@ internal static class DeltaStats
         return doc.RootElement.TryGetProperty("nullCount", out var counts) && counts.ValueKind == JsonValueKind.Object &&
                counts.TryGetProperty(column, out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt64() : null;
     }
+
+    /// <summary>The stats with <c>tightBounds</c> false: once a deletion vector hides some of a file's rows, its min, max
+    /// and null counts still bound the live rows but may no longer be reached by them.</summary>
+    public static string? Wide(string? stats)
+    {
+        if (string.IsNullOrEmpty(stats)) return stats;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(stats)!.AsObject();
+        node["tightBounds"] = false;
+        return node.ToJsonString();
+    }
 }

@@ -20,6 +20,11 @@ public sealed record TableWrite
     /// <see cref="Files"/>. Only with <see cref="WriteMode.Append"/>; an overwrite removes every file anyway.</summary>
     public IReadOnlyList<AddFile> Replaces { get; init; } = [];
 
+    /// <summary>Live files committed again with a deletion vector that hides more of their rows (a merge that deletes
+    /// rows in place, <see cref="DeltaTable.StageDeletionVectorsAsync"/>); the add each one replaces is in
+    /// <see cref="Replaces"/>.</summary>
+    public IReadOnlyList<AddFile> Updated { get; init; } = [];
+
     /// <summary>Change data files (staged with <see cref="DeltaTable.StageChangeDataAsync"/>) holding this write's
     /// row-level changes, for a table with <c>delta.enableChangeDataFeed</c>: a merge's updates, inserts and deletes.</summary>
     public IReadOnlyList<CdcFile> ChangeData { get; init; } = [];
@@ -95,6 +100,44 @@ public sealed class DeltaTable(IObjectStore store, string root)
         return staged;
     }
 
+    /// <summary>Puts one deletion vector file at the table's root holding, for each live file, the rows it hides from
+    /// now on (its old vector's and the new ones, ascending); returns the files as the commit re-adds them. Invisible
+    /// until that commit, like staged data files.</summary>
+    public async Task<IReadOnlyList<AddFile>> StageDeletionVectorsAsync(IReadOnlyList<(AddFile File, long[] Deleted)> files, CancellationToken ct = default)
+    {
+        var uuid = Guid.NewGuid();
+        var (content, vectors) = DeletionVectorFile.Write(uuid, files.Select(f => f.Deleted).ToList());
+        await store.PutAsync($"{Root}/{DeletionVector.FileName(uuid)}", new MemoryStream(content), ct);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return files.Select((f, i) => f.File with { DeletionVector = vectors[i], Stats = DeltaStats.Wide(f.File.Stats), ModificationTime = now, DataChange = true }).ToList();
+    }
+
+    /// <summary>The rows of <paramref name="file"/> its deletion vector hides, ascending (none without one).</summary>
+    public Task<long[]> DeletedRowsAsync(AddFile file, CancellationToken ct = default) => DeletedRowsAsync(file.Path, file.DeletionVector, ct);
+
+    /// <summary>The rows of the data file at <paramref name="path"/> that <paramref name="dv"/> hides, ascending.</summary>
+    public async Task<long[]> DeletedRowsAsync(string path, DeletionVector? dv, CancellationToken ct = default)
+    {
+        if (dv == null) return [];
+        var name = $"Table {Root}, deletion vector of {path}";
+        switch (dv.StorageType)
+        {
+            case DeletionVector.Inline:
+                return DeletionVectorFile.ReadInline(dv, name);
+            case DeletionVector.UuidRelative:
+                var key = $"{Root}/{dv.RelativePath}";
+                var content = store.LocalPathOf(key) is { } local
+                    ? (File.Exists(local) ? await File.ReadAllBytesAsync(local, ct) : null)
+                    : await store.GetAsync(key, ct);
+                return DeletionVectorFile.Read(dv, content ?? throw new DeltaException($"{name}: {key} is missing from the store."), $"{name} ({key})");
+            default:
+                throw new DeltaException($"{name}: storage type '{dv.StorageType}' (an absolute path) is not read by Caudal; it writes and reads vectors inside the table.");
+        }
+    }
+
+    /// <summary>The table property that lets a table's merges delete rows in place (reader 3 / writer 7).</summary>
+    public const string DeletionVectorsProperty = "delta.enableDeletionVectors";
+
     /// <summary>Where a table's change data files live (Delta's Change Data Files).</summary>
     public const string ChangeDataFolder = "_change_data/";
 
@@ -119,12 +162,16 @@ public sealed class DeltaTable(IObjectStore store, string root)
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DataChange: true, file.Stats);
     }
 
-    /// <summary>Caudal writes protocol 1/2 tables, and 1/4 for the change data feed. A version 3 or 4 table written by
-    /// someone else may hold CHECK constraints or generated columns, which Caudal does not enforce: it refuses those.</summary>
+    /// <summary>Caudal writes protocol 1/2 tables, 1/4 for the change data feed and 3/7 with deletion vectors. A version
+    /// 3 or 4 table written by someone else may hold CHECK constraints or generated columns, which Caudal does not
+    /// enforce: it refuses those, and version 7 tables with features other than its own.</summary>
     private void CheckWritable(Snapshot read)
     {
-        if (read.Protocol.MinWriterVersion > ProtocolAction.ChangeFeed.MinWriterVersion)
-            throw new DeltaException($"Table {Root} needs Delta writer version {read.Protocol.MinWriterVersion}; Caudal writes versions 2 and 4 (change data feed).");
+        if (read.Protocol.MinWriterVersion is 5 or 6 or > 7)
+            throw new DeltaException($"Table {Root} needs Delta writer version {read.Protocol.MinWriterVersion}; Caudal writes versions 2, 4 (change data feed) and 7 (deletion vectors).");
+        string[] known = [ProtocolAction.DeletionVectorsFeature, ProtocolAction.ChangeFeedFeature, "appendOnly"];
+        if (read.Protocol.MinWriterVersion == 7 && read.Protocol.WriterFeatures?.Where(f => !known.Contains(f)).ToList() is { Count: > 0 } unknown)
+            throw new DeltaException($"Table {Root} needs the Delta writer features {string.Join(", ", unknown)}; Caudal writes {string.Join(", ", known)}.");
         if (read.Protocol.MinWriterVersion > 2 &&
             (read.Metadata.Configuration.Keys.Any(k => k.StartsWith("delta.constraints.", StringComparison.Ordinal)) ||
              read.Metadata.SchemaString.Contains("delta.generationExpression", StringComparison.Ordinal)))
@@ -143,7 +190,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
 
         if (read == null)
         {
-            protocol = write.Properties.GetValueOrDefault(ChangeFeedProperty) == "true" ? ProtocolAction.ChangeFeed : ProtocolAction.Default;
+            protocol = Needs(write, null);
             var config = new Dictionary<string, string>(write.CreateConfiguration)
             {
                 ["delta.checkpointInterval"] = DeltaLog.CheckpointInterval.ToString(),
@@ -154,8 +201,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
         else
         {
             CheckWritable(read);
-            if (write.Properties.GetValueOrDefault(ChangeFeedProperty) == "true" && read.Protocol.MinWriterVersion < ProtocolAction.ChangeFeed.MinWriterVersion)
-                protocol = read.Protocol with { MinWriterVersion = ProtocolAction.ChangeFeed.MinWriterVersion };
+            if (Needs(write, read.Protocol) is { } needed && needed != read.Protocol) protocol = needed;
             if (!read.Metadata.PartitionColumns.SequenceEqual(write.PartitionColumns))
                 throw new DeltaException(
                     $"Table {Root} is partitioned by [{string.Join(", ", read.Metadata.PartitionColumns)}] but this write uses " +
@@ -165,7 +211,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
                 if (read.Metadata.Configuration.TryGetValue("delta.appendOnly", out var ao) && ao == "true")
                     throw new DeltaException($"Table {Root} is append-only (delta.appendOnly=true); it cannot be overwritten.");
                 removes = read.Files.Values
-                    .Select(a => new RemoveFile(a.Path, now, DataChange: true, a.PartitionValues, a.Size))
+                    .Select(a => RemoveFile.Of(a, now))
                     .ToList();
                 if (!read.Schema.SameAs(write.Schema))
                     metadata = read.Metadata with { SchemaString = write.Schema.ToSchemaString() };
@@ -175,7 +221,7 @@ public sealed class DeltaTable(IObjectStore store, string root)
                 if (write.Replaces.Count > 0 && read.Metadata.Configuration.TryGetValue("delta.appendOnly", out var ao) && ao == "true")
                     throw new DeltaException($"Table {Root} is append-only (delta.appendOnly=true); its files cannot be replaced.");
                 removes = write.Replaces
-                    .Select(a => new RemoveFile(a.Path, now, DataChange: true, a.PartitionValues, a.Size))
+                    .Select(a => RemoveFile.Of(a, now))
                     .ToList();
                 var evolved = read.Schema.Evolve(write.Schema, Root);
                 if (!evolved.SameAs(read.Schema))
@@ -208,6 +254,8 @@ public sealed class DeltaTable(IObjectStore store, string root)
             IsBlindAppend: write.Mode == WriteMode.Append && metadata == null && removes.Count == 0,
             write.RunId);
 
+        if (write.Updated.Count > 0 && (protocol ?? read?.Protocol)?.HasDeletionVectors != true)
+            throw new DeltaException($"Table {Root}: deletion vectors are written only to a table whose protocol has them ({DeletionVectorsProperty}).");
         if (write.ChangeData.Count > 0 && (metadata ?? read?.Metadata)?.Configuration.GetValueOrDefault(ChangeFeedProperty) != "true")
             throw new DeltaException($"Table {Root}: change data files are written only while {ChangeFeedProperty} is true.");
         return await Log.CommitAsync(read, new PendingCommit
@@ -218,7 +266,19 @@ public sealed class DeltaTable(IObjectStore store, string root)
             Metadata = metadata,
             Txns = write.Txns.Select(t => t with { LastUpdated = now }).ToList(),
             Removes = removes,
-            Adds = write.Files,
+            Adds = [.. write.Files, .. write.Updated],
         }, ct);
+    }
+
+    /// <summary>The protocol a write's properties need on top of <paramref name="current"/>'s (which never goes down):
+    /// writer 4 for the change data feed; reader 3 / writer 7 with deletion vectors, which lists the change feed as a
+    /// feature.</summary>
+    private static ProtocolAction Needs(TableWrite write, ProtocolAction? current)
+    {
+        var changeFeed = write.Properties.GetValueOrDefault(ChangeFeedProperty) == "true" || current?.MinWriterVersion == 4 ||
+                         current?.WriterFeatures?.Contains(ProtocolAction.ChangeFeedFeature) == true;
+        if (write.Properties.GetValueOrDefault(DeletionVectorsProperty) == "true" || current?.HasDeletionVectors == true)
+            return ProtocolAction.WithDeletionVectors(changeFeed);
+        return changeFeed ? ProtocolAction.ChangeFeed : current ?? ProtocolAction.Default;
     }
 }

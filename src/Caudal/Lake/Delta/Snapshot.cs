@@ -25,7 +25,8 @@ public sealed class Snapshot
     /// <summary>Live data files keyed by their log path.</summary>
     public IReadOnlyDictionary<string, AddFile> Files { get; }
 
-    /// <summary>Removed files not yet forgotten, keyed by log path (VACUUM keeps them for the retention).</summary>
+    /// <summary>Removed files not yet forgotten, keyed by log path (and deletion vector, when the file had one); VACUUM
+    /// keeps them, and their deletion vectors, for the retention.</summary>
     public IReadOnlyDictionary<string, RemoveFile> Tombstones { get; }
 
     /// <summary>Latest committed version per idempotent writer (appId).</summary>
@@ -34,7 +35,7 @@ public sealed class Snapshot
     public CommitInfoRead? LastCommit { get; }
     public DateTimeOffset? LastCommitTime { get; }
 
-    /// <summary>Rows in the table per the files' stats; null if a file lacks numRecords.</summary>
+    /// <summary>Rows in the table per the files' stats, less those deletion vectors hide; null if a file lacks numRecords.</summary>
     public long? NumRecords
     {
         get
@@ -42,7 +43,7 @@ public sealed class Snapshot
             long total = 0;
             foreach (var f in Files.Values)
             {
-                if (f.NumRecords is not { } n) return null;
+                if (f.LiveRecords is not { } n) return null;
                 total += n;
             }
             return total;

@@ -2,7 +2,7 @@ namespace Caudal.Lake.Delta;
 
 public sealed record VacuumResult(string Table, IReadOnlyList<string> Deleted, long BytesFreed);
 
-/// <summary>Deletes data files that no live add and no recent tombstone references, and that are older than the
+/// <summary>Deletes data files (and deletion vector files) that no live add and no recent tombstone references, and that are older than the
 /// retention and than <c>keepSince</c> (the start of the oldest run in flight on this machine), so files a run has
 /// staged but not yet committed are never touched, whatever the retention.</summary>
 public static class Vacuum
@@ -15,10 +15,17 @@ public static class Vacuum
         var now = DateTimeOffset.UtcNow;
         var horizon = now - retention;
         var keep = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in snapshot.Files.Keys) keep.Add(PartitionPath.FromLogPath(path));
+        foreach (var add in snapshot.Files.Values)
+        {
+            keep.Add(PartitionPath.FromLogPath(add.Path));
+            if (add.DeletionVector is { StorageType: DeletionVector.UuidRelative } dv) keep.Add(dv.RelativePath);
+        }
         foreach (var r in snapshot.Tombstones.Values)
             if (DateTimeOffset.FromUnixTimeMilliseconds(r.DeletionTimestamp) > horizon)
+            {
                 keep.Add(PartitionPath.FromLogPath(r.Path));
+                if (r.DeletionVector is { StorageType: DeletionVector.UuidRelative } dv) keep.Add(dv.RelativePath);
+            }
 
         var deleted = new List<string>();
         long bytes = 0;
@@ -28,7 +35,8 @@ public static class Vacuum
             var relative = o.Key[prefix.Length..];
             if (relative.StartsWith("_delta_log/", StringComparison.Ordinal)) continue;
             var name = relative[(relative.LastIndexOf('/') + 1)..];
-            var ours = name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith("_tmp_", StringComparison.Ordinal);
+            var ours = name.EndsWith(".parquet", StringComparison.Ordinal) || name.StartsWith("_tmp_", StringComparison.Ordinal) ||
+                       (name.StartsWith("deletion_vector_", StringComparison.Ordinal) && name.EndsWith(".bin", StringComparison.Ordinal));
             if (!ours || keep.Contains(relative) || o.LastModified > horizon || o.LastModified >= keepSince) continue;
             if (!dryRun) await table.Store.DeleteAsync(o.Key, ct);
             deleted.Add(relative);

@@ -61,7 +61,9 @@ public sealed class DuckDbEngine : IEngine
         var partitions = snapshot.Metadata.PartitionColumns;
         var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
         var groups = new List<string>();
-        foreach (var group in snapshot.Files.Values.Where(f => keep == null || keep(f)).GroupBy(f => PartitionKey(f, partitions)))
+        // Files a deletion vector hides rows of are read one by one, without the rows it names; the others together.
+        foreach (var group in snapshot.Files.Values.Where(f => keep == null || keep(f))
+                     .GroupBy(f => (Partition: PartitionKey(f, partitions), Alone: f.DeletionVector != null ? f.Path : "")))
         {
             var paths = new List<string>();
             var prefix = 0;
@@ -73,7 +75,9 @@ public sealed class DuckDbEngine : IEngine
                 // Local and cached paths both end with the file's key: what is before it is the same for every file.
                 prefix = local.Length - $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}".Length;
             }
-            var identity = rowIdentity ? ", filename = true, file_row_number = true" : "";
+            var deleted = group.Key.Alone.Length > 0 ? await DeletedRowsFileAsync(table, group.First().Path, group.First().DeletionVector!, ct) : null;
+            if (deleted != null) mounted.Add(deleted);
+            var identity = (rowIdentity ? ", filename = true" : "") + (rowIdentity || deleted != null ? ", file_row_number = true" : "");
             var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false{identity})";
             // Files written before a schema change read with the current schema: a column they lack is NULL, a
             // narrower type is cast. Columns that already match are named plainly (a cast, even a no-op one, costs).
@@ -96,6 +100,7 @@ public sealed class DuckDbEngine : IEngine
             }
             if (rowIdentity) select.Append($", filename[{prefix + 1}:] AS {FileColumn}, file_row_number AS {RowColumn}");
             select.Append(" FROM ").Append(files);
+            if (deleted != null) select.Append($" WHERE file_row_number NOT IN (SELECT row FROM read_parquet({Sql.Literal(deleted)}))");
             groups.Add(select.ToString());
         }
         var body = groups.Count > 0
@@ -114,7 +119,7 @@ public sealed class DuckDbEngine : IEngine
         var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
         var parts = new List<string>();
         foreach (var set in sets)
-            foreach (var group in set.Files.GroupBy(f => (f.ChangeType, Key: PartitionKey(f.PartitionValues, partitions))))
+            foreach (var group in set.Files.GroupBy(f => (f.ChangeType, Key: PartitionKey(f.PartitionValues, partitions), Alone: f.DeletionVector != null ? f.Path : "")))
             {
                 var paths = new List<string>();
                 foreach (var file in group)
@@ -123,7 +128,9 @@ public sealed class DuckDbEngine : IEngine
                     paths.Add(local);
                     _mountedFiles.Add(local);
                 }
-                var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false)";
+                var deleted = group.First().DeletionVector is { } dv ? await DeletedRowsFileAsync(table, group.First().Path, dv, ct) : null;
+                if (deleted != null) _mountedFiles.Add(deleted);
+                var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false{(deleted != null ? ", file_row_number = true" : "")})";
                 var inFiles = ParquetOutput.Describe(_connection, $"(SELECT * FROM {files})").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
                 var values = group.First().PartitionValues;
                 var select = dataColumns.Select(f => inFiles.Contains(f.Name)
@@ -135,7 +142,8 @@ public sealed class DuckDbEngine : IEngine
                     .Append(group.Key.ChangeType is { } type ? $"{Sql.Literal(type)} AS _change_type" : "CAST(_change_type AS VARCHAR) AS _change_type")
                     .Append($"CAST({set.Version} AS BIGINT) AS _commit_version")
                     .Append($"CAST({Sql.Literal(set.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "+00")} AS TIMESTAMPTZ) AS _commit_timestamp");
-                parts.Add($"SELECT {string.Join(", ", select)} FROM {files}");
+                parts.Add($"SELECT {string.Join(", ", select)} FROM {files}" +
+                          (deleted != null ? $" WHERE file_row_number NOT IN (SELECT row FROM read_parquet({Sql.Literal(deleted)}))" : ""));
             }
         var changes = ChangeFeed.Schema(schema);
         var body = parts.Count > 0
@@ -205,6 +213,32 @@ public sealed class DuckDbEngine : IEngine
 
     private static string PartitionKey(IReadOnlyDictionary<string, string?> values, IReadOnlyList<string> partitions) =>
         string.Join("\u0001", partitions.Select(p => values.GetValueOrDefault(p) ?? "\u0000"));
+
+    /// <summary>The rows a file's deletion vector hides, as a local Parquet file of one column (<c>row</c>), kept with
+    /// the cached data files: a vector never changes (a new one is a new descriptor), so a copy made once stays valid.</summary>
+    private async Task<string> DeletedRowsFileAsync(DeltaTable table, string path, DeletionVector dv, CancellationToken ct)
+    {
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(path + "\u0001" + dv.UniqueId)))[..32];
+        var local = Path.Combine(_settings.TempDirectory, "cache", table.Root.TrimStart('/').Replace('/', Path.DirectorySeparatorChar), "_deleted_rows", id + ".parquet");
+        if (File.Exists(local)) return local;
+        var rows = await table.DeletedRowsAsync(path, dv, ct);
+        Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+        var n = Interlocked.Increment(ref _outputs);
+        var scratch = $"__caudal_deleted_{n}";
+        var partial = $"{local}.{Guid.NewGuid():N}.partial";
+        CreateTable(scratch, [("row", "BIGINT")], rows.Select(r => new object?[] { r }));
+        try
+        {
+            ParquetOutput.Execute(_connection, $"COPY {scratch} TO {Sql.Literal(partial)} (FORMAT parquet)");
+            File.Move(partial, local, overwrite: true);
+        }
+        finally
+        {
+            ParquetOutput.Execute(_connection, $"DROP TABLE IF EXISTS {scratch}");
+            if (File.Exists(partial)) File.Delete(partial);
+        }
+        return local;
+    }
 
     private Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct) => LocalFileAsync(table, file.Path, file.Size, ct);
 

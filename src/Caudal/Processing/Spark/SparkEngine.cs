@@ -62,6 +62,11 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
     public async Task MountAsync(TableId id, DeltaTable table, Snapshot snapshot, CancellationToken ct = default)
     {
         await local.MountAsync(id, table, snapshot, ct);
+        // Spark binds a table's Parquet files as they are: rows a deletion vector hides would come back.
+        if (snapshot.Files.Values.FirstOrDefault(f => f.DeletionVector != null) is { } hiding)
+            throw new SparkException($"{id} has deletion vectors (its model sets deletion_vectors: true; {hiding.Path} hides {hiding.DeletionVector!.Cardinality} rows), " +
+                                     "and models on Spark read a table's Parquet files as they are. Run this model with engine: duckdb, or set deletion_vectors: false on " +
+                                     $"{id}'s model and rebuild it (caudal run --full-refresh {id}).");
         var files = snapshot.Files.Values.Select(f => transport.Uri($"{table.Root}/{PartitionPath.FromLogPath(f.Path)}")).ToList();
         await transport.BindAsync(SparkSql.ViewName(id), files, transport.Uri(table.Root), snapshot.Schema, ct);
         _views.Add(id);

@@ -90,7 +90,7 @@ internal sealed class PgLakeEngine : IDisposable
         command.CommandText = $"SELECT * FROM {id.ZoneName}.{Sql.Ident(id.Name)} LIMIT 0";
         using var reader = command.ExecuteReader();
         var (description, key) = describe(id);
-        var rows = snapshot.Files.Values.Select(f => DeltaStats.NumRecords(f.Stats)).ToList();
+        var rows = snapshot.Files.Values.Select(f => f.LiveRecords).ToList();
         return new PgTable(id, PgColumn.Of(reader), snapshot.Schema.Fields.Where(f => !f.Nullable).Select(f => f.Name).ToHashSet(),
             description, key.Where(k => snapshot.Schema.Find(k) != null).ToList(), snapshot.Files.Values.Sum(f => f.Size),
             rows.All(r => r != null) ? rows.Sum() : null);

@@ -1,0 +1,89 @@
+using Caudal.Lake;
+using Caudal.Lake.Delta;
+using Caudal.Lake.Files;
+using Caudal.Processing;
+using Caudal.Processing.Engine;
+using Caudal.Spec;
+
+namespace Caudal.Pipeline;
+
+/// <summary>
+/// A merge with <c>deletion_vectors: true</c>: the rows of the table whose key the batch holds are hidden by a Delta
+/// deletion vector on their file (the file is committed again with it) rather than by rewriting the file, so a change
+/// spread over every file (random keys) costs the keys' scan, not the table's rewrite. Some files are rewritten
+/// instead, so that small files and hidden rows do not pile up: the last file while it has room for keys past the
+/// table's end (as without vectors), a file whose rows would then be mostly hidden, and a file with fewer rows left
+/// than the merge writes anyway (folded into them: a merge writes at most twice its new rows).
+/// </summary>
+internal sealed partial class ModelStage
+{
+    /// <param name="Rewritten">Affected files rewritten without the batch's keys (as a merge without vectors does).</param>
+    /// <param name="Hidden">Affected files committed again with a vector hiding these rows (their old vector's too).</param>
+    private sealed record HidingPlan(string Root, List<AddFile> Rewritten, List<(AddFile File, long[] Deleted)> Hidden)
+    {
+        /// <summary>The affected files' live rows, with each row's file and number in it.</summary>
+        public const string Rows = "__caudal_rewrite_rows";
+
+        /// <summary>The affected files' rows whose key the batch holds (file, row).</summary>
+        public const string Matched = "__caudal_matched";
+
+        public string KeyOf(AddFile f) => $"{Root}/{PartitionPath.FromLogPath(f.Path)}";
+
+        /// <summary>The rows of the files that get a vector that stay visible.</summary>
+        public string VisibleRows() => $"""
+            SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {Rows} AS t
+            WHERE {DuckDbEngine.FileColumn} IN ({string.Join(", ", Hidden.Select(h => Sql.Literal(KeyOf(h.File))))})
+              AND NOT EXISTS (SELECT 1 FROM {Matched} AS m WHERE m.file = t.{DuckDbEngine.FileColumn} AND m.row = t.{DuckDbEngine.RowColumn})
+            """;
+    }
+
+    /// <summary>Finds the rows of <paramref name="affected"/> whose key the batch holds, and decides per file whether
+    /// they are hidden or the file rewritten. Also mounts <c>__caudal_rewrite</c> (the affected files' live rows) for
+    /// the change feed.</summary>
+    private static async Task<HidingPlan> PlanHidingAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot read, List<AddFile> affected,
+        AddFile? tail, string match, long newRows, CancellationToken ct)
+    {
+        var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        var rows = new TableId(model.Output.Zone, "__caudal_rewrite_id");
+        await duck.MountAsync(rows, target, read, f => paths.Contains(f.Path), rowIdentity: true, ct);
+        var view = $"{rows.ZoneName}.{Sql.Ident(rows.Name)}";
+        duck.Execute($"CREATE OR REPLACE TEMP VIEW {HidingPlan.Rows} AS SELECT * FROM {view}");
+        duck.Execute($"CREATE OR REPLACE VIEW {model.Output.ZoneName}.__caudal_rewrite AS " +
+                     $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {view}");
+        duck.Execute($"""
+            CREATE OR REPLACE TEMP TABLE {HidingPlan.Matched} AS
+            SELECT t.{DuckDbEngine.FileColumn} AS file, t.{DuckDbEngine.RowColumn} AS row FROM {view} AS t
+            WHERE EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match}) ORDER BY file, row
+            """);
+        var hits = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        foreach (var r in duck.Rows($"SELECT file, row FROM {HidingPlan.Matched}"))
+        {
+            var file = r.GetString(0);
+            if (!hits.TryGetValue(file, out var list)) hits[file] = list = [];
+            list.Add(r.GetInt64(1));
+        }
+        var plan = new HidingPlan(target.Root, [], []);
+        foreach (var file in affected)
+        {
+            if (file == tail) plan.Rewritten.Add(file);
+            if (file == tail || !hits.TryGetValue(plan.KeyOf(file), out var found)) continue;
+            var deleted = Union(await target.DeletedRowsAsync(file, ct), found);
+            if (file.NumRecords is not { } physical || physical - deleted.Length < newRows || deleted.Length * 2 > physical) plan.Rewritten.Add(file);
+            else plan.Hidden.Add((file, deleted));
+        }
+        return plan;
+    }
+
+    /// <summary>Two ascending sets of row numbers as one.</summary>
+    private static long[] Union(long[] a, List<long> b)
+    {
+        var all = new long[a.Length + b.Count];
+        int i = 0, j = 0, n = 0;
+        while (i < a.Length || j < b.Count)
+        {
+            var next = j >= b.Count || (i < a.Length && a[i] < b[j]) ? a[i++] : b[j++];
+            if (n == 0 || all[n - 1] != next) all[n++] = next;
+        }
+        return all[..n];
+    }
+}
