@@ -21,7 +21,8 @@ namespace Caudal.Bench;
 /// last, and the model rebuilt whole (materialized: table) after the first and after the last.</item>
 /// <item><c>--big-rows</c> (10M): a 1% change merged, against the full refresh of the same table, and the full refresh
 /// against the same SQL written to Parquet by DuckDB alone; <c>--rounds</c> (3) of each, medians. Changes are to
-/// random keys, or to the newest keys.</item>
+/// random keys (merged by rewriting the files that hold them, and with <c>deletion_vectors: true</c>), or to the newest
+/// keys.</item>
 /// </list>
 /// </summary>
 internal static class IncrementalBench
@@ -33,11 +34,16 @@ internal static class IncrementalBench
         WHERE newest = 1{1}
         """;
 
-    public static async Task RunAsync(string work, int rows, int captures, int bigRows, int rounds)
+    private static readonly string[] Scenarios = ["all", "growth", "random", "random-dv", "newest"];
+
+    public static async Task RunAsync(string work, int rows, int captures, int bigRows, int rounds, string scenario)
     {
-        await GrowthAsync(Path.Combine(work, "incremental-growth"), rows, captures);
-        await MergeAsync(Path.Combine(work, "incremental-merge"), bigRows, "random", rounds);
-        await MergeAsync(Path.Combine(work, "incremental-merge"), bigRows, "newest", rounds);
+        if (!Scenarios.Contains(scenario)) throw new ArgumentException($"--scenario {scenario}: use one of {string.Join(", ", Scenarios)}.");
+        bool Runs(string s) => scenario == "all" || scenario == s;
+        if (Runs("growth")) await GrowthAsync(Path.Combine(work, "incremental-growth"), rows, captures);
+        if (Runs("random")) await MergeAsync(Path.Combine(work, "incremental-merge"), bigRows, "random", rounds, deletionVectors: false);
+        if (Runs("random-dv")) await MergeAsync(Path.Combine(work, "incremental-merge"), bigRows, "random", rounds, deletionVectors: true);
+        if (Runs("newest")) await MergeAsync(Path.Combine(work, "incremental-merge"), bigRows, "newest", rounds, deletionVectors: false);
     }
 
     private static async Task GrowthAsync(string folder, int rows, int captures)
@@ -62,9 +68,9 @@ internal static class IncrementalBench
 
     /// <summary>The first build against DuckDB alone, then <paramref name="rounds"/> rounds of: a new 1% change, its merge,
     /// a full refresh and DuckDB alone again (which goes first alternates). Medians.</summary>
-    private static async Task MergeAsync(string folder, int rows, string pattern, int rounds)
+    private static async Task MergeAsync(string folder, int rows, string pattern, int rounds, bool deletionVectors)
     {
-        var (incremental, _) = Specs(folder);
+        var (incremental, _) = Specs(folder, deletionVectors);
         await AppendAsync(incremental, $"SELECT i AS id FROM range(1, {rows} + 1) t(i)", 0);
         var first = await TimeAsync(incremental);
         var references = new List<double> { await ReferenceAsync(incremental, folder) };
@@ -80,7 +86,7 @@ internal static class IncrementalBench
         }
         var (merge, refresh, reference) = (Rounds.Median(merges), Rounds.Median(refreshes), Rounds.Median(references));
         static string All(List<double> values) => string.Join(" ", values.Select(v => v.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
-        Console.WriteLine($"incremental: {rows:N0} rows, 1% of keys changed ({pattern}), {rounds} rounds: merge {merge:F2}s, full refresh {refresh:F2}s: ratio {merge / refresh:F3} (target <= 0.1); " +
+        Console.WriteLine($"incremental: {rows:N0} rows, 1% of keys changed ({pattern}{(deletionVectors ? ", deletion vectors" : "")}), {rounds} rounds: merge {merge:F2}s, full refresh {refresh:F2}s: ratio {merge / refresh:F3} (target <= 0.1); " +
                           $"full refresh against the same SQL in DuckDB alone {reference:F2}s: ratio {refresh / reference:F2} (target <= 1.1); first build {first:F2}s " +
                           $"(merges {All(merges)}; refreshes {All(refreshes)}; DuckDB alone {All(references)})");
     }
@@ -89,7 +95,7 @@ internal static class IncrementalBench
     private static string Changed(int rows, int capture) =>
         $"SELECT DISTINCT CAST(hash(i, {capture}) % {rows} + 1 AS BIGINT) AS id FROM range(0, {rows / 100}) t(i)";
 
-    private static (PipelineSpec Incremental, PipelineSpec Table) Specs(string folder)
+    private static (PipelineSpec Incremental, PipelineSpec Table) Specs(string folder, bool deletionVectors = false)
     {
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.CreateDirectory(folder);
@@ -98,7 +104,8 @@ internal static class IncrementalBench
         File.WriteAllText(Path.Combine(folder, "src.csv"), "id\n1\n");
         var head = $"version: 1\nname: incremental-bench\nlake: {Path.Combine(folder, "lake")}\nsources:\n  src:\n    kind: files\n    path: src.csv\n    dataset: item\n" +
                    "run:\n  threads: 2\n  memory_limit: 4GB\nmodels:\n";
-        return (SpecLoader.Parse(head + "  trusted.items:\n    sql: items.sql\n    materialized: incremental\n    unique_key: [id]\n", "bench.yaml", folder),
+        return (SpecLoader.Parse(head + "  trusted.items:\n    sql: items.sql\n    materialized: incremental\n    unique_key: [id]\n" +
+                                 (deletionVectors ? "    deletion_vectors: true\n" : ""), "bench.yaml", folder),
                 SpecLoader.Parse(head + "  trusted.items_table:\n    sql: items_table.sql\n", "bench.yaml", folder));
     }
 

@@ -14,7 +14,8 @@ using Caudal.Bench;
 //   dotnet run -c Release --project bench/Caudal.Bench -- cdc-mysql [--rows 1000000] [--rounds 3]   (mode: cdc on MariaDB against mariadb-binlog reading the same changes)
 //   dotnet run -c Release --project bench/Caudal.Bench -- tables [--scale 10] [--rounds 3]   (Sakila in MariaDB, tables_at_once 1/2/4)
 //   dotnet run -c Release --project bench/Caudal.Bench -- refined [--scale 100] [--observations 1000000] [--rounds 5]
-//   dotnet run -c Release --project bench/Caudal.Bench -- incremental [--rows 1000000] [--captures 1000] [--big-rows 10000000] [--rounds 3]   (incremental models against rebuilding whole)
+//   dotnet run -c Release --project bench/Caudal.Bench -- incremental [--rows 1000000] [--captures 1000] [--big-rows 10000000] [--rounds 3] [--scenario all|growth|random|random-dv|newest]
+//     (incremental models against rebuilding whole)
 //   dotnet run -c Release --project bench/Caudal.Bench -- serve [--rows 10000000] [--rounds 3]   (needs wrk and nginx)
 //   dotnet run -c Release --project bench/Caudal.Bench -- pgwire [--rows 10000000] [--rounds 3]   (serve.pg against PostgreSQL 15 serving the same table; source scripts/services.sh first)
 //   dotnet run -c Release --project bench/Caudal.Bench -- spark [--rows 10000000]
@@ -42,7 +43,8 @@ if (mode == "csv") await CsvBench.RunAsync(work, Option("--size-mb", 1024), Opti
 if (mode is "deletes-mysql" or "deletes-postgres") await DeleteBench.RunAsync(work, mode["deletes-".Length..], Option("--rows", 10_000_000), Option("--rounds", 3));
 if (mode == "cdc") await CdcBench.RunAsync(work, Option("--rows", 1_000_000), Option("--rounds", 3));
 if (mode == "cdc-mysql") await BinlogBench.RunAsync(work, Option("--rows", 1_000_000), Option("--rounds", 3));
-if (mode == "incremental") await IncrementalBench.RunAsync(work, Option("--rows", 1_000_000), Option("--captures", 1000), Option("--big-rows", 10_000_000), Option("--rounds", 3));
+if (mode == "incremental") await IncrementalBench.RunAsync(work, Option("--rows", 1_000_000), Option("--captures", 1000), Option("--big-rows", 10_000_000), Option("--rounds", 3),
+    Array.IndexOf(args, "--scenario") is var sc and >= 0 && sc + 1 < args.Length ? args[sc + 1] : "all");
 if (mode == "tables") await TablesBench.RunAsync(work, Option("--scale", 10), Option("--rounds", 3));
 if (mode is "mysql" or "postgres") await DatabaseBench.RunAsync(work, mode, Option("--rows", 10_000_000), Option("--parallelism", 0), Option("--rounds", 3), !args.Contains("--warm"),
     Array.IndexOf(args, "--baseline") is var b and >= 0 && b + 1 < args.Length ? Path.GetFullPath(args[b + 1]) : null);

@@ -161,7 +161,7 @@ internal sealed partial class ModelStage
         DataFiles output;
         try
         {
-            output = await duck.MaterializeAsync($"SELECT * FROM ({select}) ORDER BY {string.Join(", ", keys)}", model.PartitionBy, read!.Schema, RowGroupsPerFile);
+            output = await duck.MaterializeAsync($"SELECT * FROM ({select}) ORDER BY {string.Join(", ", keys)}", model.PartitionBy, read!.Schema, RowGroupsPerFile, ParquetVersion(model));
         }
         catch (DeltaException e)
         {
@@ -186,6 +186,10 @@ internal sealed partial class ModelStage
                           : $"hid {hiding.Hidden.Sum(h => h.Deleted.Length - (h.File.DeletionVector?.Cardinality ?? 0)):N0} rows in {hiding.Hidden.Count} files with deletion vectors, " +
                             $"rewrote {hiding.Rewritten.Count} of {read.Files.Count} files");
     }
+
+    /// <summary>The Parquet version of an incremental table's files: 2 with deletion vectors (every reader of those
+    /// reads its encodings, and a merge's scan of the key column costs a third), else 1 (what BI tools read).</summary>
+    private static int ParquetVersion(ModelSpec model) => model.Incremental!.DeletionVectors ? 2 : 1;
 
     /// <summary>The merge's row-level changes, for the change data feed: a key the batch deletes (<c>delete</c>, the
     /// old row), a key whose row changed (<c>update_preimage</c> and <c>update_postimage</c>; a row merged unchanged is
@@ -258,7 +262,7 @@ internal sealed partial class ModelStage
         DataFiles output;
         try
         {
-            output = await duck.MaterializeAsync($"SELECT * FROM ({model.Sql}\n) WHERE {Deletes(spec, columns)} ORDER BY {keys}", model.PartitionBy, null, RowGroupsPerFile);
+            output = await duck.MaterializeAsync($"SELECT * FROM ({model.Sql}\n) WHERE {Deletes(spec, columns)} ORDER BY {keys}", model.PartitionBy, null, RowGroupsPerFile, ParquetVersion(model));
         }
         catch (DeltaException e)
         {

@@ -234,6 +234,8 @@ public sealed class IncrementalModelTests : IDisposable
     [InlineData("unique_key: [id]\n    sql: m.sql", "sets 'unique_key' but is not incremental")]
     [InlineData("materialized: incremental\n    unique_key: [id]\n    on_delete: drop\n    sql: m.sql", "on_delete 'drop'")]
     [InlineData("materialized: incremental\n    unique_key: [id]\n    mode: append\n    sql: m.sql", "sets 'mode'")]
+    [InlineData("deletion_vectors: true\n    sql: m.sql", "sets 'deletion_vectors' but is not incremental")]
+    [InlineData("materialized: incremental\n    unique_key: [id]\n    deletion_vectors: yes please\n    sql: m.sql", "deletion_vectors")]
     public void Bad_incremental_settings_are_errors_at_their_line(string settings, string message)
     {
         File.WriteAllText(_dir.File("m.sql"), "SELECT * FROM raw.db_item__new");

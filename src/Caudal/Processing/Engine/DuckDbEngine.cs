@@ -240,7 +240,8 @@ public sealed class DuckDbEngine : IEngine
         return local;
     }
 
-    private Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct) => LocalFileAsync(table, file.Path, file.Size, ct);
+    /// <summary>Where this engine reads a data file of <paramref name="table"/>: in place on local disk, else a cached copy.</summary>
+    internal Task<string> LocalFileAsync(DeltaTable table, AddFile file, CancellationToken ct) => LocalFileAsync(table, file.Path, file.Size, ct);
 
     private async Task<string> LocalFileAsync(DeltaTable table, string path, long? size, CancellationToken ct)
     {
@@ -264,18 +265,20 @@ public sealed class DuckDbEngine : IEngine
     /// <param name="rowGroupsPerFile">Files of at most this many row groups (<see cref="ParquetOutput.RowGroupSize"/>
     /// rows each), rather than up to <see cref="ParquetOutput.MaxFileSize"/>: an incremental model's key-sorted files, so
     /// that a merge rewrites only the few that hold changed keys.</param>
-    internal Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo, int? rowGroupsPerFile)
+    /// <param name="parquetVersion">2: integers and timestamps delta-encoded (<see cref="Spec.RunSettings.RawParquetVersion"/>).</param>
+    internal Task<DataFiles> MaterializeAsync(string select, IReadOnlyList<string> partitionBy, DeltaSchema? conformTo, int? rowGroupsPerFile, int parquetVersion = 1)
     {
         var staging = Path.Combine(_settings.TempDirectory, "staging");
         // Unpartitioned: the query streams straight into Parquet. Partitioned: it runs once into a scratch table that
         // is then split, rather than once per partition.
-        if (partitionBy.Count == 0) return Task.FromResult(ParquetOutput.WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo, rowGroupsPerFile: rowGroupsPerFile));
+        if (partitionBy.Count == 0)
+            return Task.FromResult(ParquetOutput.WriteFiles(_connection, $"({select}\n)", partitionBy, staging, conformTo, parquetVersion: parquetVersion, rowGroupsPerFile: rowGroupsPerFile));
         var n = Interlocked.Increment(ref _outputs);
         var result = $"__caudal_output_{n}";
         ParquetOutput.Execute(_connection, $"CREATE OR REPLACE TEMP TABLE {result} AS {select}");
         try
         {
-            return Task.FromResult(ParquetOutput.WriteFiles(_connection, result, partitionBy, staging, conformTo, rowGroupsPerFile: rowGroupsPerFile));
+            return Task.FromResult(ParquetOutput.WriteFiles(_connection, result, partitionBy, staging, conformTo, parquetVersion: parquetVersion, rowGroupsPerFile: rowGroupsPerFile));
         }
         finally
         {
