@@ -22,36 +22,31 @@ internal sealed partial class ModelStage
     /// <param name="Affected">The files the batch's keys may be in; <see cref="Matched"/> names them by their index here.</param>
     private sealed record HidingPlan(string Root, List<AddFile> Affected, List<AddFile> Rewritten, List<(AddFile File, long[] Deleted)> Hidden)
     {
-        /// <summary>The affected files' live rows, with each row's file and number in it.</summary>
-        public const string Rows = "__caudal_rewrite_rows";
+        /// <summary>The hidden files' live rows, with each row's file and number in it (mounted when the model has checks).</summary>
+        public const string Rows = "__caudal_hidden_rows_id";
 
         /// <summary>The affected files' rows whose key the batch holds (<c>f</c>: the file's index in <see cref="Affected"/>, <c>row</c>).</summary>
         public const string Matched = "__caudal_matched";
 
-        public string KeyOf(AddFile f) => ModelStage.KeyOf(Root, f);
+        /// <summary>A data file's key in the lake, as a mount's file column gives it.</summary>
+        private string KeyOf(AddFile f) => $"{Root}/{PartitionPath.FromLogPath(f.Path)}";
 
         /// <summary>The rows of the files that get a vector that stay visible.</summary>
         public string VisibleRows() => $"""
             SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {Rows} AS t
-            WHERE {DuckDbEngine.FileColumn} IN ({string.Join(", ", Hidden.Select(h => Sql.Literal(KeyOf(h.File))))})
-              AND NOT EXISTS (SELECT 1 FROM {Matched} AS m JOIN (VALUES {string.Join(", ", Affected.Select((f, i) => $"({i}, {Sql.Literal(KeyOf(f))})"))}) AS k(f, file)
+            WHERE NOT EXISTS (SELECT 1 FROM {Matched} AS m JOIN (VALUES {string.Join(", ", Affected.Select((f, i) => $"({i}, {Sql.Literal(KeyOf(f))})"))}) AS k(f, file)
                               ON k.f = m.f WHERE k.file = t.{DuckDbEngine.FileColumn} AND m.row = t.{DuckDbEngine.RowColumn})
             """;
     }
 
     /// <summary>Finds the rows of <paramref name="affected"/> whose key the batch holds, and decides per file whether
-    /// they are hidden or the file rewritten. Also mounts <c>__caudal_rewrite</c> (the affected files' live rows) for
-    /// the change feed.</summary>
+    /// they are hidden or the file rewritten. Mounts what the rest of the merge reads: <paramref name="rewrite"/> (the
+    /// rewritten files' live rows), <c>__caudal_rewrite</c> (every affected file's, for the change feed) and
+    /// <see cref="HidingPlan.Rows"/> (the hidden files', for the checks) — each only when it is read, since a file
+    /// with a vector is read on its own.</summary>
     private static async Task<HidingPlan> PlanHidingAsync(ModelSpec model, DuckDbEngine duck, DeltaTable target, Snapshot read, List<AddFile> affected,
-        AddFile? tail, string match, long newRows, CancellationToken ct)
+        AddFile? tail, string match, long newRows, TableId rewrite, CancellationToken ct)
     {
-        var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
-        var rows = new TableId(model.Output.Zone, "__caudal_rewrite_id");
-        await duck.MountAsync(rows, target, read, f => paths.Contains(f.Path), rowIdentity: true, ct);
-        var view = $"{rows.ZoneName}.{Sql.Ident(rows.Name)}";
-        duck.Execute($"CREATE OR REPLACE TEMP VIEW {HidingPlan.Rows} AS SELECT * FROM {view}");
-        duck.Execute($"CREATE OR REPLACE VIEW {model.Output.ZoneName}.__caudal_rewrite AS " +
-                     $"SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {view}");
         // The match scans each file's key and row number as they are, a constant standing for the file: no row's
         // file name is built (a third of the scan's cost). A row an old vector hides may match too: vectors are unions.
         var scans = new List<string>();
@@ -82,11 +77,23 @@ internal sealed partial class ModelStage
             if (file.NumRecords is not { } physical || physical - deleted.Length < newRows || deleted.Length * 2 > physical) plan.Rewritten.Add(file);
             else plan.Hidden.Add((file, deleted));
         }
+
+        var rewritten = plan.Rewritten.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        if (rewritten.Count > 0) await duck.MountAsync(rewrite, target, read, f => rewritten.Contains(f.Path), rowIdentity: false, ct);
+        if (model.ChangeFeed)
+        {
+            var all = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            await duck.MountAsync(new TableId(model.Output.Zone, "__caudal_rewrite"), target, read, f => all.Contains(f.Path), rowIdentity: false, ct);
+        }
+        if (model.Checks.Count > 0 && plan.Hidden.Count > 0)
+        {
+            var hidden = plan.Hidden.Select(h => h.File.Path).ToHashSet(StringComparer.Ordinal);
+            var rows = new TableId(model.Output.Zone, "__caudal_hidden_rows");
+            await duck.MountAsync(rows, target, read, f => hidden.Contains(f.Path), rowIdentity: true, ct);
+            duck.Execute($"CREATE OR REPLACE TEMP VIEW {HidingPlan.Rows} AS SELECT * FROM {rows.ZoneName}.{Sql.Ident(rows.Name)}");
+        }
         return plan;
     }
-
-    /// <summary>A data file's key in the lake, as a mount's file column gives it.</summary>
-    private static string KeyOf(string root, AddFile f) => $"{root}/{PartitionPath.FromLogPath(f.Path)}";
 
     /// <summary>Two ascending sets of row numbers as one.</summary>
     private static long[] Union(long[] a, List<long> b)

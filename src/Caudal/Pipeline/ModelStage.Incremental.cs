@@ -138,12 +138,11 @@ internal sealed partial class ModelStage
         HidingPlan? hiding = null;
         if (spec.DeletionVectors)
         {
-            hiding = await PlanHidingAsync(model, duck, target, read!, affected, tail, match, batchRows - deletedKeys, ct);
+            var folded = new TableId(model.Output.Zone, "__caudal_folded");
+            hiding = await PlanHidingAsync(model, duck, target, read!, affected, tail, match, batchRows - deletedKeys, folded, ct);
             replaced = [.. hiding.Rewritten, .. hiding.Hidden.Select(h => h.File)];
             select = hiding.Rewritten.Count == 0 ? newRows : $"""
-                SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {HidingPlan.Rows} AS t
-                WHERE {DuckDbEngine.FileColumn} IN ({string.Join(", ", hiding.Rewritten.Select(f => Sql.Literal(hiding.KeyOf(f))))})
-                  AND NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
+                SELECT * FROM {folded.ZoneName}.{Sql.Ident(folded.Name)} AS t WHERE NOT EXISTS (SELECT 1 FROM {Batch} AS b WHERE {match})
                 UNION ALL BY NAME
                 {newRows}
                 """;
