@@ -187,6 +187,44 @@ public sealed class SparkEngineTests : IAsyncLifetime
         Assert.Empty(await Caudal.Lake.DataLake.Open(spec.Lake).Store.ListAsync("_caudal/staging/").ToListAsync());
     }
 
+    /// <summary>Spark binds a table's Parquet files as they are, so rows a deletion vector hides would come back: a
+    /// model on Spark that reads a table with vectors fails, naming the fix, and commits nothing.</summary>
+    [Fact]
+    public async Task A_table_with_deletion_vectors_is_refused_as_a_spark_input()
+    {
+        using var items = new SqliteItems(300, """
+            models:
+              trusted.items_dv:
+                sql: models/items_dv.sql
+                materialized: incremental
+                unique_key: [id]
+                deletion_vectors: true
+              refined.items_count:
+                sql: models/items_count.sql
+            run:
+              engine: spark
+            """);
+        items.Model("items_dv.sql", SqliteItems.NewRows);
+        items.Model("items_count.sql", "SELECT count(*) AS n FROM trusted.items_dv");
+        items.Harness.Yaml = items.Harness.Yaml.Replace("lake: ./lake",
+            $"lake:\n  location: s3://{S3Server.Bucket}/dv-spark-{Guid.NewGuid():N}\n  endpoint: {S3Server.Instance.Endpoint}\n  region: us-east-1\n  path_style: true",
+            StringComparison.Ordinal) + $"\nspark:\n  remote: \"{_spark.Address}/;use_ssl=false\"\n";
+        var first = await new PipelineRunner(items.Harness.Spec).RunAsync(); // a full build: no vector yet
+        Assert.True(first.Status == RunStatus.Succeeded, first.Error + string.Join("; ", first.Stages.Select(s => s.Error)));
+        var count = Caudal.Lake.TableId.Parse("refined.items_count");
+        var version = (await Caudal.Lake.DataLake.Open(items.Harness.Spec.Lake).Table(count).SnapshotAsync())!.Version;
+
+        items.Update(50, "changed 50");
+        items.Sql("DELETE FROM item WHERE id = 60");
+        var second = await new PipelineRunner(items.Harness.Spec).RunAsync();
+        Assert.Contains("with deletion vectors", second.Stages.Single(s => s.Table == "trusted.items_dv").Merge);
+        var stage = second.Stages.Single(s => s.Table == "refined.items_count");
+        Assert.Equal(RunStatus.Failed, stage.Status);
+        Assert.Contains("trusted.items_dv has deletion vectors", stage.Error);
+        Assert.Contains("engine: duckdb", stage.Error);
+        Assert.Equal(version, (await Caudal.Lake.DataLake.Open(items.Harness.Spec.Lake).Table(count).SnapshotAsync())!.Version);
+    }
+
     [Fact]
     public async Task Spark_output_a_killed_run_left_in_staging_is_swept_and_a_live_runs_is_kept()
     {
