@@ -7,7 +7,8 @@ namespace Caudal.Spec;
 /// <param name="RawParquetVersion">The Parquet format version of raw-zone files: 2 (the default) writes integers and
 /// timestamps delta-encoded and doubles byte-stream-split — less to compress, so a capture spends less CPU per row —
 /// which DuckDB, Spark 3.3+, Trino/Athena v3, pyarrow and delta-rs read; 1 for readers that know only the first
-/// encodings. Trusted and refined files, the ones BI tools read, are version 1.</param>
+/// encodings. Trusted and refined files, the ones BI tools read, are version 1 (2 in a table with deletion vectors,
+/// which only readers that know version 2 can read anyway).</param>
 public sealed record RunSettings(
     Processing.Engine.EngineKind Engine = Processing.Engine.EngineKind.DuckDb,
     int Threads = 2,
