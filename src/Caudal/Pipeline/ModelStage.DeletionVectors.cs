@@ -74,6 +74,7 @@ internal sealed partial class ModelStage
             if (file == tail) plan.Rewritten.Add(file);
             if (file == tail || !hits.TryGetValue(i, out var found)) continue;
             var deleted = Union(await target.DeletedRowsAsync(file, ct), found);
+            if (deleted.Length == (file.DeletionVector?.Cardinality ?? 0)) continue; // it matched only rows already hidden
             if (file.NumRecords is not { } physical || physical - deleted.Length < newRows || deleted.Length * 2 > physical) plan.Rewritten.Add(file);
             else plan.Hidden.Add((file, deleted));
         }

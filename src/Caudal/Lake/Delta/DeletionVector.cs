@@ -9,7 +9,7 @@ namespace Caudal.Lake.Delta;
 /// <param name="Cardinality">How many rows it deletes.</param>
 public sealed record DeletionVector(string StorageType, string PathOrInlineDv, int? Offset, int SizeInBytes, long Cardinality)
 {
-    public const string UuidRelative = "u", Inline = "i", AbsolutePath = "p";
+    public const string UuidRelative = "u", Inline = "i";
 
     /// <summary>Identifies the vector within the table: the log keeps one action per (path, this).</summary>
     public string UniqueId => Offset is { } offset ? $"{StorageType}{PathOrInlineDv}@{offset}" : StorageType + PathOrInlineDv;

@@ -47,6 +47,6 @@ internal static class DeltaStats
         if (string.IsNullOrEmpty(stats)) return stats;
         var node = System.Text.Json.Nodes.JsonNode.Parse(stats)!.AsObject();
         node["tightBounds"] = false;
-        return node.ToJsonString();
+        return node.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 }
