@@ -11,7 +11,8 @@ lacks protocol/metaData.
 With --changes FROM TO, prints the change data feed of versions FROM..TO instead, as the protocol's reader
 requirements for AddCDCFile say: a version with `cdc` actions is read from those change data files alone (their rows
 carry _change_type); otherwise its added files are inserts and its removed files deletes (dataChange true only), less
-the rows each one's deletion vector deletes (deletedRows).
+the rows each one's deletion vector deletes (deletedRows); a file removed and added again with another deletion vector
+changed only by the rows the two vectors differ in (onlyRows: deleted, or inserted when only the old vector hid them).
 
 usage: delta_replay.py TABLE_DIR [--version N]
        delta_replay.py TABLE_DIR --changes FROM TO
@@ -112,7 +113,7 @@ def changes(table_dir, first, last):
     log_dir = os.path.join(table_dir, "_delta_log")
     result = []
     for version in range(first, last + 1):
-        cdc, adds, removes, timestamp = [], [], [], None
+        cdc, adds, removes, timestamp = [], {}, [], None
         with open(os.path.join(log_dir, f"{version:020d}.json"), encoding="utf-8") as f:
             for line in f:
                 if not line.strip():
@@ -124,15 +125,26 @@ def changes(table_dir, first, last):
                     assert action["cdc"]["dataChange"] is False
                     cdc.append({"path": urllib.parse.unquote(action["cdc"]["path"]), "partitionValues": action["cdc"]["partitionValues"], "changeType": None})
                 if "add" in action and action["add"]["dataChange"]:
-                    dv = action["add"].get("deletionVector")
-                    adds.append({"path": urllib.parse.unquote(action["add"]["path"]), "partitionValues": action["add"]["partitionValues"], "changeType": "insert",
-                                 "deletedRows": deleted_rows(table_dir, dv) if dv else []})
+                    adds[action["add"]["path"]] = action["add"]
                 if "remove" in action and action["remove"]["dataChange"]:
-                    dv = action["remove"].get("deletionVector")
-                    removes.append({"path": urllib.parse.unquote(action["remove"]["path"]),
-                                    "partitionValues": action["remove"].get("partitionValues") or {}, "changeType": "delete",
-                                    "deletedRows": deleted_rows(table_dir, dv) if dv else []})
-        result.append({"version": version, "timestamp": timestamp, "files": cdc if cdc else removes + adds})
+                    removes.append(action["remove"])
+        files = []
+        for remove in removes:
+            path, values = urllib.parse.unquote(remove["path"]), remove.get("partitionValues") or {}
+            old = set(deleted_rows(table_dir, remove["deletionVector"])) if remove.get("deletionVector") else set()
+            again = adds.pop(remove["path"], None)
+            if again is None:
+                files.append({"path": path, "partitionValues": values, "changeType": "delete", "deletedRows": sorted(old)})
+                continue
+            # The same file again with another deletion vector: only the rows the vectors differ in changed.
+            new = set(deleted_rows(table_dir, again["deletionVector"])) if again.get("deletionVector") else set()
+            files.append({"path": path, "partitionValues": values, "changeType": "delete", "onlyRows": sorted(new - old)})
+            files.append({"path": path, "partitionValues": values, "changeType": "insert", "onlyRows": sorted(old - new)})
+        for add in adds.values():
+            dv = add.get("deletionVector")
+            files.append({"path": urllib.parse.unquote(add["path"]), "partitionValues": add["partitionValues"], "changeType": "insert",
+                          "deletedRows": deleted_rows(table_dir, dv) if dv else []})
+        result.append({"version": version, "timestamp": timestamp, "files": cdc if cdc else files})
     return result
 
 

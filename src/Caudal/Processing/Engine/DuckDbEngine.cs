@@ -119,7 +119,8 @@ public sealed class DuckDbEngine : IEngine
         var dataColumns = schema.Fields.Where(f => !partitions.Contains(f.Name)).ToList();
         var parts = new List<string>();
         foreach (var set in sets)
-            foreach (var group in set.Files.GroupBy(f => (f.ChangeType, Key: PartitionKey(f.PartitionValues, partitions), Alone: f.DeletionVector != null ? f.Path : "")))
+            foreach (var group in set.Files.GroupBy(f => (f.ChangeType, Key: PartitionKey(f.PartitionValues, partitions),
+                         Alone: f.Within != null || f.Hides != null ? f.Path + "\u0001" + f.Within?.UniqueId : "")))
             {
                 var paths = new List<string>();
                 foreach (var file in group)
@@ -128,9 +129,11 @@ public sealed class DuckDbEngine : IEngine
                     paths.Add(local);
                     _mountedFiles.Add(local);
                 }
-                var deleted = group.First().DeletionVector is { } dv ? await DeletedRowsFileAsync(table, group.First().Path, dv, ct) : null;
-                if (deleted != null) _mountedFiles.Add(deleted);
-                var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false{(deleted != null ? ", file_row_number = true" : "")})";
+                var first = group.First();
+                var within = first.Within is { } w ? await DeletedRowsFileAsync(table, first.Path, w, ct) : null;
+                var hides = first.Hides is { } h ? await DeletedRowsFileAsync(table, first.Path, h, ct) : null;
+                foreach (var rows in new[] { within, hides }.OfType<string>()) _mountedFiles.Add(rows);
+                var files = $"read_parquet([{string.Join(", ", paths.Select(Sql.Literal))}], union_by_name = true, hive_partitioning = false{((within ?? hides) != null ? ", file_row_number = true" : "")})";
                 var inFiles = ParquetOutput.Describe(_connection, $"(SELECT * FROM {files})").Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
                 var values = group.First().PartitionValues;
                 var select = dataColumns.Select(f => inFiles.Contains(f.Name)
@@ -142,8 +145,12 @@ public sealed class DuckDbEngine : IEngine
                     .Append(group.Key.ChangeType is { } type ? $"{Sql.Literal(type)} AS _change_type" : "CAST(_change_type AS VARCHAR) AS _change_type")
                     .Append($"CAST({set.Version} AS BIGINT) AS _commit_version")
                     .Append($"CAST({Sql.Literal(set.Timestamp.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "+00")} AS TIMESTAMPTZ) AS _commit_timestamp");
-                parts.Add($"SELECT {string.Join(", ", select)} FROM {files}" +
-                          (deleted != null ? $" WHERE file_row_number NOT IN (SELECT row FROM read_parquet({Sql.Literal(deleted)}))" : ""));
+                var where = new[]
+                {
+                    within == null ? null : $"file_row_number IN (SELECT row FROM read_parquet({Sql.Literal(within)}))",
+                    hides == null ? null : $"file_row_number NOT IN (SELECT row FROM read_parquet({Sql.Literal(hides)}))",
+                }.OfType<string>().ToList();
+                parts.Add($"SELECT {string.Join(", ", select)} FROM {files}" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : ""));
             }
         var changes = ChangeFeed.Schema(schema);
         var body = parts.Count > 0
