@@ -68,12 +68,13 @@ internal sealed partial class ModelStage
         foreach (var r in duck.Rows($"SELECT f, list(row ORDER BY row) FROM {HidingPlan.Matched} GROUP BY f"))
             hits[r.GetInt32(0)] = ((DuckDB.NET.Data.DuckDBDataReader)r).GetFieldValue<List<long>>(1);
         var plan = new HidingPlan(target.Root, affected, [], []);
-        for (var i = 0; i < affected.Count; i++)
+        var hit = Enumerable.Range(0, affected.Count).Where(i => affected[i] != tail && hits.ContainsKey(i)).ToList();
+        var old = await target.DeletedRowsAsync(hit.Select(i => (affected[i].Path, affected[i].DeletionVector)).ToList(), ct);
+        if (tail != null) plan.Rewritten.Add(tail);
+        for (var h = 0; h < hit.Count; h++)
         {
-            var file = affected[i];
-            if (file == tail) plan.Rewritten.Add(file);
-            if (file == tail || !hits.TryGetValue(i, out var found)) continue;
-            var deleted = Union(await target.DeletedRowsAsync(file, ct), found);
+            var file = affected[hit[h]];
+            var deleted = Union(old[h], hits[hit[h]]);
             if (deleted.Length == (file.DeletionVector?.Cardinality ?? 0)) continue; // it matched only rows already hidden
             if (file.NumRecords is not { } physical || physical - deleted.Length < newRows || deleted.Length * 2 > physical) plan.Rewritten.Add(file);
             else plan.Hidden.Add((file, deleted));

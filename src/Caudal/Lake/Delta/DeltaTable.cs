@@ -116,23 +116,40 @@ public sealed class DeltaTable(IObjectStore store, string root)
     public Task<long[]> DeletedRowsAsync(AddFile file, CancellationToken ct = default) => DeletedRowsAsync(file.Path, file.DeletionVector, ct);
 
     /// <summary>The rows of the data file at <paramref name="path"/> that <paramref name="dv"/> hides, ascending.</summary>
-    public async Task<long[]> DeletedRowsAsync(string path, DeletionVector? dv, CancellationToken ct = default)
+    public async Task<long[]> DeletedRowsAsync(string path, DeletionVector? dv, CancellationToken ct = default) =>
+        (await DeletedRowsAsync([(path, dv)], ct))[0];
+
+    /// <summary>The rows each file's deletion vector hides, reading each vector file once (one merge writes the vectors
+    /// of all the files it touches into one).</summary>
+    public async Task<long[][]> DeletedRowsAsync(IReadOnlyList<(string Path, DeletionVector? Vector)> files, CancellationToken ct = default)
     {
-        if (dv == null) return [];
-        var name = $"Table {Root}, deletion vector of {path}";
-        switch (dv.StorageType)
+        var contents = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var rows = new long[files.Count][];
+        for (var i = 0; i < files.Count; i++)
         {
-            case DeletionVector.Inline:
-                return DeletionVectorFile.ReadInline(dv, name);
-            case DeletionVector.UuidRelative:
-                var key = $"{Root}/{dv.RelativePath}";
-                var content = store.LocalPathOf(key) is { } local
-                    ? (File.Exists(local) ? await File.ReadAllBytesAsync(local, ct) : null)
-                    : await store.GetAsync(key, ct);
-                return DeletionVectorFile.Read(dv, content ?? throw new DeltaException($"{name}: {key} is missing from the store."), $"{name} ({key})");
-            default:
-                throw new DeltaException($"{name}: storage type '{dv.StorageType}' (an absolute path) is not read by Caudal; it writes and reads vectors inside the table.");
+            var (path, dv) = files[i];
+            var name = $"Table {Root}, deletion vector of {path}";
+            switch (dv?.StorageType)
+            {
+                case null:
+                    rows[i] = [];
+                    break;
+                case DeletionVector.Inline:
+                    rows[i] = DeletionVectorFile.ReadInline(dv, name);
+                    break;
+                case DeletionVector.UuidRelative:
+                    var key = $"{Root}/{dv.RelativePath}";
+                    if (!contents.TryGetValue(key, out var content))
+                        contents[key] = content = (store.LocalPathOf(key) is { } local
+                            ? (File.Exists(local) ? await File.ReadAllBytesAsync(local, ct) : null)
+                            : await store.GetAsync(key, ct)) ?? throw new DeltaException($"{name}: {key} is missing from the store.");
+                    rows[i] = DeletionVectorFile.Read(dv, content, $"{name} ({key})");
+                    break;
+                default:
+                    throw new DeltaException($"{name}: storage type '{dv.StorageType}' (an absolute path) is not read by Caudal; it writes and reads vectors inside the table.");
+            }
         }
+        return rows;
     }
 
     /// <summary>The table property that lets a table's merges delete rows in place (reader 3 / writer 7).</summary>
