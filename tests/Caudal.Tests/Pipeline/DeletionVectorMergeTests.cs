@@ -104,6 +104,19 @@ public sealed class DeletionVectorMergeTests : IDisposable
         Assert.True(File.Exists(Path.Combine(Harness.Folder, "lake", Dv.Path, hiding.DeletionVector.RelativePath)));
         var dv = await Harness.QueryAsync("SELECT id, name, grp FROM trusted.items_dv ORDER BY id");
         Assert.Equal((await Harness.QueryAsync("SELECT id, name, grp FROM trusted.items_full ORDER BY id")).Select(LakeReader.Flat), dv.Select(LakeReader.Flat));
+
+        // Turned off, merges copy on write again: the file with a vector is rewritten without the rows it hid. The
+        // protocol stays (it never goes down); the property says off.
+        Harness.Yaml = Harness.Yaml.Replace("    deletion_vectors: true\n", "", StringComparison.Ordinal);
+        _items.Update(52, "changed 52");
+        Assert.Contains("rewrote", await RunOk());
+        var off = (await Table.SnapshotAsync())!;
+        Assert.DoesNotContain(off.Files.Values, f => f.DeletionVector != null);
+        Assert.Equal("false", off.Metadata.Configuration[DeltaTable.DeletionVectorsProperty]);
+        Assert.Equal(3, off.Protocol.MinReaderVersion);
+        // (the log's first commits were deleted above, so the independent reader, which reads JSON commits only, cannot run)
+        Assert.Equal((await Harness.QueryAsync("SELECT id, name, grp FROM trusted.items_full ORDER BY id")).Select(LakeReader.Flat),
+            (await Harness.QueryAsync("SELECT id, name, grp FROM trusted.items_dv ORDER BY id")).Select(LakeReader.Flat));
     }
 
     /// <summary>On S3 the data files and vectors are read through the run's local cache: the same rows.</summary>
