@@ -130,7 +130,6 @@ internal sealed partial class ModelStage
         }
 
         var (affected, tail) = AffectedFiles(model, duck, read!);
-        var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
         var match = string.Join(" AND ", keys.Select(k => $"b.{k} IS NOT DISTINCT FROM t.{k}"));
         var newRows = $"SELECT * FROM {Batch} WHERE {deletes}";
         string select;
@@ -149,6 +148,7 @@ internal sealed partial class ModelStage
         }
         else
         {
+            var rewrite = new TableId(model.Output.Zone, "__caudal_rewrite");
             var paths = affected.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
             await duck.MountAsync(rewrite, target, read!, f => paths.Contains(f.Path), rowIdentity: false, ct);
             select = $"""
