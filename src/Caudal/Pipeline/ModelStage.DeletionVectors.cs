@@ -20,21 +20,19 @@ internal sealed partial class ModelStage
     /// <param name="Rewritten">Affected files rewritten without the batch's keys (as a merge without vectors does).</param>
     /// <param name="Hidden">Affected files committed again with a vector hiding these rows (their old vector's too).</param>
     /// <param name="Affected">The files the batch's keys may be in; <see cref="Matched"/> names them by their index here.</param>
-    private sealed record HidingPlan(string Root, List<AddFile> Affected, List<AddFile> Rewritten, List<(AddFile File, long[] Deleted)> Hidden)
+    private sealed record HidingPlan(DeltaTable Table, List<AddFile> Affected, List<AddFile> Rewritten, List<(AddFile File, long[] Deleted)> Hidden)
     {
-        /// <summary>The hidden files' live rows, with each row's file and number in it (mounted when the model has checks).</summary>
-        public const string Rows = "__caudal_hidden_rows_id";
+        /// <summary>The hidden files' live rows, with each row's file and number in it (mounted in the table's zone when
+        /// the model has checks).</summary>
+        public const string Rows = "__caudal_hidden_rows";
 
         /// <summary>The affected files' rows whose key the batch holds (<c>f</c>: the file's index in <see cref="Affected"/>, <c>row</c>).</summary>
         public const string Matched = "__caudal_matched";
 
-        /// <summary>A data file's key in the lake, as a mount's file column gives it.</summary>
-        private string KeyOf(AddFile f) => $"{Root}/{PartitionPath.FromLogPath(f.Path)}";
-
         /// <summary>The rows of the files that get a vector that stay visible.</summary>
-        public string VisibleRows() => $"""
-            SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {Rows} AS t
-            WHERE NOT EXISTS (SELECT 1 FROM {Matched} AS m JOIN (VALUES {string.Join(", ", Affected.Select((f, i) => $"({i}, {Sql.Literal(KeyOf(f))})"))}) AS k(f, file)
+        public string VisibleRows(TableId output) => $"""
+            SELECT * EXCLUDE ({DuckDbEngine.FileColumn}, {DuckDbEngine.RowColumn}) FROM {output.ZoneName}.{Rows} AS t
+            WHERE NOT EXISTS (SELECT 1 FROM {Matched} AS m JOIN (VALUES {string.Join(", ", Affected.Select((f, i) => $"({i}, {Sql.Literal(Table.KeyOf(f.Path))})"))}) AS k(f, file)
                               ON k.f = m.f WHERE k.file = t.{DuckDbEngine.FileColumn} AND m.row = t.{DuckDbEngine.RowColumn})
             """;
     }
@@ -67,7 +65,7 @@ internal sealed partial class ModelStage
         var hits = new Dictionary<int, List<long>>();
         foreach (var r in duck.Rows($"SELECT f, list(row ORDER BY row) FROM {HidingPlan.Matched} GROUP BY f"))
             hits[r.GetInt32(0)] = ((DuckDB.NET.Data.DuckDBDataReader)r).GetFieldValue<List<long>>(1);
-        var plan = new HidingPlan(target.Root, affected, [], []);
+        var plan = new HidingPlan(target, affected, [], []);
         var hit = Enumerable.Range(0, affected.Count).Where(i => affected[i] != tail && hits.ContainsKey(i)).ToList();
         var old = await target.DeletedRowsAsync(hit.Select(i => (affected[i].Path, affected[i].DeletionVector)).ToList(), ct);
         if (tail != null) plan.Rewritten.Add(tail);
@@ -90,9 +88,7 @@ internal sealed partial class ModelStage
         if (model.Checks.Count > 0 && plan.Hidden.Count > 0)
         {
             var hidden = plan.Hidden.Select(h => h.File.Path).ToHashSet(StringComparer.Ordinal);
-            var rows = new TableId(model.Output.Zone, "__caudal_hidden_rows");
-            await duck.MountAsync(rows, target, read, f => hidden.Contains(f.Path), rowIdentity: true, ct);
-            duck.Execute($"CREATE OR REPLACE TEMP VIEW {HidingPlan.Rows} AS SELECT * FROM {rows.ZoneName}.{Sql.Ident(rows.Name)}");
+            await duck.MountAsync(new TableId(model.Output.Zone, HidingPlan.Rows), target, read, f => hidden.Contains(f.Path), rowIdentity: true, ct);
         }
         return plan;
     }

@@ -397,7 +397,7 @@ internal sealed partial class ModelStage
         var gone = replaced.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
         await duck.MountAsync(kept, target, read, f => !gone.Contains(f.Path), rowIdentity: false, ct);
         await duck.MountOutputAsync("__caudal_written", output, ct);
-        var visible = hiding is { Hidden.Count: > 0 } ? $"UNION ALL BY NAME {hiding.VisibleRows()} " : "";
+        var visible = hiding is { Hidden.Count: > 0 } ? $"UNION ALL BY NAME {hiding.VisibleRows(model.Output)} " : "";
         duck.Execute($"CREATE OR REPLACE TEMP VIEW __model_output AS SELECT * FROM {kept.ZoneName}.{Sql.Ident(kept.Name)} {visible}UNION ALL BY NAME SELECT * FROM __caudal_written");
         return await RunChecksAsync(model, stage, ct);
     }

@@ -87,8 +87,8 @@ public static class LakeApi
                 // A cursor names a row of a data file of its version: one that names no such row was not made here.
                 if (query.After is { } after)
                 {
-                    var root = catalog.Lake.Table(id).Root;
-                    var file = snapshot.Files.Values.FirstOrDefault(f => $"{root}/{PartitionPath.FromLogPath(f.Path)}" == after.File);
+                    var table = catalog.Lake.Table(id);
+                    var file = snapshot.Files.Values.FirstOrDefault(f => table.KeyOf(f.Path) == after.File);
                     if (file == null || after.Row < 0 || (file.NumRecords is { } rows && after.Row >= rows))
                         throw new BadRequestException("next: not a cursor this server gave for this table (take it from the previous page's 'next').");
                 }

@@ -42,6 +42,30 @@ public sealed class DeltaTableTests : IDisposable
         Assert.DoesNotContain("\"day\"", stats); // partition columns are not in stats
     }
 
+    /// <summary>Table features Caudal does not implement are refused by name: a reader feature (column mapping would
+    /// rename every column) when reading, a writer feature (generated columns it would not compute) when writing.</summary>
+    [Theory]
+    [MemberData(nameof(Stores.Kinds), MemberType = typeof(Stores))]
+    public async Task Unknown_table_features_are_refused_by_name(string kind)
+    {
+        var table = NewTable(kind);
+        await _writer.WriteAsync(table, "SELECT 1 AS id");
+        var log = (await table.Store.GetAsync("trusted/t/_delta_log/00000000000000000000.json"))!;
+        var original = System.Text.Encoding.UTF8.GetString(log);
+        async Task WithProtocol(string protocol) =>
+            await table.Store.PutAsync("trusted/t/_delta_log/00000000000000000000.json", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(
+                System.Text.RegularExpressions.Regex.Replace(original, "\\{\"protocol\":\\{[^}]*\\}\\}", protocol))));
+
+        await WithProtocol("""{"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors","columnMapping"],"writerFeatures":["deletionVectors","columnMapping"]}}""");
+        Assert.Contains("reader features columnMapping", (await Assert.ThrowsAsync<DeltaException>(() => table.SnapshotAsync())).Message);
+
+        await WithProtocol("""{"protocol":{"minReaderVersion":1,"minWriterVersion":7,"writerFeatures":["appendOnly","generatedColumns"]}}""");
+        Assert.NotNull(await table.SnapshotAsync()); // readable
+        var e = await Assert.ThrowsAsync<DeltaException>(() => _writer.WriteAsync(table, "SELECT 2 AS id"));
+        Assert.Contains("writer features generatedColumns", e.Message);
+        Assert.Equal(0, (await table.SnapshotAsync())!.Version);
+    }
+
     [Theory]
     [MemberData(nameof(Stores.Kinds), MemberType = typeof(Stores))]
     public async Task Overwrite_replaces_every_file_in_one_commit(string kind)

@@ -143,6 +143,29 @@ public sealed class DeletionVectorMergeTests : IDisposable
         Assert.Equal(dv.Count, snapshot.NumRecords);
     }
 
+    /// <summary>A vector file gone from the store (deleted by hand, a copy that left it out) is an error naming it:
+    /// the rows it hides never come back silently, and a merge that needs it commits nothing.</summary>
+    [Fact]
+    public async Task A_missing_vector_file_is_an_error_naming_it_and_a_merge_commits_nothing()
+    {
+        await RunOk();
+        _items.Update(50, "changed 50");
+        _items.Update(300, "changed 300");
+        Assert.Contains("in 1 files with deletion vectors", await RunOk());
+        var snapshot = (await Table.SnapshotAsync())!;
+        var vector = snapshot.Files.Values.Single(f => f.DeletionVector != null).DeletionVector!;
+        File.Delete(Path.Combine(Harness.Folder, "lake", Dv.Path, vector.RelativePath));
+
+        var e = await Assert.ThrowsAsync<DeltaException>(() => Harness.QueryAsync("SELECT count(*) FROM trusted.items_dv"));
+        Assert.Contains($"{vector.RelativePath} is missing from the store", e.Message);
+        _items.Update(51, "changed 51");
+        var run = await new PipelineRunner(Harness.Spec).RunAsync();
+        var stage = run.Stages.Single(s => s.Table == Dv.ToString());
+        Assert.Equal(RunStatus.Failed, stage.Status);
+        Assert.Contains(vector.RelativePath, stage.Error);
+        Assert.Equal(snapshot.Version, (await Table.SnapshotAsync())!.Version);
+    }
+
     public static TheoryData<string> Points => new() { "model:trusted.items_dv:before-commit", "model:trusted.items_dv:after-commit" };
 
     /// <summary>A run SIGKILLed at the commit of a merge that writes vectors, then run again: no change is lost or

@@ -58,6 +58,9 @@ public sealed class DeltaTable(IObjectStore store, string root)
     public string Root => Log.TableRoot;
     public IObjectStore Store => store;
 
+    /// <summary>The store key of the file a log entry names (its path is URI-encoded in the log).</summary>
+    public string KeyOf(string logPath) => $"{Root}/{PartitionPath.FromLogPath(logPath)}";
+
     public Task<Snapshot?> SnapshotAsync(long? version = null, CancellationToken ct = default) => Log.SnapshotAsync(version, ct);
 
     /// <summary>
@@ -111,9 +114,6 @@ public sealed class DeltaTable(IObjectStore store, string root)
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         return files.Select((f, i) => f.File with { DeletionVector = vectors[i], Stats = DeltaStats.Wide(f.File.Stats), ModificationTime = now, DataChange = true }).ToList();
     }
-
-    /// <summary>The rows of <paramref name="file"/> its deletion vector hides, ascending (none without one).</summary>
-    public Task<long[]> DeletedRowsAsync(AddFile file, CancellationToken ct = default) => DeletedRowsAsync(file.Path, file.DeletionVector, ct);
 
     /// <summary>The rows of the data file at <paramref name="path"/> that <paramref name="dv"/> hides, ascending.</summary>
     public async Task<long[]> DeletedRowsAsync(string path, DeletionVector? dv, CancellationToken ct = default) =>

@@ -73,7 +73,7 @@ public sealed class DuckDbEngine : IEngine
                 paths.Add(local);
                 mounted.Add(local);
                 // Local and cached paths both end with the file's key: what is before it is the same for every file.
-                prefix = local.Length - $"{table.Root}/{PartitionPath.FromLogPath(file.Path)}".Length;
+                prefix = local.Length - table.KeyOf(file.Path).Length;
             }
             var deleted = group.Key.Alone.Length > 0 ? await DeletedRowsFileAsync(table, group.First().Path, group.First().DeletionVector!, ct) : null;
             if (deleted != null) mounted.Add(deleted);
@@ -233,9 +233,11 @@ public sealed class DuckDbEngine : IEngine
         var n = Interlocked.Increment(ref _outputs);
         var scratch = $"__caudal_deleted_{n}";
         var partial = $"{local}.{Guid.NewGuid():N}.partial";
-        CreateTable(scratch, [("row", "BIGINT")], rows.Select(r => new object?[] { r }));
+        Execute($"CREATE OR REPLACE TABLE {scratch} (row BIGINT)");
         try
         {
+            using (var appender = _connection.CreateAppender(scratch))
+                foreach (var row in rows) appender.CreateRow().AppendValue(row).EndRow();
             ParquetOutput.Execute(_connection, $"COPY {scratch} TO {Sql.Literal(partial)} (FORMAT parquet)");
             File.Move(partial, local, overwrite: true);
         }
@@ -252,7 +254,7 @@ public sealed class DuckDbEngine : IEngine
 
     private async Task<string> LocalFileAsync(DeltaTable table, string path, long? size, CancellationToken ct)
     {
-        var key = $"{table.Root}/{PartitionPath.FromLogPath(path)}";
+        var key = table.KeyOf(path);
         if (table.Store.LocalPathOf(key) is { } local)
         {
             if (!File.Exists(local))

@@ -67,7 +67,7 @@ public sealed class SparkEngine(ISparkTransport transport, DuckDbEngine local, D
             throw new SparkException($"{id} has deletion vectors (its model sets deletion_vectors: true; {hiding.Path} hides {hiding.DeletionVector!.Cardinality} rows), " +
                                      "and models on Spark read a table's Parquet files as they are. Run this model with engine: duckdb, or set deletion_vectors: false on " +
                                      $"{id}'s model and rebuild it (caudal run --full-refresh {id}).");
-        var files = snapshot.Files.Values.Select(f => transport.Uri($"{table.Root}/{PartitionPath.FromLogPath(f.Path)}")).ToList();
+        var files = snapshot.Files.Values.Select(f => transport.Uri(table.KeyOf(f.Path))).ToList();
         await transport.BindAsync(SparkSql.ViewName(id), files, transport.Uri(table.Root), snapshot.Schema, ct);
         _views.Add(id);
     }
